@@ -1,0 +1,1 @@
+"""MonClub: a club backend whose aggregates are supervised OS processes."""

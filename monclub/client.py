@@ -1,0 +1,128 @@
+"""The MonClub client: Lazy Pirate over REQ sockets (the zguide's reliable request-reply).
+
+Each call gets one request id, kept on every retry, so a request that was in flight during a
+kill -9 is applied at most once and its caller still gets the one answer. An attempt that gets no
+reply within `attempt_timeout` closes its socket (a REQ socket is stuck after a lost reply, and a
+late reply must never be taken for a newer request's) and resends on a new one, after a jittered
+exponential backoff; `unavailable` replies are retried the same way. Past `deadline` the call
+raises Timeout (no answer: outcome unknown) or Unavailable (nothing was committed).
+
+Not thread-safe: one Client per thread.
+"""
+
+import itertools
+import random
+import time
+import uuid
+
+import zmq
+
+from monclub import config as configuration
+from monclub import protocol, wire
+from monclub.errors import InvalidRequest, MonclubError, Refus, Timeout, Unavailable
+from monclub.partition import shard_of
+
+_BACKOFF_BASE = 0.02
+_BACKOFF_MAX = 0.5
+_DOMAIN_CODES = {"seance_complete", "deja_inscrit", "non_inscrit", "seance_inconnue", "seance_existe",
+                 "membre_inconnu", "places_insuffisantes"}
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+def error_from(code: str, message: str) -> MonclubError:
+    if code in _DOMAIN_CODES:
+        return Refus(message, code)
+    if code == "invalid_request":
+        return InvalidRequest(message)
+    if code == "unavailable":
+        return Unavailable(message)
+    return MonclubError(message, code)
+
+
+class Client:
+    def __init__(self, config: configuration.Config | None = None, *, attempt_timeout: float | None = None,
+                 deadline: float | None = None):
+        self.config = config or configuration.load()
+        self.attempt_timeout = attempt_timeout or self.config.attempt_timeout
+        self.deadline = deadline or self.config.deadline
+        self.context = zmq.Context.instance()
+        self.sockets: dict[str, zmq.Socket] = {}
+        self.retries = 0
+
+    def close(self) -> None:
+        for socket in self.sockets.values():
+            socket.close(linger=0)
+        self.sockets.clear()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def creer(self, seance: str, titre: str, places: int, attente: int = 0, tarif: int = 0, **kw) -> dict:
+        return self.call("creer", seance, titre=titre, places=places, attente=attente, tarif=tarif, **kw)
+
+    def inscrire(self, seance: str, membre: int, **kw) -> dict:
+        return self.call("inscrire", seance, membre=membre, **kw)
+
+    def desinscrire(self, seance: str, membre: int, **kw) -> dict:
+        return self.call("desinscrire", seance, membre=membre, **kw)
+
+    def changer_places(self, seance: str, places: int, **kw) -> dict:
+        return self.call("changer_places", seance, places=places, **kw)
+
+    def etat(self, seance: str) -> dict:
+        return self.call("etat", seance)
+
+    def ping(self, shard: int) -> dict:
+        return self.send(self.config.endpoint("reunions", shard), protocol.request(new_request_id(), "ping"))
+
+    def call(self, op: str, seance: str, request_id: str | None = None, **fields) -> dict:
+        endpoint = self.config.endpoint("reunions", shard_of(seance, self.config.shards))
+        return self.send(endpoint, protocol.request(request_id or new_request_id(), op, seance=seance, **fields))
+
+    def send(self, endpoint: str, message: dict) -> dict:
+        """Send until one reply arrives or the deadline passes; the result, or raise by code."""
+        payload = wire.encode(message)
+        deadline = time.monotonic() + self.deadline
+        unknown = False
+        for attempt in itertools.count():
+            remaining = deadline - time.monotonic()
+            reply = self._attempt(endpoint, payload, message["id"], min(self.attempt_timeout, max(remaining, 0.01)))
+            if reply is not None and reply.get("ok"):
+                return reply["result"]
+            if reply is not None and reply["error"]["code"] != "unavailable":
+                raise error_from(reply["error"]["code"], reply["error"]["message"])
+            unknown = unknown or reply is None
+            pause = min(_BACKOFF_MAX, _BACKOFF_BASE * 2**attempt) * random.uniform(0.5, 1.5)
+            if time.monotonic() + pause >= deadline:
+                break
+            self.retries += 1
+            time.sleep(pause)
+        if unknown:
+            raise Timeout(
+                f"no answer from {endpoint} within {self.deadline:.1f}s for request {message['id']}: "
+                "the outcome is unknown; send the same request id again to learn it"
+            )
+        raise Unavailable(f"{endpoint} answered unavailable until the deadline; nothing was committed")
+
+    def _attempt(self, endpoint: str, payload: bytes, request_id: str, timeout: float) -> dict | None:
+        socket = self.sockets.get(endpoint)
+        if socket is None:
+            socket = self.context.socket(zmq.REQ)
+            socket.linger = 0
+            socket.reconnect_ivl = 20
+            socket.connect(endpoint)
+            self.sockets[endpoint] = socket
+        socket.send(payload)
+        if socket.poll(int(timeout * 1000)):
+            reply = wire.decode(socket.recv())
+            if reply.get("id") == request_id:
+                return reply
+        socket.close(linger=0)
+        del self.sockets[endpoint]
+        return None

@@ -1,0 +1,112 @@
+"""Configuration: the config file, then environment variables, then defaults.
+
+The file is $MONCLUB_CONFIG, else <checkout>/config/monclub.toml. Environment variables win over it:
+MONCLUB_HOME (state directory, default <checkout>/.monclub), MONCLUB_DATABASE_URL (an external
+PostgreSQL; unset means the embedded cluster), MONCLUB_SHARDS.
+"""
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from monclub.errors import ConfigError
+
+CHECKOUT = Path(__file__).resolve().parents[1]
+_IPC_PATH_MAX = 100
+
+
+@dataclass(frozen=True)
+class Config:
+    home: Path
+    database_url: str | None = None
+    shards: int = 4
+    tcp: str | None = None
+    restart_intensity: int = 5
+    restart_period: float = 10.0
+    attempt_timeout: float = 1.5
+    deadline: float = 15.0
+    postgres_settings: dict = field(default_factory=dict)
+
+    @property
+    def run_dir(self) -> Path:
+        return self.home / "run"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.home / "log"
+
+    def prepare_dirs(self) -> None:
+        """The state directory stays enterable (the embedded cluster's user may live below it);
+        what holds sockets and logs is private."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.home.chmod(0o711)
+        for private in (self.run_dir, self.log_dir):
+            private.mkdir(exist_ok=True)
+            private.chmod(0o700)
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url is None
+
+    def conninfo(self) -> str:
+        if self.database_url:
+            return self.database_url
+        from monclub.postgres.cluster import Cluster
+
+        return Cluster.for_home(self.home).conninfo()
+
+    def endpoint(self, name: str, index: int | None = None) -> str:
+        """The ZeroMQ endpoint of a shard (index given) or of a supervisor's control socket."""
+        if self.tcp and index is not None:
+            host, port = self.tcp.rsplit(":", 1)
+            return f"tcp://{host}:{int(port) + index}"
+        leaf = name if index is None else f"{name}-{index}"
+        path = self.run_dir / f"{leaf}.sock"
+        if len(str(path)) > _IPC_PATH_MAX:
+            raise ConfigError(
+                f"ipc socket path {path} is longer than {_IPC_PATH_MAX} bytes: "
+                "set MONCLUB_HOME to a shorter directory, or tcp in the [reunions] section of the config"
+            )
+        return f"ipc://{path}"
+
+
+def _read_file(env) -> dict:
+    path = Path(env.get("MONCLUB_CONFIG") or CHECKOUT / "config" / "monclub.toml")
+    if not path.exists():
+        if env.get("MONCLUB_CONFIG"):
+            raise ConfigError(f"MONCLUB_CONFIG names {path}, which does not exist")
+        return {}
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: {error}") from None
+
+
+def _positive_int(value, name: str) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
+    if number < 1:
+        raise ConfigError(f"{name} must be 1 or more, got {number}")
+    return number
+
+
+def load(env=None) -> Config:
+    env = os.environ if env is None else env
+    data = _read_file(env)
+    reunions = data.get("reunions", {})
+    client = data.get("client", {})
+    home = Path(env.get("MONCLUB_HOME") or data.get("home") or CHECKOUT / ".monclub").absolute()
+    return Config(
+        home=home,
+        database_url=env.get("MONCLUB_DATABASE_URL") or data.get("database_url") or None,
+        shards=_positive_int(env.get("MONCLUB_SHARDS") or reunions.get("shards", 4), "shards"),
+        tcp=reunions.get("tcp"),
+        restart_intensity=_positive_int(reunions.get("restart_intensity", 5), "restart_intensity"),
+        restart_period=float(reunions.get("restart_period", 10.0)),
+        attempt_timeout=float(client.get("attempt_timeout", 1.5)),
+        deadline=float(client.get("deadline", 15.0)),
+        postgres_settings=dict(data.get("postgres", {})),
+    )

@@ -1,0 +1,75 @@
+"""The error codes of MonClub and the exceptions that carry them.
+
+Every refusal or failure that crosses the wire is one of the codes below. Each code says whether
+anything was applied and whether sending the same request again (same request id) is safe; the
+table is reproduced in docs/protocol.md.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Code:
+    name: str
+    applied: bool
+    retry: str
+
+
+CODES = {
+    code.name: code
+    for code in (
+        Code("seance_complete", False, "same id returns the same refusal"),
+        Code("deja_inscrit", False, "same id returns the same refusal"),
+        Code("non_inscrit", False, "same id returns the same refusal"),
+        Code("seance_inconnue", False, "same id returns the same refusal"),
+        Code("seance_existe", False, "same id returns the same refusal"),
+        Code("membre_inconnu", False, "same id returns the same refusal"),
+        Code("places_insuffisantes", False, "same id returns the same refusal"),
+        Code("invalid_request", False, "no: fix the request"),
+        Code("wrong_shard", False, "yes, at the shard the partition function names"),
+        Code("internal_error", False, "yes: nothing was committed"),
+        Code("unavailable", False, "yes: nothing was committed"),
+    )
+}
+
+
+class MonclubError(Exception):
+    """Root of every MonClub exception: a stable code and a one-line message."""
+
+    code = "internal_error"
+
+    def __init__(self, message: str, code: str | None = None):
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+        if self.code not in CODES:
+            raise ValueError(f"unknown error code {self.code!r}")
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class Refus(MonclubError):
+    """A domain rule refused the command; nothing changes."""
+
+
+class InvalidRequest(MonclubError):
+    code = "invalid_request"
+
+
+class Unavailable(MonclubError):
+    code = "unavailable"
+
+
+class Timeout(MonclubError):
+    """The client's total deadline passed without an answer: the outcome is unknown.
+
+    Sending the same request id again later resolves it.
+    """
+
+    code = "unavailable"
+
+
+class ConfigError(Exception):
+    """The configuration or the environment is wrong; the message says what to change."""

@@ -1,0 +1,172 @@
+"""Where the embedded cluster lives, how it is initialised and how its server is run.
+
+PostgreSQL refuses to run as root, so as root the cluster belongs to the unprivileged `postgres`
+user, and every directory above it must be traversable by that user. When the state directory
+sits under a directory only root can enter (a `mktemp -d` clone, CI), the cluster goes to
+/var/lib/monclub/clusters/<hash of the state directory> instead, which that user can always reach.
+"""
+
+import hashlib
+import os
+import pwd
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from monclub.errors import ConfigError
+
+FALLBACK_ROOT = Path("/var/lib/monclub/clusters")
+DATABASE = "monclub"
+ROLE = "monclub"
+_SOCKET_PATH_MAX = 100
+_MARKER = "initialized"
+
+
+def postgres_bindir() -> Path:
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"), key=lambda p: int(p.parts[-3]))
+    if not candidates:
+        raise ConfigError(
+            "no PostgreSQL server binaries under /usr/lib/postgresql/*/bin: install them "
+            "(apt-get install postgresql), or set MONCLUB_DATABASE_URL to an existing server"
+        )
+    return candidates[-1].parent
+
+
+def run_user() -> pwd.struct_passwd:
+    if os.geteuid() != 0:
+        return pwd.getpwuid(os.geteuid())
+    try:
+        return pwd.getpwnam("postgres")
+    except KeyError:
+        raise ConfigError(
+            "running as root, PostgreSQL needs an unprivileged user and 'postgres' does not exist: "
+            "create it (useradd --system postgres) or run MonClub as a normal user"
+        ) from None
+
+
+def can_traverse(path: Path, user: pwd.struct_passwd) -> bool:
+    """True when `user` may enter every existing directory from / down to `path`."""
+    groups = set(os.getgrouplist(user.pw_name, user.pw_gid))
+    for directory in [*reversed(path.parents), path]:
+        if not directory.exists():
+            break
+        st = directory.stat()
+        if st.st_uid == user.pw_uid:
+            allowed = st.st_mode & 0o100
+        elif st.st_gid in groups:
+            allowed = st.st_mode & 0o010
+        else:
+            allowed = st.st_mode & 0o001
+        if not allowed:
+            return False
+    return True
+
+
+@dataclass(frozen=True)
+class Cluster:
+    directory: Path
+    user: pwd.struct_passwd
+
+    @classmethod
+    def for_home(cls, home: Path) -> "Cluster":
+        user = run_user()
+        preferred = home / "postgres"
+        reachable = can_traverse(home.parent, user) and len(str(preferred / ".s.PGSQL.5432")) <= _SOCKET_PATH_MAX
+        if reachable or os.geteuid() != 0:
+            if not reachable:
+                raise ConfigError(f"the cluster path {preferred} is too long for a unix socket: set a shorter MONCLUB_HOME")
+            return cls(preferred, user)
+        digest = hashlib.sha256(str(home).encode()).hexdigest()[:16]
+        return cls(FALLBACK_ROOT / digest, user)
+
+    @property
+    def data(self) -> Path:
+        return self.directory / "data"
+
+    def conninfo(self) -> str:
+        return f"host={self.directory} port=5432 dbname={DATABASE} user={ROLE}"
+
+    def _as_user(self) -> dict:
+        if os.geteuid() != 0:
+            return {}
+        return {"user": self.user.pw_uid, "group": self.user.pw_gid, "extra_groups": []}
+
+    def _prepare_directory(self) -> None:
+        if self.directory.parent == FALLBACK_ROOT:
+            FALLBACK_ROOT.mkdir(parents=True, exist_ok=True)
+            for level in (FALLBACK_ROOT, FALLBACK_ROOT.parent):
+                level.chmod(0o711)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            self.directory.parent.chmod(self.directory.parent.stat().st_mode | 0o111)
+            os.chown(self.directory, self.user.pw_uid, self.user.pw_gid)
+        self.directory.chmod(0o700)
+
+    def ensure_initialized(self, sync: bool = True) -> bool:
+        """initdb and create the database once; returns True when it did so now."""
+        self._prepare_directory()
+        if (self.directory / _MARKER).exists():
+            return False
+        if self.data.exists():
+            shutil.rmtree(self.data)
+        bindir = postgres_bindir()
+        initdb = [str(bindir / "initdb"), "-D", str(self.data), "-U", ROLE, "--auth=trust", "-E", "UTF8", "--no-locale"]
+        self._run([*initdb, *([] if sync else ["--no-sync"])])
+        single = [str(bindir / "postgres"), "--single", "-D", str(self.data), "-c", "listen_addresses=", "postgres"]
+        self._run(single, stdin=f"CREATE DATABASE {DATABASE};\n")
+        (self.directory / _MARKER).write_text(f"{time.time()}\n")
+        return True
+
+    def _run(self, argv: list[str], stdin: str | None = None) -> None:
+        done = subprocess.run(
+            argv, input=stdin, capture_output=True, text=True, cwd=self.directory, **self._as_user()
+        )
+        if done.returncode != 0:
+            raise ConfigError(f"{Path(argv[0]).name} failed in {self.directory}: {done.stderr.strip()[-500:]}")
+
+    def server_argv(self, settings: dict) -> list[str]:
+        base = {"listen_addresses": "", "unix_socket_permissions": "0700", "max_connections": "200"}
+        argv = [str(postgres_bindir() / "postgres"), "-D", str(self.data), "-k", str(self.directory)]
+        for key, value in {**base, **settings}.items():
+            argv += ["-c", f"{key}={value}"]
+        return argv
+
+    def server_process(self, settings: dict) -> subprocess.Popen:
+        """Start the server as a child (the test suite's way; the daemon execs instead)."""
+        return subprocess.Popen(
+            self.server_argv(settings), cwd=self.directory, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, **self._as_user()
+        )
+
+    def stale_processes(self) -> list[int]:
+        """Pids still working in the data directory: after a kill -9 of the postmaster its
+        backends hold the shared memory for a moment, and a new postmaster refuses to start."""
+        data = str(self.data.resolve())
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    if os.readlink(entry / "cwd") == data:
+                        pids.append(int(entry.name))
+                except OSError:
+                    continue
+        return pids
+
+    def wait_for_stale_processes(self, timeout: float = 30.0) -> list[int]:
+        deadline = time.monotonic() + timeout
+        while (pids := self.stale_processes()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return pids
+
+    def demote(self) -> None:
+        """Become the cluster's user in this process (before exec'ing the server)."""
+        if os.geteuid() != 0:
+            return
+        os.setgroups(os.getgrouplist(self.user.pw_name, self.user.pw_gid))
+        os.setgid(self.user.pw_gid)
+        os.setuid(self.user.pw_uid)
+
+    def destroy(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)

@@ -1,0 +1,115 @@
+"""Requests and replies of the séance shards (docs/protocol.md is the reference).
+
+A request is a map {"v": 1, "id": request id, "op": name, ...fields}; a reply is
+{"v": 1, "id": request id, "ok": true, "result": {...}} or
+{"v": 1, "id": request id, "ok": false, "error": {"code": ..., "message": ...}}.
+"""
+
+import re
+from dataclasses import dataclass
+
+from monclub.errors import InvalidRequest
+
+VERSION = 1
+_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+_REQUEST_ID = re.compile(r"^[\x21-\x7e]{8,128}$")
+MAX_COUNT = 100_000
+MAX_CENTS = 100_000_000
+MAX_MEMBRE = 2**63 - 1
+
+
+def seance_id(name: str, value) -> str:
+    if not isinstance(value, str) or not _ID.match(value):
+        raise InvalidRequest(f"field {name!r} must be 1 to 64 characters of A-Z a-z 0-9 _ . : -")
+    return value
+
+
+def titre(name: str, value) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > 200:
+        raise InvalidRequest(f"field {name!r} must be a non-empty string of at most 200 characters")
+    return value
+
+
+def _integer(name: str, value, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidRequest(f"field {name!r} must be an integer from {low} to {high}")
+    return value
+
+
+def count(name: str, value) -> int:
+    return _integer(name, value, 0, MAX_COUNT)
+
+
+def cents(name: str, value) -> int:
+    return _integer(name, value, 0, MAX_CENTS)
+
+
+def membre_id(name: str, value) -> int:
+    return _integer(name, value, 1, MAX_MEMBRE)
+
+
+OPS = {
+    "ping": {},
+    "creer": {"seance": seance_id, "titre": titre, "places": count, "attente": count, "tarif": cents},
+    "inscrire": {"seance": seance_id, "membre": membre_id},
+    "desinscrire": {"seance": seance_id, "membre": membre_id},
+    "changer_places": {"seance": seance_id, "places": count},
+    "etat": {"seance": seance_id},
+    "places_restantes": {"seance": seance_id},
+}
+QUERIES = frozenset({"ping", "etat", "places_restantes"})
+
+
+@dataclass(frozen=True)
+class Request:
+    id: str
+    op: str
+    args: dict
+
+    @property
+    def mutates(self) -> bool:
+        return self.op not in QUERIES
+
+
+def request_id_of(message: dict) -> str | None:
+    """The request id if it is well formed, so that even a refusal can name it."""
+    value = message.get("id")
+    return value if isinstance(value, str) and _REQUEST_ID.match(value) else None
+
+
+def parse_request(message: dict) -> Request:
+    if message.get("v") != VERSION:
+        raise InvalidRequest(f"field 'v' must be {VERSION} (protocol version)")
+    rid = request_id_of(message)
+    if rid is None:
+        raise InvalidRequest("field 'id' must be 8 to 128 printable ASCII characters, unique per request")
+    op = message.get("op")
+    if op not in OPS:
+        raise InvalidRequest(f"field 'op' must be one of {', '.join(sorted(OPS))}")
+    fields = OPS[op]
+    extra = set(message) - set(fields) - {"v", "id", "op"}
+    if extra:
+        raise InvalidRequest(f"op {op!r} takes no field {sorted(extra)[0]!r}")
+    missing = [name for name in fields if name not in message]
+    if missing:
+        raise InvalidRequest(f"op {op!r} needs field {missing[0]!r}")
+    return Request(rid, op, {name: check(name, message[name]) for name, check in fields.items()})
+
+
+def request(request_id: str, op: str, **fields) -> dict:
+    return {"v": VERSION, "id": request_id, "op": op, **fields}
+
+
+def ok(request_id: str | None, result: dict) -> dict:
+    return {"v": VERSION, "id": request_id, "ok": True, "result": result}
+
+
+def error(request_id: str | None, code: str, message: str) -> dict:
+    return {"v": VERSION, "id": request_id, "ok": False, "error": {"code": code, "message": message}}
+
+
+def parse_control(message: dict) -> str | None:
+    """A supervisor's control socket answers one request: {"v": 1, "id": ..., "op": "status"}."""
+    if message.get("v") != VERSION or message.get("op") != "status":
+        raise InvalidRequest("a control socket answers only {'v': 1, 'id': ..., 'op': 'status'}")
+    return request_id_of(message)

@@ -1,0 +1,153 @@
+"""The séance aggregate: a pure functional core.
+
+`decide`-style functions take the current state and a command and return the events it produces,
+or raise `Refus`; `appliquer` folds one event into the state. No I/O here: the shard process
+around it persists the events and only then keeps the new state.
+"""
+
+from dataclasses import dataclass, replace
+
+from monclub.errors import Refus
+
+
+@dataclass(frozen=True)
+class Seance:
+    id: str
+    titre: str
+    places: int
+    attente_max: int
+    tarif: int
+    inscrits: tuple[int, ...] = ()
+    attente: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class SeanceCreee:
+    seance: str
+    titre: str
+    places: int
+    attente_max: int
+    tarif: int
+
+
+@dataclass(frozen=True)
+class MembreInscrit:
+    seance: str
+    membre: int
+
+
+@dataclass(frozen=True)
+class MembreMisEnAttente:
+    seance: str
+    membre: int
+    position: int
+
+
+@dataclass(frozen=True)
+class MembreDesinscrit:
+    seance: str
+    membre: int
+    etait_inscrit: bool
+
+
+@dataclass(frozen=True)
+class MembrePromu:
+    seance: str
+    membre: int
+
+
+@dataclass(frozen=True)
+class PlacesChangees:
+    seance: str
+    places: int
+
+
+Event = SeanceCreee | MembreInscrit | MembreMisEnAttente | MembreDesinscrit | MembrePromu | PlacesChangees
+
+
+def creer(seance_id: str, titre: str, places: int, attente_max: int, tarif: int) -> list[Event]:
+    if places < 0 or attente_max < 0 or tarif < 0:
+        raise Refus("places, attente and tarif must be zero or more", "invalid_request")
+    return [SeanceCreee(seance_id, titre, places, attente_max, tarif)]
+
+
+def inscrire(seance: Seance, membre: int) -> list[Event]:
+    if membre in seance.inscrits:
+        raise Refus(f"membre {membre} is already registered in {seance.id}", "deja_inscrit")
+    if membre in seance.attente:
+        raise Refus(f"membre {membre} is already waiting for {seance.id}", "deja_inscrit")
+    if len(seance.inscrits) < seance.places:
+        return [MembreInscrit(seance.id, membre)]
+    if len(seance.attente) < seance.attente_max:
+        return [MembreMisEnAttente(seance.id, membre, len(seance.attente) + 1)]
+    raise Refus(f"{seance.id} is full and so is its waiting list", "seance_complete")
+
+
+def desinscrire(seance: Seance, membre: int) -> list[Event]:
+    if membre in seance.attente:
+        return [MembreDesinscrit(seance.id, membre, etait_inscrit=False)]
+    if membre not in seance.inscrits:
+        raise Refus(f"membre {membre} is neither registered nor waiting in {seance.id}", "non_inscrit")
+    events: list[Event] = [MembreDesinscrit(seance.id, membre, etait_inscrit=True)]
+    if seance.attente:
+        events.append(MembrePromu(seance.id, seance.attente[0]))
+    return events
+
+
+def changer_places(seance: Seance, places: int) -> list[Event]:
+    if places < len(seance.inscrits):
+        raise Refus(
+            f"{seance.id} has {len(seance.inscrits)} registered members, cannot lower places to {places}",
+            "places_insuffisantes",
+        )
+    promus = seance.attente[: places - len(seance.inscrits)]
+    return [PlacesChangees(seance.id, places), *(MembrePromu(seance.id, m) for m in promus)]
+
+
+def appliquer(seance: Seance | None, event: Event) -> Seance:
+    """Fold one event into the state (None before the séance exists)."""
+    match event:
+        case SeanceCreee():
+            return Seance(event.seance, event.titre, event.places, event.attente_max, event.tarif)
+        case MembreInscrit():
+            return replace(seance, inscrits=seance.inscrits + (event.membre,))
+        case MembreMisEnAttente():
+            return replace(seance, attente=seance.attente + (event.membre,))
+        case MembreDesinscrit():
+            return replace(
+                seance,
+                inscrits=tuple(m for m in seance.inscrits if m != event.membre),
+                attente=tuple(m for m in seance.attente if m != event.membre),
+            )
+        case MembrePromu():
+            return replace(
+                seance,
+                inscrits=seance.inscrits + (event.membre,),
+                attente=tuple(m for m in seance.attente if m != event.membre),
+            )
+        case PlacesChangees():
+            return replace(seance, places=event.places)
+    raise TypeError(f"not a séance event: {event!r}")
+
+
+def appliquer_tous(seance: Seance | None, events: list[Event]) -> Seance:
+    for event in events:
+        seance = appliquer(seance, event)
+    return seance
+
+
+def places_restantes(seance: Seance) -> int:
+    return seance.places - len(seance.inscrits)
+
+
+def etat(seance: Seance) -> dict:
+    return {
+        "id": seance.id,
+        "titre": seance.titre,
+        "places": seance.places,
+        "attente_max": seance.attente_max,
+        "tarif": seance.tarif,
+        "inscrits": list(seance.inscrits),
+        "attente": list(seance.attente),
+        "places_restantes": places_restantes(seance),
+    }

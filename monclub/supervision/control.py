@@ -1,0 +1,23 @@
+"""Ask a supervisor's control socket for its status (used by `monclub status` and the tests)."""
+
+import uuid
+
+import zmq
+
+from monclub import protocol, wire
+
+
+def query_status(endpoint: str, timeout: float = 1.0) -> dict | None:
+    """The supervisor's status, or None when it does not answer in time."""
+    context = zmq.Context.instance()
+    socket = context.socket(zmq.REQ)
+    socket.linger = 0
+    try:
+        socket.connect(endpoint)
+        socket.send(wire.encode(protocol.request(uuid.uuid4().hex, "status")))
+        if not socket.poll(int(timeout * 1000)):
+            return None
+        reply = wire.decode(socket.recv())
+        return reply["result"] if reply.get("ok") else None
+    finally:
+        socket.close(linger=0)

@@ -1,0 +1,235 @@
+"""A one_for_one supervisor of forked OS processes, with OTP restart intensity.
+
+Children are forked from this already-imported process (a template: no import cost on restart).
+Signal handlers only wake the loop; the loop reaps, logs every exit with its cause, restarts that
+child alone after its delay, and answers `status` on a control socket.
+
+Exit codes, the contract with supervisord (see docs/architecture.md):
+  0   stopped on request (SIGTERM/SIGINT): expected, not restarted;
+  1   restart intensity exceeded: unexpected, supervisord restarts the whole branch;
+  78  configuration error (EX_CONFIG): expected, not restarted; the log says what to change.
+"""
+
+import logging
+import os
+import signal
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Callable
+
+import zmq
+
+from monclub import protocol, wire
+from monclub.errors import MonclubError
+from monclub.supervision.policy import RestartPolicy
+from monclub.supervision.process import describe_exit, die_with_parent
+
+log = logging.getLogger(__name__)
+
+EXIT_STOPPED = 0
+EXIT_INTENSITY = 1
+EXIT_CONFIG = 78
+_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGCHLD}
+_STOP_GRACE = 10.0
+
+
+@dataclass
+class ChildSpec:
+    name: str
+    run: Callable[[], int]
+
+
+@dataclass
+class Child:
+    spec: ChildSpec
+    pid: int | None = None
+    started: float = 0.0
+    started_wall: float = 0.0
+    starts: int = 0
+    quick_deaths: int = 0
+    restart_at: float | None = None
+    last_exit: str | None = None
+
+    def status(self, now: float) -> dict:
+        running = self.pid is not None
+        return {
+            "name": self.spec.name,
+            "pid": self.pid,
+            "state": "running" if running else "backoff",
+            "uptime": round(now - self.started, 3) if running else 0.0,
+            "restarts": max(0, self.starts - 1),
+            "last_exit": self.last_exit,
+        }
+
+
+@dataclass
+class Supervisor:
+    name: str
+    specs: list[ChildSpec]
+    policy: RestartPolicy
+    control_endpoint: str
+    children: list[Child] = field(default_factory=list)
+    _stop: bool = False
+
+    def run(self) -> int:
+        self.children = [Child(spec) for spec in self.specs]
+        reader, writer = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(writer)
+        for sig in _SIGNALS:
+            signal.signal(sig, self._on_signal)
+        context = zmq.Context()
+        control = context.socket(zmq.ROUTER)
+        control.linger = 0
+        control.bind(self.control_endpoint)
+        try:
+            for child in self.children:
+                self._start(child)
+            return self._loop(control, reader)
+        finally:
+            self._stop_children()
+            control.close(linger=0)
+            context.term()
+
+    def _on_signal(self, signum, frame):
+        if signum in (signal.SIGTERM, signal.SIGINT):
+            self._stop = True
+
+    def _loop(self, control, reader: int) -> int:
+        poller = zmq.Poller()
+        poller.register(control, zmq.POLLIN)
+        poller.register(reader, zmq.POLLIN)
+        while not self._stop:
+            events = dict(poller.poll(self._timeout_ms()))
+            if reader in events:
+                _drain(reader)
+            if not self._reap():
+                return EXIT_INTENSITY
+            self._start_due()
+            if control in events:
+                self._answer(control)
+        log.info("%s stopping on request", self.name)
+        return EXIT_STOPPED
+
+    def _timeout_ms(self) -> int:
+        due = [c.restart_at for c in self.children if c.restart_at is not None]
+        if not due:
+            return 1000
+        return max(0, int((min(due) - time.monotonic()) * 1000))
+
+    def _reap(self) -> bool:
+        """Collect every exited child; False when restart intensity is exceeded."""
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return True
+            if pid == 0:
+                return True
+            child = next((c for c in self.children if c.pid == pid), None)
+            if child is None:
+                continue
+            now = time.monotonic()
+            child.pid, child.last_exit = None, describe_exit(status)
+            log.warning("%s/%s (pid %d) exited: %s", self.name, child.spec.name, pid, child.last_exit)
+            if self._stop:
+                continue
+            if not self.policy.allow_restart(now):
+                log.error(
+                    "%s: more than %d restarts in %.1fs, giving up (exit %d) so that supervisord restarts the branch",
+                    self.name, self.policy.intensity, self.policy.period, EXIT_INTENSITY,
+                )
+                return False
+            delay, child.quick_deaths = self.policy.delay(now - child.started, child.quick_deaths)
+            child.restart_at = now + delay
+
+    def _start_due(self) -> None:
+        now = time.monotonic()
+        for child in self.children:
+            if child.restart_at is not None and child.restart_at <= now and not self._stop:
+                self._start(child)
+
+    def _start(self, child: Child) -> None:
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+        pid = os.fork()
+        if pid == 0:
+            _become_child(child.spec, blocked)
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        child.pid, child.restart_at = pid, None
+        child.started, child.started_wall = time.monotonic(), time.time()
+        child.starts += 1
+        log.info("%s/%s started (pid %d)", self.name, child.spec.name, pid)
+
+    def _answer(self, control) -> None:
+        while control.poll(0):
+            frames = control.recv_multipart()
+            if len(frames) != 3 or frames[1]:
+                continue
+            try:
+                request = protocol.parse_control(wire.decode(frames[2]))
+                reply = protocol.ok(request, self.status())
+            except MonclubError as error:
+                reply = protocol.error(None, error.code, error.message)
+            control.send_multipart([frames[0], b"", wire.encode(reply)])
+
+    def status(self) -> dict:
+        now = time.monotonic()
+        return {
+            "name": self.name,
+            "pid": os.getpid(),
+            "children": [child.status(now) for child in self.children],
+        }
+
+    def _stop_children(self) -> None:
+        """SIGTERM every child, wait for them, SIGKILL whoever is left after the grace period."""
+        self._stop = True
+        running = {c.pid for c in self.children if c.pid is not None}
+        for pid in running:
+            _signal(pid, signal.SIGTERM)
+        deadline = time.monotonic() + _STOP_GRACE
+        while running:
+            for pid in list(running):
+                try:
+                    done, status = os.waitpid(pid, os.WNOHANG)
+                except ChildProcessError:
+                    done, status = pid, 0
+                if done:
+                    running.discard(pid)
+                    log.info("%s: child pid %d stopped: %s", self.name, pid, describe_exit(status))
+            if running and time.monotonic() > deadline:
+                for pid in running:
+                    _signal(pid, signal.SIGKILL)
+                deadline = float("inf")
+            time.sleep(0.02)
+
+
+def _become_child(spec: ChildSpec, blocked) -> None:
+    """Runs in the forked child and never returns."""
+    code = 1
+    try:
+        signal.set_wakeup_fd(-1)
+        for sig in _SIGNALS:
+            signal.signal(sig, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        die_with_parent(signal.SIGKILL)
+        os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+        code = spec.run()
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        os._exit(code)
+
+
+def _drain(fd: int) -> None:
+    try:
+        while os.read(fd, 512):
+            pass
+    except BlockingIOError:
+        pass
+
+
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
