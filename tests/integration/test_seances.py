@@ -1,0 +1,143 @@
+"""Séances through real shard processes on a real PostgreSQL."""
+
+import uuid
+
+import psycopg
+import pytest
+
+from monclub import protocol, wire
+from monclub.errors import Refus
+from tests.fixtures.postgres import add_membres
+
+
+def stored(sql, seance: str) -> tuple[list[int], list[int]]:
+    rows = sql.execute(
+        "SELECT membre_id, statut FROM inscriptions WHERE seance_id = %s ORDER BY rang", (seance,)
+    ).fetchall()
+    return [m for m, s in rows if s == "inscrit"], [m for m, s in rows if s == "attente"]
+
+
+def test_creer_inscrire_voir(reunions, sql):
+    membres = add_membres(sql, 3)
+    with reunions.client() as client:
+        created = client.creer("polar", "Soirée Polar", places=1, attente=1, tarif=500)
+        assert created["seance"]["places_restantes"] == 1
+        assert client.inscrire("polar", membres[0]) == {"statut": "inscrit"}
+        assert client.inscrire("polar", membres[1]) == {"statut": "en_attente", "position": 1}
+        with pytest.raises(Refus) as full:
+            client.inscrire("polar", membres[2])
+        etat = client.etat("polar")
+    assert full.value.code == "seance_complete"
+    assert etat["inscrits"] == [membres[0]] and etat["attente"] == [membres[1]]
+    assert stored(sql, "polar") == ([membres[0]], [membres[1]])
+
+
+def test_desinscrire_promotes_the_first_waiting_member(reunions, sql):
+    a, b, c, d = add_membres(sql, 4)
+    with reunions.client() as client:
+        client.creer("manga", "Club Manga", places=2, attente=5)
+        for membre in (a, b, c, d):
+            client.inscrire("manga", membre)
+        assert client.desinscrire("manga", a) == {"statut": "desinscrit", "promu": c}
+        assert client.desinscrire("manga", d) == {"statut": "desinscrit", "promu": None}
+        etat = client.etat("manga")
+    assert (etat["inscrits"], etat["attente"]) == ([b, c], [])
+    assert stored(sql, "manga") == ([b, c], [])
+
+
+def test_changer_places_promotes_and_refuses_below_the_registered_count(reunions, sql):
+    a, b, c = add_membres(sql, 3)
+    with reunions.client() as client:
+        client.creer("atelier", "Atelier d'écriture", places=1, attente=2)
+        for membre in (a, b, c):
+            client.inscrire("atelier", membre)
+        assert client.changer_places("atelier", 2) == {"places": 2, "promus": [b]}
+        with pytest.raises(Refus) as refused:
+            client.changer_places("atelier", 1)
+    assert refused.value.code == "places_insuffisantes"
+    assert stored(sql, "atelier") == ([a, b], [c])
+
+
+@pytest.mark.parametrize(
+    ("call", "code"),
+    [
+        (lambda c, m: c.inscrire("nulle-part", m), "seance_inconnue"),
+        (lambda c, m: c.inscrire("polar", 999_999), "membre_inconnu"),
+        (lambda c, m: c.desinscrire("polar", m), "non_inscrit"),
+        (lambda c, m: c.creer("polar", "encore", places=1), "seance_existe"),
+    ],
+)
+def test_refusals_carry_their_code_and_leave_no_trace(reunions, sql, call, code):
+    (membre,) = add_membres(sql, 1)
+    with reunions.client() as client:
+        client.creer("polar", "Soirée Polar", places=3)
+        with pytest.raises(Refus) as refused:
+            call(client, membre)
+    assert refused.value.code == code
+    assert sql.execute("SELECT count(*) FROM inscriptions").fetchone()[0] == 0
+    assert sql.execute("SELECT titre FROM seances").fetchall() == [("Soirée Polar",)]
+
+
+def test_a_request_sent_again_gets_the_original_outcome_and_is_applied_once(reunions, sql):
+    a, b = add_membres(sql, 2)
+    with reunions.client() as client:
+        client.creer("polar", "Soirée Polar", places=1)
+        rid = uuid.uuid4().hex
+        first = client.inscrire("polar", a, request_id=rid)
+        client.desinscrire("polar", a)
+        client.inscrire("polar", b)
+        again = client.inscrire("polar", a, request_id=rid)
+    assert first == again == {"statut": "inscrit"}
+    assert stored(sql, "polar") == ([b], [])
+
+
+def test_a_refusal_is_also_the_outcome_a_retry_gets(reunions, sql):
+    a, b = add_membres(sql, 2)
+    with reunions.client() as client:
+        client.creer("polar", "Soirée Polar", places=1)
+        client.inscrire("polar", a)
+        rid = uuid.uuid4().hex
+        with pytest.raises(Refus):
+            client.inscrire("polar", b, request_id=rid)
+        client.desinscrire("polar", a)
+        with pytest.raises(Refus) as again:
+            client.inscrire("polar", b, request_id=rid)
+    assert again.value.code == "seance_complete"
+    assert stored(sql, "polar") == ([], [])
+
+
+def test_a_shard_refuses_a_seance_outside_its_partition(reunions):
+    from monclub.partition import shard_of
+
+    wrong = 1 - shard_of("polar", 2)
+    with reunions.client() as client:
+        reply = client._attempt(
+            reunions.config.endpoint("reunions", wrong),
+            wire.encode(protocol.request("r" * 16, "etat", seance="polar")), "r" * 16, 2.0,
+        )
+    assert reply["error"]["code"] == "wrong_shard"
+
+
+def test_a_direct_sql_write_that_would_overbook_is_refused_by_the_database(reunions, sql):
+    a, b = add_membres(sql, 2)
+    with reunions.client() as client:
+        client.creer("polar", "Soirée Polar", places=1)
+        client.inscrire("polar", a)
+    with pytest.raises(psycopg.errors.CheckViolation):
+        sql.execute("INSERT INTO inscriptions (seance_id, membre_id, statut) VALUES ('polar', %s, 'inscrit')", (b,))
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        sql.execute("INSERT INTO inscriptions (seance_id, membre_id, statut) VALUES ('polar', %s, 'attente')", (a,))
+    assert sql.execute("SELECT inscrits FROM seances WHERE id = 'polar'").fetchone() == (1,)
+
+
+def test_when_the_database_refuses_a_write_the_shard_reloads_and_stays_right(reunions, sql):
+    a, b = add_membres(sql, 2)
+    with reunions.client() as client:
+        client.creer("polar", "Soirée Polar", places=1, attente=1)
+        client.etat("polar")
+        sql.execute("INSERT INTO inscriptions (seance_id, membre_id, statut) VALUES ('polar', %s, 'inscrit')", (a,))
+        with pytest.raises(Exception) as failed:
+            client.inscrire("polar", b)
+        assert getattr(failed.value, "code", None) == "internal_error"
+        assert client.inscrire("polar", b) == {"statut": "en_attente", "position": 1}
+    assert stored(sql, "polar") == ([a], [b])
