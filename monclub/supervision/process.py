@@ -16,13 +16,14 @@ def set_title(place: str) -> None:
     setproctitle.setproctitle(f"monclub {place}")
 
 
-def die_with_parent(sig: int = signal.SIGKILL) -> None:
-    """Ask the kernel to send `sig` when the parent dies, so that no orphan keeps an endpoint."""
-    parent = os.getppid()
+def die_with_parent(sig: int = signal.SIGKILL, parent: int | None = None) -> None:
+    """Ask the kernel to send `sig` when the parent dies, so that no orphan keeps an endpoint.
+    `parent` is the pid the parent had before the fork, to catch a parent that died already."""
+    parent = parent or os.getppid()
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
-    if os.getppid() != parent or parent == 1:
+    if os.getppid() != parent:
         os.kill(os.getpid(), sig)
 
 

@@ -151,9 +151,10 @@ class Supervisor:
 
     def _start(self, child: Child) -> None:
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+        parent = os.getpid()
         pid = os.fork()
         if pid == 0:
-            _become_child(child.spec, blocked)
+            _become_child(child.spec, blocked, parent)
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         child.pid, child.restart_at = pid, None
         child.started, child.started_wall = time.monotonic(), time.time()
@@ -203,7 +204,7 @@ class Supervisor:
             time.sleep(0.02)
 
 
-def _become_child(spec: ChildSpec, blocked) -> None:
+def _become_child(spec: ChildSpec, blocked, parent: int) -> None:
     """Runs in the forked child and never returns."""
     code = 1
     try:
@@ -211,7 +212,7 @@ def _become_child(spec: ChildSpec, blocked) -> None:
         for sig in _SIGNALS:
             signal.signal(sig, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-        die_with_parent(signal.SIGKILL)
+        die_with_parent(signal.SIGKILL, parent)
         os.closerange(3, os.sysconf("SC_OPEN_MAX"))
         code = spec.run()
     except BaseException:

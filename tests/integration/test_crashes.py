@@ -2,9 +2,7 @@
 
 import os
 import signal
-import tempfile
 import threading
-from pathlib import Path
 
 import pytest
 
@@ -124,13 +122,12 @@ def test_shards_die_with_their_supervisor(reunions):
     wait_for(lambda: not any(_alive(pid) for pid in pids), 10, "the orphaned shards to die")
 
 
-def test_a_second_process_for_a_shard_cannot_write_while_the_first_lives(start_reunions, sql):
+def test_a_second_process_for_a_shard_cannot_write_while_the_first_lives(start_reunions, state_dirs, sql):
     (membre,) = add_membres(sql, 1)
     first = start_reunions()
     with first.client() as client:
         client.creer("polar", "Soirée Polar", places=5)
-    other_home = Path(tempfile.mkdtemp(prefix="mc-", dir="/tmp"))
-    second = start_reunions(home=other_home, wait=False)
+    second = start_reunions(home=state_dirs(), wait=False)
     wait_for(lambda: second.status() is not None, 20, "the second supervisor")
     with second.client(attempt_timeout=0.3, deadline=1.5) as stale:
         with pytest.raises(Unavailable):

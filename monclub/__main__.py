@@ -1,0 +1,3 @@
+from monclub.cli import main
+
+main()

@@ -1,0 +1,18 @@
+"""The `monclub` command: the daemon (start, stop, status) and the club's commands.
+
+A failure prints one line, `error: CODE: message`, and exits non-zero: 1 for a refusal or an
+unavailable service, 2 for a configuration problem.
+"""
+
+import click
+
+from monclub.cli import club, daemon
+
+
+@click.group()
+def main():
+    """MonClub: séances owned by supervised shard processes, on PostgreSQL."""
+
+
+for command in (*daemon.COMMANDS, *club.COMMANDS):
+    main.add_command(command)

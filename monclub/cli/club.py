@@ -1,0 +1,142 @@
+"""The club's commands: membres, séances, inscriptions."""
+
+import re
+import secrets
+import unicodedata
+
+import click
+
+from monclub.cli.common import emit, handled, json_option, load_config
+from monclub.client import Client
+from monclub.db import connect
+
+
+def _client() -> Client:
+    return Client(load_config())
+
+
+def _slug(titre: str) -> str:
+    ascii_only = unicodedata.normalize("NFKD", titre).encode("ascii", "ignore").decode()
+    words = re.sub(r"[^a-z0-9]+", "-", ascii_only.lower()).strip("-")[:40]
+    return f"{words or 'seance'}-{secrets.token_hex(2)}"
+
+
+def _render_seance(etat: dict) -> str:
+    return "\n".join([
+        f"{etat['id']}: {etat['titre']}",
+        f"  places {etat['places']} (restantes {etat['places_restantes']}), "
+        f"attente max {etat['attente_max']}, tarif {etat['tarif'] / 100:.2f}",
+        f"  inscrits: {', '.join(map(str, etat['inscrits'])) or '-'}",
+        f"  attente:  {', '.join(map(str, etat['attente'])) or '-'}",
+    ])
+
+
+@click.group()
+def membre():
+    """Members (a plain table)."""
+
+
+@membre.command("creer")
+@click.argument("nom")
+@click.option("--email", default=None)
+@json_option
+@handled
+def membre_creer(nom: str, email: str | None, as_json: bool):
+    """Create a member and print its id."""
+    with connect(load_config().conninfo(), autocommit=True) as conn:
+        (membre_id,) = conn.execute(
+            "INSERT INTO membres (nom, email) VALUES (%s, %s) RETURNING id", (nom, email)
+        ).fetchone()
+    emit(as_json, {"id": membre_id, "nom": nom, "email": email}, f"membre {membre_id}: {nom}")
+
+
+@click.group()
+def seance():
+    """Séances, through the shard that owns each one."""
+
+
+@seance.command("creer")
+@click.argument("titre")
+@click.option("--places", type=int, required=True)
+@click.option("--attente", type=int, default=0, show_default=True, help="Size of the waiting list.")
+@click.option("--tarif", type=int, default=0, show_default=True, help="Price in cents.")
+@click.option("--id", "seance_id", default=None, help="The séance's id (default: from the titre).")
+@json_option
+@handled
+def seance_creer(titre, places, attente, tarif, seance_id, as_json):
+    """Create a séance."""
+    with _client() as client:
+        result = client.creer(seance_id or _slug(titre), titre, places=places, attente=attente, tarif=tarif)
+    emit(as_json, result["seance"], _render_seance(result["seance"]))
+
+
+@seance.command("places")
+@click.argument("seance_id")
+@click.argument("places", type=int)
+@json_option
+@handled
+def seance_places(seance_id, places, as_json):
+    """Change the number of places (raising it promotes from the waiting list)."""
+    with _client() as client:
+        result = client.changer_places(seance_id, places)
+    promus = ", ".join(map(str, result["promus"])) or "none"
+    emit(as_json, result, f"{seance_id}: {result['places']} places; promoted: {promus}")
+
+
+@seance.command("voir")
+@click.argument("seance_id")
+@json_option
+@handled
+def seance_voir(seance_id, as_json):
+    """Show a séance with its ordered inscrits and waiting list."""
+    with _client() as client:
+        etat = client.etat(seance_id)
+    emit(as_json, etat, _render_seance(etat))
+
+
+@seance.command("liste")
+@json_option
+@handled
+def seance_liste(as_json):
+    """List every séance (read from PostgreSQL)."""
+    with connect(load_config().conninfo()) as conn:
+        rows = conn.execute(
+            "SELECT id, titre, places, inscrits, en_attente, tarif FROM seances ORDER BY cree_le, id"
+        ).fetchall()
+    keys = ("id", "titre", "places", "inscrits", "en_attente", "tarif")
+    data = [dict(zip(keys, row)) for row in rows]
+    text = "\n".join(
+        f"{r['id']:<24} {r['inscrits']}/{r['places']} inscrits, {r['en_attente']} en attente  {r['titre']}" for r in data
+    )
+    emit(as_json, data, text or "no séance yet")
+
+
+@click.command()
+@click.argument("seance_id")
+@click.argument("membre_id", type=int)
+@json_option
+@handled
+def inscrire(seance_id, membre_id, as_json):
+    """Register a member (on the waiting list when the séance is full)."""
+    with _client() as client:
+        result = client.inscrire(seance_id, membre_id)
+    text = f"membre {membre_id} inscrit à {seance_id}"
+    if result["statut"] == "en_attente":
+        text = f"membre {membre_id} en attente pour {seance_id}, position {result['position']}"
+    emit(as_json, result, text)
+
+
+@click.command()
+@click.argument("seance_id")
+@click.argument("membre_id", type=int)
+@json_option
+@handled
+def desinscrire(seance_id, membre_id, as_json):
+    """Unregister a member (the first waiting member is promoted)."""
+    with _client() as client:
+        result = client.desinscrire(seance_id, membre_id)
+    promu = f"; membre {result['promu']} promu" if result["promu"] else ""
+    emit(as_json, result, f"membre {membre_id} désinscrit de {seance_id}{promu}")
+
+
+COMMANDS = (membre, seance, inscrire, desinscrire)

@@ -1,0 +1,57 @@
+"""What every command shares: one-line errors with exit codes, --json, the configuration."""
+
+import functools
+import json
+import sys
+
+import click
+import psycopg
+
+from monclub import config as configuration
+from monclub.errors import ConfigError, MonclubError
+
+
+def fail(message: str, code: int, as_json: bool = False, error_code: str | None = None) -> None:
+    if as_json:
+        click.echo(json.dumps({"ok": False, "error": {"code": error_code, "message": message}}))
+    else:
+        prefix = f"{error_code}: " if error_code else ""
+        click.echo(f"error: {prefix}{message}", err=True)
+    sys.exit(code)
+
+
+def handled(command):
+    """Turn MonClub's errors into one line and an exit code, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        as_json = kwargs.get("as_json", False)
+        try:
+            return command(*args, **kwargs)
+        except MonclubError as error:
+            fail(error.message, 1, as_json, error.code)
+        except ConfigError as error:
+            fail(str(error), 2, as_json, "config")
+        except (psycopg.IntegrityError, psycopg.DataError) as error:
+            fail(f"refused by the database: {str(error).strip().splitlines()[0]}", 1, as_json, "invalid_request")
+        except psycopg.OperationalError as error:
+            detail = str(error).strip().splitlines()[0]
+            fail(f"database unreachable ({detail}); is MonClub running? try: monclub start", 1, as_json, "unavailable")
+
+    return wrapper
+
+
+def json_option(command):
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(command)
+
+
+def emit(as_json: bool, data, text: str) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False) if as_json else text)
+
+
+def load_config() -> configuration.Config:
+    try:
+        return configuration.load()
+    except ConfigError as error:
+        fail(str(error), 2, error_code="config")
+

@@ -1,0 +1,120 @@
+"""The whole supervision tree, seen from outside: start supervisord, stop it, read its state.
+
+supervisord is the root; its programs are the embedded PostgreSQL and the Réunions supervisor,
+whose children (the shards) are read from the supervisor's own control socket.
+"""
+
+import os
+import subprocess
+import sys
+import time
+import xmlrpc.client
+from pathlib import Path
+
+from supervisor.xmlrpc import SupervisorTransport
+
+from monclub.config import CHECKOUT, Config
+from monclub.errors import ConfigError
+from monclub.supervision import starts
+from monclub.supervision.control import query_status
+
+CONF = CHECKOUT / "supervisord.conf"
+BRANCHES = ("reunions",)
+
+
+def _socket(config: Config) -> Path:
+    return config.run_dir / "supervisord.sock"
+
+
+def _rpc(config: Config):
+    transport = SupervisorTransport(None, None, f"unix://{_socket(config)}")
+    return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
+
+
+def supervisord_pid(config: Config) -> int | None:
+    """The pid of this home's supervisord if it is alive and answering, else None."""
+    try:
+        state = _rpc(config).supervisor.getState()
+        return _rpc(config).supervisor.getPID() if state["statename"] == "RUNNING" else None
+    except (OSError, xmlrpc.client.Error):
+        return None
+
+
+def environment(config: Config) -> dict:
+    return {
+        **os.environ,
+        "MONCLUB_HOME": str(config.home),
+        "MONCLUB_PYTHON": sys.executable,
+        "MONCLUB_POSTGRES_AUTOSTART": "true" if config.embedded else "false",
+    }
+
+
+def launch(config: Config, foreground: bool) -> None:
+    """Start supervisord with the top-level supervisord.conf (exec'd when in the foreground)."""
+    config.prepare_dirs()
+    starts.reset(config.run_dir)
+    argv = [sys.executable, "-m", "monclub.supervisord_main", "-c", str(CONF)]
+    if foreground:
+        os.execve(sys.executable, [*argv, "-n"], environment(config))
+    done = subprocess.run(argv, env=environment(config), capture_output=True, text=True)
+    if done.returncode != 0:
+        raise ConfigError(f"supervisord did not start: {(done.stderr or done.stdout).strip()[-800:]}")
+
+
+def shutdown(config: Config, timeout: float = 90.0) -> bool:
+    """Ask supervisord to stop every program and exit; True once it is gone."""
+    pid = supervisord_pid(config)
+    if pid is None:
+        return False
+    _rpc(config).supervisor.shutdown()
+    deadline = time.monotonic() + timeout
+    while _alive(pid):
+        if time.monotonic() > deadline:
+            raise ConfigError(f"supervisord (pid {pid}) did not stop within {timeout:.0f}s; see {config.log_dir}")
+        time.sleep(0.1)
+    return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def _program(info: dict, config: Config, now: float) -> dict:
+    running = info["statename"] == "RUNNING"
+    return {
+        "name": info["name"],
+        "pid": info["pid"] or None,
+        "state": info["statename"].lower(),
+        "uptime": round(now - info["start"], 1) if running else 0.0,
+        "restarts": max(0, starts.starts(config.run_dir, info["name"]) - 1),
+        "last_exit": None if running else info["description"],
+    }
+
+
+def status(config: Config) -> dict:
+    """The tree as data: supervisord, its programs, and each branch's shards."""
+    pid = supervisord_pid(config)
+    if pid is None:
+        return {"supervisord": {"pid": None, "state": "stopped"}, "programs": [], "healthy": False}
+    now = time.time()
+    programs = [
+        _program(info, config, now)
+        for info in _rpc(config).supervisor.getAllProcessInfo()
+        if config.embedded or info["name"] != "postgres"
+    ]
+    for program in programs:
+        if program["name"] in BRANCHES:
+            branch = query_status(config.endpoint(program["name"]), timeout=1.0) if program["pid"] else None
+            program["children"] = branch["children"] if branch else []
+    return {"supervisord": {"pid": pid, "state": "running"}, "programs": programs, "healthy": _healthy(config, programs)}
+
+
+def _healthy(config: Config, programs: list[dict]) -> bool:
+    if not all(p["state"] == "running" for p in programs):
+        return False
+    shards = [c for p in programs for c in p.get("children", [])]
+    return len(shards) == config.shards * len(BRANCHES) and all(c["state"] == "running" for c in shards)
