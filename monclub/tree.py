@@ -20,6 +20,7 @@ from monclub.supervision.control import query_status
 
 CONF = CHECKOUT / "supervisord.conf"
 BRANCHES = ("reunions",)
+_ENDED = ("EXITED", "BACKOFF", "FATAL")
 
 
 def _socket(config: Config) -> Path:
@@ -91,7 +92,7 @@ def _program(info: dict, config: Config, now: float) -> dict:
         "state": info["statename"].lower(),
         "uptime": round(now - info["start"], 1) if running else 0.0,
         "restarts": max(0, starts.starts(config.run_dir, info["name"]) - 1),
-        "last_exit": None if running else info["description"],
+        "last_exit": f"exit {info['exitstatus']}" if info["statename"] in _ENDED else None,
     }
 
 

@@ -43,7 +43,7 @@ def _log_tails(config, state: dict) -> str:
     tails = []
     for program in state["programs"]:
         path = config.log_dir / f"{program['name']}.log"
-        if program["state"] != "running" and path.exists():
+        if program["state"] in ("exited", "fatal", "backoff") and path.exists():
             last = path.read_text(errors="replace").strip().splitlines()[-5:]
             tails.append(f"--- {path} (last lines)\n" + "\n".join(last))
     return "\n".join(tails)
@@ -67,11 +67,13 @@ def start(foreground: bool):
     tree.launch(config, foreground)
     deadline = time.monotonic() + SETTLE_TIMEOUT
     while not (state := tree.status(config))["healthy"] and time.monotonic() < deadline:
+        if any(p["state"] in ("exited", "fatal") for p in state["programs"]):
+            break
         time.sleep(0.2)
     click.echo(render(state))
     if not state["healthy"]:
         click.echo(_log_tails(config, state), err=True)
-        fail(f"the tree did not settle within {SETTLE_TIMEOUT:.0f}s; logs are in {config.log_dir}", 1)
+        fail(f"the tree did not come up (see above); logs are in {config.log_dir}; stop it with: monclub stop", 1)
     click.echo(FIRST_COMMANDS)
 
 
