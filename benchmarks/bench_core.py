@@ -24,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from statistics import median
 
@@ -93,9 +94,10 @@ def answering(config, shard: int) -> bool:
         return False
 
 
-def children(config) -> dict[int, dict]:
+def child(config, shard: int) -> dict:
+    """The supervisor's status of one shard ({} when the supervisor does not answer in time)."""
     status = query_status(config.endpoint("reunions"), timeout=0.5) or {"children": []}
-    return {int(c["name"].split("-")[1]): c for c in status["children"]}
+    return next((c for c in status["children"] if c["name"] == f"shard-{shard}"), {})
 
 
 def add_membres(conninfo: str, count: int) -> list[int]:
@@ -109,8 +111,9 @@ def seance_on(shard: int, prefix: str) -> str:
     return next(f"{prefix}-{n}" for n in range(10_000) if shard_of(f"{prefix}-{n}", SHARDS) == shard)
 
 
-def percentile(sorted_values: list[float], p: float) -> float:
-    return sorted_values[min(len(sorted_values) - 1, int(p / 100 * len(sorted_values)))] if sorted_values else float("nan")
+def percentile_ms(ordered: list[float], p: float) -> float | None:
+    """Nearest-rank percentile of sorted seconds, in ms (None when there is no sample)."""
+    return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000, 2) if ordered else None
 
 
 def register(config, seance: str, membres: list[int], start: threading.Barrier, stop_at: float, out: dict) -> None:
@@ -135,7 +138,8 @@ def throughput(config, clients: int, ops: int, membres: list[int]) -> dict:
     out = {"latencies": [], "errors": [], "retries": []}
     start = threading.Barrier(clients + 1)
     stop_at = time.monotonic() + PHASE_BUDGET
-    threads = [threading.Thread(target=register, args=(config, seance, membres[i::clients], start, stop_at, out))
+    threads = [threading.Thread(target=register, daemon=True,
+                                args=(config, seance, membres[i::clients], start, stop_at, out))
                for i in range(clients)]
     for thread in threads:
         thread.start()
@@ -145,9 +149,9 @@ def throughput(config, clients: int, ops: int, membres: list[int]) -> dict:
         thread.join(timeout=max(0.0, stop_at + 30 - time.monotonic()))
     seconds = time.perf_counter() - began
     latencies = sorted(out["latencies"])
-    return {"clients": clients, "ops": ops, "committed": len(latencies), "errors": len(out["errors"]),
+    return {"clients": clients, "ops": ops, "committed": len(latencies), "errors": dict(Counter(out["errors"])),
             "seconds": round(seconds, 3), "per_second": round(len(latencies) / seconds, 1),
-            "p50_ms": round(percentile(latencies, 50) * 1000, 2), "p99_ms": round(percentile(latencies, 99) * 1000, 2),
+            "p50_ms": percentile_ms(latencies, 50), "p99_ms": percentile_ms(latencies, 99),
             "retries": sum(out["retries"])}
 
 
@@ -155,7 +159,8 @@ def pace(config, shard: int, kill_times: list[float]) -> None:
     """Wait until the shard is stable (restart delay 0) and one more restart stays within intensity."""
     stable = RestartPolicy().stable_after + 0.1
     window = config.restart_period + 0.5
-    wait_until(lambda: (children(config).get(shard, {}).get("uptime") or 0) >= stable, stable + 10, f"shard {shard} to be stable", 0.1)
+    wait_until(lambda: (child(config, shard).get("uptime") or 0) >= stable,
+               stable + 10, f"shard {shard} to be stable", 0.1)
     wait_until(lambda: sum(time.monotonic() - t <= window for t in kill_times) < config.restart_intensity,
                window + 1, "the restart window to clear", 0.05)
 
@@ -170,7 +175,7 @@ def recovery(config, kills: int) -> dict:
         seance = seances[k % SHARDS]
         shard = shard_of(seance, SHARDS)
         pace(config, shard, kill_times)
-        pid = children(config)[shard]["pid"]
+        pid = wait_until(lambda: child(config, shard).get("pid"), 5, f"the pid of shard {shard}")
         with Client(config, attempt_timeout=0.05, deadline=10) as client:
             client.etat(seance)  # connected and answering before the kill
             killed = time.monotonic()
@@ -179,7 +184,7 @@ def recovery(config, kills: int) -> dict:
             client.etat(seance)
             samples.append((time.monotonic() - killed) * 1000)
             retries.append(client.retries)
-        wait_until(lambda: children(config)[shard]["pid"] not in (None, pid) and answering(config, shard),
+        wait_until(lambda: child(config, shard).get("pid") not in (None, pid) and answering(config, shard),
                    15, f"shard {shard} to answer again")
     return {"kills": kills, "median_ms": round(median(samples), 1), "max_ms": round(max(samples), 1),
             "samples_ms": [round(s, 1) for s in samples], "client_retries": retries}
@@ -199,8 +204,9 @@ def report(result: dict) -> None:
     print(f"\n{'clients':>7} {'ops':>6} {'committed':>9} {'errors':>6} {'seconds':>8} {'reg/s':>8} "
           f"{'p50 ms':>8} {'p99 ms':>8} {'retries':>7}")
     for row in result["throughput"]:
-        print(f"{row['clients']:>7} {row['ops']:>6} {row['committed']:>9} {row['errors']:>6} {row['seconds']:>8.2f} "
-              f"{row['per_second']:>8.1f} {row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f} {row['retries']:>7}")
+        errors = sum(row["errors"].values())
+        print(f"{row['clients']:>7} {row['ops']:>6} {row['committed']:>9} {errors:>6} {row['seconds']:>8.2f} "
+              f"{row['per_second']:>8.1f} {row['p50_ms'] or '-':>8} {row['p99_ms'] or '-':>8} {row['retries']:>7}")
     if rec := result["recovery"]:
         print(f"\nrecovery after kill -9 of a shard ({rec['kills']} kills): median {rec['median_ms']:.1f} ms, "
               f"max {rec['max_ms']:.1f} ms\n  samples ms: {rec['samples_ms']}")
@@ -256,7 +262,8 @@ def main(argv=None) -> int:
     except BaseException:
         for log in (base / "reunions.log", base / "postgres.log"):
             if log.exists():
-                print(f"--- end of {log.name}:", *log.read_text(errors="replace").splitlines()[-15:], sep="\n", file=sys.stderr)
+                lines = log.read_text(errors="replace").splitlines()[-15:]
+                print(f"--- end of {log.name}:", *lines, sep="\n", file=sys.stderr)
         raise
     finally:
         stop(reunions, signal.SIGTERM, 20)

@@ -111,32 +111,35 @@ def seance_liste(as_json):
     emit(as_json, data, text or "no séance yet")
 
 
-@click.command()
-@click.argument("seance_id")
-@click.argument("membre_id", type=int)
-@json_option
-@handled
-def inscrire(seance_id, membre_id, as_json):
+def _inscription_command(describe):
+    """A `SEANCE MEMBRE` command sent through the client method of the same name."""
+
+    @click.command(describe.__name__, help=describe.__doc__)
+    @click.argument("seance_id")
+    @click.argument("membre_id", type=int)
+    @json_option
+    @handled
+    def command(seance_id, membre_id, as_json):
+        with _client() as client:
+            result = getattr(client, describe.__name__)(seance_id, membre_id)
+        emit(as_json, result, describe(seance_id, membre_id, result))
+
+    return command
+
+
+@_inscription_command
+def inscrire(seance_id, membre_id, result) -> str:
     """Register a member (on the waiting list when the séance is full)."""
-    with _client() as client:
-        result = client.inscrire(seance_id, membre_id)
-    text = f"membre {membre_id} inscrit à {seance_id}"
     if result["statut"] == "en_attente":
-        text = f"membre {membre_id} en attente pour {seance_id}, position {result['position']}"
-    emit(as_json, result, text)
+        return f"membre {membre_id} en attente pour {seance_id}, position {result['position']}"
+    return f"membre {membre_id} inscrit à {seance_id}"
 
 
-@click.command()
-@click.argument("seance_id")
-@click.argument("membre_id", type=int)
-@json_option
-@handled
-def desinscrire(seance_id, membre_id, as_json):
+@_inscription_command
+def desinscrire(seance_id, membre_id, result) -> str:
     """Unregister a member (the first waiting member is promoted)."""
-    with _client() as client:
-        result = client.desinscrire(seance_id, membre_id)
     promu = f"; membre {result['promu']} promu" if result["promu"] else ""
-    emit(as_json, result, f"membre {membre_id} désinscrit de {seance_id}{promu}")
+    return f"membre {membre_id} désinscrit de {seance_id}{promu}"
 
 
 COMMANDS = (membre, seance, inscrire, desinscrire)
