@@ -3,12 +3,11 @@
 Run:  scripts/bench [--clients 1,16,50] [--ops N] [--kills N]
 
 Self-contained: a private PostgreSQL (safe defaults: fsync and synchronous_commit on) and a Réunions
-supervisor with 4 shards, in temporary directories under /tmp, ipc sockets only, all removed on exit.
-Figures are printed and appended as one JSON line to benchmarks/results.jsonl.
-
+supervisor with 4 shards in temporary directories under /tmp, ipc only, all removed on exit. Figures
+are printed and appended as one JSON line to benchmarks/results.jsonl.
 Throughput: for each C, C threads (one Client each) register --ops fresh members in total on one new
-séance. Recovery: SIGKILL the shard owning a séance; time from the kill to the first successful etat()
-of a client retrying quickly. Kills rotate over the shards, paced so that each killed shard had run
+séance. Recovery: SIGKILL the shard owning a séance, time from the kill to the first successful etat()
+of a client retrying quickly; kills rotate over the shards, paced so that each killed shard had run
 `stable_after` seconds (restart delay 0) and the restart intensity is never exceeded.
 """
 
@@ -36,8 +35,8 @@ from monclub.db import connect
 from monclub.db.migrate import migrate
 from monclub.errors import MonclubError
 from monclub.partition import shard_of
-from monclub.protocol import MAX_COUNT
 from monclub.postgres.cluster import Cluster, run_user
+from monclub.protocol import MAX_COUNT
 from monclub.supervision.control import query_status
 from monclub.supervision.policy import RestartPolicy
 
@@ -63,12 +62,10 @@ def reachable(conninfo: str) -> bool:
         return False
 
 
-def start_postgres(base: Path, log: Path) -> tuple[Cluster, subprocess.Popen]:
+def start_postgres(base: Path) -> tuple[Cluster, subprocess.Popen]:
     cluster = Cluster(base / "pg", run_user())
     cluster.ensure_initialized(sync=True)
     server = cluster.server_process({})
-    # server_process pipes stderr: drain it, or a full pipe would block the server.
-    threading.Thread(target=shutil.copyfileobj, args=(server.stderr, log.open("wb")), daemon=True).start()
     wait_until(lambda: reachable(cluster.conninfo()), 60, "PostgreSQL to accept connections", 0.05)
     with connect(cluster.conninfo(), autocommit=True) as conn:
         migrate(conn)
@@ -105,10 +102,6 @@ def add_membres(conninfo: str, count: int) -> list[int]:
         rows = conn.execute("INSERT INTO membres (nom) SELECT 'bench ' || n FROM generate_series(1, %s) n RETURNING id",
                             (count,)).fetchall()
     return [row[0] for row in rows]
-
-
-def seance_on(shard: int, prefix: str) -> str:
-    return next(f"{prefix}-{n}" for n in range(10_000) if shard_of(f"{prefix}-{n}", SHARDS) == shard)
 
 
 def percentile_ms(ordered: list[float], p: float) -> float | None:
@@ -166,7 +159,8 @@ def pace(config, shard: int, kill_times: list[float]) -> None:
 
 
 def recovery(config, kills: int) -> dict:
-    seances = [seance_on(shard, f"bench-kill-{os.urandom(4).hex()}") for shard in range(SHARDS)]
+    names = [f"bench-kill-{os.urandom(4).hex()}" for _ in range(200)]
+    seances = [next(name for name in names if shard_of(name, SHARDS) == shard) for shard in range(SHARDS)]
     with Client(config) as client:
         for seance in seances:
             client.creer(seance, "benchmark recovery", places=10)
@@ -214,14 +208,13 @@ def report(result: dict) -> None:
 
 
 def stop(process: subprocess.Popen | None, sig: int, timeout: float) -> None:
-    if process is None or process.poll() is not None:
-        return
-    process.send_signal(sig)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
+    if process is not None and process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -244,7 +237,7 @@ def main(argv=None) -> int:
     server = reunions = None
     try:
         print("starting PostgreSQL and the Réunions supervisor...", flush=True)
-        cluster, server = start_postgres(base, base / "postgres.log")
+        cluster, server = start_postgres(base)
         config, reunions = start_reunions(home, cluster.conninfo(), base / "reunions.log")
         membres = add_membres(cluster.conninfo(), args.ops * len(args.clients))
         rows = []
@@ -260,7 +253,7 @@ def main(argv=None) -> int:
         report(result)
         return 0
     except BaseException:
-        for log in (base / "reunions.log", base / "postgres.log"):
+        for log in (base / "reunions.log", base / "pg" / "server.log"):
             if log.exists():
                 lines = log.read_text(errors="replace").splitlines()[-15:]
                 print(f"--- end of {log.name}:", *lines, sep="\n", file=sys.stderr)

@@ -121,7 +121,7 @@ class Client:
         socket.send(payload)
         if socket.poll(int(timeout * 1000)):
             reply = wire.decode(socket.recv())
-            if reply.get("id") == request_id:
+            if reply.get("id") in (request_id, None):
                 return reply
         socket.close(linger=0)
         del self.sockets[endpoint]

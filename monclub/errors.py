@@ -11,24 +11,25 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Code:
     name: str
-    applied: bool
+    applied: str
     retry: str
 
 
 CODES = {
     code.name: code
     for code in (
-        Code("seance_complete", False, "same id returns the same refusal"),
-        Code("deja_inscrit", False, "same id returns the same refusal"),
-        Code("non_inscrit", False, "same id returns the same refusal"),
-        Code("seance_inconnue", False, "same id returns the same refusal"),
-        Code("seance_existe", False, "same id returns the same refusal"),
-        Code("membre_inconnu", False, "same id returns the same refusal"),
-        Code("places_insuffisantes", False, "same id returns the same refusal"),
-        Code("invalid_request", False, "no: fix the request"),
-        Code("wrong_shard", False, "yes, at the shard the partition function names"),
-        Code("internal_error", False, "yes: nothing was committed"),
-        Code("unavailable", False, "yes: nothing was committed"),
+        Code("seance_complete", "no", "same id returns the same refusal"),
+        Code("deja_inscrit", "no", "same id returns the same refusal"),
+        Code("non_inscrit", "no", "same id returns the same refusal"),
+        Code("seance_inconnue", "no", "same id returns the same refusal"),
+        Code("seance_existe", "no", "same id returns the same refusal"),
+        Code("membre_inconnu", "no", "same id returns the same refusal"),
+        Code("places_insuffisantes", "no", "same id returns the same refusal"),
+        Code("invalid_request", "no", "no: fix the request"),
+        Code("wrong_shard", "no", "yes, at the shard the partition function names"),
+        Code("internal_error", "no", "yes: nothing was committed"),
+        Code("unavailable", "no", "yes: nothing was committed"),
+        Code("timeout", "unknown", "yes, with the same request id: its stored outcome is returned (client side only)"),
     )
 }
 
@@ -68,7 +69,7 @@ class Timeout(MonclubError):
     Sending the same request id again later resolves it.
     """
 
-    code = "unavailable"
+    code = "timeout"
 
 
 class ConfigError(Exception):

@@ -19,14 +19,14 @@ MAX_MEMBRE = 2**63 - 1
 
 
 def seance_id(name: str, value) -> str:
-    if not isinstance(value, str) or not _ID.match(value):
+    if not isinstance(value, str) or not _ID.fullmatch(value):
         raise InvalidRequest(f"field {name!r} must be 1 to 64 characters of A-Z a-z 0-9 _ . : -")
     return value
 
 
 def titre(name: str, value) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > 200:
-        raise InvalidRequest(f"field {name!r} must be a non-empty string of at most 200 characters")
+    if not isinstance(value, str) or not value.strip() or len(value) > 200 or not value.isprintable():
+        raise InvalidRequest(f"field {name!r} must be a non-empty printable string of at most 200 characters")
     return value
 
 
@@ -71,15 +71,19 @@ class Request:
         return self.op not in QUERIES
 
 
+def _is_version(value) -> bool:
+    return type(value) is int and value == VERSION
+
+
 def request_id_of(message: dict) -> str | None:
     """The request id if it is well formed, so that even a refusal can name it."""
     value = message.get("id")
-    return value if isinstance(value, str) and _REQUEST_ID.match(value) else None
+    return value if isinstance(value, str) and _REQUEST_ID.fullmatch(value) else None
 
 
 def parse_request(message: dict) -> Request:
-    if message.get("v") != VERSION:
-        raise InvalidRequest(f"field 'v' must be {VERSION} (protocol version)")
+    if not _is_version(message.get("v")):
+        raise InvalidRequest(f"field 'v' must be the integer {VERSION} (protocol version)")
     rid = request_id_of(message)
     if rid is None:
         raise InvalidRequest("field 'id' must be 8 to 128 printable ASCII characters, unique per request")
@@ -110,6 +114,6 @@ def error(request_id: str | None, code: str, message: str) -> dict:
 
 def parse_control(message: dict) -> str | None:
     """A supervisor's control socket answers one request: {"v": 1, "id": ..., "op": "status"}."""
-    if message.get("v") != VERSION or message.get("op") != "status":
+    if not _is_version(message.get("v")) or message.get("op") != "status":
         raise InvalidRequest("a control socket answers only {'v': 1, 'id': ..., 'op': 'status'}")
     return request_id_of(message)

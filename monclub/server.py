@@ -1,7 +1,7 @@
 """The ROUTER loop of a shard process: one message at a time, never a crash.
 
-Frames: [peer identity, empty delimiter(s)..., payload]. REQ clients send one empty delimiter,
-DEALER clients may send none; the reply goes back with the same envelope. An envelope of any
+Frames: [peer identity, at most one empty delimiter, payload]. REQ clients send the delimiter,
+DEALER clients may send it or not; the reply goes back with the same envelope. An envelope of any
 other shape is dropped and logged: there is nobody to answer.
 """
 

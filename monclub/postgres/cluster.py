@@ -134,11 +134,11 @@ class Cluster:
         return argv
 
     def server_process(self, settings: dict) -> subprocess.Popen:
-        """Start the server as a child (the test suite's way; the daemon execs instead)."""
-        return subprocess.Popen(
-            self.server_argv(settings), cwd=self.directory, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE, **self._as_user()
-        )
+        """Start the server as a child logging to server.log (the test suite's way; the daemon execs)."""
+        with open(self.directory / "server.log", "ab") as log:
+            return subprocess.Popen(
+                self.server_argv(settings), cwd=self.directory, stdout=log, stderr=log, **self._as_user()
+            )
 
     def stale_processes(self) -> list[int]:
         """Pids still working in the data directory: after a kill -9 of the postmaster its

@@ -163,6 +163,11 @@ class SeanceShard:
         except psycopg.OperationalError as error:
             self._lose_connection(error)
             return self._resolve(request.id)
+        except psycopg.Error as error:
+            self.unresolved.discard(request.id)
+            log.error("%s: write on %s failed and was rolled back (%s)", self.name, seance_id, error)
+            self.seances.pop(seance_id, None)
+            return protocol.error(request.id, "internal_error", f"the write on {seance_id} failed; nothing was committed")
         self.unresolved.discard(request.id)
         if events:
             self.seances[seance_id] = after

@@ -35,6 +35,10 @@ BAD = {
     "bad version": packed(v=2),
     "bad request id": packed(id="x"),
     "bad seance id": packed(seance="a b"),
+    "trailing newline in an id": packed(seance="polar\n"),
+    "trailing newline in a request id": packed(id="bad-request-00001\n"),
+    "NUL in a titre": msgpack.packb({**VALID, "titre": "Soirée\x00Polar"}),
+    "float version": packed(v=1.0),
     "ext type": msgpack.packb({"v": msgpack.ExtType(5, b"abc")}),
 }
 
