@@ -93,6 +93,19 @@ def _positive_int(value, name: str) -> int:
     return number
 
 
+def _loopback_tcp(value: str | None) -> str | None:
+    """Shards may bind tcp on loopback only until CurveZMQ authentication exists."""
+    if value is None:
+        return None
+    host, _, port = str(value).rpartition(":")
+    if host not in ("127.0.0.1", "localhost", "[::1]") or not port.isdigit():
+        raise ConfigError(
+            f"reunions.tcp = {value!r}: give a loopback host:port such as \"127.0.0.1:7100\"; "
+            "binding another interface needs CurveZMQ, which MonClub does not have yet"
+        )
+    return value
+
+
 def load(env=None) -> Config:
     env = os.environ if env is None else env
     data = _read_file(env)
@@ -103,7 +116,7 @@ def load(env=None) -> Config:
         home=home,
         database_url=env.get("MONCLUB_DATABASE_URL") or data.get("database_url") or None,
         shards=_positive_int(env.get("MONCLUB_SHARDS") or reunions.get("shards", 4), "shards"),
-        tcp=reunions.get("tcp"),
+        tcp=_loopback_tcp(reunions.get("tcp")),
         restart_intensity=_positive_int(reunions.get("restart_intensity", 5), "restart_intensity"),
         restart_period=float(reunions.get("restart_period", 10.0)),
         attempt_timeout=float(client.get("attempt_timeout", 1.5)),

@@ -127,7 +127,7 @@ class Cluster:
             raise ConfigError(f"{Path(argv[0]).name} failed in {self.directory}: {done.stderr.strip()[-500:]}")
 
     def server_argv(self, settings: dict) -> list[str]:
-        base = {"listen_addresses": "", "unix_socket_permissions": "0700", "max_connections": "200"}
+        base = {"listen_addresses": "", "unix_socket_permissions": "0700", "max_connections": "200", "cluster_name": "monclub"}
         argv = [str(postgres_bindir() / "postgres"), "-D", str(self.data), "-k", str(self.directory)]
         for key, value in {**base, **settings}.items():
             argv += ["-c", f"{key}={value}"]

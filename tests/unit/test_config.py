@@ -1,0 +1,39 @@
+import pytest
+
+from monclub import config
+from monclub.errors import ConfigError
+
+
+def write(tmp_path, text: str) -> dict:
+    path = tmp_path / "monclub.toml"
+    path.write_text(text)
+    return {"MONCLUB_CONFIG": str(path), "MONCLUB_HOME": "/tmp/h"}
+
+
+def test_environment_wins_over_the_file(tmp_path):
+    env = write(tmp_path, '[reunions]\nshards = 3\n')
+    assert config.load(env).shards == 3
+    assert config.load({**env, "MONCLUB_SHARDS": "5"}).shards == 5
+    assert config.load(env).embedded
+    assert not config.load({**env, "MONCLUB_DATABASE_URL": "postgresql:///x"}).embedded
+
+
+def test_tcp_endpoints_count_up_from_the_base_port(tmp_path):
+    loaded = config.load(write(tmp_path, '[reunions]\ntcp = "127.0.0.1:7100"\n'))
+    assert loaded.endpoint("reunions", 2) == "tcp://127.0.0.1:7102"
+    assert loaded.endpoint("reunions") == "ipc:///tmp/h/run/reunions.sock"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['[reunions]\ntcp = "0.0.0.0:7100"\n', '[reunions]\nshards = 0\n', '[reunions]\nshards = "x"\n', "not toml ["],
+)
+def test_bad_configuration_says_what_to_change(tmp_path, text):
+    with pytest.raises(ConfigError):
+        config.load(write(tmp_path, text))
+
+
+def test_an_ipc_path_too_long_for_a_unix_socket_is_refused():
+    loaded = config.load({"MONCLUB_HOME": "/tmp/" + "x" * 120, "MONCLUB_CONFIG": "/dev/null"})
+    with pytest.raises(ConfigError, match="MONCLUB_HOME"):
+        loaded.endpoint("reunions", 0)
