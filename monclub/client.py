@@ -25,7 +25,7 @@ from monclub.partition import shard_of
 _BACKOFF_BASE = 0.02
 _BACKOFF_MAX = 0.5
 _DOMAIN_CODES = {"seance_complete", "deja_inscrit", "non_inscrit", "seance_inconnue", "seance_existe",
-                 "membre_inconnu", "places_insuffisantes"}
+                 "membre_inconnu", "places_insuffisantes", "seance_annulee"}
 
 
 def new_request_id() -> str:
@@ -74,6 +74,9 @@ class Client:
 
     def changer_places(self, seance: str, places: int, **kw) -> dict:
         return self.call("changer_places", seance, places=places, **kw)
+
+    def annuler(self, seance: str, **kw) -> dict:
+        return self.call("annuler", seance, **kw)
 
     def etat(self, seance: str) -> dict:
         return self.call("etat", seance)

@@ -25,6 +25,7 @@ CODES = {
         Code("seance_existe", "no", "same id returns the same refusal"),
         Code("membre_inconnu", "no", "same id returns the same refusal"),
         Code("places_insuffisantes", "no", "same id returns the same refusal"),
+        Code("seance_annulee", "no", "same id returns the same refusal"),
         Code("invalid_request", "no", "no: fix the request"),
         Code("wrong_shard", "no", "yes, at the shard the partition function names"),
         Code("internal_error", "no", "yes: nothing was committed"),

@@ -54,6 +54,7 @@ OPS = {
     "inscrire": {"seance": seance_id, "membre": membre_id},
     "desinscrire": {"seance": seance_id, "membre": membre_id},
     "changer_places": {"seance": seance_id, "places": count},
+    "annuler": {"seance": seance_id},
     "etat": {"seance": seance_id},
     "places_restantes": {"seance": seance_id},
 }

@@ -19,6 +19,7 @@ class Seance:
     tarif: int
     inscrits: tuple[int, ...] = ()
     attente: tuple[int, ...] = ()
+    annulee: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,22 @@ class PlacesChangees:
     places: int
 
 
-Event = SeanceCreee | MembreInscrit | MembreMisEnAttente | MembreDesinscrit | MembrePromu | PlacesChangees
+@dataclass(frozen=True)
+class SeanceAnnulee:
+    seance: str
+    inscrits: tuple[int, ...]
+    attente: tuple[int, ...]
+
+
+Event = (
+    SeanceCreee | MembreInscrit | MembreMisEnAttente | MembreDesinscrit | MembrePromu | PlacesChangees | SeanceAnnulee
+)
+
+
+def _ouverte(seance: Seance) -> Seance:
+    if seance.annulee:
+        raise Refus(f"{seance.id} is cancelled", "seance_annulee")
+    return seance
 
 
 def creer(seance_id: str, titre: str, places: int, attente_max: int, tarif: int) -> list[Event]:
@@ -72,6 +88,7 @@ def creer(seance_id: str, titre: str, places: int, attente_max: int, tarif: int)
 
 
 def inscrire(seance: Seance, membre: int) -> list[Event]:
+    _ouverte(seance)
     if membre in seance.inscrits:
         raise Refus(f"membre {membre} is already registered in {seance.id}", "deja_inscrit")
     if membre in seance.attente:
@@ -84,6 +101,7 @@ def inscrire(seance: Seance, membre: int) -> list[Event]:
 
 
 def desinscrire(seance: Seance, membre: int) -> list[Event]:
+    _ouverte(seance)
     if membre in seance.attente:
         return [MembreDesinscrit(seance.id, membre, etait_inscrit=False)]
     if membre not in seance.inscrits:
@@ -95,6 +113,7 @@ def desinscrire(seance: Seance, membre: int) -> list[Event]:
 
 
 def changer_places(seance: Seance, places: int) -> list[Event]:
+    _ouverte(seance)
     if places < len(seance.inscrits):
         raise Refus(
             f"{seance.id} has {len(seance.inscrits)} registered members, cannot lower places to {places}",
@@ -102,6 +121,12 @@ def changer_places(seance: Seance, places: int) -> list[Event]:
         )
     promus = seance.attente[: places - len(seance.inscrits)]
     return [PlacesChangees(seance.id, places), *(MembrePromu(seance.id, m) for m in promus)]
+
+
+def annuler(seance: Seance) -> list[Event]:
+    """Cancel the séance; the event names everyone registered or waiting, to be told and refunded."""
+    _ouverte(seance)
+    return [SeanceAnnulee(seance.id, seance.inscrits, seance.attente)]
 
 
 def appliquer(seance: Seance | None, event: Event) -> Seance:
@@ -127,6 +152,8 @@ def appliquer(seance: Seance | None, event: Event) -> Seance:
             )
         case PlacesChangees():
             return replace(seance, places=event.places)
+        case SeanceAnnulee():
+            return replace(seance, annulee=True)
     raise TypeError(f"not a séance event: {event!r}")
 
 
@@ -150,4 +177,5 @@ def etat(seance: Seance) -> dict:
         "inscrits": list(seance.inscrits),
         "attente": list(seance.attente),
         "places_restantes": places_restantes(seance),
+        "annulee": seance.annulee,
     }

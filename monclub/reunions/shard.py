@@ -30,6 +30,8 @@ def _result(op: str, events: list, after: core.Seance) -> dict:
     promus = [e.membre for e in events if isinstance(e, core.MembrePromu)]
     if op == "desinscrire":
         return {"statut": "desinscrit", "promu": promus[0] if promus else None}
+    if op == "annuler":
+        return {"statut": "annulee", "inscrits": list(events[0].inscrits), "attente": list(events[0].attente)}
     return {"places": after.places, "promus": promus}
 
 
@@ -128,6 +130,8 @@ class SeanceShard:
             return current, core.inscrire(current, self._membre(args["membre"]))
         if request.op == "desinscrire":
             return current, core.desinscrire(current, self._membre(args["membre"]))
+        if request.op == "annuler":
+            return current, core.annuler(current)
         return current, core.changer_places(current, args["places"])
 
     def _command(self, request: protocol.Request) -> dict:
@@ -151,7 +155,7 @@ class SeanceShard:
     def _commit(self, store, request, seance_id, events, after, reply) -> dict | None:
         self.unresolved.add(request.id)
         try:
-            store.enregistrer(request.id, events, wire.encode(reply))
+            store.enregistrer(request.id, events, after, wire.encode(reply))
         except AlreadyApplied as applied:
             self.unresolved.discard(request.id)
             return wire.decode(applied.reply)

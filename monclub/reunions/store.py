@@ -4,6 +4,9 @@ Every write happens on the connection that holds the shard's ownership lock (a s
 lock): if that session is lost, so is the lock, and this connection can no longer write.
 """
 
+import re
+from dataclasses import asdict
+
 import psycopg
 from psycopg import errors
 
@@ -16,8 +19,10 @@ from monclub.reunions.seance import (
     MembrePromu,
     PlacesChangees,
     Seance,
+    SeanceAnnulee,
     SeanceCreee,
 )
+from monclub.events.outbox import append_events
 
 BRANCH_LOCK_CLASS = 0x4D43_0100
 
@@ -57,7 +62,17 @@ def _sql(event) -> tuple[str, tuple]:
             )
         case PlacesChangees():
             return "UPDATE seances SET places = %s WHERE id = %s", (event.places, event.seance)
+        case SeanceAnnulee():
+            return "UPDATE seances SET annulee = true WHERE id = %s", (event.seance,)
     raise TypeError(f"no SQL for {event!r}")
+
+
+def outbox_record(event, after: Seance) -> tuple[str, str, dict]:
+    """(type, aggregate, payload) of a séance event: its fields, plus the séance's titre and tarif
+    so that listeners need not look them up."""
+    kind = re.sub(r"(?<!^)(?=[A-Z])", "_", type(event).__name__).lower()
+    payload = {name: list(v) if isinstance(v, tuple) else v for name, v in asdict(event).items()}
+    return kind, f"seance/{event.seance}", {**payload, "titre": after.titre, "tarif": after.tarif}
 
 
 class SeanceStore:
@@ -87,17 +102,19 @@ class SeanceStore:
 
     def charger(self, seance_id: str) -> Seance | None:
         row = self.conn.execute(
-            "SELECT titre, places, attente_max, tarif FROM seances WHERE id = %s", (seance_id,)
+            "SELECT titre, places, attente_max, tarif, annulee FROM seances WHERE id = %s", (seance_id,)
         ).fetchone()
         if row is None:
             return None
+        titre, places, attente_max, tarif, annulee = row
         rows = self.conn.execute(
             "SELECT membre_id, statut FROM inscriptions WHERE seance_id = %s ORDER BY rang", (seance_id,)
         ).fetchall()
         return Seance(
-            seance_id, *row,
+            seance_id, titre, places, attente_max, tarif,
             inscrits=tuple(m for m, statut in rows if statut == "inscrit"),
             attente=tuple(m for m, statut in rows if statut == "attente"),
+            annulee=annulee,
         )
 
     def membre_existe(self, membre: int) -> bool:
@@ -107,8 +124,9 @@ class SeanceStore:
         row = self.conn.execute("SELECT reply FROM requests WHERE id = %s", (request_id,)).fetchone()
         return None if row is None else bytes(row[0])
 
-    def enregistrer(self, request_id: str, events: list, reply: bytes) -> None:
-        """Write the events and the reply in one transaction (one round trip, in a pipeline)."""
+    def enregistrer(self, request_id: str, events: list, after: Seance | None, reply: bytes) -> None:
+        """Write the state changes, the outbox events and the reply in one transaction (one round
+        trip, in a pipeline); the outbox goes last, to hold its sequence lock the least time."""
         try:
             with self.conn.transaction(), self.conn.pipeline():
                 self.conn.execute(
@@ -116,6 +134,8 @@ class SeanceStore:
                 )
                 for event in events:
                     self.conn.execute(*_sql(event))
+                if events:
+                    append_events(self.conn, [outbox_record(event, after) for event in events])
         except errors.UniqueViolation as error:
             if error.diag.constraint_name != "requests_pkey":
                 raise

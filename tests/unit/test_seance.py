@@ -5,6 +5,7 @@ import pytest
 from monclub.errors import Refus
 from monclub.reunions import seance as s
 from monclub.reunions.seance import (
+    SeanceAnnulee,
     MembreDesinscrit,
     MembreInscrit,
     MembreMisEnAttente,
@@ -29,7 +30,7 @@ def test_creer_starts_empty():
     seance = s.appliquer_tous(None, s.creer("polar", "Soirée Polar", 3, 1, 0))
     assert s.etat(seance) == {
         "id": "polar", "titre": "Soirée Polar", "places": 3, "attente_max": 1, "tarif": 0,
-        "inscrits": [], "attente": [], "places_restantes": 3,
+        "inscrits": [], "attente": [], "places_restantes": 3, "annulee": False,
     }
 
 
@@ -120,3 +121,15 @@ def test_inscrits_never_exceed_places_whatever_the_sequence():
             pass
         assert len(seance.inscrits) <= seance.places
     assert seance.inscrits == (0, 1, 2) and seance.attente == (3, 4, 5, 6, 7)
+
+
+def test_annuler_names_everyone_registered_or_waiting_and_closes_the_seance():
+    seance = given(MembreInscrit("polar", 1), MembreInscrit("polar", 2), MembreMisEnAttente("polar", 3, 1))
+    events = s.annuler(seance)
+    assert events == [SeanceAnnulee("polar", (1, 2), (3,))]
+    closed = s.appliquer_tous(seance, events)
+    assert closed.annulee
+    refused("seance_annulee", s.inscrire, closed, 4)
+    refused("seance_annulee", s.desinscrire, closed, 1)
+    refused("seance_annulee", s.changer_places, closed, 5)
+    refused("seance_annulee", s.annuler, closed)

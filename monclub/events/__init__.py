@@ -1,0 +1,1 @@
+"""Domain events: the outbox, the bus, the relay, and the listeners."""

@@ -1,0 +1,52 @@
+"""The transactional outbox: events are written in the same transaction as the change they
+describe, with a global sequence number that readers see gapless and in commit order.
+
+The number comes from a single counter row updated in the writing transaction: its row lock is
+held until COMMIT, so a second writer waits for the first to commit before taking the next
+numbers, and a rolled-back transaction gives its numbers back. (A bigserial alone would be
+neither: ids are taken at insert, and rolled-back ones leave holes.)
+"""
+
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+CHANNEL = "monclub_outbox"
+
+_APPEND = """
+WITH taken AS (UPDATE outbox_sequence SET seq = seq + %(count)s RETURNING seq)
+INSERT INTO events (seq, type, aggregate, payload)
+SELECT taken.seq - %(count)s + e.ord, e.type, e.aggregate, e.payload
+FROM taken, unnest(%(types)s::text[], %(aggregates)s::text[], %(payloads)s::jsonb[])
+    WITH ORDINALITY AS e(type, aggregate, payload, ord)
+"""
+
+
+def append_events(conn: psycopg.Connection, records: list[tuple[str, str, dict]]) -> None:
+    """Append (type, aggregate, payload) records inside the caller's transaction, then wake the
+    relay (NOTIFY is delivered at commit, and only then)."""
+    conn.execute(
+        _APPEND,
+        {
+            "count": len(records),
+            "types": [r[0] for r in records],
+            "aggregates": [r[1] for r in records],
+            "payloads": [Jsonb(r[2]) for r in records],
+        },
+    )
+    conn.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
+
+
+def read_events(conn: psycopg.Connection, after: int, limit: int = 1000) -> list[dict]:
+    rows = conn.execute(
+        "SELECT seq, type, aggregate, at, payload FROM events WHERE seq > %s ORDER BY seq LIMIT %s", (after, limit)
+    ).fetchall()
+    return [event_dict(*row) for row in rows]
+
+
+def event_dict(seq, kind, aggregate, at, payload) -> dict:
+    return {"seq": seq, "type": kind, "aggregate": aggregate, "at": at.isoformat(), "payload": payload}
+
+
+def latest_seq(conn: psycopg.Connection) -> int:
+    return conn.execute("SELECT seq FROM outbox_sequence").fetchone()[0]

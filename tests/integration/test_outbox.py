@@ -1,0 +1,79 @@
+"""The outbox: events written with the change, numbered gapless and visible in commit order."""
+
+import random
+import threading
+
+from monclub.db import connect
+from monclub.events.outbox import append_events, latest_seq, read_events
+from tests.fixtures.postgres import add_membres
+
+
+def test_a_command_records_its_events_with_the_change_and_a_refusal_records_none(reunions, sql):
+    a, b = add_membres(sql, 2)
+    with reunions.client() as client:
+        client.creer("polar", "Soirée Polar", places=1, attente=1, tarif=800)
+        client.inscrire("polar", a)
+        client.inscrire("polar", b)
+        client.desinscrire("polar", a)
+        try:
+            client.inscrire("polar", b)
+        except Exception:
+            pass
+    events = read_events(sql, 0)
+    assert [(e["seq"], e["type"]) for e in events] == [
+        (1, "seance_creee"), (2, "membre_inscrit"), (3, "membre_mis_en_attente"),
+        (4, "membre_desinscrit"), (5, "membre_promu"),
+    ]
+    assert events[1]["aggregate"] == "seance/polar"
+    assert events[1]["payload"] == {"seance": "polar", "membre": a, "titre": "Soirée Polar", "tarif": 800}
+    assert events[2]["payload"]["position"] == 1
+    assert latest_seq(sql) == 5
+
+
+def test_concurrent_writers_committing_out_of_order_leave_no_gap_a_reader_could_skip(database):
+    """Writers hold their transaction open for random times, some roll back; a reader that only
+    ever asks for seq > last seen must still see every committed event, in order, exactly once."""
+    writers, per_writer = 8, 25
+    committed: list[str] = []
+    lock = threading.Lock()
+    done = threading.Event()
+
+    def write(w: int) -> None:
+        rng = random.Random(w)
+        with connect(database, autocommit=True) as conn:
+            for i in range(per_writer):
+                tag = f"w{w}-{i}"
+                try:
+                    with conn.transaction():
+                        append_events(conn, [("test", tag, {"i": i})])
+                        conn.execute("SELECT pg_sleep(%s)", (rng.random() * 0.004,))
+                        if rng.random() < 0.2:
+                            raise RuntimeError("roll back")
+                except RuntimeError:
+                    continue
+                with lock:
+                    committed.append(tag)
+
+    seen: list[dict] = []
+
+    def read() -> None:
+        with connect(database, autocommit=True) as conn:
+            while True:
+                finished = done.is_set()
+                batch = read_events(conn, seen[-1]["seq"] if seen else 0)
+                seen.extend(batch)
+                if finished and not batch:
+                    return
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    done.set()
+    reader.join(timeout=30)
+    assert [e["seq"] for e in seen] == list(range(1, len(committed) + 1))
+    assert sorted(e["aggregate"] for e in seen) == sorted(committed)
+    assert 0 < len(committed) < writers * per_writer
