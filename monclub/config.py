@@ -27,6 +27,10 @@ class Config:
     attempt_timeout: float = 1.5
     deadline: float = 15.0
     postgres_settings: dict = field(default_factory=dict)
+    events_retention: float = 86400.0
+    requests_retention: float = 86400.0
+    smtp_host: str | None = None
+    smtp_from: str = "monclub@localhost"
 
     @property
     def run_dir(self) -> Path:
@@ -111,6 +115,8 @@ def load(env=None) -> Config:
     data = _read_file(env)
     reunions = data.get("reunions", {})
     client = data.get("client", {})
+    retention = data.get("retention", {})
+    notifications = data.get("notifications", {})
     home = Path(env.get("MONCLUB_HOME") or data.get("home") or CHECKOUT / ".monclub").absolute()
     return Config(
         home=home,
@@ -122,4 +128,8 @@ def load(env=None) -> Config:
         attempt_timeout=float(client.get("attempt_timeout", 1.5)),
         deadline=float(client.get("deadline", 15.0)),
         postgres_settings=dict(data.get("postgres", {})),
+        events_retention=float(retention.get("events_seconds", 86400.0)),
+        requests_retention=float(retention.get("requests_seconds", 86400.0)),
+        smtp_host=env.get("MONCLUB_SMTP_HOST") or notifications.get("smtp_host"),
+        smtp_from=notifications.get("smtp_from", "monclub@localhost"),
     )

@@ -26,6 +26,8 @@ CODES = {
         Code("membre_inconnu", "no", "same id returns the same refusal"),
         Code("places_insuffisantes", "no", "same id returns the same refusal"),
         Code("seance_annulee", "no", "same id returns the same refusal"),
+        Code("paiement_inconnu", "no", "no: no such payment"),
+        Code("paiement_clos", "no", "no: only a pending payment can be paid"),
         Code("invalid_request", "no", "no: fix the request"),
         Code("wrong_shard", "no", "yes, at the shard the partition function names"),
         Code("internal_error", "no", "yes: nothing was committed"),

@@ -27,7 +27,8 @@ def _socket(config: Config) -> Path:
     return config.run_dir / "supervisord.sock"
 
 
-def _rpc(config: Config):
+def rpc(config: Config):
+    """supervisord's XML-RPC interface, over its unix socket."""
     transport = SupervisorTransport(None, None, f"unix://{_socket(config)}")
     return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
 
@@ -35,8 +36,8 @@ def _rpc(config: Config):
 def supervisord_pid(config: Config) -> int | None:
     """The pid of this home's supervisord if it is alive and answering, else None."""
     try:
-        state = _rpc(config).supervisor.getState()
-        return _rpc(config).supervisor.getPID() if state["statename"] == "RUNNING" else None
+        state = rpc(config).supervisor.getState()
+        return rpc(config).supervisor.getPID() if state["statename"] == "RUNNING" else None
     except (OSError, xmlrpc.client.Error):
         return None
 
@@ -67,7 +68,7 @@ def shutdown(config: Config, timeout: float = 90.0) -> bool:
     pid = supervisord_pid(config)
     if pid is None:
         return False
-    _rpc(config).supervisor.shutdown()
+    rpc(config).supervisor.shutdown()
     deadline = time.monotonic() + timeout
     while _alive(pid):
         if time.monotonic() > deadline:
@@ -104,7 +105,7 @@ def status(config: Config) -> dict:
     now = time.time()
     programs = [
         _program(info, config, now)
-        for info in _rpc(config).supervisor.getAllProcessInfo()
+        for info in rpc(config).supervisor.getAllProcessInfo()
         if config.embedded or info["name"] != "postgres"
     ]
     for program in programs:

@@ -10,6 +10,9 @@ from monclub.errors import InvalidRequest
 
 MAX_MESSAGE_BYTES = 64 * 1024
 _LIMITS = dict(max_str_len=4096, max_bin_len=4096, max_array_len=1024, max_map_len=64, max_ext_len=0)
+# Events on the bus may name every member of a cancelled séance: larger arrays, same other caps.
+BUS_MESSAGE_BYTES = 4 * 1024 * 1024
+BUS_LIMITS = dict(_LIMITS, max_array_len=200_000)
 
 
 class DecodeError(InvalidRequest):
@@ -22,12 +25,12 @@ def encode(value) -> bytes:
     return msgpack.packb(value, use_bin_type=True)
 
 
-def decode(data: bytes) -> dict:
+def decode(data: bytes, max_bytes: int = MAX_MESSAGE_BYTES, limits: dict = _LIMITS) -> dict:
     """Bytes to a map with string keys, or DecodeError; never anything else."""
-    if len(data) > MAX_MESSAGE_BYTES:
-        raise DecodeError(f"message of {len(data)} bytes exceeds {MAX_MESSAGE_BYTES}", data)
+    if len(data) > max_bytes:
+        raise DecodeError(f"message of {len(data)} bytes exceeds {max_bytes}", data)
     try:
-        value = msgpack.unpackb(data, raw=False, strict_map_key=True, **_LIMITS)
+        value = msgpack.unpackb(data, raw=False, strict_map_key=True, **limits)
     except (ValueError, TypeError) as error:
         raise DecodeError(f"not a valid msgpack message: {type(error).__name__} {error}".strip(), data)
     if not isinstance(value, dict):

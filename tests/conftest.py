@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.fixtures.postgres", "tests.fixtures.processes"]
+pytest_plugins = ["tests.fixtures.postgres", "tests.fixtures.processes", "tests.fixtures.tree"]

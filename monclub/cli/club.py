@@ -83,6 +83,17 @@ def seance_places(seance_id, places, as_json):
     emit(as_json, result, f"{seance_id}: {result['places']} places; promoted: {promus}")
 
 
+@seance.command("annuler")
+@click.argument("seance_id")
+@json_option
+@handled
+def seance_annuler(seance_id, as_json):
+    """Cancel a séance: everyone is told, pending payments cancelled, paid ones marked to refund."""
+    with _client() as client:
+        result = client.annuler(seance_id)
+    emit(as_json, result, f"{seance_id} annulée ({len(result['inscrits'])} inscrits, {len(result['attente'])} en attente)")
+
+
 @seance.command("voir")
 @click.argument("seance_id")
 @json_option

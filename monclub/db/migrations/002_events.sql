@@ -52,3 +52,7 @@ CREATE TABLE notifications (
     UNIQUE (event_seq, membre_id)
 );
 CREATE INDEX notifications_a_envoyer ON notifications (id) WHERE envoye_le IS NULL;
+
+-- The listeners are known from the start, so that pruning never removes what one of them has not
+-- consumed yet, even before its first run.
+INSERT INTO listener_positions (listener) VALUES ('paiements'), ('notifications');

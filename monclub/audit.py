@@ -1,0 +1,67 @@
+"""The audit behind `monclub verify`: what must hold in the database, checked from outside.
+
+Each check is one query that returns the rows violating a rule; an empty list means all is well.
+The payment and notification checks are only meaningful once the listeners have caught up
+(`caught_up`).
+"""
+
+import psycopg
+
+from monclub.notifications import MESSAGES
+
+CHECKS = {
+    "seance over capacity": """
+        SELECT id, inscrits, places FROM seances WHERE inscrits > places OR en_attente > attente_max""",
+    "counters differ from the registrations": """
+        SELECT s.id, s.inscrits, s.en_attente, count(*) FILTER (WHERE i.statut = 'inscrit'),
+               count(*) FILTER (WHERE i.statut = 'attente')
+        FROM seances s LEFT JOIN inscriptions i ON i.seance_id = s.id GROUP BY s.id
+        HAVING s.inscrits <> count(*) FILTER (WHERE i.statut = 'inscrit')
+            OR s.en_attente <> count(*) FILTER (WHERE i.statut = 'attente')""",
+    "member registered twice": """
+        SELECT seance_id, membre_id, count(*) FROM inscriptions GROUP BY 1, 2 HAVING count(*) > 1""",
+    "listener behind the outbox": """
+        SELECT listener, seq, (SELECT seq FROM outbox_sequence) FROM listener_positions
+        WHERE seq <> (SELECT seq FROM outbox_sequence)""",
+}
+
+PAYMENT_CHECKS = {
+    "registration without exactly one live payment": """
+        SELECT i.seance_id, i.membre_id, count(p.id)
+        FROM inscriptions i JOIN seances s ON s.id = i.seance_id
+        LEFT JOIN paiements p ON p.seance_id = i.seance_id AND p.membre_id = i.membre_id
+             AND p.statut IN ('en_attente', 'paye')
+        WHERE i.statut = 'inscrit' AND NOT s.annulee AND s.tarif > 0
+        GROUP BY 1, 2 HAVING count(p.id) <> 1""",
+    "live payment without a registration": """
+        SELECT p.id, p.seance_id, p.membre_id FROM paiements p JOIN seances s ON s.id = p.seance_id
+        WHERE p.statut IN ('en_attente', 'paye') AND (s.annulee OR NOT EXISTS (
+            SELECT 1 FROM inscriptions i WHERE i.seance_id = p.seance_id AND i.membre_id = p.membre_id
+              AND i.statut = 'inscrit'))""",
+    "payment at the wrong amount": """
+        SELECT p.id, p.montant, s.tarif FROM paiements p JOIN seances s ON s.id = p.seance_id
+        WHERE p.montant <> s.tarif""",
+    "event without its notifications": """
+        SELECT e.seq, e.type, count(n.id) FROM events e LEFT JOIN notifications n ON n.event_seq = e.seq
+        WHERE e.type = ANY(%(types)s)
+          AND e.seq <= (SELECT seq FROM listener_positions WHERE listener = 'notifications')
+        GROUP BY e.seq, e.type, e.payload
+        HAVING count(n.id) <> CASE WHEN e.type = 'seance_annulee'
+            THEN jsonb_array_length(e.payload -> 'inscrits') + jsonb_array_length(e.payload -> 'attente')
+            ELSE 1 END""",
+}
+
+
+def caught_up(conn: psycopg.Connection) -> bool:
+    return conn.execute(
+        "SELECT bool_and(seq = (SELECT seq FROM outbox_sequence)) FROM listener_positions"
+    ).fetchone()[0] is not False
+
+
+def violations(conn: psycopg.Connection) -> list[str]:
+    """Every rule broken, one line per offending row."""
+    found = []
+    for rule, query in {**CHECKS, **PAYMENT_CHECKS}.items():
+        for row in conn.execute(query, {"types": list(MESSAGES)}).fetchall():
+            found.append(f"{rule}: {', '.join(map(str, row))}")
+    return found

@@ -1,0 +1,126 @@
+"""monclub events tail | paiement regler | paiements | notifications | verify."""
+
+import json
+import time
+
+import click
+import zmq
+
+from monclub import audit
+from monclub.cli.common import emit, fail, handled, json_option, load_config
+from monclub.db import connect
+from monclub.events.bus import endpoints
+from monclub.events.outbox import read_events
+from monclub.paiements import regler
+
+
+def _print_event(event: dict, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(event, ensure_ascii=False))
+    else:
+        click.echo(f"{event['seq']:>8}  {event['at']}  {event['type']:<22} {event['aggregate']:<24} "
+                   f"{json.dumps(event['payload'], ensure_ascii=False)}")
+
+
+@click.group()
+def events():
+    """Domain events."""
+
+
+@events.command("tail")
+@click.option("--from", "start", type=int, default=None, help="Replay from this sequence number (default: live only).")
+@json_option
+@handled
+def events_tail(start: int | None, as_json: bool):
+    """Print events as they are committed (replaying from --from first), until interrupted."""
+    config = load_config()
+    subscriber = zmq.Context.instance().socket(zmq.SUB)
+    subscriber.linger = 0
+    subscriber.subscribe(b"event")
+    subscriber.connect(endpoints(config)[1])
+    with connect(config.conninfo(), autocommit=True) as conn:
+        last = conn.execute("SELECT seq FROM outbox_sequence").fetchone()[0] if start is None else start - 1
+        try:
+            while True:
+                for event in read_events(conn, last):
+                    _print_event(event, as_json)
+                    last = event["seq"]
+                if subscriber.poll(1000):
+                    subscriber.recv_multipart()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            subscriber.close(linger=0)
+
+
+@click.group()
+def paiement():
+    """One payment."""
+
+
+@paiement.command("regler")
+@click.argument("paiement_id", type=int)
+@json_option
+@handled
+def paiement_regler(paiement_id: int, as_json: bool):
+    """Mark a pending payment paid."""
+    with connect(load_config().conninfo(), autocommit=True) as conn:
+        done = regler(conn, paiement_id)
+    emit(as_json, done, f"paiement {done['id']} réglé ({done['montant'] / 100:.2f})")
+
+
+@click.command()
+@click.option("--seance", default=None)
+@json_option
+@handled
+def paiements(seance: str | None, as_json: bool):
+    """List payments (what the Paiements listener did)."""
+    keys = ("id", "seance", "membre", "montant", "statut", "event_seq")
+    with connect(load_config().conninfo()) as conn:
+        rows = conn.execute(
+            "SELECT id, seance_id, membre_id, montant, statut, event_seq FROM paiements"
+            " WHERE %(s)s::text IS NULL OR seance_id = %(s)s ORDER BY id", {"s": seance}
+        ).fetchall()
+    data = [dict(zip(keys, row)) for row in rows]
+    text = "\n".join(f"{d['id']:>6}  {d['seance']:<24} membre {d['membre']:<6} {d['montant'] / 100:>8.2f}  {d['statut']}"
+                     for d in data)
+    emit(as_json, data, text or "no payment")
+
+
+@click.command()
+@click.option("--membre", type=int, default=None)
+@json_option
+@handled
+def notifications(membre: int | None, as_json: bool):
+    """List notifications (what the Notifications listener did)."""
+    keys = ("id", "event_seq", "membre", "kind", "message", "envoye_le")
+    with connect(load_config().conninfo()) as conn:
+        rows = conn.execute(
+            "SELECT id, event_seq, membre_id, kind, message, envoye_le::text FROM notifications"
+            " WHERE %(m)s::bigint IS NULL OR membre_id = %(m)s ORDER BY id", {"m": membre}
+        ).fetchall()
+    data = [dict(zip(keys, row)) for row in rows]
+    emit(as_json, data, "\n".join(f"{d['id']:>6}  membre {d['membre']:<6} {d['message']}" for d in data) or "none")
+
+
+@click.command()
+@click.option("--wait", type=float, default=10.0, show_default=True,
+              help="Seconds to wait for the listeners to catch up before auditing.")
+@json_option
+@handled
+def verify(wait: float, as_json: bool):
+    """Audit the database; exit 1 listing every violation."""
+    with connect(load_config().conninfo(), autocommit=True) as conn:
+        deadline = time.monotonic() + wait
+        while not audit.caught_up(conn) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        found = audit.violations(conn)
+    if as_json:
+        click.echo(json.dumps({"ok": not found, "violations": found}, ensure_ascii=False))
+    else:
+        click.echo("\n".join(found) if found else "verify: no violation")
+    if found:
+        fail(f"{len(found)} violation(s)", 1)
+
+
+COMMANDS = (events, paiement, paiements, notifications, verify)

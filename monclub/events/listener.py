@@ -1,0 +1,152 @@
+"""The shell of every listener: follow the bus live, catch up from PostgreSQL on any gap.
+
+Pub/sub loses messages by nature (slow joiners, high-water marks, a listener that was down). So a
+listener applies event `position + 1` only; anything else (a later event, a heartbeat announcing a
+later sequence, or silence from the bus) makes it read the missing events from the outbox in
+order. Each batch of effects is committed in one transaction with the new position, guarded by
+the old one: a redelivered or concurrently applied event is never applied twice.
+"""
+
+import logging
+import signal
+import time
+import zlib
+from typing import Protocol
+
+import psycopg
+import zmq
+
+from monclub import config as configuration
+from monclub import wire
+from monclub.db import connect
+from monclub.errors import Unavailable
+from monclub.events.bus import TOPIC_EVENT, TOPIC_HEARTBEAT, endpoints
+from monclub.events.outbox import read_events
+from monclub.server import Stop
+from monclub.supervision.process import die_with_parent, set_title, setup_logging
+from monclub.supervision.starts import record_start
+
+log = logging.getLogger("monclub.listener")
+LISTENER_LOCK_CLASS = 0x4D43_0200
+SILENCE_SECONDS = 2.0
+_BATCH = 1000
+
+
+class Effects(Protocol):
+    name: str
+
+    def apply(self, conn: psycopg.Connection, event: dict) -> None:
+        """Apply one event's effects inside the caller's transaction."""
+
+    def after_commit(self, conn: psycopg.Connection, events: list[dict]) -> None:
+        """Side effects outside the database, once the batch is committed (at least once)."""
+
+
+class PositionMoved(Exception):
+    """Another process advanced this listener's position: reload it."""
+
+
+class Follower:
+    """Keeps one listener's position and applies events to it, in order, exactly once."""
+
+    def __init__(self, conn: psycopg.Connection, effects: Effects):
+        self.conn = conn
+        self.effects = effects
+        self.position = self._own_position()
+
+    def _own_position(self) -> int:
+        key = zlib.crc32(self.effects.name.encode()) & 0x7FFF_FFFF
+        if not self.conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (LISTENER_LOCK_CLASS, key)).fetchone()[0]:
+            raise Unavailable(f"another {self.effects.name} listener is running")
+        self.conn.execute(
+            "INSERT INTO listener_positions (listener) VALUES (%s) ON CONFLICT DO NOTHING", (self.effects.name,)
+        )
+        return self.conn.execute(
+            "SELECT seq FROM listener_positions WHERE listener = %s", (self.effects.name,)
+        ).fetchone()[0]
+
+    def apply(self, events: list[dict]) -> None:
+        with self.conn.transaction():
+            for event in events:
+                self.effects.apply(self.conn, event)
+            moved = self.conn.execute(
+                "UPDATE listener_positions SET seq = %s, updated_at = now() WHERE listener = %s AND seq = %s",
+                (events[-1]["seq"], self.effects.name, self.position),
+            ).rowcount
+            if moved != 1:
+                raise PositionMoved(self.effects.name)
+        self.position = events[-1]["seq"]
+        self.effects.after_commit(self.conn, events)
+
+    def catch_up(self) -> None:
+        while events := read_events(self.conn, self.position, _BATCH):
+            if events[0]["seq"] != self.position + 1:
+                log.warning("%s: events %d..%d were pruned before it consumed them",
+                            self.effects.name, self.position + 1, events[0]["seq"] - 1)
+            self.apply(events)
+
+    def receive(self, topic: bytes, message: dict) -> None:
+        seq = message.get("seq")
+        if not isinstance(seq, int) or seq <= self.position:
+            return
+        if topic == TOPIC_EVENT and seq == self.position + 1:
+            self.apply([message])
+        elif topic in (TOPIC_EVENT, TOPIC_HEARTBEAT):
+            self.catch_up()
+
+
+def follow(config: configuration.Config, effects: Effects, stop: Stop) -> None:
+    """Subscribe first (so nothing published meanwhile is missed), then catch up, then follow."""
+    context = zmq.Context.instance()
+    subscriber = context.socket(zmq.SUB)
+    subscriber.linger = 0
+    subscriber.rcvhwm = 100_000
+    subscriber.subscribe(b"")
+    subscriber.connect(endpoints(config)[1])
+    try:
+        with connect(config.conninfo(), autocommit=True) as conn:
+            follower = Follower(conn, effects)
+            follower.catch_up()
+            log.info("%s: caught up at seq %d, following the bus", effects.name, follower.position)
+            heard = time.monotonic()
+            while not stop.requested:
+                if subscriber.poll(500):
+                    frames = subscriber.recv_multipart()
+                    heard = time.monotonic()
+                    message = _decode(frames)
+                    if message is not None:
+                        follower.receive(frames[0], message)
+                elif time.monotonic() - heard > SILENCE_SECONDS:
+                    follower.catch_up()
+                    heard = time.monotonic()
+    finally:
+        subscriber.close(linger=0)
+
+
+def _decode(frames: list[bytes]) -> dict | None:
+    if len(frames) != 2:
+        log.warning("dropped a bus message of %d frames", len(frames))
+        return None
+    try:
+        return wire.decode(frames[1], wire.BUS_MESSAGE_BYTES, wire.BUS_LIMITS)
+    except wire.DecodeError as error:
+        log.warning("dropped an undecodable bus message: %s", error)
+        return None
+
+
+def main(effects: Effects) -> int:
+    """The program of one listener: follow forever, waiting (not crashing) when the database or
+    its ownership is not available."""
+    set_title(effects.name)
+    setup_logging(effects.name)
+    die_with_parent(signal.SIGTERM)
+    stop = Stop()
+    config = configuration.load()
+    record_start(config.run_dir, effects.name)
+    while not stop.requested:
+        try:
+            follow(config, effects, stop)
+        except (psycopg.Error, Unavailable, PositionMoved) as error:
+            log.warning("%s: %s; retrying", effects.name, str(error).strip().splitlines()[0])
+            time.sleep(0.5)
+    return 0

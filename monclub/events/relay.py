@@ -1,0 +1,96 @@
+"""The relay program: publishes outbox events onto the bus in commit order.
+
+It reads `seq > last published` in order (the outbox makes that gapless and commit-ordered, so
+nothing that commits late is skipped), wakes on NOTIFY, and while idle publishes a heartbeat with
+the latest sequence so that a listener that missed the last events notices. It starts from the
+latest event: listeners catch up on the past from PostgreSQL themselves. It also prunes what
+every listener has consumed, past the retention windows.
+"""
+
+import logging
+import signal
+import sys
+import time
+
+import psycopg
+import zmq
+
+from monclub import config as configuration
+from monclub import wire
+from monclub.db import connect
+from monclub.events.bus import HWM, TOPIC_EVENT, TOPIC_HEARTBEAT, endpoints
+from monclub.events.outbox import CHANNEL, latest_seq, read_events
+from monclub.events.retention import prune
+from monclub.server import Stop
+from monclub.supervision.process import die_with_parent, set_title, setup_logging
+from monclub.supervision.starts import record_start
+
+log = logging.getLogger("monclub.relay")
+HEARTBEAT_SECONDS = 0.5
+PRUNE_SECONDS = 60.0
+WAKE_SECONDS = 0.2
+
+
+class Relay:
+    def __init__(self, config: configuration.Config, publisher: zmq.Socket):
+        self.config = config
+        self.publisher = publisher
+        self.last: int | None = None
+        self.heartbeat_at = 0.0
+        self.pruned_at = time.monotonic()
+
+    def serve(self, conn: psycopg.Connection, stop: Stop) -> None:
+        conn.execute(f"LISTEN {CHANNEL}")
+        if self.last is None:
+            self.last = latest_seq(conn)
+            log.info("relaying from seq %d", self.last)
+        while not stop.requested:
+            if self.publish_new(conn):
+                continue
+            now = time.monotonic()
+            if now - self.heartbeat_at >= HEARTBEAT_SECONDS:
+                self.publisher.send_multipart([TOPIC_HEARTBEAT, wire.encode({"seq": latest_seq(conn)})])
+                self.heartbeat_at = now
+            if now - self.pruned_at >= PRUNE_SECONDS:
+                prune(conn, self.config)
+                self.pruned_at = now
+            for _ in conn.notifies(timeout=WAKE_SECONDS, stop_after=1):
+                pass
+
+    def publish_new(self, conn: psycopg.Connection) -> bool:
+        events = read_events(conn, self.last)
+        for event in events:
+            self.publisher.send_multipart([TOPIC_EVENT, wire.encode(event)])
+            self.last = event["seq"]
+        if events:
+            self.heartbeat_at = time.monotonic()
+        return bool(events)
+
+
+def main() -> int:
+    set_title("relay")
+    setup_logging("relay")
+    die_with_parent(signal.SIGTERM)
+    stop = Stop()
+    config = configuration.load()
+    record_start(config.run_dir, "relay")
+    context = zmq.Context()
+    publisher = context.socket(zmq.PUB)
+    publisher.linger = 0
+    publisher.sndhwm = HWM
+    publisher.connect(endpoints(config)[0])
+    relay = Relay(config, publisher)
+    while not stop.requested:
+        try:
+            with connect(config.conninfo(), autocommit=True) as conn:
+                relay.serve(conn, stop)
+        except psycopg.Error as error:
+            log.warning("database error (%s); retrying", str(error).strip().splitlines()[0])
+            time.sleep(0.5)
+    publisher.close(linger=0)
+    context.term()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""Notifications: one message per member-facing event, stored once whatever redeliveries happen.
+
+Each notification is a row keyed by (event seq, membre), written with the listener's position in
+one transaction, then written to the log. When an SMTP host is configured (`[notifications]
+smtp_host`, or MONCLUB_SMTP_HOST) every stored notification whose member has an email is also
+delivered, at least once: it is marked sent only after the server accepted it.
+"""
+
+import logging
+
+import psycopg
+
+from monclub.config import Config
+from monclub.notifications.channels import channel_for
+
+NAME = "notifications"
+log = logging.getLogger("monclub.notifications")
+
+MESSAGES = {
+    "membre_inscrit": ("inscrit", "Vous êtes inscrit(e) à « {titre} »."),
+    "membre_mis_en_attente": ("en_attente", "« {titre} » est complète : vous êtes en liste d'attente, position {position}."),
+    "membre_promu": ("promu", "Une place s'est libérée : vous êtes inscrit(e) à « {titre} »."),
+    "membre_desinscrit": ("desinscrit", "Vous êtes désinscrit(e) de « {titre} »."),
+    "seance_annulee": ("seance_annulee", "« {titre} » est annulée."),
+}
+
+
+def recipients(event: dict) -> list[int]:
+    payload = event["payload"]
+    if event["type"] == "seance_annulee":
+        return [*payload["inscrits"], *payload["attente"]]
+    return [payload["membre"]] if event["type"] in MESSAGES else []
+
+
+class Notifications:
+    name = NAME
+
+    def __init__(self, config: Config):
+        self.channel = channel_for(config)
+
+    def apply(self, conn: psycopg.Connection, event: dict) -> None:
+        membres = recipients(event)
+        if not membres:
+            return
+        kind, template = MESSAGES[event["type"]]
+        message = template.format(**event["payload"])
+        with conn.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO notifications (event_seq, membre_id, kind, message) VALUES (%s, %s, %s, %s)"
+                " ON CONFLICT DO NOTHING",
+                [(event["seq"], membre, kind, message) for membre in membres],
+            )
+
+    def after_commit(self, conn: psycopg.Connection, events: list[dict]) -> None:
+        for event in events:
+            for membre in recipients(event):
+                log.info("notification seq=%d membre=%d %s", event["seq"], membre, event["type"])
+        if self.channel is not None:
+            self.channel.deliver_pending(conn)

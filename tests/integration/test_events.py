@@ -1,0 +1,90 @@
+"""Events leave through the outbox and the bus; Paiements and Notifications act on each once."""
+
+import pytest
+
+from monclub.errors import Refus
+from monclub.tree import rpc as tree_rpc
+from tests.fixtures.postgres import add_membres
+
+
+def paiements(sql, seance: str) -> list[tuple]:
+    return sql.execute(
+        "SELECT membre_id, montant, statut FROM paiements WHERE seance_id = %s ORDER BY id", (seance,)
+    ).fetchall()
+
+
+def notifications(sql, membre: int) -> list[tuple]:
+    return sql.execute(
+        "SELECT kind, message FROM notifications WHERE membre_id = %s ORDER BY event_seq", (membre,)
+    ).fetchall()
+
+
+def test_one_payment_per_registration_cancelled_or_refunded_on_desinscrire(tree, sql):
+    a, b, c = add_membres(sql, 3)
+    with tree.client() as client:
+        client.creer("polar", "Soirée Polar", places=2, attente=1, tarif=800)
+        client.creer("libre", "Lecture libre", places=5, tarif=0)
+        for membre in (a, b, c):
+            client.inscrire("polar", membre)
+        client.inscrire("libre", a)
+        tree.wait_caught_up()
+        (paid,) = sql.execute("SELECT id FROM paiements WHERE membre_id = %s", (a,)).fetchone()
+        tree.monclub("paiement", "regler", str(paid))
+        client.desinscrire("polar", a)
+        client.desinscrire("polar", b)
+    tree.wait_caught_up()
+    assert paiements(sql, "polar") == [
+        (a, 800, "a_rembourser"), (b, 800, "annule"), (c, 800, "en_attente"),
+    ]
+    assert paiements(sql, "libre") == []
+    refused = tree.monclub("paiement", "regler", str(paid), check=False)
+    assert refused.returncode == 1 and "paiement_clos" in refused.stderr
+
+
+def test_one_notification_per_member_facing_event(tree, sql):
+    a, b = add_membres(sql, 2)
+    with tree.client() as client:
+        client.creer("manga", "Club Manga", places=1, attente=3)
+        client.inscrire("manga", a)
+        client.inscrire("manga", b)
+        client.desinscrire("manga", a)
+    tree.wait_caught_up()
+    assert [kind for kind, _ in notifications(sql, a)] == ["inscrit", "desinscrit"]
+    assert notifications(sql, b) == [
+        ("en_attente", "« Club Manga » est complète : vous êtes en liste d'attente, position 1."),
+        ("promu", "Une place s'est libérée : vous êtes inscrit(e) à « Club Manga »."),
+    ]
+
+
+def test_annuler_notifies_everyone_cancels_and_refunds_and_closes_the_seance(tree, sql):
+    a, b, c = add_membres(sql, 3)
+    with tree.client() as client:
+        client.creer("atelier", "Atelier d'écriture", places=2, attente=2, tarif=1500)
+        for membre in (a, b, c):
+            client.inscrire("atelier", membre)
+        tree.wait_caught_up()
+        (paid,) = sql.execute("SELECT id FROM paiements WHERE membre_id = %s", (b,)).fetchone()
+        tree.monclub("paiement", "regler", str(paid))
+        assert tree.monclub("seance", "annuler", "atelier", "--json").returncode == 0
+        with pytest.raises(Refus) as refused:
+            client.inscrire("atelier", a)
+    assert refused.value.code == "seance_annulee"
+    tree.wait_caught_up()
+    assert paiements(sql, "atelier") == [(a, 1500, "annule"), (b, 1500, "a_rembourser")]
+    for membre in (a, b, c):
+        assert notifications(sql, membre)[-1][0] == "seance_annulee"
+    assert tree.monclub("verify").returncode == 0
+
+
+def test_a_listener_that_was_down_catches_up_by_itself(tree, sql):
+    membres = add_membres(sql, 30)
+    rpc = tree_rpc(tree.config)
+    rpc.supervisor.stopProcess("paiements")
+    with tree.client() as client:
+        client.creer("polar", "Soirée Polar", places=30, tarif=500)
+        for membre in membres:
+            client.inscrire("polar", membre)
+    assert paiements(sql, "polar") == []
+    rpc.supervisor.startProcess("paiements")
+    tree.wait_caught_up()
+    assert sorted(m for m, _, _ in paiements(sql, "polar")) == sorted(membres)
