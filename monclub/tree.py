@@ -20,6 +20,7 @@ from monclub.supervision.control import query_status
 
 CONF = CHECKOUT / "supervisord.conf"
 BRANCHES = ("reunions",)
+ORDER = ("postgres", "bus", "relay", "reunions", "paiements", "notifications")
 _ENDED = ("EXITED", "BACKOFF", "FATAL")
 
 
@@ -108,6 +109,7 @@ def status(config: Config) -> dict:
         for info in rpc(config).supervisor.getAllProcessInfo()
         if config.embedded or info["name"] != "postgres"
     ]
+    programs.sort(key=lambda p: ORDER.index(p["name"]) if p["name"] in ORDER else len(ORDER))
     for program in programs:
         if program["name"] in BRANCHES:
             branch = query_status(config.endpoint(program["name"]), timeout=1.0) if program["pid"] else None

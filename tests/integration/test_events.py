@@ -5,6 +5,8 @@ import pytest
 from monclub.errors import Refus
 from monclub.tree import rpc as tree_rpc
 from tests.fixtures.postgres import add_membres
+from tests.fixtures.smtp import SmtpServer
+from tests.fixtures.waiting import wait_for
 
 
 def paiements(sql, seance: str) -> list[tuple]:
@@ -88,3 +90,26 @@ def test_a_listener_that_was_down_catches_up_by_itself(tree, sql):
     rpc.supervisor.startProcess("paiements")
     tree.wait_caught_up()
     assert sorted(m for m, _, _ in paiements(sql, "polar")) == sorted(membres)
+
+
+def test_notifications_are_delivered_by_smtp_when_a_host_is_configured(start_tree, sql):
+    server = SmtpServer()
+    try:
+        tree = start_tree(MONCLUB_SMTP_HOST=server.address)
+        (membre,) = sql.execute(
+            "INSERT INTO membres (nom, email) VALUES ('Marie', 'marie@example.org') RETURNING id"
+        ).fetchone()
+        with tree.client() as client:
+            client.creer("polar", "Soirée Polar", places=2)
+            client.inscrire("polar", membre)
+        tree.wait_caught_up()
+        wait_for(lambda: server.messages, 20, "the notification to reach the SMTP server")
+        wait_for(
+            lambda: sql.execute("SELECT envoye_le IS NOT NULL FROM notifications").fetchone()[0], 20,
+            "the notification to be marked sent",
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    (recipients, text), = server.messages
+    assert recipients == ["marie@example.org"] and "Soirée Polar" in text
