@@ -1,5 +1,10 @@
 """Events leave through the outbox and the bus; Paiements and Notifications act on each once."""
 
+import json
+import select
+import subprocess
+import sys
+
 import pytest
 
 from monclub.errors import Refus
@@ -113,3 +118,26 @@ def test_notifications_are_delivered_by_smtp_when_a_host_is_configured(start_tre
         server.server_close()
     (recipients, text), = server.messages
     assert recipients == ["marie@example.org"] and "Soirée Polar" in text
+
+
+def read_json_line(process: subprocess.Popen, timeout: float) -> dict:
+    ready, _, _ = select.select([process.stdout], [], [], timeout)
+    assert ready, f"no line from {process.args} within {timeout}s"
+    return json.loads(process.stdout.readline())
+
+
+def test_events_tail_replays_from_a_sequence_then_follows_live(tree, sql):
+    (membre,) = add_membres(sql, 1)
+    with tree.client() as client:
+        client.creer("polar", "Soirée Polar", places=2)
+        tail = subprocess.Popen([sys.executable, "-m", "monclub", "events", "tail", "--from", "1", "--json"],
+                                env=tree.env, stdout=subprocess.PIPE, text=True)
+        try:
+            first = read_json_line(tail, 20)
+            client.inscrire("polar", membre)
+            second = read_json_line(tail, 20)
+        finally:
+            tail.terminate()
+            tail.wait(timeout=10)
+    assert (first["seq"], first["type"]) == (1, "seance_creee")
+    assert (second["seq"], second["type"], second["payload"]["membre"]) == (2, "membre_inscrit", membre)

@@ -2,8 +2,11 @@
 
 import random
 import threading
+from pathlib import Path
 
+from monclub.config import Config
 from monclub.db import connect
+from monclub.events.retention import prune
 from monclub.events.outbox import append_events, latest_seq, read_events
 from tests.fixtures.postgres import add_membres
 
@@ -77,3 +80,19 @@ def test_concurrent_writers_committing_out_of_order_leave_no_gap_a_reader_could_
     assert [e["seq"] for e in seen] == list(range(1, len(committed) + 1))
     assert sorted(e["aggregate"] for e in seen) == sorted(committed)
     assert 0 < len(committed) < writers * per_writer
+
+
+def test_pruning_keeps_what_a_listener_has_not_consumed_and_recent_replies(sql):
+    with sql.transaction():
+        append_events(sql, [("test", f"a{i}", {}) for i in range(10)])
+    sql.execute("UPDATE listener_positions SET seq = CASE listener WHEN 'paiements' THEN 7 ELSE 4 END")
+    sql.execute("INSERT INTO requests (id, shard, reply, cree_le) VALUES ('old-request', 'x', '', now() - interval '2 days'),"
+                " ('new-request', 'x', '', now())")
+    sql.execute("UPDATE events SET at = now() - interval '2 days'")
+    assert prune(sql, Config(home=Path("/tmp/unused"))) == (4, 1)
+    assert [e["seq"] for e in read_events(sql, 0)] == [5, 6, 7, 8, 9, 10]
+    assert sql.execute("SELECT id FROM requests").fetchall() == [("new-request",)]
+    sql.execute("UPDATE listener_positions SET seq = 10")
+    sql.execute("UPDATE events SET at = now() WHERE seq > 8")
+    assert prune(sql, Config(home=Path("/tmp/unused"))) == (4, 0)
+    assert [e["seq"] for e in read_events(sql, 0)] == [9, 10]
