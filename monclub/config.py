@@ -6,6 +6,7 @@ PostgreSQL; unset means the embedded cluster), MONCLUB_SHARDS.
 """
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,12 +103,18 @@ def _loopback_tcp(value: str | None) -> str | None:
     if value is None:
         return None
     host, _, port = str(value).rpartition(":")
-    if host not in ("127.0.0.1", "localhost", "[::1]") or not port.isdigit():
+    if host not in ("127.0.0.1", "localhost") or not port.isdigit():
         raise ConfigError(
             f"reunions.tcp = {value!r}: give a loopback host:port such as \"127.0.0.1:7100\"; "
             "binding another interface needs CurveZMQ, which MonClub does not have yet"
         )
     return value
+
+
+def _smtp_host(value: str | None) -> str | None:
+    if value and not re.fullmatch(r"[A-Za-z0-9.-]+(:\d{1,5})?", value):
+        raise ConfigError(f"smtp_host = {value!r}: give host or host:port, e.g. \"127.0.0.1:25\"")
+    return value or None
 
 
 def load(env=None) -> Config:
@@ -130,6 +137,6 @@ def load(env=None) -> Config:
         postgres_settings=dict(data.get("postgres", {})),
         events_retention=float(retention.get("events_seconds", 86400.0)),
         requests_retention=float(retention.get("requests_seconds", 86400.0)),
-        smtp_host=env.get("MONCLUB_SMTP_HOST") or notifications.get("smtp_host"),
+        smtp_host=_smtp_host(env.get("MONCLUB_SMTP_HOST") or notifications.get("smtp_host")),
         smtp_from=notifications.get("smtp_from", "monclub@localhost"),
     )

@@ -5,6 +5,7 @@ whose children (the shards) are read from the supervisor's own control socket.
 """
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -21,7 +22,6 @@ from monclub.supervision.control import query_status
 CONF = CHECKOUT / "supervisord.conf"
 BRANCHES = ("reunions",)
 ORDER = ("postgres", "bus", "relay", "reunions", "paiements", "notifications")
-_ENDED = ("EXITED", "BACKOFF", "FATAL")
 
 
 def _socket(config: Config) -> Path:
@@ -86,7 +86,18 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _program(info: dict, config: Config, now: float) -> dict:
+def _exit_causes(config: Config) -> dict[str, str]:
+    """The last exit cause of each program, as supervisord logged it ("terminated by SIGKILL")."""
+    path = config.log_dir / "supervisord.log"
+    if not path.exists():
+        return {}
+    with path.open("rb") as log:
+        log.seek(max(0, path.stat().st_size - 256 * 1024))
+        text = log.read().decode(errors="replace")
+    return {name: cause.split(";")[0] for name, cause in re.findall(r" exited: (\S+) \(([^)]*)\)", text)}
+
+
+def _program(info: dict, config: Config, now: float, causes: dict[str, str]) -> dict:
     running = info["statename"] == "RUNNING"
     return {
         "name": info["name"],
@@ -94,7 +105,7 @@ def _program(info: dict, config: Config, now: float) -> dict:
         "state": info["statename"].lower(),
         "uptime": round(now - info["start"], 1) if running else 0.0,
         "restarts": max(0, starts.starts(config.run_dir, info["name"]) - 1),
-        "last_exit": f"exit {info['exitstatus']}" if info["statename"] in _ENDED else None,
+        "last_exit": causes.get(info["name"]),
     }
 
 
@@ -103,9 +114,9 @@ def status(config: Config) -> dict:
     pid = supervisord_pid(config)
     if pid is None:
         return {"supervisord": {"pid": None, "state": "stopped"}, "programs": [], "healthy": False}
-    now = time.time()
+    now, causes = time.time(), _exit_causes(config)
     programs = [
-        _program(info, config, now)
+        _program(info, config, now, causes)
         for info in rpc(config).supervisor.getAllProcessInfo()
         if config.embedded or info["name"] != "postgres"
     ]
@@ -115,6 +126,16 @@ def status(config: Config) -> dict:
             branch = query_status(config.endpoint(program["name"]), timeout=1.0) if program["pid"] else None
             program["children"] = branch["children"] if branch else []
     return {"supervisord": {"pid": pid, "state": "running"}, "programs": programs, "healthy": _healthy(config, programs)}
+
+
+def places(state: dict) -> dict[str, int | None]:
+    """pid by place in the tree: 'supervisord', 'relay', 'reunions', 'reunions/shard-0', ..."""
+    found = {"supervisord": state["supervisord"]["pid"]}
+    for program in state["programs"]:
+        found[program["name"]] = program["pid"]
+        for child in program.get("children", []):
+            found[f"{program['name']}/{child['name']}"] = child["pid"]
+    return found
 
 
 def _healthy(config: Config, programs: list[dict]) -> bool:

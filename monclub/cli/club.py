@@ -23,7 +23,7 @@ def _slug(titre: str) -> str:
 
 def _render_seance(etat: dict) -> str:
     return "\n".join([
-        f"{etat['id']}: {etat['titre']}",
+        f"{etat['id']}: {etat['titre']}" + (" (ANNULÉE)" if etat.get("annulee") else ""),
         f"  places {etat['places']} (restantes {etat['places_restantes']}), "
         f"attente max {etat['attente_max']}, tarif {etat['tarif'] / 100:.2f}",
         f"  inscrits: {', '.join(map(str, etat['inscrits'])) or '-'}",

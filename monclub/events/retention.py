@@ -1,7 +1,8 @@
 """Retention: the outbox and the stored replies of request ids do not grow forever.
 
 - An event is deleted once every listener has consumed it AND it is older than
-  `events_seconds` (default one day: the window of `monclub events tail --from`).
+  `events_seconds` (default one day: the window of `monclub events tail --from`). Deletion goes
+  by sequence number, oldest first, so the outbox never has holes.
 - A request id's stored reply is deleted when older than `requests_seconds` (default one day,
   far beyond the client's 15 s deadline: a retrying client still gets its original outcome).
 """
@@ -14,20 +15,31 @@ from monclub.config import Config
 
 log = logging.getLogger(__name__)
 _BATCH = 10_000
+_MAX_BATCHES = 100
+
+_EVENTS = """
+DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq <= least(
+    (SELECT coalesce(min(seq), 0) FROM listener_positions),
+    (SELECT coalesce(max(seq), 0) FROM events WHERE at < now() - make_interval(secs => %s)))
+  ORDER BY seq LIMIT %s)"""
+_REQUESTS = """
+DELETE FROM requests WHERE id IN (SELECT id FROM requests
+  WHERE cree_le < now() - make_interval(secs => %s) LIMIT %s)"""
+
+
+def _in_batches(conn: psycopg.Connection, query: str, window: float) -> int:
+    total = 0
+    for _ in range(_MAX_BATCHES):
+        deleted = conn.execute(query, (window, _BATCH)).rowcount
+        total += deleted
+        if deleted < _BATCH:
+            break
+    return total
 
 
 def prune(conn: psycopg.Connection, config: Config) -> tuple[int, int]:
-    events = conn.execute(
-        "DELETE FROM events WHERE seq IN (SELECT seq FROM events"
-        " WHERE seq <= (SELECT coalesce(min(seq), 0) FROM listener_positions)"
-        " AND at < now() - make_interval(secs => %s) ORDER BY seq LIMIT %s)",
-        (config.events_retention, _BATCH),
-    ).rowcount
-    requests = conn.execute(
-        "DELETE FROM requests WHERE id IN (SELECT id FROM requests"
-        " WHERE cree_le < now() - make_interval(secs => %s) LIMIT %s)",
-        (config.requests_retention, _BATCH),
-    ).rowcount
+    events = _in_batches(conn, _EVENTS, config.events_retention)
+    requests = _in_batches(conn, _REQUESTS, config.requests_retention)
     if events or requests:
         log.info("pruned %d events and %d stored replies", events, requests)
     return events, requests

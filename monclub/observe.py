@@ -1,0 +1,42 @@
+"""What `monclub status` adds to the bare tree: each shard's load and each listener's lag."""
+
+import psycopg
+
+from monclub.client import Client
+from monclub.config import Config
+from monclub.db import connect
+from monclub.errors import MonclubError
+from monclub.events.outbox import latest_seq
+
+LISTENERS = ("paiements", "notifications")
+
+
+def _shard_stats(config: Config, index: int) -> dict:
+    try:
+        with Client(config, attempt_timeout=0.3, deadline=0.3) as client:
+            answer = client.ping(index)
+        return {"loaded": answer["loaded"], "handled": answer["handled"]}
+    except MonclubError:
+        return {"loaded": None, "handled": None}
+
+
+def _lags(config: Config) -> dict[str, int]:
+    try:
+        with connect(config.conninfo(), autocommit=True) as conn:
+            latest = latest_seq(conn)
+            rows = conn.execute("SELECT listener, seq FROM listener_positions").fetchall()
+    except psycopg.Error:
+        return {}
+    return {name: latest - seq for name, seq in rows}
+
+
+def enrich(config: Config, state: dict) -> dict:
+    """Add `loaded`/`handled` to running shards and `lag` (events behind the outbox) to listeners."""
+    lags = _lags(config) if state["programs"] else {}
+    for program in state["programs"]:
+        if program["name"] in LISTENERS:
+            program["lag"] = lags.get(program["name"])
+        for child in program.get("children", []):
+            if child["state"] == "running":
+                child.update(_shard_stats(config, int(child["name"].rsplit("-", 1)[1])))
+    return state
