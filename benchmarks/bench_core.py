@@ -1,6 +1,6 @@
 """MonClub core benchmark: registration throughput on one séance, recovery after kill -9 of a shard.
 
-Run:  scripts/bench [--clients 1,16,50] [--ops N] [--kills N]
+Run:  scripts/bench core [--clients 1,16,50] [--ops N] [--kills N]
 
 Self-contained: a private PostgreSQL (safe defaults: fsync and synchronous_commit on) and a Réunions
 supervisor with 4 shards in temporary directories under /tmp, ipc only, all removed on exit. Figures
@@ -12,10 +12,7 @@ of a client retrying quickly; kills rotate over the shards, paced so that each k
 """
 
 import argparse
-import datetime
-import json
 import os
-import platform
 import shutil
 import signal
 import subprocess
@@ -27,49 +24,18 @@ from collections import Counter
 from pathlib import Path
 from statistics import median
 
-import psycopg
-
+from benchmarks.harness import (RESULTS, add_membres, describe, machine, percentile_ms, print_tails, record,
+                                start_postgres, stop, utc_now, wait_until)
 from monclub import config as configuration
 from monclub.client import Client
-from monclub.db import connect
-from monclub.db.migrate import migrate
 from monclub.errors import MonclubError
 from monclub.partition import shard_of
-from monclub.postgres.cluster import Cluster, run_user
 from monclub.protocol import MAX_COUNT
 from monclub.supervision.control import query_status
 from monclub.supervision.policy import RestartPolicy
 
-RESULTS = Path(__file__).resolve().parent / "results.jsonl"
 SHARDS = 4
 PHASE_BUDGET = 90.0  # seconds: a throughput phase stops issuing requests after this
-
-
-def wait_until(condition, timeout: float, what: str, interval: float = 0.02):
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
-    return value
-
-
-def reachable(conninfo: str) -> bool:
-    try:
-        with psycopg.connect(conninfo, connect_timeout=2):
-            return True
-    except psycopg.OperationalError:
-        return False
-
-
-def start_postgres(base: Path) -> tuple[Cluster, subprocess.Popen]:
-    cluster = Cluster(base / "pg", run_user())
-    cluster.ensure_initialized(sync=True)
-    server = cluster.server_process({})
-    wait_until(lambda: reachable(cluster.conninfo()), 60, "PostgreSQL to accept connections", 0.05)
-    with connect(cluster.conninfo(), autocommit=True) as conn:
-        migrate(conn)
-    return cluster, server
 
 
 def start_reunions(home: Path, conninfo: str, log: Path) -> tuple[configuration.Config, subprocess.Popen]:
@@ -95,18 +61,6 @@ def child(config, shard: int) -> dict:
     """The supervisor's status of one shard ({} when the supervisor does not answer in time)."""
     status = query_status(config.endpoint("reunions"), timeout=0.5) or {"children": []}
     return next((c for c in status["children"] if c["name"] == f"shard-{shard}"), {})
-
-
-def add_membres(conninfo: str, count: int) -> list[int]:
-    with connect(conninfo, autocommit=True) as conn:
-        rows = conn.execute("INSERT INTO membres (nom) SELECT 'bench ' || n FROM generate_series(1, %s) n RETURNING id",
-                            (count,)).fetchall()
-    return [row[0] for row in rows]
-
-
-def percentile_ms(ordered: list[float], p: float) -> float | None:
-    """Nearest-rank percentile of sorted seconds, in ms (None when there is no sample)."""
-    return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000, 2) if ordered else None
 
 
 def register(config, seance: str, membres: list[int], start: threading.Barrier, stop_at: float, out: dict) -> None:
@@ -184,17 +138,8 @@ def recovery(config, kills: int) -> dict:
             "samples_ms": [round(s, 1) for s in samples], "client_retries": retries}
 
 
-def machine(conninfo: str) -> dict:
-    with connect(conninfo, autocommit=True) as conn:
-        version = conn.execute("SELECT version()").fetchone()[0]
-        settings = {name: conn.execute(f"SHOW {name}").fetchone()[0] for name in ("fsync", "synchronous_commit")}
-    return {"node": platform.node(), "cpus": os.cpu_count(), "platform": platform.platform(),
-            "python": platform.python_version(), "postgresql": version, "postgresql_settings": settings}
-
-
 def report(result: dict) -> None:
-    print(f"\nMonClub core benchmark, {result['date']}, {result['machine']['cpus']} CPUs, "
-          f"{result['machine']['postgresql'].split(' on ')[0]} {result['machine']['postgresql_settings']}")
+    print(f"\nMonClub core benchmark, {describe(result)}")
     print(f"\n{'clients':>7} {'ops':>6} {'committed':>9} {'errors':>6} {'seconds':>8} {'reg/s':>8} "
           f"{'p50 ms':>8} {'p99 ms':>8} {'retries':>7}")
     for row in result["throughput"]:
@@ -205,16 +150,6 @@ def report(result: dict) -> None:
         print(f"\nrecovery after kill -9 of a shard ({rec['kills']} kills): median {rec['median_ms']:.1f} ms, "
               f"max {rec['max_ms']:.1f} ms\n  samples ms: {rec['samples_ms']}")
     print(f"\nappended to {RESULTS}")
-
-
-def stop(process: subprocess.Popen | None, sig: int, timeout: float) -> None:
-    if process is not None and process.poll() is None:
-        process.send_signal(sig)
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -245,18 +180,14 @@ def main(argv=None) -> int:
             print(f"throughput with {clients} clients...", flush=True)
             rows.append(throughput(config, clients, args.ops, membres[i * args.ops:(i + 1) * args.ops]))
         print(f"recovery, {args.kills} kills...", flush=True)
-        result = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        result = {"date": utc_now(),
                   "machine": machine(cluster.conninfo()), "shards": SHARDS,
                   "throughput": rows, "recovery": recovery(config, args.kills) if args.kills else None}
-        with RESULTS.open("a") as out:
-            out.write(json.dumps(result) + "\n")
+        record(result)
         report(result)
         return 0
     except BaseException:
-        for log in (base / "reunions.log", base / "pg" / "server.log"):
-            if log.exists():
-                lines = log.read_text(errors="replace").splitlines()[-15:]
-                print(f"--- end of {log.name}:", *lines, sep="\n", file=sys.stderr)
+        print_tails([base / "reunions.log", base / "pg" / "server.log"])
         raise
     finally:
         stop(reunions, signal.SIGTERM, 20)

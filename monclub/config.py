@@ -32,6 +32,7 @@ class Config:
     requests_retention: float = 86400.0
     smtp_host: str | None = None
     smtp_from: str = "monclub@localhost"
+    fault: str | None = None
 
     @property
     def run_dir(self) -> Path:
@@ -117,6 +118,16 @@ def _smtp_host(value: str | None) -> str | None:
     return value or None
 
 
+FAULTS = ("stale_memory",)
+
+
+def _fault(value: str | None) -> str | None:
+    """A fault injected on purpose, for drills that test the auditor (never in production)."""
+    if value and value not in FAULTS:
+        raise ConfigError(f"MONCLUB_FAULT={value!r}: the only injectable fault is {', '.join(FAULTS)}")
+    return value or None
+
+
 def load(env=None) -> Config:
     env = os.environ if env is None else env
     data = _read_file(env)
@@ -139,4 +150,5 @@ def load(env=None) -> Config:
         requests_retention=float(retention.get("requests_seconds", 86400.0)),
         smtp_host=_smtp_host(env.get("MONCLUB_SMTP_HOST") or notifications.get("smtp_host")),
         smtp_from=notifications.get("smtp_from", "monclub@localhost"),
+        fault=_fault(env.get("MONCLUB_FAULT")),
     )

@@ -71,18 +71,19 @@ def shutdown(config: Config, timeout: float = 90.0) -> bool:
         return False
     rpc(config).supervisor.shutdown()
     deadline = time.monotonic() + timeout
-    while _alive(pid):
+    while alive(pid):
         if time.monotonic() > deadline:
             raise ConfigError(f"supervisord (pid {pid}) did not stop within {timeout:.0f}s; see {config.log_dir}")
         time.sleep(0.1)
     return True
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """True while `pid` runs (a zombie waiting to be reaped does not count)."""
     try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(") ", 1)[1][0] != "Z"
+    except (FileNotFoundError, IndexError):
         return False
 
 

@@ -1,1 +1,6 @@
-pytest_plugins = ["tests.fixtures.postgres", "tests.fixtures.processes", "tests.fixtures.tree"]
+pytest_plugins = [
+    "tests.fixtures.postgres",
+    "tests.fixtures.processes",
+    "tests.fixtures.tree",
+    "tests.fixtures.daemon",
+]

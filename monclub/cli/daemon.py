@@ -4,7 +4,7 @@ import time
 
 import click
 
-from monclub import tree
+from monclub import observe, tree
 from monclub.cli.common import emit, fail, handled, json_option, load_config
 from monclub.postgres.cluster import Cluster
 
@@ -17,9 +17,13 @@ FIRST_COMMANDS = """Try:
 
 
 def _line(node: dict) -> str:
-    parts = [f"{node['name']:<12}", f"pid {node['pid'] or '-':<7}", f"{node['state']:<9}"]
+    parts = [f"{node['name']:<14}", f"pid {node['pid'] or '-':<7}", f"{node['state']:<9}"]
     if "uptime" in node:
         parts += [f"up {node['uptime']:>8.1f}s", f"restarts {node['restarts']}"]
+    if node.get("loaded") is not None:
+        parts.append(f"loaded {node['loaded']}  handled {node['handled']}")
+    if "lag" in node:
+        parts.append(f"lag {node['lag'] if node['lag'] is not None else '?'}")
     if node.get("last_exit"):
         parts.append(f"last exit: {node['last_exit']}")
     return "  ".join(parts)
@@ -90,12 +94,19 @@ def stop():
 
 @click.command()
 @json_option
+@click.option("--watch", is_flag=True, help="Redraw every second until interrupted.")
 @handled
-def status(as_json: bool):
+def status(as_json: bool, watch: bool):
     """Show the supervision tree; exit 1 when any part of it is not running."""
     config = load_config()
-    state = tree.status(config)
-    emit(as_json, state, render(state))
+    while True:
+        state = observe.enrich(config, tree.status(config))
+        if watch and not as_json:
+            click.clear()
+        emit(as_json, state, render(state))
+        if not watch:
+            break
+        time.sleep(1.0)
     if not state["healthy"]:
         raise SystemExit(1)
 

@@ -30,7 +30,7 @@ def run_shard(config: configuration.Config, conninfo: str, index: int) -> int:
     place = f"reunions/shard-{index}"
     set_title(place)
     setup_logging(place)
-    return serve(config.endpoint("reunions", index), SeanceShard(index, config.shards, conninfo))
+    return serve(config.endpoint("reunions", index), SeanceShard(index, config.shards, conninfo, config.fault))
 
 
 def prepare_database(conninfo: str, shards: int) -> None:

@@ -36,7 +36,7 @@ def _result(op: str, events: list, after: core.Seance) -> dict:
 
 
 class SeanceShard:
-    def __init__(self, index: int, shards: int, conninfo: str):
+    def __init__(self, index: int, shards: int, conninfo: str, fault: str | None = None):
         self.index = index
         self.shards = shards
         self.name = f"reunions/shard-{index}"
@@ -46,6 +46,7 @@ class SeanceShard:
         self.membres: set[int] = set()
         self.unresolved: set[str] = set()
         self.handled = 0
+        self.stale_memory = fault == "stale_memory"
 
     def handle(self, request: protocol.Request) -> dict | None:
         """The reply to one request, or None when its outcome is unknown for now (no answer:
@@ -81,11 +82,14 @@ class SeanceShard:
         return self.store
 
     def forget_all(self) -> None:
-        """Drop memory: whoever owned the shard while we had no session may have written."""
+        """Drop memory: whoever owned the shard while we had no session may have written.
+        (The injected fault `stale_memory` keeps it, and updates it before the commit: a broken
+        shard that trusts its memory, for drills that test the auditor.)"""
         if self.store is not None:
             self.store.close()
         self.store = None
-        self.seances.clear()
+        if not self.stale_memory:
+            self.seances.clear()
         self.membres.clear()
 
     def _lose_connection(self, error: Exception) -> None:
@@ -148,34 +152,36 @@ class SeanceShard:
             raise
         except Exception:
             log.exception("%s: command %s on %s failed; seance dropped from memory", self.name, request.op, seance_id)
-            self.seances.pop(seance_id, None)
+            self._drop(seance_id)
             return protocol.error(request.id, "internal_error", f"internal error on seance {seance_id}; nothing was committed")
         return self._commit(store, request, seance_id, events, after, reply)
 
     def _commit(self, store, request, seance_id, events, after, reply) -> dict | None:
+        if self.stale_memory and events:
+            self.seances[seance_id] = after
         self.unresolved.add(request.id)
         try:
             store.enregistrer(request.id, events, after, wire.encode(reply))
         except AlreadyApplied as applied:
             self.unresolved.discard(request.id)
             return wire.decode(applied.reply)
-        except psycopg.errors.IntegrityError as error:
-            self.unresolved.discard(request.id)
-            log.error("%s: the database refused a write on %s (%s); seance reloaded", self.name, seance_id, error)
-            self.seances.pop(seance_id, None)
-            return protocol.error(request.id, "internal_error", f"database refused the change on {seance_id}; nothing was committed")
-        except psycopg.OperationalError as error:
-            self._lose_connection(error)
-            return self._resolve(request.id)
         except psycopg.Error as error:
+            if not store.usable:
+                self._lose_connection(error)
+                return self._resolve(request.id)
             self.unresolved.discard(request.id)
-            log.error("%s: write on %s failed and was rolled back (%s)", self.name, seance_id, error)
-            self.seances.pop(seance_id, None)
+            log.error("%s: the write on %s was refused and rolled back (%s); seance reloaded", self.name, seance_id, error)
+            self._drop(seance_id)
             return protocol.error(request.id, "internal_error", f"the write on {seance_id} failed; nothing was committed")
         self.unresolved.discard(request.id)
         if events:
             self.seances[seance_id] = after
         return reply
+
+    def _drop(self, seance_id: str) -> None:
+        """Forget one séance; it is reloaded from PostgreSQL on its next message."""
+        if not self.stale_memory:
+            self.seances.pop(seance_id, None)
 
     def _resolve(self, request_id: str) -> dict | None:
         """After a lost connection the commit may or may not have happened: ask the database."""

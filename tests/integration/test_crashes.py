@@ -8,6 +8,7 @@ import pytest
 
 from monclub.errors import MonclubError, Unavailable
 from monclub.partition import shard_of
+from monclub.tree import alive
 from tests.fixtures.postgres import add_membres
 from tests.fixtures.waiting import wait_for
 
@@ -119,7 +120,7 @@ def test_shards_die_with_their_supervisor(reunions):
     pids = list(reunions.shard_pids().values())
     reunions.process.kill()
     reunions.process.wait()
-    wait_for(lambda: not any(_alive(pid) for pid in pids), 10, "the orphaned shards to die")
+    wait_for(lambda: not any(alive(pid) for pid in pids), 10, "the orphaned shards to die")
 
 
 def test_a_second_process_for_a_shard_cannot_write_while_the_first_lives(start_reunions, state_dirs, sql):
@@ -154,14 +155,3 @@ def test_a_lost_database_session_is_reopened_without_a_restart(reunions, sql):
         assert client.etat("polar")["inscrits"] == [a, b]
     assert reunions.shard_pids() == pids
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(") ", 1)[1][0] != "Z"
-    except FileNotFoundError:
-        return False

@@ -1,54 +1,11 @@
 """The daemon as users meet it: `monclub start`, `status`, kill -9, `stop`, start again."""
 
-import json
 import os
-import shutil
 import signal
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
-
-import pytest
 
 from monclub.postgres.cluster import FALLBACK_ROOT, Cluster
 from tests.fixtures.waiting import wait_for
-
-
-class Monclub:
-    def __init__(self, env: dict):
-        self.env = env
-
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        done = subprocess.run(
-            [sys.executable, "-m", "monclub", *args], env=self.env, capture_output=True, text=True, timeout=120
-        )
-        if check and done.returncode != 0:
-            raise AssertionError(f"monclub {' '.join(args)} exited {done.returncode}: {done.stderr}{done.stdout}")
-        return done
-
-    def json(self, *args: str) -> dict:
-        return json.loads(self.run(*args, "--json").stdout)
-
-    def status(self) -> dict:
-        return json.loads(self.run("status", "--json", check=False).stdout)
-
-    def program(self, name: str) -> dict:
-        return next(p for p in self.status()["programs"] if p["name"] == name)
-
-
-@pytest.fixture
-def daemon_env():
-    """A state directory below a directory only its owner may enter, as in CI's clones."""
-    private = Path(tempfile.mkdtemp(prefix="mcd-", dir="/tmp"))
-    home = private / "home"
-    env = {k: v for k, v in os.environ.items() if k not in ("MONCLUB_DATABASE_URL", "MONCLUB_CONFIG")}
-    env.update(MONCLUB_HOME=str(home), MONCLUB_SHARDS="2")
-    cli = Monclub(env)
-    yield cli, home
-    cli.run("stop", check=False)
-    Cluster.for_home(home).destroy()
-    shutil.rmtree(private, ignore_errors=True)
 
 
 def _cmdline(pid: int) -> str:

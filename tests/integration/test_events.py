@@ -1,7 +1,6 @@
 """Events leave through the outbox and the bus; Paiements and Notifications act on each once."""
 
 import json
-import select
 import subprocess
 import sys
 
@@ -9,6 +8,7 @@ import pytest
 
 from monclub.errors import Refus
 from monclub.tree import rpc as tree_rpc
+from tests.fixtures.lines import Lines
 from tests.fixtures.postgres import add_membres
 from tests.fixtures.smtp import SmtpServer
 from tests.fixtures.waiting import wait_for
@@ -120,22 +120,17 @@ def test_notifications_are_delivered_by_smtp_when_a_host_is_configured(start_tre
     assert recipients == ["marie@example.org"] and "Soirée Polar" in text
 
 
-def read_json_line(process: subprocess.Popen, timeout: float) -> dict:
-    ready, _, _ = select.select([process.stdout], [], [], timeout)
-    assert ready, f"no line from {process.args} within {timeout}s"
-    return json.loads(process.stdout.readline())
-
-
 def test_events_tail_replays_from_a_sequence_then_follows_live(tree, sql):
     (membre,) = add_membres(sql, 1)
     with tree.client() as client:
         client.creer("polar", "Soirée Polar", places=2)
         tail = subprocess.Popen([sys.executable, "-m", "monclub", "events", "tail", "--from", "1", "--json"],
-                                env=tree.env, stdout=subprocess.PIPE, text=True)
+                                env=tree.env, stdout=subprocess.PIPE)
         try:
-            first = read_json_line(tail, 20)
+            lines = Lines(tail)
+            first = json.loads(lines.next(20))
             client.inscrire("polar", membre)
-            second = read_json_line(tail, 20)
+            second = json.loads(lines.next(20))
         finally:
             tail.terminate()
             tail.wait(timeout=10)

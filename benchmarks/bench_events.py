@@ -1,0 +1,293 @@
+"""MonClub events benchmark: commit-to-listener latency at a steady rate, catch-up rate of a listener.
+
+Run:  scripts/bench events [--rate 200] [--ops 2000] [--backlog 100000] [--batch 1000]
+
+Self-contained: a private PostgreSQL (safe defaults: fsync and synchronous_commit on), migrated, in
+a temporary directory under /tmp, and the whole tree against it (`python -m monclub start`:
+supervisord with bus, relay, reunions and its 4 shards, paiements, notifications), with
+MONCLUB_HOME a short temporary directory and no MONCLUB_CONFIG. On exit: `monclub stop`, SIGINT to
+the server, both directories removed. Figures are printed and appended as one JSON line
+(`"benchmark": "events"`) to benchmarks/results.jsonl.
+
+Latency: a paid séance (tarif 500) and --ops members are inserted with SQL, then one Client
+registers them at --rate per second, each request sent at its scheduled time (start + i / rate).
+Once Paiements has reached the outbox's latest seq, the latency of each registration is
+paiements.cree_le - events.at (joined on event_seq = seq). Both are transaction timestamps
+(now()): it runs from the start of the shard's transaction to the start of the Paiements
+transaction that applied the event, so it includes the shard transaction's own duration (its
+commit too) and leaves out the Paiements commit.
+
+Catch-up: Paiements is stopped through supervisord's XML-RPC, --backlog members and a paid séance
+are inserted with SQL, and --backlog `membre_inscrit` events are appended with append_events in
+transactions of --batch records. Once Notifications (which follows them live) has caught up, so
+that it does not compete for the CPUs, Paiements is started again and timed until its position is
+the latest seq; its payment count must have grown by exactly --backlog.
+"""
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+from benchmarks.harness import (RESULTS, add_membres, describe, machine, percentile_ms, print_tails, record,
+                                start_postgres, stop, utc_now, wait_until)
+from monclub import config as configuration
+from monclub import tree
+from monclub.client import Client
+from monclub.db import connect
+from monclub.errors import MonclubError
+from monclub.events.outbox import append_events
+from monclub.protocol import MAX_COUNT
+
+SHARDS = 4
+TARIF = 500
+PAIEMENTS = "paiements"
+CATCH_UP_DEADLINE = 300.0  # seconds for a listener to reach the latest seq
+POLL = 0.05  # seconds between two reads of a listener's position
+PACING_SLACK = 60.0  # seconds: the paced phase stops issuing requests this long after its planned end
+
+
+# --- the tree -------------------------------------------------------------------------------
+
+def tree_env(home: Path, conninfo: str) -> dict:
+    """This process's environment without any MONCLUB_ variable, then the benchmark's own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MONCLUB_")}
+    return {**env, "MONCLUB_HOME": str(home), "MONCLUB_DATABASE_URL": conninfo, "MONCLUB_SHARDS": str(SHARDS)}
+
+
+def monclub(env: dict, *args: str, timeout: float = 150) -> str:
+    """Run `python -m monclub ARGS`; its output, or raise with it."""
+    done = subprocess.run([sys.executable, "-m", "monclub", *args], env=env, capture_output=True, text=True,
+                          timeout=timeout)
+    if done.returncode != 0:
+        raise RuntimeError(f"monclub {' '.join(args)} exited {done.returncode}:\n{done.stdout}{done.stderr}")
+    return done.stdout
+
+
+def stop_tree(env: dict) -> None:
+    """`monclub stop`; if that fails, SIGTERM the supervisord it leaves behind (by its pid)."""
+    pid = tree.supervisord_pid(configuration.load(env))
+    try:
+        monclub(env, "stop")
+    except (RuntimeError, subprocess.TimeoutExpired) as error:
+        print(f"warning: {error}", file=sys.stderr)
+        if pid is not None and alive(pid):
+            os.kill(pid, signal.SIGTERM)
+            wait_until(lambda: not alive(pid), 90, f"supervisord (pid {pid}) to exit", 0.2)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+# --- the database ---------------------------------------------------------------------------
+
+def create_paid_seance(conninfo: str, places: int, label: str) -> str:
+    seance = f"bench-{label}-{os.urandom(4).hex()}"
+    with connect(conninfo, autocommit=True) as conn:
+        conn.execute("INSERT INTO seances (id, titre, places, attente_max, tarif) VALUES (%s, %s, %s, 0, %s)",
+                     (seance, f"benchmark {label}", places, TARIF))
+    return seance
+
+
+def paiements_count(conninfo: str) -> int:
+    with connect(conninfo, autocommit=True) as conn:
+        return conn.execute("SELECT count(*) FROM paiements").fetchone()[0]
+
+
+def wait_caught_up(conninfo: str, listener: str, timeout: float = CATCH_UP_DEADLINE) -> tuple[int, float]:
+    """Poll every POLL s until the listener's position reaches the outbox's latest seq; (seq, seconds)."""
+    began = time.monotonic()
+    with connect(conninfo, autocommit=True) as conn:
+        def reached():
+            position, latest = conn.execute(
+                "SELECT (SELECT seq FROM listener_positions WHERE listener = %s), (SELECT seq FROM outbox_sequence)",
+                (listener,)).fetchone()
+            return latest if position is not None and position >= latest else None
+        seq = wait_until(reached, timeout, f"{listener} to reach the latest seq", POLL)
+    return seq, time.monotonic() - began
+
+
+# --- 1. latency at a steady rate --------------------------------------------------------------
+
+def paced_registrations(config, seance: str, membres: list[int], rate: float) -> dict:
+    """Register each member at its scheduled time start + i / rate (late ones go at once)."""
+    replies, behind, errors = [], [], Counter()
+    stop_at = time.monotonic() + len(membres) / rate + PACING_SLACK
+    with Client(config) as client:
+        start = time.monotonic()
+        for i, membre in enumerate(membres):
+            delay = start + i / rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            behind.append(max(0.0, -delay))
+            if time.monotonic() > stop_at:
+                errors["not_sent"] += len(membres) - i
+                break
+            sent = time.perf_counter()
+            try:
+                client.inscrire(seance, membre)
+                replies.append(time.perf_counter() - sent)
+            except MonclubError as error:
+                errors[error.code] += 1
+        seconds = time.monotonic() - start
+    replies.sort()
+    return {"committed": len(replies), "errors": dict(errors), "seconds": round(seconds, 3),
+            "per_second": round(len(replies) / seconds, 1), "behind_max_ms": round(max(behind, default=0) * 1000, 2),
+            "reply_p50_ms": percentile_ms(replies, 50), "reply_p99_ms": percentile_ms(replies, 99)}
+
+
+def effect_latencies(conninfo: str, seance: str) -> list[float]:
+    """paiements.cree_le - events.at of each payment of the séance, in seconds, sorted."""
+    with connect(conninfo, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT extract(epoch FROM p.cree_le - e.at)::float8 FROM paiements p JOIN events e ON p.event_seq = e.seq"
+            " WHERE p.seance_id = %s ORDER BY 1", (seance,)).fetchall()
+    return [row[0] for row in rows]
+
+
+def steady_latency(config, conninfo: str, rate: float, ops: int) -> dict:
+    seance = create_paid_seance(conninfo, ops, "latency")
+    membres = add_membres(conninfo, ops)
+    sent = paced_registrations(config, seance, membres, rate)
+    seq, waited = wait_caught_up(conninfo, PAIEMENTS)
+    latencies = effect_latencies(conninfo, seance)
+    return {"rate": rate, "ops": ops, **sent, "outbox_seq": seq, "wait_after_last_s": round(waited, 3),
+            "payments": len(latencies), "verified": len(latencies) == sent["committed"],
+            "p50_ms": percentile_ms(latencies, 50), "p99_ms": percentile_ms(latencies, 99),
+            "max_ms": round(latencies[-1] * 1000, 2) if latencies else None}
+
+
+# --- 2. catch-up of a listener that was down ---------------------------------------------------
+
+def append_backlog(conninfo: str, seance: str, membres: list[int], batch: int) -> float:
+    """Append one membre_inscrit per member, `batch` records per transaction; seconds taken."""
+    began = time.monotonic()
+    with connect(conninfo, autocommit=True) as conn:
+        for i in range(0, len(membres), batch):
+            records = [("membre_inscrit", f"seance/{seance}",
+                        {"seance": seance, "membre": m, "titre": "benchmark backlog", "tarif": TARIF})
+                       for m in membres[i:i + batch]]
+            with conn.transaction():
+                append_events(conn, records)
+    return time.monotonic() - began
+
+
+def first_payment_at(conninfo: str, seance: str) -> float:
+    """The epoch of the first Paiements transaction that applied the séance's backlog."""
+    with connect(conninfo, autocommit=True) as conn:
+        return conn.execute("SELECT extract(epoch FROM min(cree_le))::float8 FROM paiements WHERE seance_id = %s",
+                            (seance,)).fetchone()[0]
+
+
+def catch_up(config, conninfo: str, backlog: int, batch: int) -> dict:
+    supervisor = tree.rpc(config).supervisor
+    supervisor.stopProcess(PAIEMENTS)
+    before = paiements_count(conninfo)
+    membres = add_membres(conninfo, backlog)
+    seance = create_paid_seance(conninfo, backlog, "backlog")
+    appended = append_backlog(conninfo, seance, membres, batch)
+    _, notifications_lag = wait_caught_up(conninfo, "notifications")
+    started_at = time.time()
+    supervisor.startProcess(PAIEMENTS)
+    seq, seconds = wait_caught_up(conninfo, PAIEMENTS)
+    added = paiements_count(conninfo) - before
+    startup = first_payment_at(conninfo, seance) - started_at
+    return {"backlog": backlog, "batch": batch, "append_s": round(appended, 3),
+            "append_per_second": round(backlog / appended, 1), "notifications_lag_s": round(notifications_lag, 3),
+            "outbox_seq": seq, "seconds": round(seconds, 3), "per_second": round(backlog / seconds, 1),
+            "start_to_first_batch_s": round(startup, 3),
+            "per_second_after_start": round(backlog / (seconds - startup), 1) if seconds > startup else None,
+            "payments_added": added, "verified": added == backlog}
+
+
+# --- report and main --------------------------------------------------------------------------
+
+def report(result: dict) -> None:
+    lat, cat = result["latency"], result["catch_up"]
+    print(f"\nMonClub events benchmark, {describe(result)}, {result['shards']} shards")
+    print(f"\n1. commit-to-listener-effect (Paiements), {lat['ops']} registrations paced at {lat['rate']:g}/s")
+    print(f"{'committed':>9} {'errors':>6} {'reg/s':>7} {'behind max ms':>13} {'reply p50':>9} {'reply p99':>9} "
+          f"{'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'payments':>8}")
+    print(f"{lat['committed']:>9} {sum(lat['errors'].values()):>6} {lat['per_second']:>7.1f} "
+          f"{lat['behind_max_ms']:>13} {lat['reply_p50_ms'] or '-':>9} {lat['reply_p99_ms'] or '-':>9} "
+          f"{lat['p50_ms'] or '-':>8} {lat['p99_ms'] or '-':>8} {lat['max_ms'] or '-':>8} {lat['payments']:>8}")
+    print("  latency = paiements.cree_le - events.at, two transaction timestamps (now()): from the start of the\n"
+          "  shard's transaction to the start of the Paiements transaction that applied the event. It is\n"
+          "  commit-to-effect plus the shard transaction's own duration (its commit included), without the\n"
+          "  Paiements commit. reply = the client's request round trip.")
+    print(f"\n2. catch-up of Paiements after {cat['backlog']:,} events appended while it was stopped")
+    print(f"{'append s':>8} {'append ev/s':>11} {'notif lag s':>11} {'to 1st batch s':>14} {'caught up s':>11} "
+          f"{'events/s':>9} {'ev/s after start':>16} {'payments +':>10}")
+    print(f"{cat['append_s']:>8.2f} {cat['append_per_second']:>11.1f} {cat['notifications_lag_s']:>11.2f} "
+          f"{cat['start_to_first_batch_s']:>14.2f} {cat['seconds']:>11.2f} {cat['per_second']:>9.1f} "
+          f"{cat['per_second_after_start'] or '-':>16} {cat['payments_added']:>10,}")
+    print("  caught up s: from startProcess to position = latest seq (polled every 50 ms), process start\n"
+          "  included; to 1st batch s: from startProcess to the start of its first transaction; notif lag s:\n"
+          "  from the last append until Notifications (following live) had caught up, awaited before the start.")
+    for name, phase in (("latency", lat), ("catch-up", cat)):
+        if not phase["verified"]:
+            print(f"\nVERIFICATION FAILED ({name}): payments do not match the registrations", file=sys.stderr)
+    print(f"\nappended to {RESULTS}")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=200, help="registrations per second (default 200)")
+    parser.add_argument("--ops", type=int, default=2000, help="paced registrations (default 2000)")
+    parser.add_argument("--backlog", type=int, default=100_000, help="events appended while Paiements is down")
+    parser.add_argument("--batch", type=int, default=1000, help="events per appending transaction (default 1000)")
+    args = parser.parse_args(argv)
+    if not 0 < args.rate <= 10_000 or not 1 <= args.ops <= MAX_COUNT or not 1 <= args.backlog <= MAX_COUNT \
+            or not 1 <= args.batch <= 10_000:
+        parser.error(f"--rate must be in (0, 10000], --ops and --backlog 1 to {MAX_COUNT}, --batch 1 to 10000")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally below
+    base = Path(tempfile.mkdtemp(prefix="mcbench-", dir="/tmp"))
+    home = Path(tempfile.mkdtemp(prefix="mcb-", dir="/tmp"))
+    server = env = None
+    try:
+        print("starting PostgreSQL...", flush=True)
+        cluster, server = start_postgres(base)
+        env = tree_env(home, cluster.conninfo())
+        print("starting the tree (monclub start)...", flush=True)
+        monclub(env, "start")
+        config = configuration.load(env)
+        print(f"latency: {args.ops} registrations at {args.rate:g}/s...", flush=True)
+        latency = steady_latency(config, cluster.conninfo(), args.rate, args.ops)
+        print(f"catch-up: {args.backlog:,} events while Paiements is stopped...", flush=True)
+        backlog = catch_up(config, cluster.conninfo(), args.backlog, args.batch)
+        result = {"benchmark": "events", "date": utc_now(), "machine": machine(cluster.conninfo()),
+                  "shards": SHARDS, "latency": latency, "catch_up": backlog}
+        record(result)
+        report(result)
+        return 0 if latency["verified"] and backlog["verified"] else 1
+    except BaseException:
+        print_tails([*sorted((home / "log").glob("*.log")), base / "pg" / "server.log"])
+        raise
+    finally:
+        try:
+            if env is not None:
+                stop_tree(env)
+        finally:
+            stop(server, signal.SIGINT, 30)
+            shutil.rmtree(home, ignore_errors=True)
+            shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""What the benchmarks share: a private PostgreSQL, bounded waits, process stops, members,
+percentiles, the machine's description, and the results file.
+
+Used by benchmarks/bench_core.py and benchmarks/bench_events.py (run both with scripts/bench).
+"""
+
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+
+from monclub.db import connect
+from monclub.db.migrate import migrate
+from monclub.postgres.cluster import Cluster, run_user
+
+RESULTS = Path(__file__).resolve().parent / "results.jsonl"
+
+
+def wait_until(condition, timeout: float, what: str, interval: float = 0.02):
+    """Poll `condition` until it returns a true value (returned), or raise after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+    return value
+
+
+def reachable(conninfo: str) -> bool:
+    try:
+        with psycopg.connect(conninfo, connect_timeout=2):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+def start_postgres(base: Path) -> tuple[Cluster, subprocess.Popen]:
+    """A private, migrated cluster under `base` with safe defaults (fsync, synchronous_commit on).
+    Stop the returned server with stop(server, signal.SIGINT, 30)."""
+    cluster = Cluster(base / "pg", run_user())
+    cluster.ensure_initialized(sync=True)
+    server = cluster.server_process({})
+    wait_until(lambda: reachable(cluster.conninfo()), 60, "PostgreSQL to accept connections", 0.05)
+    with connect(cluster.conninfo(), autocommit=True) as conn:
+        migrate(conn)
+    return cluster, server
+
+
+def stop(process: subprocess.Popen | None, sig: int, timeout: float) -> None:
+    """Send `sig` and wait up to `timeout` seconds, then SIGKILL."""
+    if process is not None and process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def add_membres(conninfo: str, count: int) -> list[int]:
+    """Insert `count` members in one statement; their ids."""
+    with connect(conninfo, autocommit=True) as conn:
+        rows = conn.execute("INSERT INTO membres (nom) SELECT 'bench ' || n FROM generate_series(1, %s) n RETURNING id",
+                            (count,)).fetchall()
+    return [row[0] for row in rows]
+
+
+def percentile_ms(ordered: list[float], p: float) -> float | None:
+    """Nearest-rank percentile of sorted seconds, in ms (None when there is no sample)."""
+    return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000, 2) if ordered else None
+
+
+def utc_now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def machine(conninfo: str) -> dict:
+    with connect(conninfo, autocommit=True) as conn:
+        version = conn.execute("SELECT version()").fetchone()[0]
+        settings = {name: conn.execute(f"SHOW {name}").fetchone()[0] for name in ("fsync", "synchronous_commit")}
+    return {"node": platform.node(), "cpus": os.cpu_count(), "platform": platform.platform(),
+            "python": platform.python_version(), "postgresql": version, "postgresql_settings": settings}
+
+
+def describe(result: dict) -> str:
+    """'<date>, <n> CPUs, <PostgreSQL version> <settings>' for a report's first line."""
+    m = result["machine"]
+    return f"{result['date']}, {m['cpus']} CPUs, {m['postgresql'].split(' on ')[0]} {m['postgresql_settings']}"
+
+
+def record(result: dict) -> None:
+    """Append the result as one JSON line to benchmarks/results.jsonl."""
+    with RESULTS.open("a") as out:
+        out.write(json.dumps(result) + "\n")
+
+
+def print_tails(logs: list[Path], lines: int = 15) -> None:
+    """The last lines of each existing log, on stderr (after a failure)."""
+    for log in logs:
+        if log.exists():
+            tail = log.read_text(errors="replace").splitlines()[-lines:]
+            print(f"--- end of {log}:", *tail, sep="\n", file=sys.stderr)

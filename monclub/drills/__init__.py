@@ -1,0 +1,1 @@
+"""Crash drills: break the tree on purpose, see it come back, and count that nothing was lost."""

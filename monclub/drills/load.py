@@ -1,0 +1,158 @@
+"""The drill's load: concurrent clients registering and unregistering, and what they were told.
+
+Each client thread owns its own members, so the operations on one (séance, membre) pair come from
+one thread, in order. After the drill, `contradictions` checks every pair's acknowledged outcomes
+against the events the database recorded for that pair, in order: each acknowledged change must
+be the pair's next event (and nothing else may be), each acknowledged refusal must agree with
+the pair's state at that point (deja_inscrit: present; non_inscrit, seance_complete: absent).
+unavailable and internal_error must have changed nothing; a timeout may or may not have.
+"""
+
+import random
+import threading
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from monclub.client import Client
+from monclub.config import Config
+from monclub.db import connect
+from monclub.errors import MonclubError
+
+SEANCES = 6
+PLACES, ATTENTE = 10, 4
+MEMBRES_PER_CLIENT = 6
+DEADLINE = 60.0
+ACKNOWLEDGED = {"inscrit", "en_attente", "desinscrit", "deja_inscrit", "non_inscrit", "seance_complete"}
+EVENT_KINDS = {"membre_inscrit": "inscrit", "membre_mis_en_attente": "en_attente",
+               "membre_desinscrit": "desinscrit", "membre_promu": "promu"}
+
+
+@dataclass
+class Outcomes:
+    counts: Counter = field(default_factory=Counter)
+    history: dict[tuple[str, int], list[tuple[str, str]]] = field(default_factory=lambda: defaultdict(list))
+    retries: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, seance: str, membre: int, op: str, code: str) -> None:
+        with self.lock:
+            self.counts[code] += 1
+            self.history[(seance, membre)].append((op, code))
+
+    @property
+    def acknowledged(self) -> int:
+        return sum(n for code, n in self.counts.items() if code in ACKNOWLEDGED)
+
+
+def consistent(ops: list[tuple[str, str]], events: list[str]) -> bool:
+    """Can this pair's events be the effect of these acknowledged operations, in order?
+    Promotions come from other members' departures: they only require the pair to be waiting."""
+    branches = [(0, 0, False)]
+    while branches:
+        o, e, present = branches.pop()
+        while e < len(events) and events[e] == "promu" and present:
+            e += 1
+        if o == len(ops):
+            if e == len(events):
+                return True
+            continue
+        op, code = ops[o]
+        nxt = events[e] if e < len(events) else None
+        if code in ("inscrit", "en_attente"):
+            if nxt == code and not present:
+                branches.append((o + 1, e + 1, True))
+        elif code == "desinscrit":
+            if nxt == code and present:
+                branches.append((o + 1, e + 1, False))
+        elif code == "deja_inscrit":
+            if present:
+                branches.append((o + 1, e, True))
+        elif code in ("non_inscrit", "seance_complete"):
+            if not present:
+                branches.append((o + 1, e, False))
+        elif code == "timeout":
+            branches.append((o + 1, e, present))
+            if op == "inscrire" and nxt in ("inscrit", "en_attente") and not present:
+                branches.append((o + 1, e + 1, True))
+            if op == "desinscrire" and nxt == "desinscrit" and present:
+                branches.append((o + 1, e + 1, False))
+        else:
+            branches.append((o + 1, e, present))
+    return False
+
+
+class Load:
+    def __init__(self, config: Config, clients: int, seed: int):
+        self.config = config
+        self.clients = clients
+        self.rng = random.Random(seed)
+        self.prefix = f"chaos-{uuid.uuid4().hex[:6]}"
+        self.seances = [f"{self.prefix}-{i}" for i in range(SEANCES)]
+        self.outcomes = Outcomes()
+        self.stop = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    def prepare(self) -> None:
+        """Members and séances of this drill (half of them paid, small, with waiting lists)."""
+        count = self.clients * MEMBRES_PER_CLIENT
+        with connect(self.config.conninfo(), autocommit=True) as conn:
+            self.membres = [row[0] for row in conn.execute(
+                "INSERT INTO membres (nom) SELECT %s || '-' || n FROM generate_series(1, %s) n RETURNING id",
+                (self.prefix, count),
+            ).fetchall()]
+        with Client(self.config, deadline=DEADLINE) as client:
+            for i, seance in enumerate(self.seances):
+                client.creer(seance, f"Chaos {i}", places=PLACES, attente=ATTENTE, tarif=500 if i % 2 else 0)
+
+    def start(self) -> None:
+        for index in range(self.clients):
+            own = self.membres[index::self.clients]
+            thread = threading.Thread(target=self._work, args=(own, self.rng.randrange(2**32)), daemon=True)
+            thread.start()
+            self.threads.append(thread)
+
+    def finish(self, timeout: float = DEADLINE + 10) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout)
+
+    def _work(self, membres: list[int], seed: int) -> None:
+        rng = random.Random(seed)
+        with Client(self.config, deadline=DEADLINE) as client:
+            while not self.stop.is_set():
+                seance, membre = rng.choice(self.seances), rng.choice(membres)
+                registering = rng.random() < 0.5
+                op = "inscrire" if registering else "desinscrire"
+                try:
+                    code = getattr(client, op)(seance, membre)["statut"]
+                except MonclubError as error:
+                    code = error.code
+                self.outcomes.record(seance, membre, op, code)
+            with self.outcomes.lock:
+                self.outcomes.retries += client.retries
+
+    def contradictions(self, conn) -> list[str]:
+        """Pairs whose acknowledged outcomes the recorded events contradict, and pairs whose
+        final presence in the séance differs from what their events say."""
+        events: dict[tuple[str, int], list[str]] = defaultdict(list)
+        for kind, seance, membre in conn.execute(
+            "SELECT type, payload->>'seance', (payload->>'membre')::bigint FROM events"
+            " WHERE aggregate = ANY(%s) AND type = ANY(%s) ORDER BY seq",
+            ([f"seance/{s}" for s in self.seances], list(EVENT_KINDS)),
+        ).fetchall():
+            events[(seance, membre)].append(EVENT_KINDS[kind])
+        present = {
+            (seance, membre) for seance, membre in conn.execute(
+                "SELECT seance_id, membre_id FROM inscriptions WHERE seance_id = ANY(%s)", (self.seances,)
+            ).fetchall()
+        }
+        found = []
+        for pair in sorted(set(self.outcomes.history) | set(events) | present):
+            seance, membre = pair
+            if not consistent(self.outcomes.history.get(pair, []), events.get(pair, [])):
+                found.append(f"acknowledged outcomes of membre {membre} in {seance} contradicted by its events")
+            recorded = [kind for kind in events.get(pair, []) if kind != "promu"]
+            if (pair in present) != bool(recorded and recorded[-1] != "desinscrit"):
+                found.append(f"membre {membre} in {seance}: the séance's rows disagree with its events")
+        return found

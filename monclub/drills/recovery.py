@@ -1,0 +1,87 @@
+"""Kill one process of the tree by its place, and time how long until it serves again."""
+
+import os
+import signal
+import time
+
+import psycopg
+
+from monclub import tree
+from monclub.client import Client
+from monclub.config import Config
+from monclub.db import connect
+from monclub.errors import ConfigError, MonclubError
+
+POLL = 0.005
+
+
+def running_places(config: Config) -> dict[str, int]:
+    return {place: pid for place, pid in tree.places(tree.status(config)).items() if pid}
+
+
+def _shard_pid(config: Config, index: int) -> int | None:
+    try:
+        with Client(config, attempt_timeout=0.05, deadline=0.05) as client:
+            return client.ping(index)["pid"]
+    except MonclubError:
+        return None
+
+
+def _database_answers(config: Config) -> bool:
+    try:
+        with connect(config.conninfo(), autocommit=True) as conn:
+            conn.execute("SELECT 1")
+        return True
+    except psycopg.Error:
+        return False
+
+
+def serving(config: Config, place: str, old_pids: set[int]) -> bool:
+    """Is `place` served again by a process other than the killed ones?"""
+    if place.startswith("reunions/shard-"):
+        pid = _shard_pid(config, int(place.rsplit("-", 1)[1]))
+        return pid is not None and pid not in old_pids
+    if place == "reunions":
+        pids = [_shard_pid(config, i) for i in range(config.shards)]
+        return all(pid is not None and pid not in old_pids for pid in pids)
+    if place == "postgres" and not _database_answers(config):
+        return False
+    pid = tree.places(tree.status(config)).get(place)
+    return pid is not None and pid not in old_pids
+
+
+def kill(config: Config, place: str, timeout: float = 120.0) -> dict:
+    """kill -9 the process at `place`, wait until it serves again; the times in seconds."""
+    pids = running_places(config)
+    if place not in pids:
+        raise ConfigError(f"no running process at {place!r}; places: {', '.join(sorted(pids))}")
+    killed = {pids[place]}
+    if place == "reunions":
+        killed |= {pid for p, pid in pids.items() if p.startswith("reunions/")}
+    started = time.monotonic()
+    os.kill(pids[place], signal.SIGKILL)
+    while not serving(config, place, killed):
+        if time.monotonic() - started > timeout:
+            raise ConfigError(f"{place} did not come back within {timeout:.0f}s; see {config.log_dir}")
+        time.sleep(POLL)
+    return {"place": place, "pid": pids[place], "seconds": time.monotonic() - started}
+
+
+def kill_root(config: Config, timeout: float = 60.0) -> dict:
+    """kill -9 supervisord: every process below must go (no orphan), then start the tree again."""
+    pids = running_places(config)
+    if "supervisord" not in pids:
+        raise ConfigError("supervisord is not running: start MonClub first (monclub start)")
+    started = time.monotonic()
+    os.kill(pids["supervisord"], signal.SIGKILL)
+    while (orphans := [p for p, pid in pids.items() if tree.alive(pid)]) and time.monotonic() - started < 15:
+        time.sleep(0.02)
+    gone = time.monotonic() - started
+    if orphans:
+        return {"place": "supervisord", "orphans": orphans, "gone_seconds": gone, "seconds": None}
+    tree.launch(config, foreground=False)
+    while not tree.status(config)["healthy"]:
+        if time.monotonic() - started > timeout:
+            raise ConfigError(f"the tree did not come back within {timeout:.0f}s; see {config.log_dir}")
+        time.sleep(0.05)
+    return {"place": "supervisord", "orphans": [], "gone_seconds": gone, "seconds": time.monotonic() - started}
