@@ -88,13 +88,21 @@ class Follower:
             self.apply(events)
         self.effects.after_commit(self.conn, [])
 
-    def receive(self, topic: bytes, message: dict) -> None:
-        seq = message.get("seq")
-        if not isinstance(seq, int) or seq <= self.position:
-            return
-        if topic == TOPIC_EVENT and seq == self.position + 1:
-            self.apply([message])
-        elif topic in (TOPIC_EVENT, TOPIC_HEARTBEAT):
+    def receive(self, messages: list[tuple[bytes, dict]]) -> None:
+        """Apply, in one transaction, the run of events that continues our position; anything
+        ahead of it (a gap, or a heartbeat announcing more) means catching up from the outbox."""
+        run, ahead = [], False
+        for topic, message in messages:
+            seq = message.get("seq")
+            if not isinstance(seq, int) or seq <= self.position + len(run):
+                continue
+            if topic == TOPIC_EVENT and seq == self.position + len(run) + 1:
+                run.append(message)
+            else:
+                ahead = True
+        if run:
+            self.apply(run)
+        if ahead:
             self.catch_up()
 
 
@@ -114,16 +122,24 @@ def follow(config: configuration.Config, effects: Effects, stop: Stop) -> None:
             heard = time.monotonic()
             while not stop.requested:
                 if subscriber.poll(500):
-                    frames = subscriber.recv_multipart()
+                    follower.receive(_drain(subscriber))
                     heard = time.monotonic()
-                    message = _decode(frames)
-                    if message is not None:
-                        follower.receive(frames[0], message)
                 elif time.monotonic() - heard > SILENCE_SECONDS:
                     follower.catch_up()
                     heard = time.monotonic()
     finally:
         subscriber.close(linger=0)
+
+
+def _drain(subscriber: zmq.Socket) -> list[tuple[bytes, dict]]:
+    """Every message already waiting (up to a batch), decoded; undecodable ones dropped."""
+    messages = []
+    while len(messages) < _BATCH and subscriber.poll(0):
+        frames = subscriber.recv_multipart()
+        message = _decode(frames)
+        if message is not None:
+            messages.append((frames[0], message))
+    return messages
 
 
 def _decode(frames: list[bytes]) -> dict | None:

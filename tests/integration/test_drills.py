@@ -27,8 +27,8 @@ def test_a_short_chaos_drill_reports_no_violation(daemon_env, tmp_path):
     report_path = tmp_path / "report.json"
     drill = cli.run("drill", "chaos", "--duration", "30", "--kill-every", "500", "--seed", "20261124",
                     "--report", str(report_path), check=False)
-    report = json.loads(report_path.read_text())
     assert drill.returncode == 0, drill.stdout + drill.stderr
+    report = json.loads(report_path.read_text())
     assert report["ok"] and report["violations"] == []
     assert sum(report["kills"].values()) >= 40 and "postgres" in report["kills"]
     assert report["operations_acknowledged"] > 1000
@@ -42,8 +42,8 @@ def test_the_auditor_catches_a_shard_that_updates_memory_before_the_commit(daemo
     report_path = tmp_path / "report.json"
     drill = cli.run("drill", "chaos", "--duration", "20", "--kill-every", "1500", "--targets", "postgres",
                     "--clients", "16", "--seed", "7", "--report", str(report_path), check=False)
+    assert drill.returncode == 1, drill.stdout + drill.stderr
     report = json.loads(report_path.read_text())
-    assert drill.returncode == 1
     assert report["violations"] and not report["ok"]
     assert any("contradicted" in v for v in report["violations"])
 
