@@ -48,6 +48,14 @@ def membre_id(name: str, value) -> int:
     return _integer(name, value, 1, MAX_MEMBRE)
 
 
+def livre_id(name: str, value) -> str:
+    return seance_id(name, value)
+
+
+def jours(name: str, value) -> int:
+    return _integer(name, value, 1, 365)
+
+
 OPS = {
     "ping": {},
     "creer": {"seance": seance_id, "titre": titre, "places": count, "attente": count, "tarif": cents},
@@ -57,6 +65,14 @@ OPS = {
     "annuler": {"seance": seance_id},
     "etat": {"seance": seance_id},
     "places_restantes": {"seance": seance_id},
+}
+PRET_OPS = {
+    "ping": {},
+    "ajouter": {"livre": livre_id, "titre": titre},
+    "emprunter": {"livre": livre_id, "membre": membre_id, "jours": jours},
+    "retourner": {"livre": livre_id, "membre": membre_id},
+    "prolonger": {"livre": livre_id, "membre": membre_id},
+    "etat": {"livre": livre_id},
 }
 QUERIES = frozenset({"ping", "etat", "places_restantes"})
 
@@ -82,16 +98,16 @@ def request_id_of(message: dict) -> str | None:
     return value if isinstance(value, str) and _REQUEST_ID.fullmatch(value) else None
 
 
-def parse_request(message: dict) -> Request:
+def parse_request(message: dict, ops: dict = OPS) -> Request:
     if not _is_version(message.get("v")):
         raise InvalidRequest(f"field 'v' must be the integer {VERSION} (protocol version)")
     rid = request_id_of(message)
     if rid is None:
         raise InvalidRequest("field 'id' must be 8 to 128 printable ASCII characters, unique per request")
     op = message.get("op")
-    if op not in OPS:
-        raise InvalidRequest(f"field 'op' must be one of {', '.join(sorted(OPS))}")
-    fields = OPS[op]
+    if op not in ops:
+        raise InvalidRequest(f"field 'op' must be one of {', '.join(sorted(ops))}")
+    fields = ops[op]
     extra = set(message) - set(fields) - {"v", "id", "op"}
     if extra:
         raise InvalidRequest(f"op {op!r} takes no field {sorted(extra)[0]!r}")

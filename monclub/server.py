@@ -7,6 +7,7 @@ other shape is dropped and logged: there is nobody to answer.
 
 import logging
 import signal
+import time
 
 import zmq
 
@@ -28,7 +29,7 @@ def answer(handler, payload: bytes) -> dict | None:
     message = None
     try:
         message = wire.decode(payload)
-        return handler.handle(protocol.parse_request(message))
+        return handler.handle(protocol.parse_request(message, handler.domain.ops))
     except InvalidRequest as error:
         rid = protocol.request_id_of(message) if isinstance(message, dict) else None
         return protocol.error(rid, "invalid_request", error.message)
@@ -59,8 +60,12 @@ def serve(endpoint: str, handler, hwm: int = 10_000) -> int:
     socket.sndhwm = hwm
     socket.bind(endpoint)
     log.info("%s listening on %s", handler.name, endpoint)
+    ticked = 0.0
     try:
         while not stop.requested:
+            if time.monotonic() - ticked >= POLL_MS / 1000:
+                handler.tick()
+                ticked = time.monotonic()
             if not socket.poll(POLL_MS):
                 continue
             frames = socket.recv_multipart()

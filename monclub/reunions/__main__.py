@@ -16,7 +16,7 @@ from monclub import config as configuration
 from monclub.db import connect
 from monclub.db.migrate import check_shards, migrate
 from monclub.errors import ConfigError
-from monclub.reunions.shard import SeanceShard
+from monclub.reunions.shard import seance_shard
 from monclub.server import serve
 from monclub.supervision.policy import RestartPolicy
 from monclub.supervision.process import die_with_parent, set_title, setup_logging
@@ -30,7 +30,7 @@ def run_shard(config: configuration.Config, conninfo: str, index: int) -> int:
     place = f"reunions/shard-{index}"
     set_title(place)
     setup_logging(place)
-    return serve(config.endpoint("reunions", index), SeanceShard(index, config.shards, conninfo, config.fault))
+    return serve(config.endpoint("reunions", index), seance_shard(index, config.shards, conninfo, config.fault))
 
 
 def prepare_database(conninfo: str, shards: int) -> None:

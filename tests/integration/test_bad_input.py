@@ -8,7 +8,7 @@ from monclub import protocol, wire
 from monclub.db import connect
 from monclub.partition import shard_of
 from monclub.reunions import seance as core
-from monclub.reunions.shard import SeanceShard
+from monclub.reunions.shard import seance_shard
 from tests.fixtures.postgres import add_membres
 
 VALID = protocol.request("valid-request-0001", "creer", seance="polar", titre="Soirée Polar", places=2, attente=0, tarif=0)
@@ -80,7 +80,7 @@ def test_wrong_types_name_the_field(shard_socket):
 
 def test_an_exception_on_one_seance_drops_it_alone_and_answers_internal_error(database, monkeypatch):
     """In-process shard on the real database, with a bug injected into the core for one séance."""
-    shard = SeanceShard(0, 1, database)
+    shard = seance_shard(0, 1, database)
     with connect(database, autocommit=True) as conn:
         a, b = add_membres(conn, 2)
     for seance in ("polar", "manga"):
@@ -96,7 +96,7 @@ def test_an_exception_on_one_seance_drops_it_alone_and_answers_internal_error(da
     monkeypatch.setattr(core, "inscrire", buggy)
     failed = shard.handle(protocol.parse_request(protocol.request("inscrire-polar-1", "inscrire", seance="polar", membre=a)))
     assert failed["error"]["code"] == "internal_error"
-    assert "polar" not in shard.seances and "manga" in shard.seances
+    assert "polar" not in shard.aggregates and "manga" in shard.aggregates
     served = shard.handle(protocol.parse_request(protocol.request("inscrire-manga-1", "inscrire", seance="manga", membre=b)))
     assert served["result"] == {"statut": "inscrit"}
     monkeypatch.setattr(core, "inscrire", real)

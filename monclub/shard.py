@@ -1,0 +1,203 @@
+"""A shard: the single owner, in memory, of the aggregates of one partition of a branch.
+
+For each command: validate, decide against memory with the aggregate's pure core, write the
+events and the reply in one transaction, and only after the commit keep the new state and
+answer. Aggregates are loaded lazily on first use, so restarting a shard costs the same whatever
+it owns. What differs between séances and prêts lives in a `Domain`; timers (the loans'
+reminders) are state in PostgreSQL, found by `Domain.due` and fired by `tick`.
+"""
+
+import logging
+import os
+import time
+from typing import Callable, Protocol
+
+import psycopg
+
+from monclub import protocol, wire
+from monclub.errors import MonclubError, Refus, Unavailable
+from monclub.partition import shard_of
+from monclub.store import AlreadyApplied, Store
+
+log = logging.getLogger(__name__)
+
+
+class Domain(Protocol):
+    branch: str
+    key: str
+    unknown: str
+    store: type[Store]
+    ops: dict
+
+    def decide(self, shard: "Shard", request: protocol.Request, now: float) -> tuple[object, list]:
+        """(state before, events) for a mutating request, or raise Refus."""
+
+    def apply(self, before, events: list): ...
+
+    def result(self, op: str, events: list, after) -> dict: ...
+
+    def query(self, op: str, state) -> dict: ...
+
+    def due(self, store: Store, index: int, now: float) -> list[str]:
+        """Ids of this shard's aggregates with a timer due at `now` (an indexed query)."""
+
+    def echoir(self, state, now: float) -> list: ...
+
+
+class Shard:
+    def __init__(self, domain: Domain, index: int, shards: int, conninfo: str, fault: str | None = None,
+                 clock: Callable[[], float] = time.time):
+        self.domain = domain
+        self.index = index
+        self.shards = shards
+        self.name = f"{domain.branch}/shard-{index}"
+        self.conninfo = conninfo
+        self.clock = clock
+        self.store: Store | None = None
+        self.aggregates: dict[str, object] = {}
+        self.membres: set[int] = set()
+        self.unresolved: set[str] = set()
+        self.handled = 0
+        self.stale_memory = fault == "stale_memory"
+
+    def handle(self, request: protocol.Request) -> dict | None:
+        """The reply to one request, or None when its outcome is unknown for now (no answer:
+        the client resends the same id, which is resolved once the database is back)."""
+        self.handled += 1
+        try:
+            if request.op == "ping":
+                return protocol.ok(request.id, self._ping())
+            self._check_partition(request.args[self.domain.key])
+            if request.mutates:
+                return self._command(request)
+            return protocol.ok(request.id, self.domain.query(request.op, self.existing(request.args[self.domain.key])))
+        except MonclubError as error:
+            if request.id in self.unresolved:
+                return None
+            return protocol.error(request.id, error.code, error.message)
+        except psycopg.Error as error:
+            self._lose_connection(error)
+            return None if request.id in self.unresolved else protocol.error(request.id, "unavailable", "database error; nothing was committed")
+
+    def tick(self) -> None:
+        """Fire every timer due now, each in a transaction of its own (no request, no reply)."""
+        now = self.clock()
+        try:
+            for aggregate_id in self.domain.due(self._store(), self.index, now):
+                before = self.aggregate(aggregate_id)
+                events = self.domain.echoir(before, now) if before is not None else []
+                if events:
+                    self._commit(self._store(), None, aggregate_id, events, self.domain.apply(before, events), None)
+        except Unavailable:
+            return
+        except psycopg.Error as error:
+            self._lose_connection(error)
+
+    def _ping(self) -> dict:
+        return {"shard": self.name, "pid": os.getpid(), "loaded": len(self.aggregates), "handled": self.handled}
+
+    def _check_partition(self, aggregate_id: str) -> None:
+        owner = shard_of(aggregate_id, self.shards)
+        if owner != self.index:
+            raise MonclubError(f"{self.domain.key} {aggregate_id} belongs to shard {owner}, not {self.index}", "wrong_shard")
+
+    def _store(self) -> Store:
+        if self.store is None or not self.store.usable:
+            self.forget_all()
+            self.store = self.domain.store.open(self.conninfo, self.name, self.index)
+        return self.store
+
+    def forget_all(self) -> None:
+        """Drop memory: whoever owned the shard while we had no session may have written.
+        (The injected fault `stale_memory` keeps it, and updates it before the commit: a broken
+        shard that trusts its memory, for drills that test the auditor.)"""
+        if self.store is not None:
+            self.store.close()
+        self.store = None
+        if not self.stale_memory:
+            self.aggregates.clear()
+        self.membres.clear()
+
+    def _lose_connection(self, error: Exception) -> None:
+        log.warning("%s: database connection lost (%s); memory dropped", self.name, str(error).strip()[:200])
+        self.forget_all()
+
+    def aggregate(self, aggregate_id: str):
+        """The aggregate, loaded on first use; None if it does not exist."""
+        if aggregate_id not in self.aggregates:
+            loaded = self._store().charger(aggregate_id)
+            if loaded is None:
+                return None
+            self.aggregates[aggregate_id] = loaded
+        return self.aggregates[aggregate_id]
+
+    def existing(self, aggregate_id: str):
+        found = self.aggregate(aggregate_id)
+        if found is None:
+            raise Refus(f"no {self.domain.key} {aggregate_id}", self.domain.unknown)
+        return found
+
+    def membre(self, membre: int) -> int:
+        if membre not in self.membres:
+            if not self._store().membre_existe(membre):
+                raise Refus(f"no membre {membre}", "membre_inconnu")
+            self.membres.add(membre)
+        return membre
+
+    def _command(self, request: protocol.Request) -> dict | None:
+        store = self._store()
+        aggregate_id = request.args[self.domain.key]
+        try:
+            before, events = self.domain.decide(self, request, self.clock())
+            after = self.domain.apply(before, events)
+            reply = protocol.ok(request.id, self.domain.result(request.op, events, after))
+        except Refus as refus:
+            after, events = None, []
+            reply = protocol.error(request.id, refus.code, refus.message)
+        except (MonclubError, psycopg.Error):
+            raise
+        except Exception:
+            log.exception("%s: command %s on %s failed; dropped from memory", self.name, request.op, aggregate_id)
+            self._drop(aggregate_id)
+            return protocol.error(request.id, "internal_error", f"internal error on {aggregate_id}; nothing was committed")
+        return self._commit(store, request.id, aggregate_id, events, after, reply)
+
+    def _commit(self, store: Store, request_id: str | None, aggregate_id: str, events: list, after, reply) -> dict | None:
+        if self.stale_memory and events:
+            self.aggregates[aggregate_id] = after
+        if request_id is not None:
+            self.unresolved.add(request_id)
+        try:
+            store.enregistrer(request_id, events, after, None if reply is None else wire.encode(reply))
+        except AlreadyApplied as applied:
+            self.unresolved.discard(request_id)
+            return wire.decode(applied.reply)
+        except psycopg.Error as error:
+            if not store.usable:
+                self._lose_connection(error)
+                return None if request_id is None else self._resolve(request_id)
+            self.unresolved.discard(request_id)
+            log.error("%s: the write on %s was refused and rolled back (%s); reloaded", self.name, aggregate_id, error)
+            self._drop(aggregate_id)
+            return protocol.error(request_id, "internal_error", f"the write on {aggregate_id} failed; nothing was committed")
+        self.unresolved.discard(request_id)
+        if events:
+            self.aggregates[aggregate_id] = after
+        return reply
+
+    def _drop(self, aggregate_id: str) -> None:
+        """Forget one aggregate; it is reloaded from PostgreSQL on its next message."""
+        if not self.stale_memory:
+            self.aggregates.pop(aggregate_id, None)
+
+    def _resolve(self, request_id: str) -> dict | None:
+        """After a lost connection the commit may or may not have happened: ask the database."""
+        try:
+            stored = self._store().reponse(request_id)
+        except (Unavailable, psycopg.Error):
+            self.forget_all()
+            return None
+        self.unresolved.discard(request_id)
+        if stored is not None:
+            return wire.decode(stored)
+        return protocol.error(request_id, "unavailable", "database connection lost before commit; nothing was committed")

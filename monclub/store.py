@@ -1,0 +1,99 @@
+"""What every shard's persistence shares: ownership, the request replies, and one transaction per
+command holding the state changes, the outbox events and the reply.
+
+Every write happens on the connection that holds the shard's ownership lock (a session advisory
+lock keyed by branch and shard): if that session is lost, so is the lock, and this connection can
+no longer write. A subclass says how to load one aggregate, how each event changes its rows, and
+how each event reads in the outbox.
+"""
+
+import re
+from dataclasses import asdict
+
+import psycopg
+from psycopg import errors
+
+from monclub.db import connect
+from monclub.errors import Unavailable
+from monclub.events.outbox import append_events
+
+LOCK_CLASSES = {"reunions": 0x4D43_0100, "prets": 0x4D43_0300}
+
+
+class AlreadyApplied(Exception):
+    """The request id is already recorded: its stored reply is the answer."""
+
+    def __init__(self, reply: bytes):
+        super().__init__("request already applied")
+        self.reply = reply
+
+
+def event_payload(event) -> tuple[str, dict]:
+    """An event's outbox type (its class name in snake_case) and its fields (tuples as lists)."""
+    kind = re.sub(r"(?<!^)(?=[A-Z])", "_", type(event).__name__).lower()
+    return kind, {name: list(v) if isinstance(v, tuple) else v for name, v in asdict(event).items()}
+
+
+class Store:
+    branch = ""
+
+    def __init__(self, conn: psycopg.Connection, shard: str):
+        self.conn = conn
+        self.shard = shard
+
+    @classmethod
+    def open(cls, conninfo: str, shard: str, index: int) -> "Store":
+        """Connect and take ownership of the shard, or raise Unavailable."""
+        try:
+            conn = connect(conninfo, autocommit=True)
+        except psycopg.OperationalError as error:
+            raise Unavailable(f"database unreachable: {str(error).strip().splitlines()[0]}") from None
+        owned = conn.execute(
+            "SELECT pg_try_advisory_lock(%s, %s)", (LOCK_CLASSES[cls.branch], index)
+        ).fetchone()[0]
+        if not owned:
+            conn.close()
+            raise Unavailable(f"another process owns {shard}; retry shortly")
+        return cls(conn, shard)
+
+    @property
+    def usable(self) -> bool:
+        return not self.conn.closed and not self.conn.broken
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def charger(self, aggregate_id: str):
+        raise NotImplementedError
+
+    def sql(self, event) -> tuple[str, tuple]:
+        raise NotImplementedError
+
+    def outbox_record(self, event, after) -> tuple[str, str, dict]:
+        raise NotImplementedError
+
+    def membre_existe(self, membre: int) -> bool:
+        return self.conn.execute("SELECT 1 FROM membres WHERE id = %s", (membre,)).fetchone() is not None
+
+    def reponse(self, request_id: str) -> bytes | None:
+        row = self.conn.execute("SELECT reply FROM requests WHERE id = %s", (request_id,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def enregistrer(self, request_id: str | None, events: list, after, reply: bytes | None) -> None:
+        """Write the state changes, the outbox events and the reply (none for a timer) in one
+        transaction, one round trip in a pipeline; the outbox goes last, to hold its sequence
+        lock the least time."""
+        try:
+            with self.conn.transaction(), self.conn.pipeline():
+                if request_id is not None:
+                    self.conn.execute(
+                        "INSERT INTO requests (id, shard, reply) VALUES (%s, %s, %s)", (request_id, self.shard, reply)
+                    )
+                for event in events:
+                    self.conn.execute(*self.sql(event))
+                if events:
+                    append_events(self.conn, [self.outbox_record(event, after) for event in events])
+        except errors.UniqueViolation as error:
+            if error.diag.constraint_name != "requests_pkey":
+                raise
+            raise AlreadyApplied(self.reponse(request_id)) from None
