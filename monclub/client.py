@@ -25,7 +25,8 @@ from monclub.partition import shard_of
 _BACKOFF_BASE = 0.02
 _BACKOFF_MAX = 0.5
 _DOMAIN_CODES = {"seance_complete", "deja_inscrit", "non_inscrit", "seance_inconnue", "seance_existe",
-                 "membre_inconnu", "places_insuffisantes", "seance_annulee"}
+                 "membre_inconnu", "places_insuffisantes", "seance_annulee", "livre_inconnu", "livre_existe",
+                 "deja_emprunte", "non_emprunte", "non_emprunteur", "deja_prolonge", "en_retard"}
 
 
 def new_request_id() -> str:
@@ -81,12 +82,33 @@ class Client:
     def etat(self, seance: str) -> dict:
         return self.call("etat", seance)
 
-    def ping(self, shard: int) -> dict:
-        return self.send(self.config.endpoint("reunions", shard), protocol.request(new_request_id(), "ping"))
+    def ajouter_livre(self, livre: str, titre: str, **kw) -> dict:
+        return self.pret("ajouter", livre, titre=titre, **kw)
+
+    def emprunter(self, livre: str, membre: int, jours: int, **kw) -> dict:
+        return self.pret("emprunter", livre, membre=membre, jours=jours, **kw)
+
+    def retourner(self, livre: str, membre: int, **kw) -> dict:
+        return self.pret("retourner", livre, membre=membre, **kw)
+
+    def prolonger(self, livre: str, membre: int, **kw) -> dict:
+        return self.pret("prolonger", livre, membre=membre, **kw)
+
+    def livre(self, livre: str) -> dict:
+        return self.pret("etat", livre)
+
+    def ping(self, shard: int, branch: str = "reunions") -> dict:
+        return self.send(self.config.endpoint(branch, shard), protocol.request(new_request_id(), "ping"))
 
     def call(self, op: str, seance: str, request_id: str | None = None, **fields) -> dict:
+        """A request to the Réunions shard that owns `seance`."""
         endpoint = self.config.endpoint("reunions", shard_of(seance, self.config.shards))
         return self.send(endpoint, protocol.request(request_id or new_request_id(), op, seance=seance, **fields))
+
+    def pret(self, op: str, livre: str, request_id: str | None = None, **fields) -> dict:
+        """A request to the Prêts shard that owns `livre`."""
+        endpoint = self.config.endpoint("prets", shard_of(livre, self.config.pret_shards))
+        return self.send(endpoint, protocol.request(request_id or new_request_id(), op, livre=livre, **fields))
 
     def send(self, endpoint: str, message: dict) -> dict:
         """Send until one reply arrives or the deadline passes; the result, or raise by code."""

@@ -15,6 +15,7 @@ from monclub.errors import ConfigError
 
 CHECKOUT = Path(__file__).resolve().parents[1]
 _IPC_PATH_MAX = 100
+_TCP_OFFSETS = {"reunions": 0, "prets": 100}
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,11 @@ class Config:
     smtp_host: str | None = None
     smtp_from: str = "monclub@localhost"
     fault: str | None = None
+    pret_shards: int = 2
+    pret_jour_seconds: float = 86400.0
+    pret_jours: int = 14
+    relance_seconds: float = 86400.0
+    relances_max: int = 3
 
     @property
     def run_dir(self) -> Path:
@@ -66,7 +72,7 @@ class Config:
         """The ZeroMQ endpoint of a shard (index given) or of a supervisor's control socket."""
         if self.tcp and index is not None:
             host, port = self.tcp.rsplit(":", 1)
-            return f"tcp://{host}:{int(port) + index}"
+            return f"tcp://{host}:{int(port) + _TCP_OFFSETS[name] + index}"
         leaf = name if index is None else f"{name}-{index}"
         path = self.run_dir / f"{leaf}.sock"
         if len(str(path)) > _IPC_PATH_MAX:
@@ -134,6 +140,7 @@ def load(env=None) -> Config:
     reunions = data.get("reunions", {})
     client = data.get("client", {})
     retention = data.get("retention", {})
+    prets = data.get("prets", {})
     notifications = data.get("notifications", {})
     home = Path(env.get("MONCLUB_HOME") or data.get("home") or CHECKOUT / ".monclub").absolute()
     return Config(
@@ -151,4 +158,9 @@ def load(env=None) -> Config:
         smtp_host=_smtp_host(env.get("MONCLUB_SMTP_HOST") or notifications.get("smtp_host")),
         smtp_from=notifications.get("smtp_from", "monclub@localhost"),
         fault=_fault(env.get("MONCLUB_FAULT")),
+        pret_shards=_positive_int(env.get("MONCLUB_PRET_SHARDS") or prets.get("shards", 2), "prets.shards"),
+        pret_jour_seconds=float(prets.get("jour_seconds", 86400.0)),
+        pret_jours=_positive_int(prets.get("jours", 14), "prets.jours"),
+        relance_seconds=float(prets.get("relance_seconds", 86400.0)),
+        relances_max=int(prets.get("relances_max", 3)),
     )

@@ -11,10 +11,10 @@ from monclub.events.outbox import latest_seq
 LISTENERS = ("paiements", "notifications")
 
 
-def _shard_stats(config: Config, index: int) -> dict:
+def _shard_stats(config: Config, branch: str, index: int) -> dict:
     try:
         with Client(config, attempt_timeout=0.3, deadline=0.3) as client:
-            answer = client.ping(index)
+            answer = client.ping(index, branch)
         return {"loaded": answer["loaded"], "handled": answer["handled"]}
     except MonclubError:
         return {"loaded": None, "handled": None}
@@ -38,5 +38,5 @@ def enrich(config: Config, state: dict) -> dict:
             program["lag"] = lags.get(program["name"])
         for child in program.get("children", []):
             if child["state"] == "running":
-                child.update(_shard_stats(config, int(child["name"].rsplit("-", 1)[1])))
+                child.update(_shard_stats(config, program["name"], int(child["name"].rsplit("-", 1)[1])))
     return state

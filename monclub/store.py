@@ -37,9 +37,10 @@ def event_payload(event) -> tuple[str, dict]:
 class Store:
     branch = ""
 
-    def __init__(self, conn: psycopg.Connection, shard: str):
+    def __init__(self, conn: psycopg.Connection, shard: str, index: int):
         self.conn = conn
         self.shard = shard
+        self.index = index
 
     @classmethod
     def open(cls, conninfo: str, shard: str, index: int) -> "Store":
@@ -54,7 +55,7 @@ class Store:
         if not owned:
             conn.close()
             raise Unavailable(f"another process owns {shard}; retry shortly")
-        return cls(conn, shard)
+        return cls(conn, shard, index)
 
     @property
     def usable(self) -> bool:
@@ -66,7 +67,8 @@ class Store:
     def charger(self, aggregate_id: str):
         raise NotImplementedError
 
-    def sql(self, event) -> tuple[str, tuple]:
+    def sql(self, event) -> list[tuple[str, tuple]]:
+        """The statements that write one event's change."""
         raise NotImplementedError
 
     def outbox_record(self, event, after) -> tuple[str, str, dict]:
@@ -90,7 +92,8 @@ class Store:
                         "INSERT INTO requests (id, shard, reply) VALUES (%s, %s, %s)", (request_id, self.shard, reply)
                     )
                 for event in events:
-                    self.conn.execute(*self.sql(event))
+                    for statement in self.sql(event):
+                        self.conn.execute(*statement)
                 if events:
                     append_events(self.conn, [self.outbox_record(event, after) for event in events])
         except errors.UniqueViolation as error:

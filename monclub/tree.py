@@ -20,8 +20,8 @@ from monclub.supervision import starts
 from monclub.supervision.control import query_status
 
 CONF = CHECKOUT / "supervisord.conf"
-BRANCHES = ("reunions",)
-ORDER = ("postgres", "bus", "relay", "reunions", "paiements", "notifications")
+BRANCHES = ("reunions", "prets")
+ORDER = ("postgres", "bus", "relay", "reunions", "prets", "paiements", "notifications")
 
 
 def _socket(config: Config) -> Path:
@@ -142,5 +142,11 @@ def places(state: dict) -> dict[str, int | None]:
 def _healthy(config: Config, programs: list[dict]) -> bool:
     if not all(p["state"] == "running" for p in programs):
         return False
-    shards = [c for p in programs for c in p.get("children", [])]
-    return len(shards) == config.shards * len(BRANCHES) and all(c["state"] == "running" for c in shards)
+    expected = {"reunions": config.shards, "prets": config.pret_shards}
+    for program in programs:
+        children = program.get("children", [])
+        if program["name"] in expected and (
+            len(children) != expected[program["name"]] or any(c["state"] != "running" for c in children)
+        ):
+            return False
+    return True

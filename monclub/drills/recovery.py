@@ -19,10 +19,10 @@ def running_places(config: Config) -> dict[str, int]:
     return {place: pid for place, pid in tree.places(tree.status(config)).items() if pid}
 
 
-def _shard_pid(config: Config, index: int) -> int | None:
+def _shard_pid(config: Config, branch: str, index: int) -> int | None:
     try:
         with Client(config, attempt_timeout=0.05, deadline=0.05) as client:
-            return client.ping(index)["pid"]
+            return client.ping(index, branch)["pid"]
     except MonclubError:
         return None
 
@@ -38,11 +38,13 @@ def _database_answers(config: Config) -> bool:
 
 def serving(config: Config, place: str, old_pids: set[int]) -> bool:
     """Is `place` served again by a process other than the killed ones?"""
-    if place.startswith("reunions/shard-"):
-        pid = _shard_pid(config, int(place.rsplit("-", 1)[1]))
+    branch, _, shard = place.partition("/shard-")
+    if branch in tree.BRANCHES and shard:
+        pid = _shard_pid(config, branch, int(shard))
         return pid is not None and pid not in old_pids
-    if place == "reunions":
-        pids = [_shard_pid(config, i) for i in range(config.shards)]
+    if place in tree.BRANCHES:
+        count = config.shards if place == "reunions" else config.pret_shards
+        pids = [_shard_pid(config, place, i) for i in range(count)]
         return all(pid is not None and pid not in old_pids for pid in pids)
     if place == "postgres" and not _database_answers(config):
         return False
@@ -56,8 +58,8 @@ def kill(config: Config, place: str, timeout: float = 120.0) -> dict:
     if place not in pids:
         raise ConfigError(f"no running process at {place!r}; places: {', '.join(sorted(pids))}")
     killed = {pids[place]}
-    if place == "reunions":
-        killed |= {pid for p, pid in pids.items() if p.startswith("reunions/")}
+    if place in tree.BRANCHES:
+        killed |= {pid for p, pid in pids.items() if p.startswith(f"{place}/")}
     started = time.monotonic()
     os.kill(pids[place], signal.SIGKILL)
     while not serving(config, place, killed):

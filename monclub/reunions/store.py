@@ -48,8 +48,8 @@ def _sql(event) -> tuple[str, tuple]:
 class SeanceStore(Store):
     branch = "reunions"
 
-    def sql(self, event) -> tuple[str, tuple]:
-        return _sql(event)
+    def sql(self, event) -> list[tuple[str, tuple]]:
+        return [_sql(event)]
 
     def outbox_record(self, event, after: Seance) -> tuple[str, str, dict]:
         """Its fields, plus the séance's titre and tarif so that listeners need not look them up."""
