@@ -20,6 +20,14 @@ CHECKS = {
             OR s.en_attente <> count(*) FILTER (WHERE i.statut = 'attente')""",
     "member registered twice": """
         SELECT seance_id, membre_id, count(*) FROM inscriptions GROUP BY 1, 2 HAVING count(*) > 1""",
+    "copy lent twice at once": """
+        SELECT livre_id, count(*) FROM prets WHERE rendu_le IS NULL GROUP BY 1 HAVING count(*) > 1""",
+    "borrower differs from the open loan": """
+        SELECT l.id, l.emprunteur, p.membre_id FROM livres l
+        LEFT JOIN prets p ON p.livre_id = l.id AND p.rendu_le IS NULL
+        WHERE l.emprunteur IS DISTINCT FROM p.membre_id""",
+    "reminders of a loan missing or out of order": """
+        SELECT pret_id, count(*), max(numero) FROM relances GROUP BY pret_id HAVING max(numero) + 1 <> count(*)""",
     "listener behind the outbox": """
         SELECT listener, seq, (SELECT seq FROM outbox_sequence) FROM listener_positions
         WHERE seq <> (SELECT seq FROM outbox_sequence)""",

@@ -6,7 +6,7 @@ unavailable service, 2 for a configuration problem.
 
 import click
 
-from monclub.cli import club, daemon, drill, events
+from monclub.cli import club, daemon, drill, events, prets
 
 
 @click.group()
@@ -14,5 +14,5 @@ def main():
     """MonClub: séances owned by supervised shard processes, on PostgreSQL."""
 
 
-for command in (*daemon.COMMANDS, *club.COMMANDS, *events.COMMANDS, *drill.COMMANDS):
+for command in (*daemon.COMMANDS, *club.COMMANDS, *events.COMMANDS, *drill.COMMANDS, *prets.COMMANDS):
     main.add_command(command)

@@ -15,7 +15,7 @@ def _client() -> Client:
     return Client(load_config())
 
 
-def _slug(titre: str) -> str:
+def slug(titre: str) -> str:
     ascii_only = unicodedata.normalize("NFKD", titre).encode("ascii", "ignore").decode()
     words = re.sub(r"[^a-z0-9]+", "-", ascii_only.lower()).strip("-")[:40]
     return f"{words or 'seance'}-{secrets.token_hex(2)}"
@@ -66,7 +66,7 @@ def seance():
 def seance_creer(titre, places, attente, tarif, seance_id, as_json):
     """Create a séance."""
     with _client() as client:
-        result = client.creer(seance_id or _slug(titre), titre, places=places, attente=attente, tarif=tarif)
+        result = client.creer(seance_id or slug(titre), titre, places=places, attente=attente, tarif=tarif)
     emit(as_json, result["seance"], _render_seance(result["seance"]))
 
 

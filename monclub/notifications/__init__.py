@@ -22,6 +22,8 @@ MESSAGES = {
     "membre_promu": ("promu", "Une place s'est libérée : vous êtes inscrit(e) à « {titre} »."),
     "membre_desinscrit": ("desinscrit", "Vous êtes désinscrit(e) de « {titre} »."),
     "seance_annulee": ("seance_annulee", "« {titre} » est annulée."),
+    "pret_en_retard": ("pret_en_retard", "« {titre} » devait être rendu : merci de le rapporter."),
+    "relance": ("relance", "Relance n° {numero} : « {titre} » n'est toujours pas rendu."),
 }
 
 
