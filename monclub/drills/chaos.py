@@ -111,7 +111,7 @@ def run(config: Config, plan: Plan, progress: Callable[[float, int, int], None])
     for watcher in kills.watchers:
         watcher.join(QUIESCENCE_TIMEOUT)
     with connect(config.conninfo(), autocommit=True) as conn:
-        violations = audit.violations(conn) + load.contradictions(conn)
+        violations = audit.violations(conn) + load.contradictions(conn) + load.loan_contradictions(conn)
     violations += [f"{place} never served again after its kill" for place in kills.unrecovered]
     recoveries = sorted(kills.recoveries)
     return {

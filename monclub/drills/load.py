@@ -23,7 +23,10 @@ SEANCES = 6
 PLACES, ATTENTE = 10, 4
 MEMBRES_PER_CLIENT = 6
 DEADLINE = 60.0
-ACKNOWLEDGED = {"inscrit", "en_attente", "desinscrit", "deja_inscrit", "non_inscrit", "seance_complete"}
+LIVRES = 4
+LOANS = 0.25
+ACKNOWLEDGED = {"inscrit", "en_attente", "desinscrit", "deja_inscrit", "non_inscrit", "seance_complete",
+                "emprunte", "deja_emprunte", "retourne", "non_emprunte", "non_emprunteur"}
 EVENT_KINDS = {"membre_inscrit": "inscrit", "membre_mis_en_attente": "en_attente",
                "membre_desinscrit": "desinscrit", "membre_promu": "promu"}
 
@@ -32,6 +35,8 @@ EVENT_KINDS = {"membre_inscrit": "inscrit", "membre_mis_en_attente": "en_attente
 class Outcomes:
     counts: Counter = field(default_factory=Counter)
     history: dict[tuple[str, int], list[tuple[str, str]]] = field(default_factory=lambda: defaultdict(list))
+    loans: Counter = field(default_factory=Counter)
+    unknown_loans: Counter = field(default_factory=Counter)
     retries: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -39,6 +44,14 @@ class Outcomes:
         with self.lock:
             self.counts[code] += 1
             self.history[(seance, membre)].append((op, code))
+
+    def record_loan(self, livre: str, membre: int, op: str, code: str) -> None:
+        with self.lock:
+            self.counts[code] += 1
+            if code == "emprunte":
+                self.loans[(livre, membre)] += 1
+            elif op == "emprunter" and code == "timeout":
+                self.unknown_loans[(livre, membre)] += 1
 
     @property
     def acknowledged(self) -> int:
@@ -89,6 +102,7 @@ class Load:
         self.rng = random.Random(seed)
         self.prefix = f"chaos-{uuid.uuid4().hex[:6]}"
         self.seances = [f"{self.prefix}-{i}" for i in range(SEANCES)]
+        self.livres = [f"{self.prefix}-livre-{i}" for i in range(LIVRES)]
         self.outcomes = Outcomes()
         self.stop = threading.Event()
         self.threads: list[threading.Thread] = []
@@ -104,6 +118,8 @@ class Load:
         with Client(self.config, deadline=DEADLINE) as client:
             for i, seance in enumerate(self.seances):
                 client.creer(seance, f"Chaos {i}", places=PLACES, attente=ATTENTE, tarif=500 if i % 2 else 0)
+            for livre in self.livres:
+                client.ajouter_livre(livre, f"Livre {livre}")
 
     def start(self) -> None:
         for index in range(self.clients):
@@ -121,6 +137,9 @@ class Load:
         rng = random.Random(seed)
         with Client(self.config, deadline=DEADLINE) as client:
             while not self.stop.is_set():
+                if rng.random() < LOANS:
+                    self._loan(client, rng, rng.choice(membres))
+                    continue
                 seance, membre = rng.choice(self.seances), rng.choice(membres)
                 registering = rng.random() < 0.5
                 op = "inscrire" if registering else "desinscrire"
@@ -131,6 +150,30 @@ class Load:
                 self.outcomes.record(seance, membre, op, code)
             with self.outcomes.lock:
                 self.outcomes.retries += client.retries
+
+    def _loan(self, client: Client, rng: random.Random, membre: int) -> None:
+        """Borrow or return one of the drill's copies, which every client competes for."""
+        livre, op = rng.choice(self.livres), rng.choice(("emprunter", "retourner"))
+        try:
+            if op == "emprunter":
+                code = client.emprunter(livre, membre, 30)["statut"]
+            else:
+                code = client.retourner(livre, membre)["statut"]
+        except MonclubError as error:
+            code = error.code
+        self.outcomes.record_loan(livre, membre, op, code)
+
+    def loan_contradictions(self, conn) -> list[str]:
+        """Acknowledged loans missing from the database, or loans nobody was told about."""
+        rows = dict(((livre, membre), n) for livre, membre, n in conn.execute(
+            "SELECT livre_id, membre_id, count(*) FROM prets WHERE livre_id = ANY(%s) GROUP BY 1, 2", (self.livres,)
+        ).fetchall())
+        found = []
+        for pair in sorted(set(rows) | set(self.outcomes.loans)):
+            told, unknown, stored = self.outcomes.loans[pair], self.outcomes.unknown_loans[pair], rows.get(pair, 0)
+            if not told <= stored <= told + unknown:
+                found.append(f"loans of {pair[0]} to membre {pair[1]}: {told} acknowledged, {stored} in the database")
+        return found
 
     def contradictions(self, conn) -> list[str]:
         """Pairs whose acknowledged outcomes the recorded events contradict, and pairs whose
