@@ -6,7 +6,7 @@ import unicodedata
 
 import click
 
-from monclub.cli.common import emit, handled, json_option, load_config
+from monclub.cli.common import emit, handled, json_option, load_config, read_rows
 from monclub.client import Client
 from monclub.db import connect
 
@@ -110,12 +110,10 @@ def seance_voir(seance_id, as_json):
 @handled
 def seance_liste(as_json):
     """List every séance (read from PostgreSQL)."""
-    with connect(load_config().conninfo()) as conn:
-        rows = conn.execute(
-            "SELECT id, titre, places, inscrits, en_attente, tarif FROM seances ORDER BY cree_le, id"
-        ).fetchall()
-    keys = ("id", "titre", "places", "inscrits", "en_attente", "tarif")
-    data = [dict(zip(keys, row)) for row in rows]
+    data = read_rows(
+        ("id", "titre", "places", "inscrits", "en_attente", "tarif"),
+        "SELECT id, titre, places, inscrits, en_attente, tarif FROM seances ORDER BY cree_le, id",
+    )
     text = "\n".join(
         f"{r['id']:<24} {r['inscrits']}/{r['places']} inscrits, {r['en_attente']} en attente  {r['titre']}" for r in data
     )

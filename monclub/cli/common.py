@@ -8,6 +8,7 @@ import click
 import psycopg
 
 from monclub import config as configuration
+from monclub.db import connect
 from monclub.errors import ConfigError, MonclubError
 
 
@@ -47,6 +48,12 @@ def json_option(command):
 
 def emit(as_json: bool, data, text: str) -> None:
     click.echo(json.dumps(data, ensure_ascii=False) if as_json else text)
+
+
+def read_rows(keys: tuple[str, ...], query: str, params=None) -> list[dict]:
+    """A read-only listing straight from PostgreSQL, one dict per row."""
+    with connect(load_config().conninfo()) as conn:
+        return [dict(zip(keys, row)) for row in conn.execute(query, params).fetchall()]
 
 
 def load_config() -> configuration.Config:

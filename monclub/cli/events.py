@@ -7,7 +7,7 @@ import click
 import zmq
 
 from monclub import audit
-from monclub.cli.common import emit, fail, handled, json_option, load_config
+from monclub.cli.common import emit, fail, handled, json_option, load_config, read_rows
 from monclub.db import connect
 from monclub.events.bus import endpoints
 from monclub.events.outbox import read_events
@@ -75,13 +75,11 @@ def paiement_regler(paiement_id: int, as_json: bool):
 @handled
 def paiements(seance: str | None, as_json: bool):
     """List payments (what the Paiements listener did)."""
-    keys = ("id", "seance", "membre", "montant", "statut", "event_seq")
-    with connect(load_config().conninfo()) as conn:
-        rows = conn.execute(
-            "SELECT id, seance_id, membre_id, montant, statut, event_seq FROM paiements"
-            " WHERE %(s)s::text IS NULL OR seance_id = %(s)s ORDER BY id", {"s": seance}
-        ).fetchall()
-    data = [dict(zip(keys, row)) for row in rows]
+    data = read_rows(
+        ("id", "seance", "membre", "montant", "statut", "event_seq"),
+        "SELECT id, seance_id, membre_id, montant, statut, event_seq FROM paiements"
+        " WHERE %(s)s::text IS NULL OR seance_id = %(s)s ORDER BY id", {"s": seance},
+    )
     text = "\n".join(f"{d['id']:>6}  {d['seance']:<24} membre {d['membre']:<6} {d['montant'] / 100:>8.2f}  {d['statut']}"
                      for d in data)
     emit(as_json, data, text or "no payment")
@@ -93,13 +91,11 @@ def paiements(seance: str | None, as_json: bool):
 @handled
 def notifications(membre: int | None, as_json: bool):
     """List notifications (what the Notifications listener did)."""
-    keys = ("id", "event_seq", "membre", "kind", "message", "envoye_le")
-    with connect(load_config().conninfo()) as conn:
-        rows = conn.execute(
-            "SELECT id, event_seq, membre_id, kind, message, envoye_le::text FROM notifications"
-            " WHERE %(m)s::bigint IS NULL OR membre_id = %(m)s ORDER BY id", {"m": membre}
-        ).fetchall()
-    data = [dict(zip(keys, row)) for row in rows]
+    data = read_rows(
+        ("id", "event_seq", "membre", "kind", "message", "envoye_le"),
+        "SELECT id, event_seq, membre_id, kind, message, envoye_le::text FROM notifications"
+        " WHERE %(m)s::bigint IS NULL OR membre_id = %(m)s ORDER BY id", {"m": membre},
+    )
     emit(as_json, data, "\n".join(f"{d['id']:>6}  membre {d['membre']:<6} {d['message']}" for d in data) or "none")
 
 

@@ -20,7 +20,7 @@ from monclub import config as configuration
 from monclub import wire
 from monclub.db import connect
 from monclub.errors import Unavailable
-from monclub.events.bus import TOPIC_EVENT, TOPIC_HEARTBEAT, endpoints
+from monclub.events.bus import TOPIC_EVENT, endpoints
 from monclub.events.outbox import read_events
 from monclub.server import Stop
 from monclub.supervision.process import die_with_parent, set_title, setup_logging
