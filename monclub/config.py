@@ -95,13 +95,23 @@ def _read_file(env) -> dict:
         raise ConfigError(f"{path}: {error}") from None
 
 
-def _positive_int(value, name: str) -> int:
+def _positive_int(value, name: str, minimum: int = 1) -> int:
     try:
         number = int(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
-    if number < 1:
-        raise ConfigError(f"{name} must be 1 or more, got {number}")
+    if number < minimum:
+        raise ConfigError(f"{name} must be {minimum} or more, got {number}")
+    return number
+
+
+def _positive_float(value, name: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a number of seconds, got {value!r}") from None
+    if number <= 0:
+        raise ConfigError(f"{name} must be more than 0, got {number}")
     return number
 
 
@@ -159,8 +169,8 @@ def load(env=None) -> Config:
         smtp_from=notifications.get("smtp_from", "monclub@localhost"),
         fault=_fault(env.get("MONCLUB_FAULT")),
         pret_shards=_positive_int(env.get("MONCLUB_PRET_SHARDS") or prets.get("shards", 2), "prets.shards"),
-        pret_jour_seconds=float(prets.get("jour_seconds", 86400.0)),
+        pret_jour_seconds=_positive_float(prets.get("jour_seconds", 86400.0), "prets.jour_seconds"),
         pret_jours=_positive_int(prets.get("jours", 14), "prets.jours"),
-        relance_seconds=float(prets.get("relance_seconds", 86400.0)),
-        relances_max=int(prets.get("relances_max", 3)),
+        relance_seconds=_positive_float(prets.get("relance_seconds", 86400.0), "prets.relance_seconds"),
+        relances_max=_positive_int(prets.get("relances_max", 3), "prets.relances_max", minimum=0),
     )

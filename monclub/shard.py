@@ -20,6 +20,7 @@ from monclub.partition import shard_of
 from monclub.store import AlreadyApplied, Store
 
 log = logging.getLogger(__name__)
+TIMER_BACKOFF = 5.0
 
 
 class Domain(Protocol):
@@ -57,6 +58,7 @@ class Shard:
         self.aggregates: dict[str, object] = {}
         self.membres: set[int] = set()
         self.unresolved: set[str] = set()
+        self.set_aside: dict[str, float] = {}
         self.handled = 0
         self.stale_memory = fault == "stale_memory"
 
@@ -80,18 +82,38 @@ class Shard:
             return None if request.id in self.unresolved else protocol.error(request.id, "unavailable", "database error; nothing was committed")
 
     def tick(self) -> None:
-        """Fire every timer due now, each in a transaction of its own (no request, no reply)."""
+        """Fire every timer due now, each in a transaction of its own (no request, no reply).
+        A timer that fails is logged and set aside for TIMER_BACKOFF seconds, so that it neither
+        takes the shard down nor starves the others."""
         now = self.clock()
         try:
             for aggregate_id in self.domain.due(self._store(), self.index, now):
-                before = self.aggregate(aggregate_id)
-                events = self.domain.echoir(before, now) if before is not None else []
-                if events:
-                    self._commit(self._store(), None, aggregate_id, events, self.domain.apply(before, events), None)
+                if self.set_aside.get(aggregate_id, 0.0) > now:
+                    continue
+                try:
+                    self._fire(aggregate_id, now)
+                except (Unavailable, psycopg.Error):
+                    raise
+                except Exception:
+                    log.exception("%s: the timer of %s failed; retried in %.0fs", self.name, aggregate_id, TIMER_BACKOFF)
+                    self._set_aside(aggregate_id, now)
         except Unavailable:
             return
         except psycopg.Error as error:
             self._lose_connection(error)
+
+    def _fire(self, aggregate_id: str, now: float) -> None:
+        before = self.aggregate(aggregate_id)
+        events = self.domain.echoir(before, now) if before is not None else []
+        if not events:
+            return
+        refused = self._commit(self._store(), None, aggregate_id, events, self.domain.apply(before, events), None)
+        if refused is not None:
+            self._set_aside(aggregate_id, now)
+
+    def _set_aside(self, aggregate_id: str, now: float) -> None:
+        self._drop(aggregate_id)
+        self.set_aside[aggregate_id] = now + TIMER_BACKOFF
 
     def _ping(self) -> dict:
         return {"shard": self.name, "pid": os.getpid(), "loaded": len(self.aggregates), "handled": self.handled}

@@ -56,7 +56,7 @@ def pret_emprunter(livre_id, membre_id, jours, as_json):
     """Borrow a copy (refused with deja_emprunte while it is out)."""
     config = load_config()
     with Client(config) as client:
-        result = client.emprunter(livre_id, membre_id, jours or config.pret_jours)
+        result = client.emprunter(livre_id, membre_id, config.pret_jours if jours is None else jours)
     emit(as_json, result, f"{livre_id} emprunté par {membre_id} jusqu'au {_when(result['echeance'])}")
 
 

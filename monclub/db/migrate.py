@@ -7,6 +7,7 @@ import psycopg
 from monclub.errors import ConfigError
 
 _MIGRATION_LOCK = 0x4D43_0001
+_SHARDS_VARIABLES = {"reunions": "MONCLUB_SHARDS", "prets": "MONCLUB_PRET_SHARDS"}
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -45,6 +46,7 @@ def check_shards(conn: psycopg.Connection, branch: str, shards: int) -> None:
     if stored != shards:
         raise ConfigError(
             f"the database was created with {stored} {branch} shards, the configuration asks for {shards}: "
-            f"set shards = {stored} in the [{branch}] section of the config (or MONCLUB_SHARDS={stored}); "
+            f"set shards = {stored} in the [{branch}] section of the config "
+            f"(or {_SHARDS_VARIABLES[branch]}={stored}); "
             "resharding does not exist yet"
         )

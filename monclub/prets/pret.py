@@ -104,8 +104,8 @@ def prolonger(livre: Livre, membre: int, duree: float, now: float) -> list[Event
     _emprunte_par(livre, membre)
     if livre.prolonge:
         raise Refus(f"the loan of {livre.id} was already extended once", "deja_prolonge")
-    if now > livre.echeance:
-        raise Refus(f"the loan of {livre.id} is overdue and cannot be extended", "en_retard")
+    if now >= livre.echeance:
+        raise Refus(f"the loan of {livre.id} is due and cannot be extended", "en_retard")
     return [PretProlonge(livre.id, membre, livre.echeance + duree)]
 
 

@@ -37,3 +37,10 @@ def test_an_ipc_path_too_long_for_a_unix_socket_is_refused():
     loaded = config.load({"MONCLUB_HOME": "/tmp/" + "x" * 120, "MONCLUB_CONFIG": "/dev/null"})
     with pytest.raises(ConfigError, match="MONCLUB_HOME"):
         loaded.endpoint("reunions", 0)
+
+
+@pytest.mark.parametrize("text", ["[prets]\nrelance_seconds = 0\n", "[prets]\njour_seconds = -1\n",
+                                  "[prets]\nrelances_max = -1\n"])
+def test_loan_timings_must_be_positive(tmp_path, text):
+    with pytest.raises(ConfigError):
+        config.load(write(tmp_path, text))
