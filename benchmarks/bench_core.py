@@ -13,11 +13,9 @@ of a client retrying quickly; kills rotate over the shards, paced so that each k
 
 import argparse
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -25,9 +23,9 @@ from pathlib import Path
 from statistics import median
 
 from benchmarks.harness import (RESULTS, add_membres, describe, machine, percentile_ms, print_tails, record,
-                                start_postgres, stop, utc_now, wait_until)
+                                sandbox, stop, utc_now, wait_until)
 from monclub import config as configuration
-from monclub.client import Client
+from monclub.client import Client, probe
 from monclub.errors import MonclubError
 from monclub.partition import shard_of
 from monclub.protocol import MAX_COUNT
@@ -50,11 +48,7 @@ def start_reunions(home: Path, conninfo: str, log: Path) -> tuple[configuration.
 
 
 def answering(config, shard: int) -> bool:
-    try:
-        with Client(config, attempt_timeout=0.3, deadline=0.5) as client:
-            return client.ping(shard)["pid"] > 0
-    except MonclubError:
-        return False
+    return probe(config, shard) is not None
 
 
 def child(config, shard: int) -> dict:
@@ -166,13 +160,14 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally below
-    base = Path(tempfile.mkdtemp(prefix="mcbench-", dir="/tmp"))
-    home = Path(tempfile.mkdtemp(prefix="mcb-", dir="/tmp"))
-    server = reunions = None
+    with sandbox() as (base, home, cluster):
+        return run(args, base, home, cluster)
+
+
+def run(args: argparse.Namespace, base: Path, home: Path, cluster) -> int:
+    reunions = None
     try:
-        print("starting PostgreSQL and the Réunions supervisor...", flush=True)
-        cluster, server = start_postgres(base)
+        print("starting the Réunions supervisor...", flush=True)
         config, reunions = start_reunions(home, cluster.conninfo(), base / "reunions.log")
         membres = add_membres(cluster.conninfo(), args.ops * len(args.clients))
         rows = []
@@ -191,9 +186,6 @@ def main(argv=None) -> int:
         raise
     finally:
         stop(reunions, signal.SIGTERM, 20)
-        stop(server, signal.SIGINT, 30)
-        shutil.rmtree(home, ignore_errors=True)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -26,17 +26,15 @@ the latest seq; its payment count must have grown by exactly --backlog.
 
 import argparse
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
 from benchmarks.harness import (RESULTS, add_membres, describe, machine, percentile_ms, print_tails, record,
-                                start_postgres, stop, utc_now, wait_until)
+                                sandbox, utc_now, wait_until)
 from monclub import config as configuration
 from monclub import tree
 from monclub.client import Client
@@ -256,13 +254,13 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally below
-    base = Path(tempfile.mkdtemp(prefix="mcbench-", dir="/tmp"))
-    home = Path(tempfile.mkdtemp(prefix="mcb-", dir="/tmp"))
-    server = env = None
+    with sandbox() as (base, home, cluster):
+        return run(args, base, home, cluster)
+
+
+def run(args: argparse.Namespace, base: Path, home: Path, cluster) -> int:
+    env = None
     try:
-        print("starting PostgreSQL...", flush=True)
-        cluster, server = start_postgres(base)
         env = tree_env(home, cluster.conninfo())
         print("starting the tree (monclub start)...", flush=True)
         monclub(env, "start")
@@ -280,13 +278,8 @@ def main(argv=None) -> int:
         print_tails([*sorted((home / "log").glob("*.log")), base / "pg" / "server.log"])
         raise
     finally:
-        try:
-            if env is not None:
-                stop_tree(env)
-        finally:
-            stop(server, signal.SIGINT, 30)
-            shutil.rmtree(home, ignore_errors=True)
-            shutil.rmtree(base, ignore_errors=True)
+        if env is not None:
+            stop_tree(env)
 
 
 if __name__ == "__main__":

@@ -4,12 +4,16 @@ percentiles, the machine's description, and the results file.
 Used by benchmarks/bench_core.py and benchmarks/bench_events.py (run both with scripts/bench).
 """
 
+import contextlib
 import datetime
 import json
 import os
 import platform
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -50,6 +54,24 @@ def start_postgres(base: Path) -> tuple[Cluster, subprocess.Popen]:
     with connect(cluster.conninfo(), autocommit=True) as conn:
         migrate(conn)
     return cluster, server
+
+
+@contextlib.contextmanager
+def sandbox():
+    """(base, home, cluster): temporary directories and a private PostgreSQL under `base`, all
+    removed on the way out, SIGTERM included. `home` is short, for ipc socket paths."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    base = Path(tempfile.mkdtemp(prefix="mcbench-", dir="/tmp"))
+    home = Path(tempfile.mkdtemp(prefix="mcb-", dir="/tmp"))
+    server = None
+    try:
+        print("starting PostgreSQL...", flush=True)
+        cluster, server = start_postgres(base)
+        yield base, home, cluster
+    finally:
+        stop(server, signal.SIGINT, 30)
+        shutil.rmtree(home, ignore_errors=True)
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def stop(process: subprocess.Popen | None, sig: int, timeout: float) -> None:

@@ -43,6 +43,15 @@ def error_from(code: str, message: str) -> MonclubError:
     return MonclubError(message, code)
 
 
+def probe(config: configuration.Config, shard: int, branch: str = "reunions", timeout: float = 0.3) -> dict | None:
+    """A shard's ping answer ({shard, pid, loaded, handled}) within `timeout`, or None."""
+    try:
+        with Client(config, attempt_timeout=timeout, deadline=timeout) as client:
+            return client.ping(shard, branch)
+    except MonclubError:
+        return None
+
+
 class Client:
     def __init__(self, config: configuration.Config | None = None, *, attempt_timeout: float | None = None,
                  deadline: float | None = None):

@@ -2,22 +2,17 @@
 
 import psycopg
 
-from monclub.client import Client
+from monclub.client import probe
 from monclub.config import Config
 from monclub.db import connect
-from monclub.errors import MonclubError
 from monclub.events.outbox import latest_seq
 
 LISTENERS = ("paiements", "notifications")
 
 
 def _shard_stats(config: Config, branch: str, index: int) -> dict:
-    try:
-        with Client(config, attempt_timeout=0.3, deadline=0.3) as client:
-            answer = client.ping(index, branch)
-        return {"loaded": answer["loaded"], "handled": answer["handled"]}
-    except MonclubError:
-        return {"loaded": None, "handled": None}
+    answer = probe(config, index, branch) or {}
+    return {"loaded": answer.get("loaded"), "handled": answer.get("handled")}
 
 
 def _lags(config: Config) -> dict[str, int]:

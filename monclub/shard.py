@@ -29,6 +29,7 @@ class Domain(Protocol):
     unknown: str
     store: type[Store]
     ops: dict
+    timers: bool
 
     def decide(self, shard: "Shard", request: protocol.Request, now: float) -> tuple[object, list]:
         """(state before, events) for a mutating request, or raise Refus."""
@@ -85,6 +86,8 @@ class Shard:
         """Fire every timer due now, each in a transaction of its own (no request, no reply).
         A timer that fails is logged and set aside for TIMER_BACKOFF seconds, so that it neither
         takes the shard down nor starves the others."""
+        if not self.domain.timers:
+            return
         now = self.clock()
         try:
             for aggregate_id in self.domain.due(self._store(), self.index, now):

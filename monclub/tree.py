@@ -37,8 +37,8 @@ def rpc(config: Config):
 def supervisord_pid(config: Config) -> int | None:
     """The pid of this home's supervisord if it is alive and answering, else None."""
     try:
-        state = rpc(config).supervisor.getState()
-        return rpc(config).supervisor.getPID() if state["statename"] == "RUNNING" else None
+        supervisor = rpc(config).supervisor
+        return supervisor.getPID() if supervisor.getState()["statename"] == "RUNNING" else None
     except (OSError, xmlrpc.client.Error):
         return None
 

@@ -7,10 +7,10 @@ import time
 import psycopg
 
 from monclub import tree
-from monclub.client import Client
+from monclub.client import probe
 from monclub.config import Config
 from monclub.db import connect
-from monclub.errors import ConfigError, MonclubError
+from monclub.errors import ConfigError
 
 POLL = 0.005
 
@@ -20,11 +20,8 @@ def running_places(config: Config) -> dict[str, int]:
 
 
 def _shard_pid(config: Config, branch: str, index: int) -> int | None:
-    try:
-        with Client(config, attempt_timeout=0.05, deadline=0.05) as client:
-            return client.ping(index, branch)["pid"]
-    except MonclubError:
-        return None
+    answer = probe(config, index, branch, timeout=0.05)
+    return None if answer is None else answer["pid"]
 
 
 def _database_answers(config: Config) -> bool:

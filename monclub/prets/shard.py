@@ -14,6 +14,7 @@ class Livres:
     unknown = "livre_inconnu"
     store = LivreStore
     ops = protocol.PRET_OPS
+    timers = True
 
     def __init__(self, config: Config):
         self.jour = config.pret_jour_seconds

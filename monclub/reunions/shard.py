@@ -13,6 +13,7 @@ class Seances:
     unknown = "seance_inconnue"
     store = SeanceStore
     ops = protocol.OPS
+    timers = False
 
     def decide(self, shard: Shard, request: protocol.Request, now: float) -> tuple[core.Seance | None, list]:
         args = request.args
@@ -51,13 +52,6 @@ class Seances:
         if op == "etat":
             return core.etat(seance)
         return {"places_restantes": core.places_restantes(seance)}
-
-    def due(self, store, index: int, now: float) -> list[str]:
-        """Séances have no timers."""
-        return []
-
-    def echoir(self, seance: core.Seance, now: float) -> list:
-        return []
 
 
 def seance_shard(index: int, shards: int, conninfo: str, fault: str | None = None) -> Shard:
