@@ -1,4 +1,4 @@
-"""The ROUTER loop of a shard process: one message at a time, never a crash.
+"""The ROUTER loop of a shard process: one batch of waiting messages at a time, never a crash.
 
 Frames: [peer identity, at most one empty delimiter, payload]. REQ clients send the delimiter,
 DEALER clients may send it or not; the reply goes back with the same envelope. An envelope of any
@@ -16,6 +16,8 @@ from monclub.errors import InvalidRequest
 
 log = logging.getLogger(__name__)
 POLL_MS = 200
+BATCH_MAX = 256
+BATCH_SECONDS = 0.002
 
 
 def _split(frames: list[bytes]) -> tuple[list[bytes], bytes] | None:
@@ -24,19 +26,62 @@ def _split(frames: list[bytes]) -> tuple[list[bytes], bytes] | None:
     return frames[:-1], frames[-1]
 
 
-def answer(handler, payload: bytes) -> dict | None:
-    """Decode, validate and dispatch one payload; map every failure to a reply."""
+def parse(handler, payload: bytes) -> protocol.Request | dict:
+    """Decode and validate one payload: a request, or the reply that refuses it."""
     message = None
     try:
         message = wire.decode(payload)
-        return handler.handle(protocol.parse_request(message, handler.domain.ops))
+        return protocol.parse_request(message, handler.domain.ops)
     except InvalidRequest as error:
-        rid = protocol.request_id_of(message) if isinstance(message, dict) else None
-        return protocol.error(rid, "invalid_request", error.message)
+        return protocol.error(_id_of(message), "invalid_request", error.message)
     except Exception:
-        log.exception("unexpected failure handling a request")
-        rid = protocol.request_id_of(message) if isinstance(message, dict) else None
-        return protocol.error(rid, "internal_error", "internal error; nothing was committed")
+        log.exception("unexpected failure decoding a request")
+        return protocol.error(_id_of(message), "internal_error", "internal error; nothing was committed")
+
+
+def _id_of(message) -> str | None:
+    return protocol.request_id_of(message) if isinstance(message, dict) else None
+
+
+def handle(handler, requests: list[protocol.Request]) -> list[dict | None]:
+    """The handler's replies; never an exception (an unexpected one is logged, and the batch is
+    answered with internal_error: a retry with the same id learns the outcome)."""
+    if not requests:
+        return []
+    try:
+        return handler.handle_batch(requests)
+    except Exception:
+        log.exception("unexpected failure handling %d requests", len(requests))
+        message = "internal error; retry with the same request id to learn the outcome"
+        return [protocol.error(request.id, "internal_error", message) for request in requests]
+
+
+def answer(handler, messages: list[list[bytes]]) -> list[list[bytes]]:
+    """The reply frames for a batch of received messages, in order."""
+    parsed = []
+    for frames in messages:
+        split = _split(frames)
+        if split is None:
+            log.warning("dropped a message with a malformed envelope of %d frames", len(frames))
+            continue
+        envelope, payload = split
+        parsed.append((envelope, parse(handler, payload)))
+    replies = iter(handle(handler, [item for _, item in parsed if isinstance(item, protocol.Request)]))
+    answers = [(envelope, next(replies) if isinstance(item, protocol.Request) else item) for envelope, item in parsed]
+    return [[*envelope, wire.encode(reply)] for envelope, reply in answers if reply is not None]
+
+
+def receive(socket: zmq.Socket) -> list[list[bytes]]:
+    """The next message and whatever else is already waiting (group commit), bounded in count and
+    time; at low load that is one message, so nothing waits for a batch to fill."""
+    messages = [socket.recv_multipart()]
+    until = time.monotonic() + BATCH_SECONDS
+    while len(messages) < BATCH_MAX and time.monotonic() < until:
+        try:
+            messages.append(socket.recv_multipart(zmq.NOBLOCK))
+        except zmq.Again:
+            break
+    return messages
 
 
 class Stop:
@@ -68,15 +113,8 @@ def serve(endpoint: str, handler, hwm: int = 10_000) -> int:
                 ticked = time.monotonic()
             if not socket.poll(POLL_MS):
                 continue
-            frames = socket.recv_multipart()
-            split = _split(frames)
-            if split is None:
-                log.warning("dropped a message with a malformed envelope of %d frames", len(frames))
-                continue
-            envelope, payload = split
-            reply = answer(handler, payload)
-            if reply is not None:
-                socket.send_multipart([*envelope, wire.encode(reply)])
+            for reply in answer(handler, receive(socket)):
+                socket.send_multipart(reply)
     finally:
         socket.close(linger=0)
         context.term()

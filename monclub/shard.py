@@ -15,6 +15,7 @@ from typing import Callable, Protocol
 import psycopg
 
 from monclub import protocol, wire
+from monclub.batch import Batch
 from monclub.errors import MonclubError, Refus, Unavailable
 from monclub.partition import shard_of
 from monclub.store import AlreadyApplied, Store
@@ -60,27 +61,40 @@ class Shard:
         self.membres: set[int] = set()
         self.unresolved: set[str] = set()
         self.set_aside: dict[str, float] = {}
+        self.pending: Batch | None = None
         self.handled = 0
         self.stale_memory = fault == "stale_memory"
 
     def handle(self, request: protocol.Request) -> dict | None:
-        """The reply to one request, or None when its outcome is unknown for now (no answer:
-        the client resends the same id, which is resolved once the database is back)."""
-        self.handled += 1
+        return self.handle_batch([request])[0]
+
+    def handle_batch(self, requests: list[protocol.Request]) -> list[dict | None]:
+        """The replies, in order; None where an outcome is unknown for now (no answer: the client
+        resends the same id, which is resolved once the database is back). Consecutive commands
+        are committed together; a query first commits the commands before it, so that it answers
+        from committed state."""
+        self.handled += len(requests)
+        replies, run = [], []
+        for request in requests:
+            if request.mutates:
+                run.append(request)
+                continue
+            replies += self._commands(run)
+            run = []
+            replies.append(self._query(request))
+        return replies + self._commands(run)
+
+    def _query(self, request: protocol.Request) -> dict | None:
         try:
             if request.op == "ping":
                 return protocol.ok(request.id, self._ping())
             self._check_partition(request.args[self.domain.key])
-            if request.mutates:
-                return self._command(request)
             return protocol.ok(request.id, self.domain.query(request.op, self.existing(request.args[self.domain.key])))
         except MonclubError as error:
-            if request.id in self.unresolved:
-                return None
             return protocol.error(request.id, error.code, error.message)
         except psycopg.Error as error:
             self._lose_connection(error)
-            return None if request.id in self.unresolved else protocol.error(request.id, "unavailable", "database error; nothing was committed")
+            return protocol.error(request.id, "unavailable", "database error; retry shortly")
 
     def tick(self) -> None:
         """Fire every timer due now, each in a transaction of its own (no request, no reply).
@@ -110,8 +124,9 @@ class Shard:
         events = self.domain.echoir(before, now) if before is not None else []
         if not events:
             return
-        refused = self._commit(self._store(), None, aggregate_id, events, self.domain.apply(before, events), None)
-        if refused is not None:
+        batch = Batch()
+        batch.add(None, aggregate_id, events, self.domain.apply(before, events), None)
+        if self._write(batch) is not None and self.store is not None:
             self._set_aside(aggregate_id, now)
 
     def _set_aside(self, aggregate_id: str, now: float) -> None:
@@ -148,7 +163,10 @@ class Shard:
         self.forget_all()
 
     def aggregate(self, aggregate_id: str):
-        """The aggregate, loaded on first use; None if it does not exist."""
+        """The aggregate as the batch being decided left it, else as committed (loaded on first
+        use); None if it does not exist."""
+        if self.pending is not None and aggregate_id in self.pending.states:
+            return self.pending.states[aggregate_id]
         if aggregate_id not in self.aggregates:
             loaded = self._store().charger(aggregate_id)
             if loaded is None:
@@ -169,60 +187,105 @@ class Shard:
             self.membres.add(membre)
         return membre
 
-    def _command(self, request: protocol.Request) -> dict | None:
-        store = self._store()
-        aggregate_id = request.args[self.domain.key]
+    def _commands(self, requests: list[protocol.Request]) -> list[dict | None]:
+        """Decide each command in order, write them all in one transaction, and only then keep
+        the new states. If that transaction fails without losing the connection (a request id
+        already applied, a refused write), each command is tried again in a transaction of its own."""
+        if not requests:
+            return []
+        self.pending = batch = Batch()
         try:
+            replies = [self._decide(batch, request) for request in requests]
+        except Unavailable as error:
+            return [self._unreachable(request, error.message) for request in requests]
+        except psycopg.Error as error:
+            self._lose_connection(error)
+            return [self._unreachable(request, "database error; nothing was committed") for request in requests]
+        finally:
+            self.pending = None
+        failure = self._write(batch)
+        if failure is None:
+            return replies
+        if self.store is None:
+            return self._resolved(batch, requests, replies)
+        if len(requests) > 1:
+            return [reply for request in requests for reply in self._commands([request])]
+        if isinstance(failure, AlreadyApplied):
+            return self._resolved(batch, requests, replies)
+        aggregate_id = requests[0].args[self.domain.key]
+        log.error("%s: the write on %s was refused and rolled back (%s); reloaded", self.name, aggregate_id, failure)
+        self._drop(aggregate_id)
+        return [protocol.error(requests[0].id, "internal_error", f"the write on {aggregate_id} failed; nothing was committed")]
+
+    def _decide(self, batch: Batch, request: protocol.Request) -> dict:
+        """One command's reply, its write added to the batch (refusals are stored too)."""
+        aggregate_id = request.args[self.domain.key]
+        if request.id in batch.replies:
+            return batch.replies[request.id]
+        try:
+            self._check_partition(aggregate_id)
             before, events = self.domain.decide(self, request, self.clock())
             after = self.domain.apply(before, events)
             reply = protocol.ok(request.id, self.domain.result(request.op, events, after))
         except Refus as refus:
-            after, events = None, []
+            before, events, after = None, [], None
             reply = protocol.error(request.id, refus.code, refus.message)
-        except (MonclubError, psycopg.Error):
+        except (Unavailable, psycopg.Error):
             raise
+        except MonclubError as error:
+            return protocol.error(request.id, error.code, error.message)
         except Exception:
             log.exception("%s: command %s on %s failed; dropped from memory", self.name, request.op, aggregate_id)
-            self._drop(aggregate_id)
+            batch.drop(aggregate_id)
             return protocol.error(request.id, "internal_error", f"internal error on {aggregate_id}; nothing was committed")
-        return self._commit(store, request.id, aggregate_id, events, after, reply)
-
-    def _commit(self, store: Store, request_id: str | None, aggregate_id: str, events: list, after, reply) -> dict | None:
-        if self.stale_memory and events:
-            self.aggregates[aggregate_id] = after
-        if request_id is not None:
-            self.unresolved.add(request_id)
-        try:
-            store.enregistrer(request_id, events, after, None if reply is None else wire.encode(reply))
-        except AlreadyApplied as applied:
-            self.unresolved.discard(request_id)
-            return wire.decode(applied.reply)
-        except psycopg.Error as error:
-            if not store.usable:
-                self._lose_connection(error)
-                return None if request_id is None else self._resolve(request_id)
-            self.unresolved.discard(request_id)
-            log.error("%s: the write on %s was refused and rolled back (%s); reloaded", self.name, aggregate_id, error)
-            self._drop(aggregate_id)
-            return protocol.error(request_id, "internal_error", f"the write on {aggregate_id} failed; nothing was committed")
-        self.unresolved.discard(request_id)
-        if events:
-            self.aggregates[aggregate_id] = after
+        batch.add(request.id, aggregate_id, events, after, reply)
         return reply
+
+    def _write(self, batch: Batch) -> Exception | None:
+        """Write the batch in one transaction; None once committed, else the failure (after which
+        memory is as before; if the connection was lost, `store` is None and the request ids stay
+        unresolved)."""
+        if batch.writes:
+            store = self._store()
+            ids = batch.request_ids
+            self.unresolved.update(ids)
+            if self.stale_memory:
+                self.aggregates.update(batch.states)
+            try:
+                store.enregistrer(batch.writes)
+            except (AlreadyApplied, psycopg.Error) as error:
+                if store.usable:
+                    self.unresolved.difference_update(ids)
+                else:
+                    self._lose_connection(error)
+                return error
+            self.unresolved.difference_update(ids)
+            self.aggregates.update(batch.states)
+        for aggregate_id in batch.dropped:
+            self._drop(aggregate_id)
+        return None
+
+    def _unreachable(self, request: protocol.Request, message: str) -> dict | None:
+        return None if request.id in self.unresolved else protocol.error(request.id, "unavailable", message)
 
     def _drop(self, aggregate_id: str) -> None:
         """Forget one aggregate; it is reloaded from PostgreSQL on its next message."""
         if not self.stale_memory:
             self.aggregates.pop(aggregate_id, None)
 
-    def _resolve(self, request_id: str) -> dict | None:
-        """After a lost connection the commit may or may not have happened: ask the database."""
+    def _resolved(self, batch: Batch, requests: list[protocol.Request], replies: list) -> list[dict | None]:
+        """The batch's commit may or may not have happened: ask the database for the replies stored
+        under its request ids (the other replies, never stored, stand)."""
+        ids = set(batch.request_ids)
         try:
-            stored = self._store().reponse(request_id)
+            stored = self._store().reponses(list(ids))
         except (Unavailable, psycopg.Error):
             self.forget_all()
-            return None
-        self.unresolved.discard(request_id)
-        if stored is not None:
-            return wire.decode(stored)
-        return protocol.error(request_id, "unavailable", "database connection lost before commit; nothing was committed")
+            return [None if request.id in ids else reply for request, reply in zip(requests, replies)]
+        self.unresolved.difference_update(ids)
+        lost = "database connection lost before commit; nothing was committed"
+        return [
+            (wire.decode(stored[request.id]) if request.id in stored else protocol.error(request.id, "unavailable", lost))
+            if request.id in ids else reply
+            for request, reply in zip(requests, replies)
+        ]

@@ -1,5 +1,5 @@
 """What every shard's persistence shares: ownership, the request replies, and one transaction per
-command holding the state changes, the outbox events and the reply.
+batch of commands holding their state changes, outbox events and replies.
 
 Every write happens on the connection that holds the shard's ownership lock (a session advisory
 lock keyed by branch and shard): if that session is lost, so is the lock, and this connection can
@@ -13,6 +13,7 @@ from dataclasses import asdict
 import psycopg
 from psycopg import errors
 
+from monclub.batch import Write
 from monclub.db import connect
 from monclub.errors import Unavailable
 from monclub.events.outbox import append_events
@@ -20,12 +21,13 @@ from monclub.events.outbox import append_events
 LOCK_CLASSES = {"reunions": 0x4D43_0100, "prets": 0x4D43_0300}
 
 
-class AlreadyApplied(Exception):
-    """The request id is already recorded: its stored reply is the answer."""
+_INSERT_REPLIES = """
+INSERT INTO requests (id, shard, reply) SELECT r.id, %s, r.reply FROM unnest(%s::text[], %s::bytea[]) AS r(id, reply)
+"""
 
-    def __init__(self, reply: bytes):
-        super().__init__("request already applied")
-        self.reply = reply
+
+class AlreadyApplied(Exception):
+    """A request id of the batch is already recorded: its stored reply is the answer."""
 
 
 def event_payload(event) -> tuple[str, dict]:
@@ -77,26 +79,28 @@ class Store:
     def membre_existe(self, membre: int) -> bool:
         return self.conn.execute("SELECT 1 FROM membres WHERE id = %s", (membre,)).fetchone() is not None
 
-    def reponse(self, request_id: str) -> bytes | None:
-        row = self.conn.execute("SELECT reply FROM requests WHERE id = %s", (request_id,)).fetchone()
-        return None if row is None else bytes(row[0])
+    def reponses(self, request_ids: list[str]) -> dict[str, bytes]:
+        """The stored replies of those of these requests that were applied."""
+        rows = self.conn.execute("SELECT id, reply FROM requests WHERE id = ANY(%s)", (request_ids,)).fetchall()
+        return {request_id: bytes(reply) for request_id, reply in rows}
 
-    def enregistrer(self, request_id: str | None, events: list, after, reply: bytes | None) -> None:
-        """Write the state changes, the outbox events and the reply (none for a timer) in one
+    def enregistrer(self, writes: list[Write]) -> None:
+        """Write the state changes, the outbox events and the replies of a batch in one
         transaction, one round trip in a pipeline; the outbox goes last, to hold its sequence
-        lock the least time."""
+        lock the least time. Raises AlreadyApplied if a request id is already recorded."""
+        replies = [(write.request_id, write.reply) for write in writes if write.request_id is not None]
+        records = [self.outbox_record(event, write.after) for write in writes for event in write.events]
         try:
             with self.conn.transaction(), self.conn.pipeline():
-                if request_id is not None:
-                    self.conn.execute(
-                        "INSERT INTO requests (id, shard, reply) VALUES (%s, %s, %s)", (request_id, self.shard, reply)
-                    )
-                for event in events:
-                    for statement in self.sql(event):
-                        self.conn.execute(*statement)
-                if events:
-                    append_events(self.conn, [self.outbox_record(event, after) for event in events])
+                if replies:
+                    self.conn.execute(_INSERT_REPLIES, (self.shard, [i for i, _ in replies], [r for _, r in replies]))
+                for write in writes:
+                    for event in write.events:
+                        for statement in self.sql(event):
+                            self.conn.execute(*statement)
+                if records:
+                    append_events(self.conn, records)
         except errors.UniqueViolation as error:
             if error.diag.constraint_name != "requests_pkey":
                 raise
-            raise AlreadyApplied(self.reponse(request_id)) from None
+            raise AlreadyApplied() from None

@@ -1,0 +1,101 @@
+"""Group commit: a batch of commands is decided in order against memory, written in one
+transaction, and answered only after its COMMIT; a failed batch changes nothing.
+
+An in-process shard on the real database, fed batches directly (what the ROUTER loop does with
+the messages waiting on its socket); the socket path is covered by the other integration tests.
+"""
+
+import pytest
+
+from monclub import protocol
+from monclub.db import connect
+from monclub.reunions.shard import seance_shard
+from tests.fixtures.postgres import add_membres
+
+
+def request(request_id: str, op: str, **fields) -> protocol.Request:
+    return protocol.parse_request(protocol.request(request_id, op, **fields))
+
+
+def inscrire(request_id: str, membre: int, seance: str = "polar") -> protocol.Request:
+    return request(request_id, "inscrire", seance=seance, membre=membre)
+
+
+@pytest.fixture
+def shard(database):
+    shard = seance_shard(0, 1, database)
+    reply = shard.handle(request("creer-polar-0001", "creer", seance="polar", titre="Polar", places=2, attente=1, tarif=500))
+    assert reply["ok"]
+    yield shard
+    shard.forget_all()
+
+
+@pytest.fixture
+def membres(sql):
+    return add_membres(sql, 6)
+
+
+def statuts(reply_list) -> list:
+    return [r["result"]["statut"] if r["ok"] else r["error"]["code"] for r in reply_list]
+
+
+def test_a_batch_is_decided_in_order_and_written_in_one_transaction(shard, membres, sql):
+    replies = shard.handle_batch([inscrire(f"inscrire-{m:08d}", m) for m in membres[:4]])
+    assert statuts(replies) == ["inscrit", "inscrit", "en_attente", "seance_complete"]
+    transactions = sql.execute("SELECT count(DISTINCT xmin::text) FROM requests WHERE id LIKE 'inscrire-%'").fetchone()[0]
+    assert transactions == 1
+    assert sql.execute("SELECT inscrits, en_attente FROM seances WHERE id = 'polar'").fetchone() == (2, 1)
+    assert [e for (e,) in sql.execute("SELECT type FROM events WHERE aggregate = 'seance/polar' ORDER BY seq")] == [
+        "seance_creee", "membre_inscrit", "membre_inscrit", "membre_mis_en_attente"]
+
+
+def test_a_query_in_a_batch_answers_from_committed_state(shard, membres):
+    first, etat, second = shard.handle_batch([
+        inscrire("inscrire-a-000001", membres[0]),
+        request("etat-polar-000001", "etat", seance="polar"),
+        inscrire("inscrire-b-000001", membres[1]),
+    ])
+    assert first["ok"] and second["ok"]
+    assert etat["result"]["inscrits"] == [membres[0]]
+
+
+def test_the_same_request_twice_in_a_batch_is_applied_once(shard, membres, sql):
+    twice = inscrire("inscrire-twice-01", membres[0])
+    replies = shard.handle_batch([twice, twice])
+    assert replies[0] == replies[1] and replies[0]["result"] == {"statut": "inscrit"}
+    assert sql.execute("SELECT count(*) FROM inscriptions WHERE membre_id = %s", (membres[0],)).fetchone()[0] == 1
+
+
+def test_a_request_already_applied_gets_its_first_reply_and_the_rest_of_the_batch_is_applied(shard, membres, sql):
+    first = shard.handle(inscrire("inscrire-retry-01", membres[0]))
+    replies = shard.handle_batch([inscrire("inscrire-other-01", membres[1]), inscrire("inscrire-retry-01", membres[0])])
+    assert replies == [{**replies[0], "result": {"statut": "inscrit"}}, first]
+    assert sql.execute("SELECT count(*) FROM inscriptions").fetchone()[0] == 2
+
+
+def test_a_refused_write_fails_the_batch_then_each_command_is_tried_alone(shard, membres, sql):
+    """A row written behind the shard's back makes the batch's transaction fail: the other command
+    is applied in a transaction of its own, the conflicting one is refused and its séance reloaded."""
+    sql.execute("INSERT INTO inscriptions (seance_id, membre_id, statut) VALUES ('polar', %s, 'inscrit')", (membres[1],))
+    replies = shard.handle_batch([inscrire("inscrire-ok-00001", membres[0]), inscrire("inscrire-clash-01", membres[1])])
+    assert statuts(replies) == ["inscrit", "internal_error"]
+    rows = sql.execute("SELECT membre_id FROM inscriptions ORDER BY rang").fetchall()
+    assert [m for (m,) in rows] == [membres[1], membres[0]]
+    assert "polar" not in shard.aggregates
+    assert shard.handle(request("etat-polar-000002", "etat", seance="polar"))["result"]["inscrits"] == [membres[1], membres[0]]
+
+
+def test_a_connection_lost_at_commit_leaves_memory_and_replies_as_if_nothing_happened(shard, membres, database, sql):
+    before = shard.aggregates["polar"]
+    batch = [inscrire(f"inscrire-lost-{m:04d}", m) for m in membres[:2]]
+    for membre in membres[:2]:
+        shard.membre(membre)
+    sql.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid()"
+                " AND datname = current_database()")
+    replies = shard.handle_batch(batch)
+    assert all(r is None or r["error"]["code"] == "unavailable" for r in replies)
+    assert shard.aggregates.get("polar", before) == before
+    assert sql.execute("SELECT count(*) FROM inscriptions").fetchone()[0] == 0
+    again = shard.handle_batch(batch)
+    assert statuts(again) == ["inscrit", "inscrit"]
+    assert sql.execute("SELECT count(*) FROM inscriptions").fetchone()[0] == 2
