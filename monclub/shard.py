@@ -187,6 +187,12 @@ class Shard:
             self.membres.add(membre)
         return membre
 
+    def _know_membres(self, requests: list[protocol.Request]) -> None:
+        """Look up, in one query, the membres of a batch not known yet (instead of one per command)."""
+        unknown = {request.args["membre"] for request in requests if "membre" in request.args} - self.membres
+        if unknown:
+            self.membres.update(self._store().membres_existants(list(unknown)))
+
     def _commands(self, requests: list[protocol.Request]) -> list[dict | None]:
         """Decide each command in order, write them all in one transaction, and only then keep
         the new states. If that transaction fails without losing the connection (a request id
@@ -195,6 +201,7 @@ class Shard:
             return []
         self.pending = batch = Batch()
         try:
+            self._know_membres(requests)
             replies = [self._decide(batch, request) for request in requests]
         except Unavailable as error:
             return [self._unreachable(request, error.message) for request in requests]

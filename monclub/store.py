@@ -79,6 +79,9 @@ class Store:
     def membre_existe(self, membre: int) -> bool:
         return self.conn.execute("SELECT 1 FROM membres WHERE id = %s", (membre,)).fetchone() is not None
 
+    def membres_existants(self, membres: list[int]) -> list[int]:
+        return [m for (m,) in self.conn.execute("SELECT id FROM membres WHERE id = ANY(%s)", (membres,))]
+
     def reponses(self, request_ids: list[str]) -> dict[str, bytes]:
         """The stored replies of those of these requests that were applied."""
         rows = self.conn.execute("SELECT id, reply FROM requests WHERE id = ANY(%s)", (request_ids,)).fetchall()
@@ -91,7 +94,7 @@ class Store:
         replies = [(write.request_id, write.reply) for write in writes if write.request_id is not None]
         records = [self.outbox_record(event, write.after) for write in writes for event in write.events]
         try:
-            with self.conn.transaction(), self.conn.pipeline():
+            with self.conn.pipeline(), self.conn.transaction():
                 if replies:
                     self.conn.execute(_INSERT_REPLIES, (self.shard, [i for i, _ in replies], [r for _, r in replies]))
                 for write in writes:

@@ -7,19 +7,39 @@ around it persists the events and only then keeps the new state.
 
 from dataclasses import dataclass, replace
 
+from immutables import Map
+
 from monclub.errors import Refus
 
+AUCUN: Map = Map()
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class Seance:
+    """`inscrits` maps each registered membre to its rank (registration or promotion order): a
+    persistent map, so that checking and adding a membre stay cheap however full the séance is,
+    while every state remains immutable. `attente` is the FIFO waiting list."""
+
     id: str
     titre: str
     places: int
     attente_max: int
     tarif: int
-    inscrits: tuple[int, ...] = ()
+    inscrits: Map = AUCUN
     attente: tuple[int, ...] = ()
     annulee: bool = False
+    rangs: int = 0
+
+
+def seance(seance_id: str, titre: str, places: int, attente_max: int, tarif: int,
+           inscrits: tuple[int, ...] = (), attente: tuple[int, ...] = (), annulee: bool = False) -> Seance:
+    """A séance from its stored rows, `inscrits` in rank order."""
+    rangs = Map({membre: rang for rang, membre in enumerate(inscrits)})
+    return Seance(seance_id, titre, places, attente_max, tarif, rangs, tuple(attente), annulee, len(inscrits))
+
+
+def liste_inscrits(seance: Seance) -> tuple[int, ...]:
+    return tuple(sorted(seance.inscrits, key=seance.inscrits.__getitem__))
 
 
 @dataclass(frozen=True)
@@ -126,7 +146,7 @@ def changer_places(seance: Seance, places: int) -> list[Event]:
 def annuler(seance: Seance) -> list[Event]:
     """Cancel the séance; the event names everyone registered or waiting, to be told and refunded."""
     _ouverte(seance)
-    return [SeanceAnnulee(seance.id, seance.inscrits, seance.attente)]
+    return [SeanceAnnulee(seance.id, liste_inscrits(seance), seance.attente)]
 
 
 def appliquer(seance: Seance | None, event: Event) -> Seance:
@@ -135,26 +155,28 @@ def appliquer(seance: Seance | None, event: Event) -> Seance:
         case SeanceCreee():
             return Seance(event.seance, event.titre, event.places, event.attente_max, event.tarif)
         case MembreInscrit():
-            return replace(seance, inscrits=seance.inscrits + (event.membre,))
+            return _ajouter(seance, event.membre, seance.attente)
         case MembreMisEnAttente():
             return replace(seance, attente=seance.attente + (event.membre,))
         case MembreDesinscrit():
-            return replace(
-                seance,
-                inscrits=tuple(m for m in seance.inscrits if m != event.membre),
-                attente=tuple(m for m in seance.attente if m != event.membre),
-            )
+            if event.etait_inscrit:
+                return replace(seance, inscrits=seance.inscrits.delete(event.membre))
+            return replace(seance, attente=_sans(seance.attente, event.membre))
         case MembrePromu():
-            return replace(
-                seance,
-                inscrits=seance.inscrits + (event.membre,),
-                attente=tuple(m for m in seance.attente if m != event.membre),
-            )
+            return _ajouter(seance, event.membre, _sans(seance.attente, event.membre))
         case PlacesChangees():
             return replace(seance, places=event.places)
         case SeanceAnnulee():
             return replace(seance, annulee=True)
     raise TypeError(f"not a séance event: {event!r}")
+
+
+def _ajouter(seance: Seance, membre: int, attente: tuple[int, ...]) -> Seance:
+    return replace(seance, inscrits=seance.inscrits.set(membre, seance.rangs), rangs=seance.rangs + 1, attente=attente)
+
+
+def _sans(attente: tuple[int, ...], membre: int) -> tuple[int, ...]:
+    return tuple(m for m in attente if m != membre)
 
 
 def appliquer_tous(seance: Seance | None, events: list[Event]) -> Seance:
@@ -174,7 +196,7 @@ def etat(seance: Seance) -> dict:
         "places": seance.places,
         "attente_max": seance.attente_max,
         "tarif": seance.tarif,
-        "inscrits": list(seance.inscrits),
+        "inscrits": list(liste_inscrits(seance)),
         "attente": list(seance.attente),
         "places_restantes": places_restantes(seance),
         "annulee": seance.annulee,

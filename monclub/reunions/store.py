@@ -8,6 +8,7 @@ from monclub.reunions.seance import (
     PlacesChangees,
     Seance,
     SeanceAnnulee,
+    seance,
     SeanceCreee,
 )
 from monclub.store import Store, event_payload
@@ -66,7 +67,7 @@ class SeanceStore(Store):
         rows = self.conn.execute(
             "SELECT membre_id, statut FROM inscriptions WHERE seance_id = %s ORDER BY rang", (seance_id,)
         ).fetchall()
-        return Seance(
+        return seance(
             seance_id, titre, places, attente_max, tarif,
             inscrits=tuple(m for m, statut in rows if statut == "inscrit"),
             attente=tuple(m for m, statut in rows if statut == "attente"),
