@@ -168,11 +168,8 @@ class Shard:
         if self.pending is not None and aggregate_id in self.pending.states:
             return self.pending.states[aggregate_id]
         if aggregate_id not in self.aggregates:
-            loaded = self._store().charger(aggregate_id)
-            if loaded is None:
-                return None
-            self.aggregates[aggregate_id] = loaded
-        return self.aggregates[aggregate_id]
+            self.aggregates.update(self._store().charger_tous([aggregate_id]))
+        return self.aggregates.get(aggregate_id)
 
     def existing(self, aggregate_id: str):
         found = self.aggregate(aggregate_id)
@@ -187,11 +184,16 @@ class Shard:
             self.membres.add(membre)
         return membre
 
-    def _know_membres(self, requests: list[protocol.Request]) -> None:
-        """Look up, in one query, the membres of a batch not known yet (instead of one per command)."""
+    def _prefetch(self, requests: list[protocol.Request]) -> None:
+        """Load, in one query each, the aggregates of this shard and the membres a batch needs
+        that are not in memory yet (instead of queries for every command)."""
+        key = self.domain.key
+        missing = {r.args[key] for r in requests if shard_of(r.args[key], self.shards) == self.index} - self.aggregates.keys()
+        if missing:
+            self.aggregates.update(self._store().charger_tous(sorted(missing)))
         unknown = {request.args["membre"] for request in requests if "membre" in request.args} - self.membres
         if unknown:
-            self.membres.update(self._store().membres_existants(list(unknown)))
+            self.membres.update(self._store().membres_existants(sorted(unknown)))
 
     def _commands(self, requests: list[protocol.Request]) -> list[dict | None]:
         """Decide each command in order, write them all in one transaction, and only then keep
@@ -201,7 +203,7 @@ class Shard:
             return []
         self.pending = batch = Batch()
         try:
-            self._know_membres(requests)
+            self._prefetch(requests)
             replies = [self._decide(batch, request) for request in requests]
         except Unavailable as error:
             return [self._unreachable(request, error.message) for request in requests]

@@ -66,7 +66,8 @@ class Store:
     def close(self) -> None:
         self.conn.close()
 
-    def charger(self, aggregate_id: str):
+    def charger_tous(self, aggregate_ids: list[str]) -> dict:
+        """The existing ones of these aggregates, loaded, by id."""
         raise NotImplementedError
 
     def sql(self, event) -> list[tuple[str, tuple]]:

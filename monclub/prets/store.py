@@ -8,13 +8,13 @@ from monclub.store import Store, event_payload
 class LivreStore(Store):
     branch = "prets"
 
-    def charger(self, livre_id: str) -> Livre | None:
-        row = self.conn.execute(
-            "SELECT titre, emprunteur, extract(epoch FROM echeance)::float8, prolonge, retard_signale, relances,"
-            " extract(epoch FROM prochaine_relance)::float8 FROM livres WHERE id = %s",
-            (livre_id,),
-        ).fetchone()
-        return None if row is None else Livre(livre_id, *row)
+    def charger_tous(self, livre_ids: list[str]) -> dict[str, Livre]:
+        rows = self.conn.execute(
+            "SELECT id, titre, emprunteur, extract(epoch FROM echeance)::float8, prolonge, retard_signale, relances,"
+            " extract(epoch FROM prochaine_relance)::float8 FROM livres WHERE id = ANY(%s)",
+            (livre_ids,),
+        ).fetchall()
+        return {row[0]: Livre(*row) for row in rows}
 
     def due(self, now: float, limit: int = 100) -> list[str]:
         return [row[0] for row in self.conn.execute(

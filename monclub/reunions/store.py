@@ -57,19 +57,17 @@ class SeanceStore(Store):
         kind, payload = event_payload(event)
         return kind, f"seance/{event.seance}", {**payload, "titre": after.titre, "tarif": after.tarif}
 
-    def charger(self, seance_id: str) -> Seance | None:
-        row = self.conn.execute(
-            "SELECT titre, places, attente_max, tarif, annulee FROM seances WHERE id = %s", (seance_id,)
-        ).fetchone()
-        if row is None:
-            return None
-        titre, places, attente_max, tarif, annulee = row
+    def charger_tous(self, seance_ids: list[str]) -> dict[str, Seance]:
         rows = self.conn.execute(
-            "SELECT membre_id, statut FROM inscriptions WHERE seance_id = %s ORDER BY rang", (seance_id,)
+            "SELECT id, titre, places, attente_max, tarif, annulee FROM seances WHERE id = ANY(%s)", (seance_ids,)
         ).fetchall()
-        return seance(
-            seance_id, titre, places, attente_max, tarif,
-            inscrits=tuple(m for m, statut in rows if statut == "inscrit"),
-            attente=tuple(m for m, statut in rows if statut == "attente"),
-            annulee=annulee,
-        )
+        membres: dict[str, dict[str, list[int]]] = {row[0]: {"inscrit": [], "attente": []} for row in rows}
+        for seance_id, membre, statut in self.conn.execute(
+            "SELECT seance_id, membre_id, statut FROM inscriptions WHERE seance_id = ANY(%s) ORDER BY rang", (seance_ids,)
+        ):
+            membres[seance_id][statut].append(membre)
+        return {
+            seance_id: seance(seance_id, titre, places, attente_max, tarif,
+                              membres[seance_id]["inscrit"], membres[seance_id]["attente"], annulee)
+            for seance_id, titre, places, attente_max, tarif, annulee in rows
+        }
