@@ -1,7 +1,7 @@
 """What the benchmarks share: a private PostgreSQL, bounded waits, process stops, members,
 percentiles, the machine's description, and the results file.
 
-Used by benchmarks/bench_core.py and benchmarks/bench_events.py (run both with scripts/bench).
+Used by the phases of benchmarks/perf.py (run with scripts/bench).
 """
 
 import contextlib
