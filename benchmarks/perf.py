@@ -19,6 +19,7 @@ A CHECKPOINT precedes every timed throughput run, for both contenders.
 """
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -31,11 +32,13 @@ from benchmarks.dealer import load_all
 from benchmarks.harness import (RESULTS, add_membres, describe, machine, print_tails, record, sandbox, stop,
                                 utc_now)
 from benchmarks.load import Target, run_load
+from benchmarks.profile import recording, shard_pid
 from benchmarks.population import checkpoint, insert_seances, owned_ids
 from benchmarks.recovery import recovery
 from benchmarks.shards import SHARDS, endpoints, start_reunions
 from benchmarks.targets import evaluate, ratio, verdict
 from monclub.config import CHECKOUT
+from monclub.partition import shard_of
 from monclub.protocol import MAX_COUNT
 
 PHASES = ("events", "hot", "spread", "recovery")
@@ -66,6 +69,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--events-ops", type=int, help=f"events: paced registrations (default {FULL['events_ops']})")
     parser.add_argument("--backlog", type=int, help=f"events: events while Paiements is down (default {FULL['backlog']})")
     parser.add_argument("--batch", type=int, help=f"events: events per appending transaction (default {FULL['batch']})")
+    parser.add_argument("--profile", type=Path,
+                        help="py-spy flame graph (SVG) of the hot séance's shard during the MonClub run with the most clients")
     parser.add_argument("--chart", default=str(CHECKOUT / "docs" / "bench-hot.png"),
                         help="PNG of the hot phase, '' for none (default docs/bench-hot.png)")
     args = parser.parse_args(argv)
@@ -108,8 +113,11 @@ def compare(config, conninfo: str, args, label: str, seance_count: int, membres:
         for kind, seances in (("monclub", monclub_ids), ("classic", classic_ids)):
             print(f"{label}: {kind}, {clients} clients...", flush=True)
             checkpoint(conninfo)
-            row[kind] = run_load(contenders[kind], seances, membres[i * args.ops:(i + 1) * args.ops], clients,
-                                 args.generators, args.seconds)
+            profiled = args.profile and label == "hot" and kind == "monclub" and clients == max(args.clients)
+            with recording(shard_pid(config, shard_of(seances[0], SHARDS), "reunions"), args.profile) \
+                    if profiled else contextlib.nullcontext():
+                row[kind] = run_load(contenders[kind], seances, membres[i * args.ops:(i + 1) * args.ops], clients,
+                                     args.generators, args.seconds)
         row["ratio"] = ratio(row["monclub"], row["classic"])
         rows.append(row)
     return rows
@@ -118,7 +126,7 @@ def compare(config, conninfo: str, args, label: str, seance_count: int, membres:
 def run(args, base: Path, home: Path, cluster) -> dict:
     conninfo = cluster.conninfo()
     result = {"benchmark": "perf", "date": utc_now(), "quick": args.quick, "machine": machine(conninfo),
-              "shards": SHARDS, "options": {k: v for k, v in vars(args).items() if k != "chart"},
+              "shards": SHARDS, "options": {k: v for k, v in vars(args).items() if k not in ("chart", "profile")},
               "hot": None, "spread": None, "recovery": None, "events": None}
     if "events" in args.only:
         result["events"] = events.measure(args, base, home / "e", conninfo)
@@ -203,8 +211,12 @@ def main(argv=None) -> int:
     record(result)
     report(result)
     if result["hot"] and args.chart:
-        print(chart.draw(result["hot"], f"Hot séance, {describe(result)}{' (quick run)' if args.quick else ''}",
-                         Path(args.chart)))
+        m = result["machine"]
+        title = (f"One hot séance, MonClub against the classic transaction{' (QUICK run)' if args.quick else ''}\n"
+                 f"{result['date'][:10]}, {m['cpus']} CPUs, {m['postgresql'].split(' (')[0]}, "
+                 f"fsync {m['postgresql_settings']['fsync']}, synchronous_commit "
+                 f"{m['postgresql_settings']['synchronous_commit']}, {result['shards']} shards")
+        print(chart.draw(result["hot"], title, Path(args.chart)))
     print(f"\nappended to {RESULTS}")
     return 0 if not result["events"] or result["events"]["verified"] else 1
 
