@@ -100,23 +100,22 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def compare(config, conninfo: str, args, label: str, seance_count: int, membres: list[int]) -> list[dict]:
-    """For each C: MonClub on `seance_count` séances, then the classic on as many others (with
-    places for every registration of every C, and members never registered there before)."""
-    monclub_ids = owned_ids(f"{label}-m", seance_count)
-    classic_ids = owned_ids(f"{label}-c", seance_count)
-    insert_seances(conninfo, monclub_ids + classic_ids, places=len(membres))
-    load_all(zmq.Context.instance(), endpoints(config), monclub_ids)
+    """For each C: MonClub on `seance_count` new séances, then the classic on as many others; fresh
+    séances for each C, so that no run inherits the registrations of the previous one."""
     contenders = {"monclub": Target("monclub", tuple(endpoints(config))), "classic": Target("classic", conninfo=conninfo)}
     rows = []
     for i, clients in enumerate(args.clients):
+        ids = {kind: owned_ids(f"{label}{clients}-{kind}", seance_count) for kind in contenders}
+        insert_seances(conninfo, ids["monclub"] + ids["classic"], places=args.ops)
+        load_all(zmq.Context.instance(), endpoints(config), ids["monclub"])
         row = {"clients": clients}
-        for kind, seances in (("monclub", monclub_ids), ("classic", classic_ids)):
+        for kind, target in contenders.items():
             print(f"{label}: {kind}, {clients} clients...", flush=True)
             checkpoint(conninfo)
             profiled = args.profile and label == "hot" and kind == "monclub" and clients == max(args.clients)
-            with recording(shard_pid(config, shard_of(seances[0], SHARDS), "reunions"), args.profile) \
+            with recording(shard_pid(config, shard_of(ids[kind][0], SHARDS), "reunions"), args.profile) \
                     if profiled else contextlib.nullcontext():
-                row[kind] = run_load(contenders[kind], seances, membres[i * args.ops:(i + 1) * args.ops], clients,
+                row[kind] = run_load(target, ids[kind], membres[i * args.ops:(i + 1) * args.ops], clients,
                                      args.generators, args.seconds)
         row["ratio"] = ratio(row["monclub"], row["classic"])
         rows.append(row)
