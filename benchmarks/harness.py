@@ -110,6 +110,21 @@ def machine(conninfo: str) -> dict:
             "python": platform.python_version(), "postgresql": version, "postgresql_settings": settings}
 
 
+def code_version() -> str | None:
+    """The checkout's commit, "+changes" when tracked files differ (the benchmark's own outputs
+    aside), None outside git."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
+                                check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                ":!benchmarks/results.jsonl", ":!docs/bench-hot.png"], cwd=root,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return commit + ("+changes" if dirty else "")
+
+
 def describe(result: dict) -> str:
     """'<date>, <n> CPUs, <PostgreSQL version> <settings>' for a report's first line."""
     m = result["machine"]

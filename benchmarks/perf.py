@@ -29,7 +29,7 @@ import zmq
 
 from benchmarks import chart, events
 from benchmarks.dealer import load_all
-from benchmarks.harness import (RESULTS, add_membres, describe, machine, print_tails, record, sandbox, stop,
+from benchmarks.harness import (RESULTS, add_membres, code_version, describe, machine, print_tails, record, sandbox, stop,
                                 utc_now)
 from benchmarks.load import Target, run_load
 from benchmarks.profile import recording, shard_pid
@@ -124,7 +124,8 @@ def compare(config, conninfo: str, args, label: str, seance_count: int, membres:
 
 def run(args, base: Path, home: Path, cluster) -> dict:
     conninfo = cluster.conninfo()
-    result = {"benchmark": "perf", "date": utc_now(), "quick": args.quick, "machine": machine(conninfo),
+    result = {"benchmark": "perf", "date": utc_now(), "code": code_version(), "quick": args.quick,
+              "machine": machine(conninfo),
               "shards": SHARDS, "options": {k: v for k, v in vars(args).items() if k not in ("chart", "profile")},
               "hot": None, "spread": None, "recovery": None, "events": None}
     if "events" in args.only:
