@@ -1,7 +1,7 @@
 """What the benchmarks share: a private PostgreSQL, bounded waits, process stops, members,
 percentiles, the machine's description, and the results file.
 
-Used by benchmarks/bench_core.py and benchmarks/bench_events.py (run both with scripts/bench).
+Used by the phases of benchmarks/perf.py (run with scripts/bench).
 """
 
 import contextlib
@@ -108,6 +108,21 @@ def machine(conninfo: str) -> dict:
         settings = {name: conn.execute(f"SHOW {name}").fetchone()[0] for name in ("fsync", "synchronous_commit")}
     return {"node": platform.node(), "cpus": os.cpu_count(), "platform": platform.platform(),
             "python": platform.python_version(), "postgresql": version, "postgresql_settings": settings}
+
+
+def code_version() -> str | None:
+    """The checkout's commit, "+changes" when tracked files differ (the benchmark's own outputs
+    aside), None outside git."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
+                                check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                ":!benchmarks/results.jsonl", ":!docs/bench-hot.png"], cwd=root,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return commit + ("+changes" if dirty else "")
 
 
 def describe(result: dict) -> str:

@@ -1,13 +1,9 @@
-"""MonClub events benchmark: commit-to-listener latency at a steady rate, catch-up rate of a listener.
+"""The events phase of the performance benchmark: commit-to-listener latency at a steady rate,
+catch-up rate of a listener (run by benchmarks/perf.py: `scripts/bench events` runs it alone).
 
-Run:  scripts/bench events [--rate 200] [--ops 2000] [--backlog 100000] [--batch 1000]
-
-Self-contained: a private PostgreSQL (safe defaults: fsync and synchronous_commit on), migrated, in
-a temporary directory under /tmp, and the whole tree against it (`python -m monclub start`:
-supervisord with bus, relay, reunions and its 4 shards, paiements, notifications), with
-MONCLUB_HOME a short temporary directory and no MONCLUB_CONFIG. On exit: `monclub stop`, SIGINT to
-the server, both directories removed. Figures are printed and appended as one JSON line
-(`"benchmark": "events"`) to benchmarks/results.jsonl.
+On the benchmark's private PostgreSQL, the whole tree runs (`python -m monclub start`: supervisord
+with bus, relay, reunions and its 4 shards, paiements, notifications), with MONCLUB_HOME a short
+temporary directory and no MONCLUB_CONFIG; `monclub stop` at the end of the phase.
 
 Latency: a paid séance (tarif 500) and --ops members are inserted with SQL, then one Client
 registers them at --rate per second, each request sent at its scheduled time (start + i / rate).
@@ -24,7 +20,6 @@ that it does not compete for the CPUs, Paiements is started again and timed unti
 the latest seq; its payment count must have grown by exactly --backlog.
 """
 
-import argparse
 import os
 import signal
 import subprocess
@@ -33,17 +28,15 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from benchmarks.harness import (RESULTS, add_membres, describe, machine, percentile_ms, print_tails, record,
-                                sandbox, utc_now, wait_until)
+from benchmarks.harness import add_membres, percentile_ms, print_tails, wait_until
+from benchmarks.shards import SHARDS
 from monclub import config as configuration
 from monclub import tree
 from monclub.client import Client
 from monclub.db import connect
 from monclub.errors import MonclubError
 from monclub.events.outbox import append_events
-from monclub.protocol import MAX_COUNT
 
-SHARDS = 4
 TARIF = 500
 PAIEMENTS = "paiements"
 CATCH_UP_DEADLINE = 300.0  # seconds for a listener to reach the latest seq
@@ -209,12 +202,30 @@ def catch_up(config, conninfo: str, backlog: int, batch: int) -> dict:
             "payments_added": added, "verified": added == backlog}
 
 
-# --- report and main --------------------------------------------------------------------------
+# --- the phase and its report ---------------------------------------------------------------
 
-def report(result: dict) -> None:
-    lat, cat = result["latency"], result["catch_up"]
-    print(f"\nMonClub events benchmark, {describe(result)}, {result['shards']} shards")
-    print(f"\n1. commit-to-listener-effect (Paiements), {lat['ops']} registrations paced at {lat['rate']:g}/s")
+def measure(options, base: Path, home: Path, conninfo: str) -> dict:
+    """Start the tree, measure latency then catch-up, stop the tree."""
+    env = tree_env(home, conninfo)
+    try:
+        print("events: starting the tree (monclub start)...", flush=True)
+        monclub(env, "start")
+        config = configuration.load(env)
+        print(f"events: latency, {options.events_ops} registrations at {options.rate:g}/s...", flush=True)
+        latency = steady_latency(config, conninfo, options.rate, options.events_ops)
+        print(f"events: catch-up, {options.backlog:,} events while Paiements is stopped...", flush=True)
+        backlog = catch_up(config, conninfo, options.backlog, options.batch)
+        return {"latency": latency, "catch_up": backlog, "verified": latency["verified"] and backlog["verified"]}
+    except BaseException:
+        print_tails([*sorted((home / "log").glob("*.log")), base / "pg" / "server.log"])
+        raise
+    finally:
+        stop_tree(env)
+
+
+def report(events: dict) -> None:
+    lat, cat = events["latency"], events["catch_up"]
+    print(f"\nevents 1. commit-to-listener-effect (Paiements), {lat['ops']} registrations paced at {lat['rate']:g}/s")
     print(f"{'committed':>9} {'errors':>6} {'reg/s':>7} {'behind max ms':>13} {'reply p50':>9} {'reply p99':>9} "
           f"{'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'payments':>8}")
     print(f"{lat['committed']:>9} {sum(lat['errors'].values()):>6} {lat['per_second']:>7.1f} "
@@ -224,7 +235,7 @@ def report(result: dict) -> None:
           "  shard's transaction to the start of the Paiements transaction that applied the event. It is\n"
           "  commit-to-effect plus the shard transaction's own duration (its commit included), without the\n"
           "  Paiements commit. reply = the client's request round trip.")
-    print(f"\n2. catch-up of Paiements after {cat['backlog']:,} events appended while it was stopped")
+    print(f"\nevents 2. catch-up of Paiements after {cat['backlog']:,} events appended while it was stopped")
     print(f"{'append s':>8} {'append ev/s':>11} {'notif lag s':>11} {'to 1st batch s':>14} {'caught up s':>11} "
           f"{'events/s':>9} {'ev/s after start':>16} {'payments +':>10}")
     print(f"{cat['append_s']:>8.2f} {cat['append_per_second']:>11.1f} {cat['notifications_lag_s']:>11.2f} "
@@ -236,51 +247,3 @@ def report(result: dict) -> None:
     for name, phase in (("latency", lat), ("catch-up", cat)):
         if not phase["verified"]:
             print(f"\nVERIFICATION FAILED ({name}): payments do not match the registrations", file=sys.stderr)
-    print(f"\nappended to {RESULTS}")
-
-
-def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rate", type=float, default=200, help="registrations per second (default 200)")
-    parser.add_argument("--ops", type=int, default=2000, help="paced registrations (default 2000)")
-    parser.add_argument("--backlog", type=int, default=100_000, help="events appended while Paiements is down")
-    parser.add_argument("--batch", type=int, default=1000, help="events per appending transaction (default 1000)")
-    args = parser.parse_args(argv)
-    if not 0 < args.rate <= 10_000 or not 1 <= args.ops <= MAX_COUNT or not 1 <= args.backlog <= MAX_COUNT \
-            or not 1 <= args.batch <= 10_000:
-        parser.error(f"--rate must be in (0, 10000], --ops and --backlog 1 to {MAX_COUNT}, --batch 1 to 10000")
-    return args
-
-
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    with sandbox() as (base, home, cluster):
-        return run(args, base, home, cluster)
-
-
-def run(args: argparse.Namespace, base: Path, home: Path, cluster) -> int:
-    env = None
-    try:
-        env = tree_env(home, cluster.conninfo())
-        print("starting the tree (monclub start)...", flush=True)
-        monclub(env, "start")
-        config = configuration.load(env)
-        print(f"latency: {args.ops} registrations at {args.rate:g}/s...", flush=True)
-        latency = steady_latency(config, cluster.conninfo(), args.rate, args.ops)
-        print(f"catch-up: {args.backlog:,} events while Paiements is stopped...", flush=True)
-        backlog = catch_up(config, cluster.conninfo(), args.backlog, args.batch)
-        result = {"benchmark": "events", "date": utc_now(), "machine": machine(cluster.conninfo()),
-                  "shards": SHARDS, "latency": latency, "catch_up": backlog}
-        record(result)
-        report(result)
-        return 0 if latency["verified"] and backlog["verified"] else 1
-    except BaseException:
-        print_tails([*sorted((home / "log").glob("*.log")), base / "pg" / "server.log"])
-        raise
-    finally:
-        if env is not None:
-            stop_tree(env)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,166 @@
+"""The load generator: C closed-loop clients registering fresh members, MonClub or classic.
+
+Choice: the clients are spread over several load-generator processes (multiprocessing, `spawn`),
+each running its share of them as threads, so that one interpreter's GIL does not cap the client
+side. Every client opens its connection first; then all start at once (a barrier across the
+processes), each sends one request, waits for its reply, sends the next, until its members are
+used up or the phase's time budget has passed. Throughput is committed registrations divided by
+the time from the common start to the last reply.
+
+- monclub: a lean DEALER client (benchmarks/dealer.py) to the shard that owns the séance.
+- classic: the same registration as one PostgreSQL transaction by a direct psycopg client,
+  on the same schema and cluster, see `inscrire_classic`.
+"""
+
+import multiprocessing
+import random
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+import psycopg
+import zmq
+
+from benchmarks.dealer import Shards
+from benchmarks.harness import percentile_ms
+
+REPLY_TIMEOUT = 30.0  # seconds: a client that waits longer for one reply gives up (counted as "timeout")
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: str  # "monclub" or "classic"
+    endpoints: tuple[str, ...] = ()  # monclub: the shards' endpoints, by index
+    conninfo: str = ""  # classic
+
+
+def inscrire_classic(conn: psycopg.Connection, seance: str, membre: int) -> str | None:
+    """The classic registration, a typical one: lock the séance row, check, insert, commit.
+    The trigger compter_inscriptions (migration 001) keeps seances.inscrits up to date, as it does
+    for MonClub's writes. None when committed, else the refusal's code (nothing written)."""
+    with conn.transaction():
+        row = conn.execute("SELECT places, inscrits, annulee FROM seances WHERE id = %s FOR UPDATE",
+                           (seance,)).fetchone()
+        if row is None:
+            return "seance_inconnue"
+        places, inscrits, annulee = row
+        if annulee:
+            return "seance_annulee"
+        if conn.execute("SELECT 1 FROM inscriptions WHERE seance_id = %s AND membre_id = %s",
+                        (seance, membre)).fetchone():
+            return "deja_inscrit"
+        if inscrits >= places:
+            return "seance_complete"
+        conn.execute("INSERT INTO inscriptions (seance_id, membre_id, statut) VALUES (%s, %s, 'inscrit')",
+                     (seance, membre))
+    return None
+
+
+class _MonclubClient:
+    def __init__(self, target: Target):
+        self.context = zmq.Context.instance()
+        self.shards = Shards(self.context, list(target.endpoints), REPLY_TIMEOUT)
+
+    def inscrire(self, seance: str, membre: int) -> str | None:
+        reply = self.shards.call("inscrire", seance, membre=membre)
+        if reply is None:
+            return "timeout"
+        return None if reply["ok"] else reply["error"]["code"]
+
+    def close(self) -> None:
+        self.shards.close()
+
+
+class _ClassicClient:
+    def __init__(self, target: Target):
+        self.conn = psycopg.connect(target.conninfo, autocommit=True, connect_timeout=10)
+
+    def inscrire(self, seance: str, membre: int) -> str | None:
+        return inscrire_classic(self.conn, seance, membre)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _client(target: Target, seances: list[str], membres: list[int], seed: int, ready: threading.Barrier,
+            go: threading.Event, stop_at: list[float], out: list) -> None:
+    client = (_MonclubClient if target.kind == "monclub" else _ClassicClient)(target)
+    rng = random.Random(seed)
+    latencies, errors, last = [], Counter(), 0.0
+    try:
+        ready.wait(timeout=60)
+        go.wait(timeout=120)
+        for membre in membres:
+            if time.monotonic() > stop_at[0]:
+                break
+            seance = seances[0] if len(seances) == 1 else rng.choice(seances)
+            began = time.monotonic()
+            code = client.inscrire(seance, membre)
+            ended = time.monotonic()
+            if code is None:
+                latencies.append(ended - began)
+                last = ended
+            else:
+                errors[code] += 1
+                if code == "timeout":
+                    break
+    finally:
+        out.append({"latencies": latencies, "errors": errors, "ended": last})
+        client.close()
+
+
+def _generator(target: Target, seances: list[str], slices: list[list[int]], seed: int, budget: float,
+               start: multiprocessing.Barrier, results: multiprocessing.Queue) -> None:
+    """One load-generator process: its clients as threads; puts their samples on `results`."""
+    out = []
+    ready, go, stop_at = threading.Barrier(len(slices) + 1), threading.Event(), [0.0]
+    threads = [threading.Thread(target=_client, daemon=True,
+                                args=(target, seances, membres, seed * 1000 + i, ready, go, stop_at, out))
+               for i, membres in enumerate(slices)]
+    for thread in threads:
+        thread.start()
+    ready.wait(timeout=60)
+    start.wait(timeout=60)
+    stop_at[0] = time.monotonic() + budget
+    go.set()
+    for thread in threads:
+        thread.join(timeout=budget + REPLY_TIMEOUT + 10)
+    results.put(out)
+
+
+def run_load(target: Target, seances: list[str], membres: list[int], clients: int, generators: int,
+             budget: float) -> dict:
+    """C clients over min(C, generators) processes; client i registers membres[i::C]."""
+    processes = min(clients, generators)
+    context = multiprocessing.get_context("spawn")
+    start, results = context.Barrier(processes + 1), context.Queue()
+    slices = [membres[i::clients] for i in range(clients)]
+    workers = [context.Process(target=_generator, daemon=True,
+                               args=(target, seances, slices[p::processes], p + 1, budget, start, results))
+               for p in range(processes)]
+    for worker in workers:
+        worker.start()
+    try:
+        start.wait(timeout=90)
+        began = time.monotonic()
+        parts = [part for _ in workers for part in results.get(timeout=budget + REPLY_TIMEOUT + 60)]
+    finally:
+        for worker in workers:
+            worker.join(timeout=10)
+            if worker.is_alive():
+                worker.kill()
+    return summarize(parts, began, clients, processes, len(membres))
+
+
+def summarize(parts: list[dict], began: float, clients: int, processes: int, ops: int) -> dict:
+    latencies = sorted(x for part in parts for x in part["latencies"])
+    errors = Counter()
+    for part in parts:
+        errors.update(part["errors"])
+    ended = max((part["ended"] for part in parts), default=began)
+    seconds = max(ended - began, 1e-9)
+    return {"clients": clients, "generators": processes, "ops": ops, "committed": len(latencies),
+            "errors": dict(errors), "seconds": round(seconds, 3),
+            "per_second": round(len(latencies) / seconds, 1) if latencies else 0.0,
+            "p50_ms": percentile_ms(latencies, 50), "p99_ms": percentile_ms(latencies, 99)}

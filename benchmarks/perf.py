@@ -1,0 +1,225 @@
+"""MonClub performance benchmark: MonClub against the classic transaction, recovery, events, memory.
+
+Run:  scripts/bench perf [--quick] [--only events,hot,spread,recovery] [options, see --help]
+
+One run, one private PostgreSQL (fsync and synchronous_commit on, unix socket, in a temporary
+directory, removed on exit with everything else), phases in this order:
+  events    the whole tree: commit-to-listener latency at a steady rate, catch-up of a listener
+            that was down for --backlog events (benchmarks/events.py);
+  hot       the Réunions supervisor alone, 4 shards: C clients register fresh members on ONE séance,
+            MonClub through its shard, then the classic transaction by C direct psycopg clients on
+            another séance of the same cluster (benchmarks/load.py), for each C of --clients;
+  spread    the same over --spread séances each (a client picks one at random for each request);
+  recovery  kill -9 of a shard owning N séances for each N of --owned, then of a shard with
+            --loaded séances in memory, whose RSS before and after the load gives the memory per
+            loaded idle séance (benchmarks/recovery.py).
+Then the targets of the performance issue, PASS or MISS; the result is appended as one JSON line to
+benchmarks/results.jsonl and the hot phase drawn in --chart (needs matplotlib, the bench extra).
+A CHECKPOINT precedes every timed throughput run, for both contenders.
+"""
+
+import argparse
+import contextlib
+import os
+import signal
+import sys
+from pathlib import Path
+
+import zmq
+
+from benchmarks import chart, events
+from benchmarks.dealer import load_all
+from benchmarks.harness import (RESULTS, add_membres, code_version, describe, machine, print_tails, record, sandbox, stop,
+                                utc_now)
+from benchmarks.load import Target, run_load
+from benchmarks.profile import recording, shard_pid
+from benchmarks.population import checkpoint, insert_seances, owned_ids
+from benchmarks.recovery import recovery
+from benchmarks.shards import SHARDS, endpoints, start_reunions
+from benchmarks.targets import evaluate, ratio, verdict
+from monclub.config import CHECKOUT
+from monclub.partition import shard_of
+from monclub.protocol import MAX_COUNT
+
+PHASES = ("events", "hot", "spread", "recovery")
+FULL = {"clients": "1,16,64", "ops": 5000, "seconds": 20.0, "spread": 10_000, "owned": "10,10000,100000",
+        "loaded": 10_000, "kills": 20, "rate": 200.0, "events_ops": 2000, "backlog": 100_000, "batch": 1000}
+QUICK = {**FULL, "ops": 800, "seconds": 4.0, "owned": "10,1000,10000", "loaded": 2000, "kills": 4,
+         "events_ops": 300, "backlog": 10_000}
+
+
+def _counts(text: str) -> list[int]:
+    return [int(part) for part in text.split(",") if part.strip()]
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small counts for development (about a minute)")
+    parser.add_argument("--only", default=",".join(PHASES), help=f"phases to run (default {','.join(PHASES)})")
+    parser.add_argument("--clients", help=f"client counts (default {FULL['clients']})")
+    parser.add_argument("--ops", type=int, help=f"registrations per run at most (default {FULL['ops']})")
+    parser.add_argument("--seconds", type=float, help=f"time budget of one run (default {FULL['seconds']:g})")
+    parser.add_argument("--generators", type=int, default=os.cpu_count() or 2,
+                        help="load-generator processes at most (default: the CPU count)")
+    parser.add_argument("--spread", type=int, help=f"séances of the spread phase (default {FULL['spread']})")
+    parser.add_argument("--owned", help=f"séances owned per shard, by level (default {FULL['owned']})")
+    parser.add_argument("--loaded", type=int, help=f"séances loaded before a kill, 0: none (default {FULL['loaded']})")
+    parser.add_argument("--kills", type=int, help=f"kills per recovery level (default {FULL['kills']})")
+    parser.add_argument("--rate", type=float, help=f"events: registrations per second (default {FULL['rate']:g})")
+    parser.add_argument("--events-ops", type=int, help=f"events: paced registrations (default {FULL['events_ops']})")
+    parser.add_argument("--backlog", type=int, help=f"events: events while Paiements is down (default {FULL['backlog']})")
+    parser.add_argument("--batch", type=int, help=f"events: events per appending transaction (default {FULL['batch']})")
+    parser.add_argument("--profile", type=Path,
+                        help="py-spy flame graph (SVG) of the hot séance's shard during the MonClub run with the most clients")
+    parser.add_argument("--chart", default=str(CHECKOUT / "docs" / "bench-hot.png"),
+                        help="PNG of the hot phase, '' for none (default docs/bench-hot.png)")
+    args = parser.parse_args(argv)
+    for name, default in (QUICK if args.quick else FULL).items():
+        if getattr(args, name) is None:
+            setattr(args, name, default)
+    args.only = [phase.strip() for phase in args.only.split(",") if phase.strip()]
+    args.clients, args.owned = _counts(args.clients), _counts(args.owned)
+    problems = [
+        set(args.only) - set(PHASES) and f"--only takes {','.join(PHASES)}",
+        (not args.clients or min(args.clients) < 1) and "--clients must list counts of 1 or more",
+        not 1 <= args.ops * len(args.clients) <= MAX_COUNT and f"--ops times the client counts must be 1 to {MAX_COUNT}",
+        not 1 <= args.generators <= 64 and "--generators must be 1 to 64",
+        not 1 <= args.spread <= MAX_COUNT and f"--spread must be 1 to {MAX_COUNT}",
+        (not args.owned or min(args.owned) < 1 or max(args.owned) > 1_000_000) and "--owned must list 1 to 1,000,000",
+        not 0 <= args.loaded <= MAX_COUNT and f"--loaded must be 0 to {MAX_COUNT}",
+        args.kills < 1 and "--kills must be 1 or more",
+        not 0 < args.rate <= 10_000 and "--rate must be in (0, 10000]",
+        not 1 <= args.events_ops <= MAX_COUNT and f"--events-ops must be 1 to {MAX_COUNT}",
+        not 1 <= args.backlog <= MAX_COUNT and f"--backlog must be 1 to {MAX_COUNT}",
+        not 1 <= args.batch <= 10_000 and "--batch must be 1 to 10000",
+        args.seconds <= 0 and "--seconds must be more than 0",
+    ]
+    if problem := next((p for p in problems if p), None):
+        parser.error(problem)
+    return args
+
+
+def compare(config, conninfo: str, args, label: str, seance_count: int, membres: list[int]) -> list[dict]:
+    """For each C: MonClub on `seance_count` new séances, then the classic on as many others; fresh
+    séances for each C, so that no run inherits the registrations of the previous one."""
+    contenders = {"monclub": Target("monclub", tuple(endpoints(config))), "classic": Target("classic", conninfo=conninfo)}
+    rows = []
+    for i, clients in enumerate(args.clients):
+        ids = {kind: owned_ids(f"{label}{clients}-{kind}", seance_count) for kind in contenders}
+        insert_seances(conninfo, ids["monclub"] + ids["classic"], places=args.ops)
+        load_all(zmq.Context.instance(), endpoints(config), ids["monclub"])
+        row = {"clients": clients}
+        for kind, target in contenders.items():
+            print(f"{label}: {kind}, {clients} clients...", flush=True)
+            checkpoint(conninfo)
+            profiled = args.profile and label == "hot" and kind == "monclub" and clients == max(args.clients)
+            with recording(shard_pid(config, shard_of(ids[kind][0], SHARDS), "reunions"), args.profile) \
+                    if profiled else contextlib.nullcontext():
+                row[kind] = run_load(target, ids[kind], membres[i * args.ops:(i + 1) * args.ops], clients,
+                                     args.generators, args.seconds)
+        row["ratio"] = ratio(row["monclub"], row["classic"])
+        rows.append(row)
+    return rows
+
+
+def run(args, base: Path, home: Path, cluster) -> dict:
+    conninfo = cluster.conninfo()
+    result = {"benchmark": "perf", "date": utc_now(), "code": code_version(), "quick": args.quick,
+              "machine": machine(conninfo),
+              "shards": SHARDS, "options": {k: v for k, v in vars(args).items() if k not in ("chart", "profile")},
+              "hot": None, "spread": None, "recovery": None, "events": None}
+    if "events" in args.only:
+        result["events"] = events.measure(args, base, home / "e", conninfo)
+    if not {"hot", "spread", "recovery"} & set(args.only):
+        return result
+    print("starting the Réunions supervisor...", flush=True)
+    reunions = None
+    try:
+        config, reunions = start_reunions(base, home / "r", conninfo)
+        membres = add_membres(conninfo, args.ops * len(args.clients)) if {"hot", "spread"} & set(args.only) else []
+        if "hot" in args.only:
+            result["hot"] = compare(config, conninfo, args, "hot", 1, membres)
+        if "spread" in args.only:
+            result["spread"] = compare(config, conninfo, args, "spread", args.spread, membres)
+        if "recovery" in args.only:
+            print(f"recovery: {args.kills} kills per level...", flush=True)
+            result["recovery"] = recovery(config, conninfo, args.owned, args.loaded, args.kills)
+        return result
+    except BaseException:
+        print_tails([base / "reunions.log", base / "pg" / "server.log"])
+        raise
+    finally:
+        stop(reunions, signal.SIGTERM, 20)
+
+
+def _cell(row: dict) -> str:
+    errors = sum(row["errors"].values())
+    return (f"{row['per_second']:>9,.0f} {row['p50_ms'] or '-':>7} {row['p99_ms'] or '-':>7}"
+            f"{'' if not errors else f' ({errors} err)':>10}")
+
+
+def report_throughput(title: str, rows: list[dict]) -> None:
+    print(f"\n{title}")
+    print(f"{'clients':>7} | {'MonClub reg/s':>13} {'p50 ms':>7} {'p99 ms':>7} {'':>10}| "
+          f"{'classic reg/s':>13} {'p50 ms':>7} {'p99 ms':>7} {'':>10}| {'ratio':>6}")
+    for row in rows:
+        print(f"{row['clients']:>7} |     {_cell(row['monclub'])}|     {_cell(row['classic'])}| "
+              f"{row['ratio'] or '-':>6}")
+    for row in rows:
+        for kind in ("monclub", "classic"):
+            if row[kind]["errors"]:
+                print(f"  errors, {kind} with {row['clients']} clients: {row[kind]['errors']}")
+
+
+def report_recovery(levels: list[dict]) -> None:
+    print("\nrecovery: kill -9 of a shard to the first ok reply of a probe resending every 3 ms")
+    print(f"{'owned/shard':>11} {'loaded':>7} {'kills':>5} {'median ms':>9} {'max ms':>7} {'unavailable':>11}")
+    for lv in levels:
+        print(f"{lv['owned']:>11,} {lv['loaded']:>7,} {lv['kills']:>5} {lv['median_ms']:>9} {lv['max_ms']:>7} "
+              f"{sum(lv['unavailable_replies']):>11}")
+    for lv in levels:
+        if memory := lv["memory"]:
+            loads = ", ".join(f"{m['before_kib']:,}->{m['after_kib']:,} KiB ({m['loaded']:,} in memory)"
+                              for m in memory["samples"])
+            print(f"\nmemory: {memory['kib_per_seance']} KiB of RSS per loaded idle séance (median; max "
+                  f"{memory['max_kib_per_seance']}), {memory['seances']:,} séances loaded per shard: {loads}")
+
+
+def report(result: dict) -> None:
+    print(f"\nMonClub performance benchmark{' (QUICK run)' if result['quick'] else ''}, {describe(result)}, "
+          f"{result['shards']} shards")
+    if result["events"]:
+        events.report(result["events"])
+    if result["hot"]:
+        report_throughput("hot: C clients, one séance (MonClub: one shard; classic: SELECT ... FOR UPDATE)",
+                          result["hot"])
+    if result["spread"]:
+        report_throughput(f"spread: C clients, {result['options']['spread']:,} séances each, picked at random",
+                          result["spread"])
+    if result["recovery"]:
+        report_recovery(result["recovery"])
+    print(f"\n{'target':<46} {'goal':>14} {'measured':>24} {'':>5}")
+    for target in result["targets"]:
+        print(f"{target['name']:<46} {target['goal']:>14} {target['shown']:>24} {verdict(target):>5}")
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    with sandbox() as (base, home, cluster):
+        result = run(args, base, home, cluster)
+    result["targets"] = evaluate(result)
+    record(result)
+    report(result)
+    if result["hot"] and args.chart:
+        m = result["machine"]
+        title = (f"One hot séance, MonClub against the classic transaction{' (QUICK run)' if args.quick else ''}\n"
+                 f"{result['date'][:10]}, {m['cpus']} CPUs, {m['postgresql'].split(' (')[0]}, "
+                 f"fsync {m['postgresql_settings']['fsync']}, synchronous_commit "
+                 f"{m['postgresql_settings']['synchronous_commit']}, {result['shards']} shards")
+        print(chart.draw(result["hot"], title, Path(args.chart)))
+    print(f"\nappended to {RESULTS}")
+    return 0 if not result["events"] or result["events"]["verified"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
