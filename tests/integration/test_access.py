@@ -88,6 +88,8 @@ def test_a_curve_shard_serves_allowed_keys_and_refuses_any_other(start_reunions,
         assert client.ping(1)["shard"] == "reunions/shard-1", "a key allowed after the start is let in"
     assert keys.revoke(state_dir, "alice")
     assert unanswered(reunions.env, 1, alice), "a revoked key is refused on its next connection"
+    assert reunions.stop() == 0
+    assert log.read_text().count("stopped: exit 0") == 2, "each shard stops on SIGTERM, its ZAP thread with it"
 
 
 def test_keys_commands_make_private_keys_and_an_allowlist(state_dir):
