@@ -18,7 +18,7 @@ import uuid
 import zmq
 
 from monclub import config as configuration
-from monclub import protocol, wire
+from monclub import curve, protocol, wire
 from monclub.errors import InvalidRequest, MonclubError, Refus, Timeout, Unavailable
 from monclub.partition import shard_of
 
@@ -150,6 +150,7 @@ class Client:
             socket = self.context.socket(zmq.REQ)
             socket.linger = 0
             socket.reconnect_ivl = 20
+            curve.secure_client(socket, self.config)
             socket.connect(endpoint)
             self.sockets[endpoint] = socket
         socket.send(payload)

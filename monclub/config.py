@@ -2,15 +2,20 @@
 
 The file is $MONCLUB_CONFIG, else <checkout>/config/monclub.toml. Environment variables win over it:
 MONCLUB_HOME (state directory, default <checkout>/.monclub), MONCLUB_DATABASE_URL (an external
-PostgreSQL; unset means the embedded cluster), MONCLUB_SHARDS.
+PostgreSQL; unset means the embedded cluster), MONCLUB_SHARDS, MONCLUB_CLIENT_KEY.
 """
 
+import ipaddress
 import os
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg.conninfo
+
+from monclub import keys
+from monclub.db.secrets import redact
 from monclub.errors import ConfigError
 
 CHECKOUT = Path(__file__).resolve().parents[1]
@@ -24,6 +29,9 @@ class Config:
     database_url: str | None = None
     shards: int = 4
     tcp: str | None = None
+    curve: bool = False
+    server_key: Path | None = None
+    client_key: Path | None = None
     restart_intensity: int = 5
     restart_period: float = 10.0
     attempt_timeout: float = 1.5
@@ -39,6 +47,11 @@ class Config:
     pret_jours: int = 14
     relance_seconds: float = 86400.0
     relances_max: int = 3
+
+    @property
+    def loopback(self) -> bool:
+        """Whether the tcp host of the shards (if any) is a loopback address."""
+        return _loopback(self.tcp)
 
     @property
     def run_dir(self) -> Path:
@@ -115,16 +128,57 @@ def _positive_float(value, name: str) -> float:
     return number
 
 
-def _loopback_tcp(value: str | None) -> str | None:
-    """Shards may bind tcp on loopback only until CurveZMQ authentication exists."""
+def _loopback(tcp: str | None) -> bool:
+    if tcp is None:
+        return True
+    host = tcp.rpartition(":")[0]
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _tcp(value: str | None) -> str | None:
+    """host:port of the shards; a host beyond loopback turns CURVE on (see monclub.curve)."""
     if value is None:
         return None
     host, _, port = str(value).rpartition(":")
-    if host not in ("127.0.0.1", "localhost") or not port.isdigit():
+    if not re.fullmatch(r"[A-Za-z0-9.-]+", host) or not port.isdigit() or not 0 < int(port) < 65536:
         raise ConfigError(
-            f"reunions.tcp = {value!r}: give a loopback host:port such as \"127.0.0.1:7100\"; "
-            "binding another interface needs CurveZMQ, which MonClub does not have yet"
+            f"reunions.tcp = {value!r}: give host:port, e.g. \"127.0.0.1:7100\" (loopback), or the address "
+            "of an interface such as \"192.168.1.10:7100\" or \"0.0.0.0:7100\" (needs `monclub keys init`)"
         )
+    return value
+
+
+def _database_url(value: str | None) -> str | None:
+    """Refuse a malformed URL here, where the error can be shown without its password."""
+    if not value:
+        return None
+    try:
+        psycopg.conninfo.conninfo_to_dict(value)
+    except psycopg.Error as error:
+        raise ConfigError(f"database_url is not a valid PostgreSQL URL: {redact(str(error), value)}") from None
+    return value
+
+
+_UNIX_SOCKET_ONLY = ("listen_addresses", "unix_socket_directories", "unix_socket_permissions")
+
+
+def _postgres_settings(settings: dict) -> dict:
+    """The embedded cluster trusts whoever reaches its 0700 unix socket: that socket stays its only door."""
+    for name in _UNIX_SOCKET_ONLY:
+        if name in settings:
+            raise ConfigError(
+                f"[postgres] {name}: the embedded PostgreSQL listens on its private unix socket only "
+                "(trust authentication); for a server reachable over tcp, set database_url to an external one"
+            )
+    return dict(settings)
+
+
+def _flag(value, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name} must be true or false, got {value!r}")
     return value
 
 
@@ -152,17 +206,23 @@ def load(env=None) -> Config:
     retention = data.get("retention", {})
     prets = data.get("prets", {})
     notifications = data.get("notifications", {})
+    access = data.get("access", {})
     home = Path(env.get("MONCLUB_HOME") or data.get("home") or CHECKOUT / ".monclub").absolute()
+    tcp = _tcp(reunions.get("tcp"))
     return Config(
         home=home,
-        database_url=env.get("MONCLUB_DATABASE_URL") or data.get("database_url") or None,
+        database_url=_database_url(env.get("MONCLUB_DATABASE_URL") or data.get("database_url")),
         shards=_positive_int(env.get("MONCLUB_SHARDS") or reunions.get("shards", 4), "shards"),
-        tcp=_loopback_tcp(reunions.get("tcp")),
+        tcp=tcp,
+        curve=_flag(access.get("curve", False), "access.curve") or not _loopback(tcp),
+        server_key=Path(access.get("server_key") or keys.server_public(home)).expanduser(),
+        client_key=Path(env.get("MONCLUB_CLIENT_KEY") or access.get("client_key")
+                        or keys.client_secret(home)).expanduser(),
         restart_intensity=_positive_int(reunions.get("restart_intensity", 5), "restart_intensity"),
         restart_period=float(reunions.get("restart_period", 10.0)),
         attempt_timeout=float(client.get("attempt_timeout", 1.5)),
         deadline=float(client.get("deadline", 15.0)),
-        postgres_settings=dict(data.get("postgres", {})),
+        postgres_settings=_postgres_settings(data.get("postgres", {})),
         events_retention=float(retention.get("events_seconds", 86400.0)),
         requests_retention=float(retention.get("requests_seconds", 86400.0)),
         smtp_host=_smtp_host(env.get("MONCLUB_SMTP_HOST") or notifications.get("smtp_host")),

@@ -11,7 +11,8 @@ import time
 
 import zmq
 
-from monclub import protocol, wire
+from monclub import curve, protocol, wire
+from monclub.config import Config
 from monclub.errors import InvalidRequest
 
 log = logging.getLogger(__name__)
@@ -96,13 +97,14 @@ class Stop:
         self.requested = True
 
 
-def serve(endpoint: str, handler, hwm: int = 10_000) -> int:
+def serve(endpoint: str, handler, config: Config, hwm: int = 10_000) -> int:
     stop = Stop()
     context = zmq.Context()
     socket = context.socket(zmq.ROUTER)
     socket.linger = 0
     socket.rcvhwm = hwm
     socket.sndhwm = hwm
+    curve.secure_server(socket, config)
     socket.bind(endpoint)
     log.info("%s listening on %s", handler.name, endpoint)
     ticked = 0.0

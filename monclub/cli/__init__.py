@@ -6,7 +6,7 @@ unavailable service, 2 for a configuration problem.
 
 import click
 
-from monclub.cli import club, daemon, drill, events, prets
+from monclub.cli import club, daemon, drill, events, keys, prets
 
 
 @click.group()
@@ -14,5 +14,6 @@ def main():
     """MonClub: séances owned by supervised shard processes, on PostgreSQL."""
 
 
-for command in (*daemon.COMMANDS, *club.COMMANDS, *events.COMMANDS, *drill.COMMANDS, *prets.COMMANDS):
+for command in (*daemon.COMMANDS, *club.COMMANDS, *events.COMMANDS, *drill.COMMANDS, *prets.COMMANDS,
+                *keys.COMMANDS):
     main.add_command(command)

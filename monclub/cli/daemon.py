@@ -4,7 +4,7 @@ import time
 
 import click
 
-from monclub import observe, tree
+from monclub import curve, observe, tree
 from monclub.cli.common import emit, fail, handled, json_option, load_config
 from monclub.postgres.cluster import Cluster
 
@@ -59,6 +59,7 @@ def _log_tails(config, state: dict) -> str:
 def start(foreground: bool):
     """Start MonClub: supervisord and its tree (embedded PostgreSQL, Réunions and its shards)."""
     config = load_config()
+    curve.check_server(config)
     if tree.supervisord_pid(config):
         click.echo(f"MonClub is already running (state in {config.home}).")
         click.echo(render(tree.status(config)))

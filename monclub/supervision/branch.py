@@ -15,6 +15,7 @@ from typing import Callable
 import psycopg
 
 from monclub import config as configuration
+from monclub import curve
 from monclub.db import connect
 from monclub.db.migrate import check_shards, migrate
 from monclub.errors import ConfigError
@@ -33,7 +34,7 @@ def run_shard(branch: str, make_shard: MakeShard, config: configuration.Config, 
     place = f"{branch}/shard-{index}"
     set_title(place)
     setup_logging(place)
-    return serve(config.endpoint(branch, index), make_shard(config, conninfo, index))
+    return serve(config.endpoint(branch, index), make_shard(config, conninfo, index), config)
 
 
 def prepare_database(conninfo: str, branch: str, shards: int) -> None:
@@ -62,6 +63,7 @@ def main(branch: str, shards: Callable[[configuration.Config], int], make_shard:
     die_with_parent(signal.SIGTERM)
     try:
         config = configuration.load()
+        curve.check_server(config)
         conninfo = config.conninfo()
         config.prepare_dirs()
         record_start(config.run_dir, branch)

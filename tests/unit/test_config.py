@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from monclub import config
@@ -26,7 +28,8 @@ def test_tcp_endpoints_count_up_from_the_base_port(tmp_path):
 
 @pytest.mark.parametrize(
     "text",
-    ['[reunions]\ntcp = "0.0.0.0:7100"\n', '[reunions]\nshards = 0\n', '[reunions]\nshards = "x"\n', "not toml ["],
+    ['[reunions]\ntcp = "127.0.0.1"\n', '[reunions]\ntcp = "tcp://h:1"\n', '[access]\ncurve = "yes"\n',
+     '[postgres]\nlisten_addresses = "*"\n', '[reunions]\nshards = 0\n', '[reunions]\nshards = "x"\n', "not toml ["],
 )
 def test_bad_configuration_says_what_to_change(tmp_path, text):
     with pytest.raises(ConfigError):
@@ -44,3 +47,29 @@ def test_an_ipc_path_too_long_for_a_unix_socket_is_refused():
 def test_loan_timings_must_be_positive(tmp_path, text):
     with pytest.raises(ConfigError):
         config.load(write(tmp_path, text))
+
+
+@pytest.mark.parametrize("text, curve", [
+    ('[reunions]\ntcp = "127.0.0.1:7100"\n', False),
+    ('[reunions]\ntcp = "localhost:7100"\n', False),
+    ('[reunions]\ntcp = "0.0.0.0:7100"\n', True),
+    ('[reunions]\ntcp = "192.168.1.10:7100"\n', True),
+    ('[reunions]\ntcp = "club.example.org:7100"\n', True),
+    ('[reunions]\ntcp = "127.0.0.1:7100"\n[access]\ncurve = true\n', True),
+])
+def test_curve_is_on_beyond_loopback_or_when_forced(tmp_path, text, curve):
+    assert config.load(write(tmp_path, text)).curve is curve
+
+
+def test_client_keys_default_to_the_state_directory_and_the_environment_wins(tmp_path):
+    env = write(tmp_path, '[access]\nserver_key = "/k/server.key"\n')
+    loaded = config.load(env)
+    assert (loaded.server_key, loaded.client_key) == (Path("/k/server.key"), Path("/tmp/h/keys/clients/local.key_secret"))
+    assert config.load({**env, "MONCLUB_CLIENT_KEY": "/k/me.key_secret"}).client_key == Path("/k/me.key_secret")
+
+
+def test_a_malformed_database_url_is_refused_without_its_password(tmp_path):
+    env = {**write(tmp_path, ""), "MONCLUB_DATABASE_URL": "postgresql://gardien:s3cr3t@[::1/monclub"}
+    with pytest.raises(ConfigError) as refused:
+        config.load(env)
+    assert "s3cr3t" not in str(refused.value) and "***" in str(refused.value)

@@ -1,0 +1,63 @@
+"""monclub keys init | client NAME | list | revoke NAME: the CurveZMQ keys of the shards' tcp endpoints."""
+
+import click
+
+from monclub import keys
+from monclub.cli.common import emit, fail, handled, json_option, load_config
+
+
+@click.group("keys")
+def keys_group():
+    """CurveZMQ keys: needed to bind the shards' tcp beyond loopback (see README, Access and keys)."""
+
+
+@keys_group.command("init")
+@json_option
+@handled
+def keys_init(as_json):
+    """Create the server keypair and this machine's `local` client key, unless they exist."""
+    home = load_config().home
+    made = keys.init(home)
+    public = keys.listing(home)["server"]
+    text = (f"{'created' if made else 'kept the existing'} server keypair in {keys.directory(home)}\n"
+            f"server public key: {public}  (clients need {keys.server_public(home)})")
+    emit(as_json, {"created": made, "server": public, "directory": str(keys.directory(home))}, text)
+
+
+@keys_group.command("client")
+@click.argument("name")
+@json_option
+@handled
+def keys_client(name, as_json):
+    """Create the keypair of client NAME and add its public key to the allowlist."""
+    home = load_config().home
+    secret = keys.add_client(home, name)
+    text = (f"client {name} allowed; its keys: {secret.with_suffix('.key')} and {secret} (secret)\n"
+            f"copy them and {keys.server_public(home)} to that machine, set there [access] client_key and "
+            f"server_key to their paths, then delete the secret here")
+    emit(as_json, {"name": name, "secret": str(secret), "server_key": str(keys.server_public(home))}, text)
+
+
+@keys_group.command("list")
+@json_option
+@handled
+def keys_list(as_json):
+    """The server's public key and the allowed clients."""
+    listing = keys.listing(load_config().home)
+    lines = [f"server  {listing['server'] or '(none: run monclub keys init)'}"]
+    lines += [f"{client['name']:<7} {client['public']}" for client in listing["allowed"]]
+    emit(as_json, listing, "\n".join(lines))
+
+
+@keys_group.command("revoke")
+@click.argument("name")
+@json_option
+@handled
+def keys_revoke(name, as_json):
+    """Remove client NAME from the allowlist (its next connection is refused)."""
+    if not keys.revoke(load_config().home, name):
+        fail(f"no client key named {name!r}", 1, as_json, "invalid_request")
+    emit(as_json, {"revoked": name}, f"client {name} revoked")
+
+
+COMMANDS = (keys_group,)
