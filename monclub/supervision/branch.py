@@ -33,7 +33,7 @@ def run_shard(branch: str, make_shard: MakeShard, config: configuration.Config, 
     place = f"{branch}/shard-{index}"
     set_title(place)
     setup_logging(place)
-    return serve(config.endpoint(branch, index), make_shard(config, conninfo, index))
+    return serve(config.endpoint(branch, index), make_shard(config, conninfo, index), config.hwm)
 
 
 def prepare_database(conninfo: str, branch: str, shards: int) -> None:
