@@ -6,7 +6,7 @@ import time
 
 import zmq
 
-from monclub import protocol, wire
+from monclub import protocol, server, wire
 from monclub.errors import Timeout, Unavailable
 from tests.fixtures.postgres import add_membres
 from tests.fixtures.waiting import wait_for
@@ -22,10 +22,14 @@ MSG_OVERHEAD = 64 + 40 + 16
 # What each applied registration adds to the shard's memory: the member id in the séance's tuple
 # of inscrits (8-byte slot + 32-byte int) and in the set of known members (~60 bytes a slot).
 STATE_PER_REGISTRATION = 8 + 32 + 60
-# The allocators' granularity, whatever the load: glibc grows each arena's heap by 128 KiB at a
-# time, and the shard has two threads that allocate (Python's and ZeroMQ's I/O thread); Python's
-# obmalloc takes 256 KiB arenas. A few of each, rounded up.
-ALLOCATOR_SLACK = 4 * 1024 * 1024
+# A batch (group commit) holds at most server.BATCH_MAX requests at a time, each as Python objects:
+# its frames, the decoded map, the Request, the reply map and its encoding, about 1 KiB in all.
+PER_BATCHED_REQUEST = 1024
+# The allocators' working set, whatever the flood: Python's obmalloc arenas (256 KiB each), and
+# glibc's heaps, which keep freed memory up to a trim threshold that rises to twice the largest
+# block freed (here the séance's growing tuple of inscrits, 128 KiB at 16,000 members). A few MiB;
+# a fraction of what an unbounded queue, or a copy of the séance per batched command, would take.
+ALLOCATOR_SLACK = 8 * 1024 * 1024
 
 
 def rss(pid: int) -> int:
@@ -121,7 +125,8 @@ def test_a_flood_is_bounded_and_nothing_is_half_applied(start_reunions, sql):
     assert pushed_back > 0, "the flood outran the shard: the high-water marks pushed senders back"
     request_bytes = max(len(p) for row in payloads for p in row)
     applied_at_most = sum(sent)
-    bound = queue_bound(request_bytes, reply_bytes) + applied_at_most * STATE_PER_REGISTRATION + ALLOCATOR_SLACK
+    bound = (queue_bound(request_bytes, reply_bytes) + server.BATCH_MAX * (request_bytes + PER_BATCHED_REQUEST)
+             + applied_at_most * STATE_PER_REGISTRATION + ALLOCATOR_SLACK)
     print(f"sent {sum(sent)}, pushed back {pushed_back} times, probes {probes}, "
           f"RSS before {before / 2**20:.1f} MiB, peak {peak / 2**20:.1f} MiB, bound +{bound / 2**20:.1f} MiB")
     assert peak - before <= bound
