@@ -7,18 +7,20 @@ the batch reaches the shard's memory, and no reply leaves, before its COMMIT.
 """
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 from monclub import wire
 
 
 @dataclass(frozen=True)
 class Write:
-    """What one command (or one timer, with no request id) writes: its events, the aggregate's
-    state after them, and the encoded reply stored under the request id."""
+    """What one command (or one timer, with no request id) writes: its events, their outbox records
+    (type, aggregate, payload), and the encoded reply stored under the request id. No aggregate
+    state is kept per command: a batch on one séance holds its latest state once, in `states`."""
 
     request_id: str | None
     events: list
-    after: object
+    records: list[tuple[str, str, dict]]
     reply: bytes | None
 
 
@@ -29,12 +31,15 @@ class Batch:
     replies: dict[str, dict] = field(default_factory=dict)
     dropped: set[str] = field(default_factory=set)
 
-    def add(self, request_id: str | None, aggregate_id: str, events: list, after, reply: dict | None) -> None:
+    def add(self, request_id: str | None, aggregate_id: str, events: list, after, reply: dict | None,
+            record: Callable[[object, object], tuple[str, str, dict]]) -> None:
+        """Add one command's outcome; `record(event, after)` is the store's outbox record of an event."""
         if events:
             self.states[aggregate_id] = after
         if request_id is not None:
             self.replies[request_id] = reply
-        self.writes.append(Write(request_id, events, after, None if reply is None else wire.encode(reply)))
+        records = [record(event, after) for event in events]
+        self.writes.append(Write(request_id, events, records, None if reply is None else wire.encode(reply)))
 
     def drop(self, aggregate_id: str) -> None:
         """Reload this aggregate from PostgreSQL after the batch: a command on it failed unexpectedly

@@ -47,6 +47,7 @@ class Config:
     pret_jours: int = 14
     relance_seconds: float = 86400.0
     relances_max: int = 3
+    hwm: int = 1000
 
     @property
     def loopback(self) -> bool:
@@ -233,4 +234,5 @@ def load(env=None) -> Config:
         pret_jours=_positive_int(prets.get("jours", 14), "prets.jours"),
         relance_seconds=_positive_float(prets.get("relance_seconds", 86400.0), "prets.relance_seconds"),
         relances_max=_positive_int(prets.get("relances_max", 3), "prets.relances_max", minimum=0),
+        hwm=_positive_int(reunions.get("hwm", 1000), "reunions.hwm"),
     )

@@ -105,7 +105,7 @@ def parse_request(message: dict, ops: dict = OPS) -> Request:
     if rid is None:
         raise InvalidRequest("field 'id' must be 8 to 128 printable ASCII characters, unique per request")
     op = message.get("op")
-    if op not in ops:
+    if not isinstance(op, str) or op not in ops:
         raise InvalidRequest(f"field 'op' must be one of {', '.join(sorted(ops))}")
     fields = ops[op]
     extra = set(message) - set(fields) - {"v", "id", "op"}

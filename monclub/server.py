@@ -97,13 +97,17 @@ class Stop:
         self.requested = True
 
 
-def serve(endpoint: str, handler, config: Config, hwm: int = 10_000) -> int:
+def serve(endpoint: str, handler, config: Config) -> int:
+    """Serve until SIGTERM. What a flood can cost is bounded by the high-water marks (per peer and
+    direction), the batch size, and a frame size cap: a larger frame closes its connection unread
+    (frames up to the cap are read, then refused by the codec with an answer)."""
     stop = Stop()
     context = zmq.Context()
     socket = context.socket(zmq.ROUTER)
     socket.linger = 0
-    socket.rcvhwm = hwm
-    socket.sndhwm = hwm
+    socket.rcvhwm = config.hwm
+    socket.sndhwm = config.hwm
+    socket.maxmsgsize = 4 * wire.MAX_MESSAGE_BYTES
     curve.secure_server(socket, config)
     socket.bind(endpoint)
     log.info("%s listening on %s", handler.name, endpoint)

@@ -125,7 +125,7 @@ class Shard:
         if not events:
             return
         batch = Batch()
-        batch.add(None, aggregate_id, events, self.domain.apply(before, events), None)
+        batch.add(None, aggregate_id, events, self.domain.apply(before, events), None, self._store().outbox_record)
         if self._write(batch) is not None and self.store is not None:
             self._set_aside(aggregate_id, now)
 
@@ -247,7 +247,7 @@ class Shard:
             log.exception("%s: command %s on %s failed; dropped from memory", self.name, request.op, aggregate_id)
             batch.drop(aggregate_id)
             return protocol.error(request.id, "internal_error", f"internal error on {aggregate_id}; nothing was committed")
-        batch.add(request.id, aggregate_id, events, after, reply)
+        batch.add(request.id, aggregate_id, events, after, reply, self._store().outbox_record)
         return reply
 
     def _write(self, batch: Batch) -> Exception | None:

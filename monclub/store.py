@@ -93,7 +93,7 @@ class Store:
         transaction, one round trip in a pipeline; the outbox goes last, to hold its sequence
         lock the least time. Raises AlreadyApplied if a request id is already recorded."""
         replies = [(write.request_id, write.reply) for write in writes if write.request_id is not None]
-        records = [self.outbox_record(event, write.after) for write in writes for event in write.events]
+        records = [record for write in writes for record in write.records]
         try:
             with self.conn.pipeline(), self.conn.transaction():
                 if replies:

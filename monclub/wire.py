@@ -1,7 +1,8 @@
 """The one codec of MonClub: msgpack maps on the wire, with hard limits.
 
 Everything that turns bytes into Python values (and back) for a socket goes through here, so the
-limits live in one place. A decode error keeps a preview of the bad bytes for the logs.
+limits live in one place. A decode error keeps a preview of the bad bytes for the logs, and its
+message says which limit or rule the bytes broke, in one line.
 """
 
 import msgpack
@@ -9,6 +10,8 @@ import msgpack
 from monclub.errors import InvalidRequest
 
 MAX_MESSAGE_BYTES = 64 * 1024
+# msgpack's unpacker keeps its containers on a fixed stack of this many levels (StackError past it).
+MAX_DEPTH = 1024
 _LIMITS = dict(max_str_len=4096, max_bin_len=4096, max_array_len=1024, max_map_len=64, max_ext_len=0)
 # Events on the bus may name every member of a cancelled séance: larger arrays, same other caps.
 BUS_MESSAGE_BYTES = 4 * 1024 * 1024
@@ -21,18 +24,46 @@ class DecodeError(InvalidRequest):
         self.preview = bytes(data[:32])
 
 
+class _Refused(ValueError):
+    """Bytes that msgpack reads but MonClub refuses."""
+
+
+def _string_keys(value: dict) -> dict:
+    for key in value:
+        if type(key) is not str:
+            raise _Refused(f"map keys must be str, got a {type(key).__name__} key")
+    return value
+
+
+def _no_ext(code: int, data: bytes):
+    raise _Refused(f"ext type {code} is not allowed")
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, msgpack.StackError):
+        return f"nested deeper than {MAX_DEPTH} levels"
+    if isinstance(error, msgpack.ExtraData):
+        return "trailing bytes after the first msgpack value"
+    if isinstance(error, UnicodeDecodeError):
+        return f"a str is not valid UTF-8 ({error.reason} at byte {error.start})"
+    if isinstance(error, _Refused):
+        return str(error)
+    return f"not valid msgpack within the limits: {error}"
+
+
 def encode(value) -> bytes:
     return msgpack.packb(value, use_bin_type=True)
 
 
 def decode(data: bytes, max_bytes: int = MAX_MESSAGE_BYTES, limits: dict = _LIMITS) -> dict:
-    """Bytes to a map with string keys, or DecodeError; never anything else."""
+    """Bytes to a map with string keys (at every level), or DecodeError; never anything else."""
     if len(data) > max_bytes:
         raise DecodeError(f"message of {len(data)} bytes exceeds {max_bytes}", data)
     try:
-        value = msgpack.unpackb(data, raw=False, strict_map_key=True, **limits)
+        value = msgpack.unpackb(data, raw=False, strict_map_key=True, object_hook=_string_keys, ext_hook=_no_ext,
+                                **limits)
     except (ValueError, TypeError) as error:
-        raise DecodeError(f"not a valid msgpack message: {type(error).__name__} {error}".strip(), data)
+        raise DecodeError(_reason(error), data) from None
     if not isinstance(value, dict):
         raise DecodeError(f"a message must be a msgpack map, got {type(value).__name__}", data)
     return value

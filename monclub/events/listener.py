@@ -1,10 +1,11 @@
-"""The shell of every listener: follow the bus live, catch up from PostgreSQL on any gap.
+"""The shell of every listener: woken by the bus, it applies events read from PostgreSQL.
 
-Pub/sub loses messages by nature (slow joiners, high-water marks, a listener that was down). So a
-listener applies event `position + 1` only; anything else (a later event, a heartbeat announcing a
-later sequence, or silence from the bus) makes it read the missing events from the outbox in
-order. Each batch of effects is committed in one transaction with the new position, guarded by
-the old one: a redelivered or concurrently applied event is never applied twice.
+Pub/sub loses messages by nature (slow joiners, high-water marks, a listener that was down), and
+anybody who reaches the bus can publish on it. So a listener takes from the bus only the news that
+events beyond its position exist (an event or a heartbeat announcing one; silence on the bus makes
+it look too), and reads those events from the outbox in order. Each batch of effects is committed
+in one transaction with the new position, guarded by the old one: a redelivered or concurrently
+applied event is never applied twice.
 """
 
 import logging
@@ -20,7 +21,7 @@ from monclub import config as configuration
 from monclub import wire
 from monclub.db import connect
 from monclub.errors import Unavailable
-from monclub.events.bus import TOPIC_EVENT, endpoints
+from monclub.events.bus import endpoints
 from monclub.events.outbox import read_events
 from monclub.server import Stop
 from monclub.supervision.process import die_with_parent, set_title, setup_logging
@@ -88,21 +89,12 @@ class Follower:
             self.apply(events)
         self.effects.after_commit(self.conn, [])
 
-    def receive(self, messages: list[tuple[bytes, dict]]) -> None:
-        """Apply, in one transaction, the run of events that continues our position; anything
-        ahead of it (a gap, or a heartbeat announcing more) means catching up from the outbox."""
-        run, ahead = [], False
-        for topic, message in messages:
-            seq = message.get("seq")
-            if not isinstance(seq, int) or seq <= self.position + len(run):
-                continue
-            if topic == TOPIC_EVENT and seq == self.position + len(run) + 1:
-                run.append(message)
-            else:
-                ahead = True
-        if run:
-            self.apply(run)
-        if ahead:
+    def receive(self, messages: list[dict]) -> None:
+        """The bus only tells that events exist: any message announcing a `seq` beyond our
+        position (an event or a heartbeat) makes us read the events from the outbox, the source
+        of truth. So a garbled or forged message on the bus is never applied, and can never make
+        us skip the real event of its number."""
+        if any(type(message.get("seq")) is int and message["seq"] > self.position for message in messages):
             self.catch_up()
 
 
@@ -131,14 +123,14 @@ def follow(config: configuration.Config, effects: Effects, stop: Stop) -> None:
         subscriber.close(linger=0)
 
 
-def _drain(subscriber: zmq.Socket) -> list[tuple[bytes, dict]]:
+def _drain(subscriber: zmq.Socket) -> list[dict]:
     """Every message already waiting (up to a batch), decoded; undecodable ones dropped."""
     messages = []
     while len(messages) < _BATCH and subscriber.poll(0):
         frames = subscriber.recv_multipart()
         message = _decode(frames)
         if message is not None:
-            messages.append((frames[0], message))
+            messages.append(message)
     return messages
 
 

@@ -18,28 +18,60 @@ def packed(**fields) -> bytes:
     return msgpack.packb({**protocol.request("bad-request-00001", "inscrire", seance="polar", membre=1), **fields})
 
 
+def nested(depth: int, leaf=None):
+    for _ in range(depth):
+        leaf = [leaf]
+    return leaf
+
+
+# name -> (payload, what the one-line message must say: the field, or the limit that was broken)
 BAD = {
-    "not msgpack": b"\xc1\xc1\xc1",
-    "truncated": packed()[:-3],
-    "not a map": msgpack.packb([1, 2, 3]),
-    "oversized": msgpack.packb({"v": 1, "pad": "x" * 4000} | {f"k{i}": "x" * 4000 for i in range(20)}),
-    "huge array": packed(membre=list(range(5000))),
-    "deep nesting": b"\x91" * 5000 + b"\xc0",
-    "non-utf8 string": b"\x81\xa2op\xa2\xff\xfe",
-    "integer map key": msgpack.packb({1: 2}),
-    "wrong type": packed(membre="1"),
-    "boolean as integer": packed(membre=True),
-    "unknown op": packed(op="detruire"),
-    "extra field": packed(extra=1),
-    "missing field": msgpack.packb(protocol.request("bad-request-00001", "inscrire", seance="polar")),
-    "bad version": packed(v=2),
-    "bad request id": packed(id="x"),
-    "bad seance id": packed(seance="a b"),
-    "trailing newline in an id": packed(seance="polar\n"),
-    "trailing newline in a request id": packed(id="bad-request-00001\n"),
-    "NUL in a titre": msgpack.packb({**VALID, "titre": "Soirée\x00Polar"}),
-    "float version": packed(v=1.0),
-    "ext type": msgpack.packb({"v": msgpack.ExtType(5, b"abc")}),
+    "not msgpack": (b"\xc1\xc1\xc1", "msgpack"),
+    "empty payload": (b"", "incomplete input"),
+    "truncated": (packed()[:-3], "incomplete input"),
+    "trailing bytes": (packed() + b"\xc0", "trailing bytes"),
+    "not a map": (msgpack.packb([1, 2, 3]), "must be a msgpack map"),
+    "oversized": (msgpack.packb({"v": 1, "pad": "x" * 4000} | {f"k{i}": "x" * 4000 for i in range(20)}),
+                  f"exceeds {wire.MAX_MESSAGE_BYTES}"),
+    "huge array": (packed(membre=list(range(5000))), "max_array_len"),
+    "huge map": (msgpack.packb({f"k{i}": i for i in range(100)}), "max_map_len"),
+    "long str": (packed(seance="x" * 5000), "max_str_len"),
+    "long bin": (packed(seance=b"x" * 5000), "max_bin_len"),
+    "deep nesting": (b"\x91" * 5000 + b"\xc0", "nested deeper"),
+    "deep nesting of maps": (b"\x81\xa1a" * 2000 + b"\xc0", "nested deeper"),
+    "nesting within the stack, where an integer is expected": (packed(membre=nested(1000)), "'membre'"),
+    "non-utf8 string": (b"\x81\xa2op\xa2\xff\xfe", "UTF-8"),
+    "utf-8 encoded surrogate": (b"\x81\xa2op\xa3\xed\xa0\x80", "UTF-8"),
+    "integer map key": (msgpack.packb({1: 2}), "map key"),
+    "bin map key": (msgpack.packb({**protocol.request("bad-request-00001", "ping"), b"op": "ping"}), "map key"),
+    "integer key in a nested map": (packed(membre={1: 2}), "map key"),
+    "wrong type": (packed(membre="1"), "'membre'"),
+    "boolean as integer": (packed(membre=True), "'membre'"),
+    "float as integer": (packed(membre=1.0), "'membre'"),
+    "NaN as integer": (packed(membre=float("nan")), "'membre'"),
+    "nil as integer": (packed(membre=None), "'membre'"),
+    "negative integer": (packed(membre=-1), "'membre'"),
+    "integer beyond 63 bits": (packed(membre=2**64 - 1), "'membre'"),
+    "bin as str": (packed(seance=b"polar"), "'seance'"),
+    "unknown op": (packed(op="detruire"), "'op'"),
+    "array as op": (packed(op=["inscrire"]), "'op'"),
+    "map as op": (packed(op={"a": 1}), "'op'"),
+    "extra field": (packed(extra=1), "'extra'"),
+    "missing field": (msgpack.packb(protocol.request("bad-request-00001", "inscrire", seance="polar")), "'membre'"),
+    "bad version": (packed(v=2), "'v'"),
+    "bad request id": (packed(id="x"), "'id'"),
+    "integer request id": (packed(id=12345678), "'id'"),
+    "bad seance id": (packed(seance="a b"), "'seance'"),
+    "trailing newline in an id": (packed(seance="polar\n"), "'seance'"),
+    "trailing newline in a request id": (packed(id="bad-request-00001\n"), "'id'"),
+    "NUL in a titre": (msgpack.packb({**VALID, "titre": "Soirée\x00Polar"}), "'titre'"),
+    "titre too long": (msgpack.packb({**VALID, "titre": "x" * 201}), "'titre'"),
+    "places beyond the maximum": (msgpack.packb({**VALID, "places": protocol.MAX_COUNT + 1}), "'places'"),
+    "places as a str": (msgpack.packb({**VALID, "places": "10"}), "'places'"),
+    "float version": (packed(v=1.0), "'v'"),
+    "ext type": (msgpack.packb({"v": msgpack.ExtType(5, b"abc")}), "max_ext_len"),
+    "zero-length ext type": (b"\x81\xa1v\xc7\x00\x05", "ext type 5"),
+    "timestamp": (packed(membre=msgpack.Timestamp(1, 0)), "max_ext_len"),
 }
 
 
@@ -61,21 +93,22 @@ def ask(socket, payload: bytes, envelope=(b"",)) -> dict:
 
 @pytest.mark.parametrize("name", sorted(BAD))
 def test_bad_request_gets_invalid_request_and_a_valid_one_then_succeeds(shard_socket, sql, name):
-    reply = ask(shard_socket, BAD[name])
+    payload, says = BAD[name]
+    reply = ask(shard_socket, payload)
     assert reply["ok"] is False and reply["error"]["code"] == "invalid_request"
-    assert reply["error"]["message"]
+    assert says in reply["error"]["message"] and "\n" not in reply["error"]["message"]
     assert sql.execute("SELECT count(*) FROM requests").fetchone() == (0,)
     assert ask(shard_socket, wire.encode(VALID))["ok"] is True
+
+
+def test_a_refusal_names_the_request_id_when_it_could_be_read(shard_socket):
+    assert ask(shard_socket, packed(membre="1"))["id"] == "bad-request-00001"
+    assert ask(shard_socket, BAD["non-utf8 string"][0])["id"] is None
 
 
 def test_a_malformed_envelope_is_dropped_and_the_shard_serves_on(shard_socket):
     shard_socket.send_multipart([b"junk", b"more junk", b"payload"])
     assert ask(shard_socket, wire.encode(VALID))["ok"] is True
-
-
-def test_wrong_types_name_the_field(shard_socket):
-    reply = ask(shard_socket, wire.encode({**VALID, "places": "10"}))
-    assert "'places'" in reply["error"]["message"]
 
 
 def test_an_exception_on_one_seance_drops_it_alone_and_answers_internal_error(database, monkeypatch):
