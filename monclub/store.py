@@ -90,12 +90,15 @@ class Store:
 
     def enregistrer(self, writes: list[Write]) -> None:
         """Write the state changes, the outbox events and the replies of a batch in one
-        transaction, one round trip in a pipeline; the outbox goes last, to hold its sequence
-        lock the least time. Raises AlreadyApplied if a request id is already recorded."""
+        transaction and one round trip: on this autocommit connection, PostgreSQL runs all the
+        statements of a pipeline up to its Sync as one implicit transaction, committed at the Sync
+        or rolled back whole at the first error (an explicit BEGIN and COMMIT would cost a round
+        trip each). The outbox goes last, to hold its sequence lock the least time. Raises
+        AlreadyApplied if a request id is already recorded."""
         replies = [(write.request_id, write.reply) for write in writes if write.request_id is not None]
         records = [record for write in writes for record in write.records]
         try:
-            with self.conn.pipeline(), self.conn.transaction():
+            with self.conn.pipeline():
                 if replies:
                     self.conn.execute(_INSERT_REPLIES, (self.shard, [i for i, _ in replies], [r for _, r in replies]))
                 for write in writes:

@@ -5,10 +5,13 @@ An in-process shard on the real database, fed batches directly (what the ROUTER 
 the messages waiting on its socket); the socket path is covered by the other integration tests.
 """
 
+import psycopg
 import pytest
 
 from monclub import protocol
+from monclub.batch import Write
 from monclub.db import connect
+from monclub.reunions import seance as core
 from monclub.reunions.shard import seance_shard
 from tests.fixtures.postgres import add_membres
 
@@ -99,3 +102,15 @@ def test_a_connection_lost_at_commit_leaves_memory_and_replies_as_if_nothing_hap
     again = shard.handle_batch(batch)
     assert statuts(again) == ["inscrit", "inscrit"]
     assert sql.execute("SELECT count(*) FROM inscriptions").fetchone()[0] == 2
+
+
+def test_a_batch_that_fails_at_its_last_statement_leaves_no_row(shard, membres, sql):
+    """The batch is one transaction: a failure after its first writes undoes them all."""
+    sql.execute("INSERT INTO inscriptions (seance_id, membre_id, statut) VALUES ('polar', %s, 'inscrit')", (membres[1],))
+    writes = [Write("inscrire-first-01", [core.MembreInscrit("polar", membres[0])], [], b"reply"),
+              Write("inscrire-clash-02", [core.MembreInscrit("polar", membres[1])], [], b"reply")]
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        shard.store.enregistrer(writes)
+    assert sql.execute("SELECT count(*) FROM requests WHERE id LIKE 'inscrire-%'").fetchone()[0] == 0
+    assert sql.execute("SELECT count(*) FROM inscriptions WHERE membre_id = %s", (membres[0],)).fetchone()[0] == 0
+    assert shard.handle(inscrire("inscrire-after-01", membres[2]))["result"] == {"statut": "inscrit"}
