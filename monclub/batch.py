@@ -26,6 +26,11 @@ class Write:
 
 @dataclass
 class Batch:
+    """`trusting`: membres are taken on trust, checked by the transaction's foreign keys
+    (`Shard.membre`); `membres` are those of its accepted commands, known to exist once it commits."""
+
+    trusting: bool = False
+    membres: set[int] = field(default_factory=set)
     states: dict[str, object] = field(default_factory=dict)
     writes: list[Write] = field(default_factory=list)
     replies: dict[str, dict] = field(default_factory=dict)

@@ -178,22 +178,25 @@ class Shard:
         return found
 
     def membre(self, membre: int) -> int:
-        if membre not in self.membres:
-            if not self._store().membre_existe(membre):
-                raise Refus(f"no membre {membre}", "membre_inconnu")
-            self.membres.add(membre)
+        """A membre a command names. Inside a batch of several commands it is taken on trust: every
+        accepted command writes its membre into a column that references `membres`, so PostgreSQL
+        checks it in the batch's own transaction, and a batch naming an unknown one fails and is
+        retried command by command, each checked here (a refused command is checked by `_decide`)."""
+        if membre in self.membres:
+            return membre
+        if self.pending is not None and self.pending.trusting:
+            return membre
+        if not self._store().membre_existe(membre):
+            raise Refus(f"no membre {membre}", "membre_inconnu")
+        self.membres.add(membre)
         return membre
 
     def _prefetch(self, requests: list[protocol.Request]) -> None:
-        """Load, in one query each, the aggregates of this shard and the membres a batch needs
-        that are not in memory yet (instead of queries for every command)."""
+        """Load, in one query, the aggregates of this shard a batch needs that are not in memory."""
         key = self.domain.key
         missing = {r.args[key] for r in requests if shard_of(r.args[key], self.shards) == self.index} - self.aggregates.keys()
         if missing:
             self.aggregates.update(self._store().charger_tous(sorted(missing)))
-        unknown = {request.args["membre"] for request in requests if "membre" in request.args} - self.membres
-        if unknown:
-            self.membres.update(self._store().membres_existants(sorted(unknown)))
 
     def _commands(self, requests: list[protocol.Request]) -> list[dict | None]:
         """Decide each command in order, write them all in one transaction, and only then keep
@@ -201,7 +204,7 @@ class Shard:
         already applied, a refused write), each command is tried again in a transaction of its own."""
         if not requests:
             return []
-        self.pending = batch = Batch()
+        self.pending = batch = Batch(trusting=len(requests) > 1)
         try:
             self._prefetch(requests)
             replies = [self._decide(batch, request) for request in requests]
@@ -238,6 +241,7 @@ class Shard:
             reply = protocol.ok(request.id, self.domain.result(request.op, events, after))
         except Refus as refus:
             before, events, after = None, [], None
+            refus = self._membre_first(request, refus)
             reply = protocol.error(request.id, refus.code, refus.message)
         except (Unavailable, psycopg.Error):
             raise
@@ -248,7 +252,19 @@ class Shard:
             batch.drop(aggregate_id)
             return protocol.error(request.id, "internal_error", f"internal error on {aggregate_id}; nothing was committed")
         batch.add(request.id, aggregate_id, events, after, reply, self._store().outbox_record)
+        if events and "membre" in request.args:
+            batch.membres.add(request.args["membre"])
         return reply
+
+    def _membre_first(self, request: protocol.Request, refus: Refus) -> Refus:
+        """A refused command names an unknown membre: say that, as a command decided alone would."""
+        membre = request.args.get("membre")
+        if membre is None or membre in self.membres or refus.code == "membre_inconnu":
+            return refus
+        if not self._store().membre_existe(membre):
+            return Refus(f"no membre {membre}", "membre_inconnu")
+        self.membres.add(membre)
+        return refus
 
     def _write(self, batch: Batch) -> Exception | None:
         """Write the batch in one transaction; None once committed, else the failure (after which
@@ -270,6 +286,7 @@ class Shard:
                 return error
             self.unresolved.difference_update(ids)
             self.aggregates.update(batch.states)
+            self.membres.update(batch.membres)
         for aggregate_id in batch.dropped:
             self._drop(aggregate_id)
         return None

@@ -80,9 +80,6 @@ class Store:
     def membre_existe(self, membre: int) -> bool:
         return self.conn.execute("SELECT 1 FROM membres WHERE id = %s", (membre,)).fetchone() is not None
 
-    def membres_existants(self, membres: list[int]) -> list[int]:
-        return [m for (m,) in self.conn.execute("SELECT id FROM membres WHERE id = ANY(%s)", (membres,))]
-
     def reponses(self, request_ids: list[str]) -> dict[str, bytes]:
         """The stored replies of those of these requests that were applied."""
         rows = self.conn.execute("SELECT id, reply FROM requests WHERE id = ANY(%s)", (request_ids,)).fetchall()

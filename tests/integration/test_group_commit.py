@@ -114,3 +114,17 @@ def test_a_batch_that_fails_at_its_last_statement_leaves_no_row(shard, membres, 
     assert sql.execute("SELECT count(*) FROM requests WHERE id LIKE 'inscrire-%'").fetchone()[0] == 0
     assert sql.execute("SELECT count(*) FROM inscriptions WHERE membre_id = %s", (membres[0],)).fetchone()[0] == 0
     assert shard.handle(inscrire("inscrire-after-01", membres[2]))["result"] == {"statut": "inscrit"}
+
+
+def test_an_unknown_membre_in_a_batch_is_refused_as_if_decided_alone(shard, membres, sql):
+    """Membres are checked by the batch's foreign keys: an unknown one fails the batch, which is
+    then retried command by command; a refused command naming one says membre_inconnu first."""
+    shard.handle(request("places-polar-0001", "changer_places", seance="polar", places=3))
+    replies = shard.handle_batch([inscrire("inscrire-known-01", membres[0]), inscrire("inscrire-ghost-01", 999_999),
+                                  inscrire("inscrire-known-02", membres[1])])
+    assert statuts(replies) == ["inscrit", "membre_inconnu", "inscrit"]
+    full = shard.handle_batch([inscrire("inscrire-known-03", membres[2]), inscrire("inscrire-known-04", membres[3]),
+                               inscrire("inscrire-ghost-02", 999_998)])
+    assert statuts(full) == ["inscrit", "en_attente", "membre_inconnu"]
+    assert 999_999 not in shard.membres and 999_998 not in shard.membres
+    assert sql.execute("SELECT count(*) FROM inscriptions").fetchone()[0] == 4
