@@ -37,7 +37,7 @@ class Target:
 
 def inscrire_classic(conn: psycopg.Connection, seance: str, membre: int) -> str | None:
     """The classic registration, a typical one: lock the séance row, check, insert, commit.
-    The trigger compter_inscriptions (migration 001) keeps seances.inscrits up to date, as it does
+    The statement trigger compter_inscriptions (migration 004) keeps seances.inscrits up to date, as it does
     for MonClub's writes. None when committed, else the refusal's code (nothing written)."""
     with conn.transaction():
         row = conn.execute("SELECT places, inscrits, annulee FROM seances WHERE id = %s FOR UPDATE",

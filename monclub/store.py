@@ -74,6 +74,10 @@ class Store:
         """The statements that write one event's change."""
         raise NotImplementedError
 
+    def statements(self, events: list) -> list[tuple[str, tuple]]:
+        """The statements that write a batch's events, in order (a subclass may merge some)."""
+        return [statement for event in events for statement in self.sql(event)]
+
     def outbox_record(self, event, after) -> tuple[str, str, dict]:
         raise NotImplementedError
 
@@ -98,10 +102,8 @@ class Store:
             with self.conn.pipeline():
                 if replies:
                     self.conn.execute(_INSERT_REPLIES, (self.shard, [i for i, _ in replies], [r for _, r in replies]))
-                for write in writes:
-                    for event in write.events:
-                        for statement in self.sql(event):
-                            self.conn.execute(*statement)
+                for statement in self.statements([event for write in writes for event in write.events]):
+                    self.conn.execute(*statement)
                 if records:
                     append_events(self.conn, records)
         except errors.UniqueViolation as error:

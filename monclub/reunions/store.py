@@ -21,16 +21,6 @@ def _sql(event) -> tuple[str, tuple]:
                 "INSERT INTO seances (id, titre, places, attente_max, tarif) VALUES (%s, %s, %s, %s, %s)",
                 (event.seance, event.titre, event.places, event.attente_max, event.tarif),
             )
-        case MembreInscrit():
-            return (
-                "INSERT INTO inscriptions (seance_id, membre_id, statut) VALUES (%s, %s, 'inscrit')",
-                (event.seance, event.membre),
-            )
-        case MembreMisEnAttente():
-            return (
-                "INSERT INTO inscriptions (seance_id, membre_id, statut) VALUES (%s, %s, 'attente')",
-                (event.seance, event.membre),
-            )
         case MembreDesinscrit():
             return "DELETE FROM inscriptions WHERE seance_id = %s AND membre_id = %s", (event.seance, event.membre)
         case MembrePromu():
@@ -46,11 +36,36 @@ def _sql(event) -> tuple[str, tuple]:
     raise TypeError(f"no SQL for {event!r}")
 
 
+_INSERT_INSCRIPTIONS = """
+INSERT INTO inscriptions (seance_id, membre_id, statut)
+SELECT i.seance_id, i.membre_id, i.statut FROM unnest(%s::text[], %s::bigint[], %s::text[]) WITH ORDINALITY
+    AS i(seance_id, membre_id, statut, ordre) ORDER BY i.ordre
+"""
+_NOUVELLES = (MembreInscrit, MembreMisEnAttente)
+
+
+def _inscriptions(events: list) -> list[tuple[str, tuple]]:
+    """One statement for a run of registrations, in their order (their rang follows it)."""
+    if not events:
+        return []
+    statuts = ["inscrit" if isinstance(event, MembreInscrit) else "attente" for event in events]
+    return [(_INSERT_INSCRIPTIONS, ([e.seance for e in events], [e.membre for e in events], statuts))]
+
+
 class SeanceStore(Store):
     branch = "reunions"
 
-    def sql(self, event) -> list[tuple[str, tuple]]:
-        return [_sql(event)]
+    def statements(self, events: list) -> list[tuple[str, tuple]]:
+        """Each run of consecutive registrations becomes one multi-row INSERT, so that the séance
+        counters (a statement trigger, migration 004) are updated once per run."""
+        out, run = [], []
+        for event in events:
+            if isinstance(event, _NOUVELLES):
+                run.append(event)
+                continue
+            out += _inscriptions(run) + [_sql(event)]
+            run = []
+        return out + _inscriptions(run)
 
     def outbox_record(self, event, after: Seance) -> tuple[str, str, dict]:
         """Its fields, plus the séance's titre and tarif so that listeners need not look them up."""

@@ -128,3 +128,16 @@ def test_an_unknown_membre_in_a_batch_is_refused_as_if_decided_alone(shard, memb
     assert statuts(full) == ["inscrit", "en_attente", "membre_inconnu"]
     assert 999_999 not in shard.membres and 999_998 not in shard.membres
     assert sql.execute("SELECT count(*) FROM inscriptions").fetchone()[0] == 4
+
+
+def test_the_counters_follow_multi_row_writes_and_refuse_overbooking(shard, membres, sql):
+    """Migration 004 keeps seances.inscrits / en_attente once per statement, whatever its rows."""
+    replies = shard.handle_batch([inscrire(f"inscrire-count-{i:02d}", m) for i, m in enumerate(membres[:3])])
+    assert statuts(replies) == ["inscrit", "inscrit", "en_attente"]
+    shard.handle(request("desinscrire-00001", "desinscrire", seance="polar", membre=membres[0]))
+    assert sql.execute("SELECT inscrits, en_attente FROM seances WHERE id = 'polar'").fetchone() == (2, 0)
+    with pytest.raises(psycopg.errors.CheckViolation):
+        sql.execute("INSERT INTO inscriptions (seance_id, membre_id, statut)"
+                    " SELECT 'polar', unnest(%s::bigint[]), 'inscrit'", (membres[3:5],))
+    sql.execute("UPDATE inscriptions SET statut = 'attente' WHERE membre_id = %s", (membres[1],))
+    assert sql.execute("SELECT inscrits, en_attente FROM seances WHERE id = 'polar'").fetchone() == (1, 1)
