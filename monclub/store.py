@@ -7,6 +7,7 @@ no longer write. A subclass says how to load one aggregate, how each event chang
 how each event reads in the outbox.
 """
 
+import functools
 import re
 from dataclasses import asdict
 
@@ -30,10 +31,14 @@ class AlreadyApplied(Exception):
     """A request id of the batch is already recorded: its stored reply is the answer."""
 
 
+@functools.cache
+def _kind(event_class: type) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", event_class.__name__).lower()
+
+
 def event_payload(event) -> tuple[str, dict]:
     """An event's outbox type (its class name in snake_case) and its fields (tuples as lists)."""
-    kind = re.sub(r"(?<!^)(?=[A-Z])", "_", type(event).__name__).lower()
-    return kind, {name: list(v) if isinstance(v, tuple) else v for name, v in asdict(event).items()}
+    return _kind(type(event)), {name: list(v) if isinstance(v, tuple) else v for name, v in asdict(event).items()}
 
 
 class Store:

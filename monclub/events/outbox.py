@@ -8,32 +8,25 @@ neither: ids are taken at insert, and rolled-back ones leave holes.)
 """
 
 
+import json
+
 import psycopg
-from psycopg.types.json import Jsonb
 
 CHANNEL = "monclub_outbox"
 
 _APPEND = """
 WITH taken AS (UPDATE outbox_sequence SET seq = seq + %(count)s RETURNING seq)
 INSERT INTO events (seq, type, aggregate, payload)
-SELECT taken.seq - %(count)s + e.ord, e.type, e.aggregate, e.payload
-FROM taken, unnest(%(types)s::text[], %(aggregates)s::text[], %(payloads)s::jsonb[])
-    WITH ORDINALITY AS e(type, aggregate, payload, ord)
+SELECT taken.seq - %(count)s + e.ord, e.record ->> 0, e.record ->> 1, e.record -> 2
+FROM taken, jsonb_array_elements(%(records)s::text::jsonb) WITH ORDINALITY AS e(record, ord)
 """
 
 
 def append_events(conn: psycopg.Connection, records: list[tuple[str, str, dict]]) -> None:
     """Append (type, aggregate, payload) records inside the caller's transaction, then wake the
-    relay (NOTIFY is delivered at commit, and only then)."""
-    conn.execute(
-        _APPEND,
-        {
-            "count": len(records),
-            "types": [r[0] for r in records],
-            "aggregates": [r[1] for r in records],
-            "payloads": [Jsonb(r[2]) for r in records],
-        },
-    )
+    relay (NOTIFY is delivered at commit, and only then). The records travel as one JSON array:
+    one C-speed encoding instead of one per payload."""
+    conn.execute(_APPEND, {"count": len(records), "records": json.dumps(records)})
     conn.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
 
 
