@@ -42,7 +42,7 @@ from monclub.partition import shard_of
 from monclub.protocol import MAX_COUNT
 
 PHASES = ("events", "hot", "spread", "recovery")
-FULL = {"clients": "1,16,64", "ops": 5000, "seconds": 20.0, "spread": 10_000, "owned": "10,10000,100000",
+FULL = {"clients": "1,16,64", "ops": 30_000, "seconds": 15.0, "spread": 10_000, "owned": "10,10000,100000",
         "loaded": 10_000, "kills": 20, "rate": 200.0, "events_ops": 2000, "backlog": 100_000, "batch": 1000}
 QUICK = {**FULL, "ops": 800, "seconds": 4.0, "owned": "10,1000,10000", "loaded": 2000, "kills": 4,
          "events_ops": 300, "backlog": 10_000}
