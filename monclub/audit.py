@@ -60,6 +60,10 @@ PAYMENT_CHECKS = {
 }
 
 
+def listener_positions(conn: psycopg.Connection) -> dict[str, int]:
+    return dict(conn.execute("SELECT listener, seq FROM listener_positions").fetchall())
+
+
 def caught_up(conn: psycopg.Connection) -> bool:
     return conn.execute(
         "SELECT bool_and(seq = (SELECT seq FROM outbox_sequence)) FROM listener_positions"

@@ -20,6 +20,7 @@ from monclub.drills.recovery import running_places, serving
 from monclub.errors import ConfigError
 
 QUIESCENCE_TIMEOUT = 180.0
+STALL_SECONDS = 10.0
 
 
 @dataclass
@@ -79,15 +80,25 @@ def _kill_loop(config: Config, plan: Plan, kills: Kills, stop: threading.Event) 
         kills.watch(config, place, places[place], time.monotonic())
 
 
-def _wait_quiet(config: Config) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < QUIESCENCE_TIMEOUT:
+def _wait_quiet(config: Config) -> tuple[float, str | None]:
+    """Seconds until the tree is healthy and every listener has caught up with the outbox, or
+    the reason it did not settle: a timeout, or listeners that stopped moving (a listener stuck on
+    an event it cannot apply) for STALL_SECONDS."""
+    started = moved = time.monotonic()
+    seen = None
+    while (now := time.monotonic()) - started < QUIESCENCE_TIMEOUT:
         if tree.status(config)["healthy"]:
             with connect(config.conninfo(), autocommit=True) as conn:
                 if audit.caught_up(conn):
-                    return time.monotonic() - started
+                    return now - started, None
+                positions = audit.listener_positions(conn)
+            if positions != seen:
+                seen, moved = positions, now
+            elif now - moved > STALL_SECONDS:
+                return now - started, (f"listeners stopped behind the outbox for {STALL_SECONDS:.0f}s"
+                                       f" (positions {positions}); see {config.log_dir}")
         time.sleep(0.2)
-    raise ConfigError(f"the tree did not settle within {QUIESCENCE_TIMEOUT:.0f}s; see {config.log_dir}")
+    return time.monotonic() - started, f"the tree did not settle within {QUIESCENCE_TIMEOUT:.0f}s; see {config.log_dir}"
 
 
 def run(config: Config, plan: Plan, progress: Callable[[float, int, int], None]) -> dict:
@@ -107,12 +118,13 @@ def run(config: Config, plan: Plan, progress: Callable[[float, int, int], None])
     stop.set()
     killer.join()
     load.finish()
-    quiet = _wait_quiet(config)
+    quiet, unsettled = _wait_quiet(config)
     for watcher in kills.watchers:
         watcher.join(QUIESCENCE_TIMEOUT)
     with connect(config.conninfo(), autocommit=True) as conn:
         violations = audit.violations(conn) + load.contradictions(conn) + load.loan_contradictions(conn)
     violations += [f"{place} never served again after its kill" for place in kills.unrecovered]
+    violations += [unsettled] if unsettled else []
     recoveries = sorted(kills.recoveries)
     return {
         "seed": plan.seed, "duration": plan.duration, "kill_every": plan.kill_every, "clients": plan.clients,
