@@ -88,8 +88,9 @@ class Shard:
         try:
             if request.op == "ping":
                 return protocol.ok(request.id, self._ping())
-            self._check_partition(request.args[self.domain.key])
-            return protocol.ok(request.id, self.domain.query(request.op, self.existing(request.args[self.domain.key])))
+            aggregate_id = request.args[self.domain.key]
+            self._check_partition(aggregate_id)
+            return protocol.ok(request.id, self.domain.query(request.op, self.existing(aggregate_id)))
         except MonclubError as error:
             return protocol.error(request.id, error.code, error.message)
         except psycopg.Error as error:
@@ -240,7 +241,7 @@ class Shard:
             after = self.domain.apply(before, events)
             reply = protocol.ok(request.id, self.domain.result(request.op, events, after))
         except Refus as refus:
-            before, events, after = None, [], None
+            events, after = [], None
             refus = self._membre_first(request, refus)
             reply = protocol.error(request.id, refus.code, refus.message)
         except (Unavailable, psycopg.Error):

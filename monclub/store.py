@@ -75,13 +75,9 @@ class Store:
         """The existing ones of these aggregates, loaded, by id."""
         raise NotImplementedError
 
-    def sql(self, event) -> list[tuple[str, tuple]]:
-        """The statements that write one event's change."""
-        raise NotImplementedError
-
     def statements(self, events: list) -> list[tuple[str, tuple]]:
-        """The statements that write a batch's events, in order (a subclass may merge some)."""
-        return [statement for event in events for statement in self.sql(event)]
+        """The statements that write a batch's events, in order."""
+        raise NotImplementedError
 
     def outbox_record(self, event, after) -> tuple[str, str, dict]:
         raise NotImplementedError

@@ -23,7 +23,10 @@ class LivreStore(Store):
             (self.index, now, limit),
         ).fetchall()]
 
-    def sql(self, event) -> list[tuple[str, tuple]]:
+    def statements(self, events: list) -> list[tuple[str, tuple]]:
+        return [statement for event in events for statement in self._sql(event)]
+
+    def _sql(self, event) -> list[tuple[str, tuple]]:
         match event:
             case LivreAjoute():
                 return [("INSERT INTO livres (id, titre, shard) VALUES (%s, %s, %s)", (event.livre, event.titre, self.index))]

@@ -34,7 +34,7 @@ class Seance:
 def seance(seance_id: str, titre: str, places: int, attente_max: int, tarif: int,
            inscrits: tuple[int, ...] = (), attente: tuple[int, ...] = (), annulee: bool = False) -> Seance:
     """A séance from its stored rows, `inscrits` in rank order."""
-    rangs = Map({membre: rang for rang, membre in enumerate(inscrits)})
+    rangs = Map({membre: rang for rang, membre in enumerate(inscrits)}) if inscrits else AUCUN
     return Seance(seance_id, titre, places, attente_max, tarif, rangs, tuple(attente), annulee, len(inscrits))
 
 
