@@ -35,7 +35,7 @@ from monclub import tree
 from monclub.client import Client
 from monclub.db import connect
 from monclub.errors import MonclubError
-from monclub.events.outbox import append_events
+from monclub.db.outbox import append_events
 
 TARIF = 500
 PAIEMENTS = "paiements"

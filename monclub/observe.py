@@ -5,7 +5,7 @@ import psycopg
 from monclub.client import probe
 from monclub.config import Config
 from monclub.db import connect
-from monclub.events.outbox import latest_seq
+from monclub.db.outbox import latest_seq
 
 LISTENERS = ("paiements", "notifications")
 

@@ -17,7 +17,7 @@ from psycopg import errors
 from monclub.batch import Write
 from monclub.db import connect
 from monclub.errors import Unavailable
-from monclub.events.outbox import append_events
+from monclub.db.outbox import append_events
 
 LOCK_CLASSES = {"reunions": 0x4D43_0100, "prets": 0x4D43_0300}
 

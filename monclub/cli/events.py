@@ -10,7 +10,7 @@ from monclub import audit
 from monclub.cli.common import emit, fail, handled, json_option, load_config, read_rows
 from monclub.db import connect
 from monclub.events.bus import endpoints
-from monclub.events.outbox import read_events
+from monclub.db.outbox import read_events
 from monclub.paiements import regler
 
 

@@ -4,14 +4,12 @@ Publishers (the relay) connect a PUB socket to run/bus-in.sock; listeners connec
 run/bus-out.sock. The bus keeps nothing: whatever it drops, listeners recover from PostgreSQL.
 """
 
-import signal
 import sys
 
 import zmq
 
 from monclub import config as configuration
-from monclub.supervision.process import die_with_parent, set_title, setup_logging
-from monclub.supervision.starts import record_start
+from monclub import program
 
 TOPIC_EVENT = b"event"
 TOPIC_HEARTBEAT = b"heartbeat"
@@ -22,13 +20,8 @@ def endpoints(config: configuration.Config) -> tuple[str, str]:
     return config.endpoint("bus-in"), config.endpoint("bus-out")
 
 
-def main() -> int:
-    set_title("bus")
-    setup_logging("bus")
-    die_with_parent(signal.SIGTERM)
-    config = configuration.load()
-    config.prepare_dirs()
-    record_start(config.run_dir, "bus")
+def proxy(config: configuration.Config) -> int:
+    """Forward until killed: SIGTERM keeps its default action, since zmq.proxy never returns."""
     inbound, outbound = endpoints(config)
     context = zmq.Context()
     xsub, xpub = context.socket(zmq.XSUB), context.socket(zmq.XPUB)
@@ -42,4 +35,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(program.run("bus", proxy))

@@ -9,10 +9,9 @@ applied event is never applied twice.
 """
 
 import logging
-import signal
 import time
 import zlib
-from typing import Protocol
+from typing import Callable, Protocol
 
 import psycopg
 import zmq
@@ -22,10 +21,8 @@ from monclub import wire
 from monclub.db import connect
 from monclub.errors import Unavailable
 from monclub.events.bus import endpoints
-from monclub.events.outbox import read_events
-from monclub.server import Stop
-from monclub.supervision.process import die_with_parent, set_title, setup_logging
-from monclub.supervision.starts import record_start
+from monclub.db.outbox import read_events
+from monclub.program import Stop, run
 
 log = logging.getLogger("monclub.listener")
 LISTENER_LOCK_CLASS = 0x4D43_0200
@@ -145,15 +142,14 @@ def _decode(frames: list[bytes]) -> dict | None:
         return None
 
 
-def main(effects: Effects) -> int:
+def main(name: str, make_effects: Callable[[configuration.Config], Effects]) -> int:
     """The program of one listener: follow forever, waiting (not crashing) when the database or
     its ownership is not available."""
-    set_title(effects.name)
-    setup_logging(effects.name)
-    die_with_parent(signal.SIGTERM)
+    return run(name, lambda config: _follow_forever(config, make_effects(config)))
+
+
+def _follow_forever(config: configuration.Config, effects: Effects) -> int:
     stop = Stop()
-    config = configuration.load()
-    record_start(config.run_dir, effects.name)
     while not stop.requested:
         try:
             follow(config, effects, stop)

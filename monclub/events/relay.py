@@ -8,7 +8,6 @@ every listener has consumed, past the retention windows.
 """
 
 import logging
-import signal
 import sys
 import time
 
@@ -19,11 +18,9 @@ from monclub import config as configuration
 from monclub import wire
 from monclub.db import connect
 from monclub.events.bus import HWM, TOPIC_EVENT, TOPIC_HEARTBEAT, endpoints
-from monclub.events.outbox import CHANNEL, latest_seq, read_events
+from monclub.db.outbox import CHANNEL, latest_seq, read_events
 from monclub.events.retention import prune
-from monclub.server import Stop
-from monclub.supervision.process import die_with_parent, set_title, setup_logging
-from monclub.supervision.starts import record_start
+from monclub.program import Stop, run
 
 log = logging.getLogger("monclub.relay")
 HEARTBEAT_SECONDS = 0.5
@@ -67,13 +64,8 @@ class Relay:
         return bool(events)
 
 
-def main() -> int:
-    set_title("relay")
-    setup_logging("relay")
-    die_with_parent(signal.SIGTERM)
+def main(config: configuration.Config) -> int:
     stop = Stop()
-    config = configuration.load()
-    record_start(config.run_dir, "relay")
     context = zmq.Context()
     publisher = context.socket(zmq.PUB)
     publisher.linger = 0
@@ -93,4 +85,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run("relay", main))

@@ -1,7 +1,6 @@
 import sys
 
-from monclub import config as configuration
 from monclub.events.listener import main
-from monclub.notifications import Notifications
+from monclub.notifications import NAME, Notifications
 
-sys.exit(main(Notifications(configuration.load())))
+sys.exit(main(NAME, Notifications))

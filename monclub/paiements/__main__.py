@@ -1,6 +1,6 @@
 import sys
 
 from monclub.events.listener import main
-from monclub.paiements import Paiements
+from monclub.paiements import NAME, Paiements
 
-sys.exit(main(Paiements()))
+sys.exit(main(NAME, lambda config: Paiements()))

@@ -8,32 +8,23 @@ import signal
 import sys
 
 from monclub import config as configuration
+from monclub import program
 from monclub.errors import ConfigError
 from monclub.postgres.cluster import Cluster
-from monclub.supervision.process import die_with_parent, setup_logging
-from monclub.supervision.starts import record_start
-from monclub.supervision.supervisor import EXIT_CONFIG
+from monclub.supervision.process import die_with_parent
 
 log = logging.getLogger("monclub.postgres")
 
 
-def main() -> int:
-    setup_logging("postgres")
-    try:
-        config = configuration.load()
-        if not config.embedded:
-            log.error("an external database is configured: the embedded cluster is not needed")
-            return EXIT_CONFIG
-        cluster = Cluster.for_home(config.home)
-        if cluster.ensure_initialized():
-            log.info("initialised a new cluster in %s", cluster.directory)
-    except ConfigError as error:
-        log.error("configuration error: %s", error)
-        return EXIT_CONFIG
+def become_server(config: configuration.Config) -> int:
+    if not config.embedded:
+        raise ConfigError("an external database is configured: the embedded cluster is not needed")
+    cluster = Cluster.for_home(config.home)
+    if cluster.ensure_initialized():
+        log.info("initialised a new cluster in %s", cluster.directory)
     stale = cluster.wait_for_stale_processes()
     if stale:
         log.warning("processes %s still use %s; starting anyway", stale, cluster.data)
-    record_start(config.run_dir, "postgres")
     argv = cluster.server_argv(config.postgres_settings)
     os.chdir(cluster.directory)
     cluster.demote()
@@ -42,4 +33,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(program.run("postgres", become_server, parent_signal=None))

@@ -15,7 +15,7 @@ from monclub import config as configuration
 from monclub import protocol, wire
 from monclub.db import connect
 from monclub.events.bus import endpoints
-from monclub.events.outbox import append_events, read_events
+from monclub.db.outbox import append_events, read_events
 from tests.fixtures.garbage import FUZZ, bus_frames, envelopes
 from tests.fixtures.lines import Lines
 from tests.fixtures.postgres import add_membres

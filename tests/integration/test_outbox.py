@@ -7,7 +7,7 @@ from pathlib import Path
 from monclub.config import Config
 from monclub.db import connect
 from monclub.events.retention import prune
-from monclub.events.outbox import append_events, latest_seq, read_events
+from monclub.db.outbox import append_events, latest_seq, read_events
 from tests.fixtures.postgres import add_membres
 
 
