@@ -1,4 +1,5 @@
-"""Requests and replies of the séance shards (docs/protocol.md is the reference).
+"""Requests and replies of the shards (docs/protocol.md is the reference): the envelope, the
+field checks every branch shares, and the parsing of a request against a branch's op table.
 
 A request is a map {"v": 1, "id": request id, "op": name, ...fields}; a reply is
 {"v": 1, "id": request id, "ok": true, "result": {...}} or
@@ -7,6 +8,7 @@ A request is a map {"v": 1, "id": request id, "op": name, ...fields}; a reply is
 
 import re
 from dataclasses import dataclass
+from typing import Callable
 
 from monclub.errors import InvalidRequest
 
@@ -56,25 +58,7 @@ def jours(name: str, value) -> int:
     return _integer(name, value, 1, 365)
 
 
-OPS = {
-    "ping": {},
-    "creer": {"seance": seance_id, "titre": titre, "places": count, "attente": count, "tarif": cents},
-    "inscrire": {"seance": seance_id, "membre": membre_id},
-    "desinscrire": {"seance": seance_id, "membre": membre_id},
-    "changer_places": {"seance": seance_id, "places": count},
-    "annuler": {"seance": seance_id},
-    "etat": {"seance": seance_id},
-    "places_restantes": {"seance": seance_id},
-}
-PRET_OPS = {
-    "ping": {},
-    "ajouter": {"livre": livre_id, "titre": titre},
-    "emprunter": {"livre": livre_id, "membre": membre_id, "jours": jours},
-    "retourner": {"livre": livre_id, "membre": membre_id},
-    "prolonger": {"livre": livre_id, "membre": membre_id},
-    "etat": {"livre": livre_id},
-}
-QUERIES = frozenset({"ping", "etat", "places_restantes"})
+Check = Callable[[str, object], object]
 
 
 @dataclass(frozen=True)
@@ -82,13 +66,27 @@ class Request:
     id: str
     op: str
     args: dict
-
-    @property
-    def mutates(self) -> bool:
-        return self.op not in QUERIES
+    mutates: bool = True
 
 
-def _is_version(value) -> bool:
+@dataclass(frozen=True)
+class Ops:
+    """A branch's op table: each op's fields with their checks, and which ops only read."""
+
+    fields: dict[str, dict[str, Check]]
+    queries: frozenset[str]
+
+    def parse(self, message: dict) -> Request:
+        return parse_request(message, self)
+
+
+def ops(commands: dict[str, dict[str, Check]], queries: dict[str, dict[str, Check]]) -> Ops:
+    """An op table; every shard also answers `ping`, a query with no field."""
+    reads = {"ping": {}, **queries}
+    return Ops({**reads, **commands}, frozenset(reads))
+
+
+def is_version(value) -> bool:
     return type(value) is int and value == VERSION
 
 
@@ -98,23 +96,24 @@ def request_id_of(message: dict) -> str | None:
     return value if isinstance(value, str) and _REQUEST_ID.fullmatch(value) else None
 
 
-def parse_request(message: dict, ops: dict = OPS) -> Request:
-    if not _is_version(message.get("v")):
+def parse_request(message: dict, table: Ops) -> Request:
+    if not is_version(message.get("v")):
         raise InvalidRequest(f"field 'v' must be the integer {VERSION} (protocol version)")
     rid = request_id_of(message)
     if rid is None:
         raise InvalidRequest("field 'id' must be 8 to 128 printable ASCII characters, unique per request")
     op = message.get("op")
-    if not isinstance(op, str) or op not in ops:
-        raise InvalidRequest(f"field 'op' must be one of {', '.join(sorted(ops))}")
-    fields = ops[op]
+    if not isinstance(op, str) or op not in table.fields:
+        raise InvalidRequest(f"field 'op' must be one of {', '.join(sorted(table.fields))}")
+    fields = table.fields[op]
     extra = set(message) - set(fields) - {"v", "id", "op"}
     if extra:
         raise InvalidRequest(f"op {op!r} takes no field {sorted(extra)[0]!r}")
     missing = [name for name in fields if name not in message]
     if missing:
         raise InvalidRequest(f"op {op!r} needs field {missing[0]!r}")
-    return Request(rid, op, {name: check(name, message[name]) for name, check in fields.items()})
+    args = {name: check(name, message[name]) for name, check in fields.items()}
+    return Request(rid, op, args, op not in table.queries)
 
 
 def request(request_id: str, op: str, **fields) -> dict:
@@ -127,10 +126,3 @@ def ok(request_id: str | None, result: dict) -> dict:
 
 def error(request_id: str | None, code: str, message: str) -> dict:
     return {"v": VERSION, "id": request_id, "ok": False, "error": {"code": code, "message": message}}
-
-
-def parse_control(message: dict) -> str | None:
-    """A supervisor's control socket answers one request: {"v": 1, "id": ..., "op": "status"}."""
-    if not _is_version(message.get("v")) or message.get("op") != "status":
-        raise InvalidRequest("a control socket answers only {'v': 1, 'id': ..., 'op': 'status'}")
-    return request_id_of(message)

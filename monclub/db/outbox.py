@@ -7,8 +7,10 @@ numbers, and a rolled-back transaction gives its numbers back. (A bigserial alon
 neither: ids are taken at insert, and rolled-back ones leave holes.)
 """
 
-
+import functools
 import json
+import re
+from dataclasses import asdict
 
 import psycopg
 
@@ -20,6 +22,16 @@ INSERT INTO events (seq, type, aggregate, payload)
 SELECT taken.seq - %(count)s + e.ord, e.record ->> 0, e.record ->> 1, e.record -> 2
 FROM taken, jsonb_array_elements(%(records)s::text::jsonb) WITH ORDINALITY AS e(record, ord)
 """
+
+
+@functools.cache
+def _kind(event_class: type) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", event_class.__name__).lower()
+
+
+def event_payload(event) -> tuple[str, dict]:
+    """An event's outbox type (its class name in snake_case) and its fields (tuples as lists)."""
+    return _kind(type(event)), {name: list(v) if isinstance(v, tuple) else v for name, v in asdict(event).items()}
 
 
 def append_events(conn: psycopg.Connection, records: list[tuple[str, str, dict]]) -> None:

@@ -2,7 +2,7 @@
 
 import sys
 
-from monclub.prets.shard import livre_shard
-from monclub.supervision.branch import main
+from monclub.prets.shard import BRANCH
+from monclub.shards.branch import main
 
-sys.exit(main("prets", lambda config: config.pret_shards, livre_shard))
+sys.exit(main(BRANCH))

@@ -2,10 +2,10 @@
 which reminders are due (an indexed query on this shard's rows)."""
 
 from monclub.prets.pret import LivreAjoute, LivreEmprunte, LivreRetourne, Livre, PretEnRetard, PretProlonge, Relance
-from monclub.store import Store, event_payload
+from monclub.shards.store import PostgresStore
 
 
-class LivreStore(Store):
+class LivreStore(PostgresStore):
     branch = "prets"
 
     def charger_tous(self, livre_ids: list[str]) -> dict[str, Livre]:
@@ -64,7 +64,3 @@ class LivreStore(Store):
             ("INSERT INTO relances (pret_id, numero) SELECT id, %s FROM prets WHERE livre_id = %s AND rendu_le IS NULL",
              (numero, livre)),
         ]
-
-    def outbox_record(self, event, after: Livre) -> tuple[str, str, dict]:
-        kind, payload = event_payload(event)
-        return kind, f"livre/{event.livre}", {**payload, "titre": after.titre}

@@ -2,8 +2,7 @@
 
 import sys
 
-from monclub.reunions.shard import seance_shard
-from monclub.supervision.branch import main
+from monclub.reunions.shard import BRANCH
+from monclub.shards.branch import main
 
-sys.exit(main("reunions", lambda config: config.shards,
-              lambda config, conninfo, index: seance_shard(index, config.shards, conninfo, config.fault)))
+sys.exit(main(BRANCH))

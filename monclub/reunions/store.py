@@ -11,7 +11,7 @@ from monclub.reunions.seance import (
     seance,
     SeanceCreee,
 )
-from monclub.store import Store, event_payload
+from monclub.shards.store import PostgresStore
 
 
 def _sql(event) -> tuple[str, tuple]:
@@ -52,7 +52,7 @@ def _inscriptions(events: list) -> list[tuple[str, tuple]]:
     return [(_INSERT_INSCRIPTIONS, ([e.seance for e in events], [e.membre for e in events], statuts))]
 
 
-class SeanceStore(Store):
+class SeanceStore(PostgresStore):
     branch = "reunions"
 
     def statements(self, events: list) -> list[tuple[str, tuple]]:
@@ -66,11 +66,6 @@ class SeanceStore(Store):
             out += _inscriptions(run) + [_sql(event)]
             run = []
         return out + _inscriptions(run)
-
-    def outbox_record(self, event, after: Seance) -> tuple[str, str, dict]:
-        """Its fields, plus the séance's titre and tarif so that listeners need not look them up."""
-        kind, payload = event_payload(event)
-        return kind, f"seance/{event.seance}", {**payload, "titre": after.titre, "tarif": after.tarif}
 
     def charger_tous(self, seance_ids: list[str]) -> dict[str, Seance]:
         rows = self.conn.execute(

@@ -1,10 +1,19 @@
-"""Ask a supervisor's control socket for its status (used by `monclub status` and the tests)."""
+"""A supervisor's control socket: the one request it answers, and asking it for its status (used
+by `monclub status` and the tests)."""
 
 import uuid
 
 import zmq
 
 from monclub import protocol, wire
+from monclub.errors import InvalidRequest
+
+
+def parse_control(message: dict) -> str | None:
+    """The request id of a well-formed {"v": 1, "id": ..., "op": "status"}."""
+    if not protocol.is_version(message.get("v")) or message.get("op") != "status":
+        raise InvalidRequest("a control socket answers only {'v': 1, 'id': ..., 'op': 'status'}")
+    return protocol.request_id_of(message)
 
 
 def query_status(endpoint: str, timeout: float = 1.0) -> dict | None:

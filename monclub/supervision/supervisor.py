@@ -22,6 +22,7 @@ import zmq
 
 from monclub import protocol, wire
 from monclub.errors import MonclubError
+from monclub.supervision.control import parse_control
 from monclub.supervision.policy import RestartPolicy
 from monclub.supervision.process import describe_exit, die_with_parent
 
@@ -167,7 +168,7 @@ class Supervisor:
             if len(frames) != 3 or frames[1]:
                 continue
             try:
-                request = protocol.parse_control(wire.decode(frames[2]))
+                request = parse_control(wire.decode(frames[2]))
                 reply = protocol.ok(request, self.status())
             except MonclubError as error:
                 reply = protocol.error(None, error.code, error.message)

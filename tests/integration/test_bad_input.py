@@ -8,6 +8,7 @@ from monclub import protocol, wire
 from monclub.db import connect
 from monclub.partition import shard_of
 from monclub.reunions import seance as core
+from monclub.reunions.ops import OPS
 from monclub.reunions.shard import seance_shard
 from tests.fixtures.postgres import add_membres
 
@@ -117,7 +118,7 @@ def test_an_exception_on_one_seance_drops_it_alone_and_answers_internal_error(da
     with connect(database, autocommit=True) as conn:
         a, b = add_membres(conn, 2)
     for seance in ("polar", "manga"):
-        shard.handle(protocol.parse_request(protocol.request(f"creer-{seance}-01", "creer", seance=seance,
+        shard.handle(OPS.parse(protocol.request(f"creer-{seance}-01", "creer", seance=seance,
                                                              titre=seance, places=3, attente=0, tarif=0)))
     real = core.inscrire
 
@@ -127,12 +128,12 @@ def test_an_exception_on_one_seance_drops_it_alone_and_answers_internal_error(da
         return real(state, membre)
 
     monkeypatch.setattr(core, "inscrire", buggy)
-    failed = shard.handle(protocol.parse_request(protocol.request("inscrire-polar-1", "inscrire", seance="polar", membre=a)))
+    failed = shard.handle(OPS.parse(protocol.request("inscrire-polar-1", "inscrire", seance="polar", membre=a)))
     assert failed["error"]["code"] == "internal_error"
     assert "polar" not in shard.aggregates and "manga" in shard.aggregates
-    served = shard.handle(protocol.parse_request(protocol.request("inscrire-manga-1", "inscrire", seance="manga", membre=b)))
+    served = shard.handle(OPS.parse(protocol.request("inscrire-manga-1", "inscrire", seance="manga", membre=b)))
     assert served["result"] == {"statut": "inscrit"}
     monkeypatch.setattr(core, "inscrire", real)
-    again = shard.handle(protocol.parse_request(protocol.request("inscrire-polar-2", "inscrire", seance="polar", membre=a)))
+    again = shard.handle(OPS.parse(protocol.request("inscrire-polar-2", "inscrire", seance="polar", membre=a)))
     assert again["result"] == {"statut": "inscrit"}
     shard.forget_all()

@@ -9,15 +9,16 @@ import psycopg
 import pytest
 
 from monclub import protocol
-from monclub.batch import Write
+from monclub.shards.batch import Write
 from monclub.db import connect
 from monclub.reunions import seance as core
+from monclub.reunions.ops import OPS
 from monclub.reunions.shard import seance_shard
 from tests.fixtures.postgres import add_membres
 
 
 def request(request_id: str, op: str, **fields) -> protocol.Request:
-    return protocol.parse_request(protocol.request(request_id, op, **fields))
+    return OPS.parse(protocol.request(request_id, op, **fields))
 
 
 def inscrire(request_id: str, membre: int, seance: str = "polar") -> protocol.Request:

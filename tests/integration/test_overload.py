@@ -6,7 +6,8 @@ import time
 
 import zmq
 
-from monclub import protocol, server, wire
+from monclub import protocol, wire
+from monclub.shards import server
 from monclub.errors import Timeout, Unavailable
 from tests.fixtures.postgres import add_membres
 from tests.fixtures.waiting import wait_for

@@ -6,7 +6,6 @@ other shape is dropped and logged: there is nobody to answer.
 """
 
 import logging
-import signal
 import time
 
 import zmq
@@ -14,6 +13,7 @@ import zmq
 from monclub import curve, protocol, wire
 from monclub.config import Config
 from monclub.errors import InvalidRequest
+from monclub.program import Stop
 
 log = logging.getLogger(__name__)
 POLL_MS = 200
@@ -32,7 +32,7 @@ def parse(handler, payload: bytes) -> protocol.Request | dict:
     message = None
     try:
         message = wire.decode(payload)
-        return protocol.parse_request(message, handler.domain.ops)
+        return handler.domain.ops.parse(message)
     except InvalidRequest as error:
         return protocol.error(_id_of(message), "invalid_request", error.message)
     except Exception:
@@ -83,18 +83,6 @@ def receive(socket: zmq.Socket) -> list[list[bytes]]:
         except zmq.Again:
             break
     return messages
-
-
-class Stop:
-    """Records SIGTERM/SIGINT; the loop acts on it between messages."""
-
-    def __init__(self):
-        self.requested = False
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, self._record)
-
-    def _record(self, signum, frame):
-        self.requested = True
 
 
 def serve(endpoint: str, handler, config: Config) -> int:

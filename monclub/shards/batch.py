@@ -7,7 +7,6 @@ the batch reaches the shard's memory, and no reply leaves, before its COMMIT.
 """
 
 from dataclasses import dataclass, field
-from typing import Callable
 
 from monclub import wire
 
@@ -27,7 +26,7 @@ class Write:
 @dataclass
 class Batch:
     """`trusting`: membres are taken on trust, checked by the transaction's foreign keys
-    (`Shard.membre`); `membres` are those of its accepted commands, known to exist once it commits."""
+    (`Owner.membre`); `membres` are those of its accepted commands, known to exist once it commits."""
 
     trusting: bool = False
     membres: set[int] = field(default_factory=set)
@@ -37,13 +36,13 @@ class Batch:
     dropped: set[str] = field(default_factory=set)
 
     def add(self, request_id: str | None, aggregate_id: str, events: list, after, reply: dict | None,
-            record: Callable[[object, object], tuple[str, str, dict]]) -> None:
-        """Add one command's outcome; `record(event, after)` is the store's outbox record of an event."""
+            records: list[tuple[str, str, dict]]) -> None:
+        """Add one command's outcome: its events, the state they leave, its reply, and the outbox
+        records of its events."""
         if events:
             self.states[aggregate_id] = after
         if request_id is not None:
             self.replies[request_id] = reply
-        records = [record(event, after) for event in events]
         self.writes.append(Write(request_id, events, records, None if reply is None else wire.encode(reply)))
 
     def drop(self, aggregate_id: str) -> None:

@@ -4,7 +4,8 @@ For each command: validate, decide against memory with the aggregate's pure core
 events and the reply in one transaction, and only after the commit keep the new state and
 answer. Aggregates are loaded lazily on first use, so restarting a shard costs the same whatever
 it owns. What differs between séances and prêts lives in a `Domain`; timers (the loans'
-reminders) are state in PostgreSQL, found by `Domain.due` and fired by `tick`.
+reminders) are state in PostgreSQL, found by `Store.due` and fired by `tick`. The store is opened
+through `open_store`, so that the owner runs as well on the tests' in-memory double.
 """
 
 import logging
@@ -15,46 +16,51 @@ from typing import Callable, Protocol
 import psycopg
 
 from monclub import protocol, wire
-from monclub.batch import Batch
 from monclub.errors import MonclubError, Refus, Unavailable
 from monclub.partition import shard_of
-from monclub.store import AlreadyApplied, Store
+from monclub.shards.batch import Batch
+from monclub.shards.store import AlreadyApplied, Store
 
 log = logging.getLogger(__name__)
 TIMER_BACKOFF = 5.0
 
 
+def place(branch: str, index: int) -> str:
+    """A shard's place in the tree, as `ps`, logs and `status` show it: `reunions/shard-2`."""
+    return f"{branch}/shard-{index}"
+
+
 class Domain(Protocol):
+    """What differs between branches, all pure: the host hands it states and requests.
+    A domain whose aggregates have timers also has `echoir(state, now) -> events`."""
+
     branch: str
     key: str
-    unknown: str
-    store: type[Store]
-    ops: dict
-    timers: bool
+    ops: protocol.Ops
 
-    def decide(self, shard: "Shard", request: protocol.Request, now: float) -> tuple[object, list]:
-        """(state before, events) for a mutating request, or raise Refus."""
+    def decide(self, state, request: protocol.Request, now: float) -> list:
+        """The events of a command on `state` (None when the aggregate does not exist), or raise Refus."""
 
     def apply(self, before, events: list): ...
 
     def result(self, op: str, events: list, after) -> dict: ...
 
-    def query(self, op: str, state) -> dict: ...
+    def query(self, op: str, state, aggregate_id: str) -> dict: ...
 
-    def due(self, store: Store, index: int, now: float) -> list[str]:
-        """Ids of this shard's aggregates with a timer due at `now` (an indexed query)."""
-
-    def echoir(self, state, now: float) -> list: ...
+    def record(self, event, after) -> tuple[str, str, dict]:
+        """How an event reads in the outbox: (type, aggregate, payload)."""
 
 
-class Shard:
-    def __init__(self, domain: Domain, index: int, shards: int, conninfo: str, fault: str | None = None,
-                 clock: Callable[[], float] = time.time):
+class Owner:
+    """The single owner, in memory, of one partition's aggregates: a shard process's state."""
+
+    def __init__(self, domain: Domain, index: int, shards: int, open_store: Callable[[], Store],
+                 fault: str | None = None, clock: Callable[[], float] = time.time):
         self.domain = domain
         self.index = index
         self.shards = shards
-        self.name = f"{domain.branch}/shard-{index}"
-        self.conninfo = conninfo
+        self.name = place(domain.branch, index)
+        self.open_store = open_store
         self.clock = clock
         self.store: Store | None = None
         self.aggregates: dict[str, object] = {}
@@ -90,7 +96,7 @@ class Shard:
                 return protocol.ok(request.id, self._ping())
             aggregate_id = request.args[self.domain.key]
             self._check_partition(aggregate_id)
-            return protocol.ok(request.id, self.domain.query(request.op, self.existing(aggregate_id)))
+            return protocol.ok(request.id, self.domain.query(request.op, self.aggregate(aggregate_id), aggregate_id))
         except MonclubError as error:
             return protocol.error(request.id, error.code, error.message)
         except psycopg.Error as error:
@@ -101,15 +107,16 @@ class Shard:
         """Fire every timer due now, each in a transaction of its own (no request, no reply).
         A timer that fails is logged and set aside for TIMER_BACKOFF seconds, so that it neither
         takes the shard down nor starves the others."""
-        if not self.domain.timers:
+        echoir = getattr(self.domain, "echoir", None)
+        if echoir is None:
             return
         now = self.clock()
         try:
-            for aggregate_id in self.domain.due(self._store(), self.index, now):
+            for aggregate_id in self._store().due(now):
                 if self.set_aside.get(aggregate_id, 0.0) > now:
                     continue
                 try:
-                    self._fire(aggregate_id, now)
+                    self._fire(echoir, aggregate_id, now)
                 except (Unavailable, psycopg.Error):
                     raise
                 except Exception:
@@ -120,13 +127,14 @@ class Shard:
         except psycopg.Error as error:
             self._lose_connection(error)
 
-    def _fire(self, aggregate_id: str, now: float) -> None:
+    def _fire(self, echoir: Callable[[object, float], list], aggregate_id: str, now: float) -> None:
         before = self.aggregate(aggregate_id)
-        events = self.domain.echoir(before, now) if before is not None else []
+        events = echoir(before, now) if before is not None else []
         if not events:
             return
         batch = Batch()
-        batch.add(None, aggregate_id, events, self.domain.apply(before, events), None, self._store().outbox_record)
+        after = self.domain.apply(before, events)
+        batch.add(None, aggregate_id, events, after, None, [self.domain.record(event, after) for event in events])
         if self._write(batch) is not None and self.store is not None:
             self._set_aside(aggregate_id, now)
 
@@ -145,7 +153,7 @@ class Shard:
     def _store(self) -> Store:
         if self.store is None or not self.store.usable:
             self.forget_all()
-            self.store = self.domain.store.open(self.conninfo, self.name, self.index)
+            self.store = self.open_store()
         return self.store
 
     def forget_all(self) -> None:
@@ -172,25 +180,23 @@ class Shard:
             self.aggregates.update(self._store().charger_tous([aggregate_id]))
         return self.aggregates.get(aggregate_id)
 
-    def existing(self, aggregate_id: str):
-        found = self.aggregate(aggregate_id)
-        if found is None:
-            raise Refus(f"no {self.domain.key} {aggregate_id}", self.domain.unknown)
-        return found
-
-    def membre(self, membre: int) -> int:
-        """A membre a command names. Inside a batch of several commands it is taken on trust: every
-        accepted command writes its membre into a column that references `membres`, so PostgreSQL
-        checks it in the batch's own transaction, and a batch naming an unknown one fails and is
-        retried command by command, each checked here (a refused command is checked by `_decide`)."""
+    def membre(self, membre: int) -> None:
+        """Check that a membre exists (once: known membres are remembered), or raise Refus."""
         if membre in self.membres:
-            return membre
-        if self.pending is not None and self.pending.trusting:
-            return membre
+            return
         if not self._store().membre_existe(membre):
             raise Refus(f"no membre {membre}", "membre_inconnu")
         self.membres.add(membre)
-        return membre
+
+    def _check_membre(self, batch: Batch, request: protocol.Request) -> None:
+        """What the host knows of the membre a command names, before the domain decides. Inside a
+        batch of several commands it is taken on trust: every accepted command writes its membre
+        into a column that references `membres`, so PostgreSQL checks it in the batch's own
+        transaction, and a batch naming an unknown one fails and is retried command by command,
+        each checked here (a refused command is checked by `_membre_first`)."""
+        membre = request.args.get("membre")
+        if membre is not None and not batch.trusting:
+            self.membre(membre)
 
     def _prefetch(self, requests: list[protocol.Request]) -> None:
         """Load, in one query, the aggregates of this shard a batch needs that are not in memory."""
@@ -237,7 +243,9 @@ class Shard:
             return batch.replies[request.id]
         try:
             self._check_partition(aggregate_id)
-            before, events = self.domain.decide(self, request, self.clock())
+            self._check_membre(batch, request)
+            before = self.aggregate(aggregate_id)
+            events = self.domain.decide(before, request, self.clock())
             after = self.domain.apply(before, events)
             reply = protocol.ok(request.id, self.domain.result(request.op, events, after))
         except Refus as refus:
@@ -252,7 +260,7 @@ class Shard:
             log.exception("%s: command %s on %s failed; dropped from memory", self.name, request.op, aggregate_id)
             batch.drop(aggregate_id)
             return protocol.error(request.id, "internal_error", f"internal error on {aggregate_id}; nothing was committed")
-        batch.add(request.id, aggregate_id, events, after, reply, self._store().outbox_record)
+        batch.add(request.id, aggregate_id, events, after, reply, [self.domain.record(event, after) for event in events])
         if events and "membre" in request.args:
             batch.membres.add(request.args["membre"])
         return reply

@@ -1,23 +1,25 @@
-"""What every shard's persistence shares: ownership, the request replies, and one transaction per
-batch of commands holding their state changes, outbox events and replies.
+"""What a shard's persistence must do (`Store`), and what every PostgreSQL store shares
+(`PostgresStore`): ownership, the request replies, and one transaction per batch of commands
+holding their state changes, outbox events and replies.
 
 Every write happens on the connection that holds the shard's ownership lock (a session advisory
 lock keyed by branch and shard): if that session is lost, so is the lock, and this connection can
-no longer write. A subclass says how to load one aggregate, how each event changes its rows, and
-how each event reads in the outbox.
+no longer write. A subclass says how to load aggregates and how each event changes their rows.
+
+The failures are psycopg's own exceptions, so that the owner tells them apart as it would on any
+connection: after a failure, `usable` says whether the connection survived (the transaction was
+rolled back) or was lost (the outcome of a COMMIT in flight is unknown).
 """
 
-import functools
-import re
-from dataclasses import asdict
+from typing import Protocol
 
 import psycopg
 from psycopg import errors
 
-from monclub.batch import Write
 from monclub.db import connect
-from monclub.errors import Unavailable
 from monclub.db.outbox import append_events
+from monclub.errors import Unavailable
+from monclub.shards.batch import Write
 
 LOCK_CLASSES = {"reunions": 0x4D43_0100, "prets": 0x4D43_0300}
 
@@ -31,17 +33,31 @@ class AlreadyApplied(Exception):
     """A request id of the batch is already recorded: its stored reply is the answer."""
 
 
-@functools.cache
-def _kind(event_class: type) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", event_class.__name__).lower()
+class Store(Protocol):
+    """A shard's session with the source of truth (PostgreSQL, or the tests' in-memory double)."""
+
+    @property
+    def usable(self) -> bool:
+        """False once the session is lost: the owner then forgets its memory and opens another."""
+
+    def close(self) -> None: ...
+
+    def charger_tous(self, aggregate_ids: list[str]) -> dict:
+        """The existing ones of these aggregates, loaded, by id."""
+
+    def membre_existe(self, membre: int) -> bool: ...
+
+    def reponses(self, request_ids: list[str]) -> dict[str, bytes]:
+        """The stored replies of those of these requests that were applied."""
+
+    def enregistrer(self, writes: list[Write]) -> None:
+        """Write a batch in one transaction; AlreadyApplied if a request id is already recorded."""
+
+    def due(self, now: float) -> list[str]:
+        """Ids of this shard's aggregates with a timer due at `now`."""
 
 
-def event_payload(event) -> tuple[str, dict]:
-    """An event's outbox type (its class name in snake_case) and its fields (tuples as lists)."""
-    return _kind(type(event)), {name: list(v) if isinstance(v, tuple) else v for name, v in asdict(event).items()}
-
-
-class Store:
+class PostgresStore:
     branch = ""
 
     def __init__(self, conn: psycopg.Connection, shard: str, index: int):
@@ -50,7 +66,7 @@ class Store:
         self.index = index
 
     @classmethod
-    def open(cls, conninfo: str, shard: str, index: int) -> "Store":
+    def open(cls, conninfo: str, shard: str, index: int) -> "PostgresStore":
         """Connect and take ownership of the shard, or raise Unavailable."""
         try:
             conn = connect(conninfo, autocommit=True)
@@ -79,8 +95,8 @@ class Store:
         """The statements that write a batch's events, in order."""
         raise NotImplementedError
 
-    def outbox_record(self, event, after) -> tuple[str, str, dict]:
-        raise NotImplementedError
+    def due(self, now: float) -> list[str]:
+        return []
 
     def membre_existe(self, membre: int) -> bool:
         return self.conn.execute("SELECT 1 FROM membres WHERE id = %s", (membre,)).fetchone() is not None

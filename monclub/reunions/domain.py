@@ -1,0 +1,65 @@
+"""The séance domain of a Réunions shard: which core function each op calls on the state it is
+handed, its reply, and how its events read in the outbox. Pure: no I/O."""
+
+from monclub import protocol
+from monclub.db.outbox import event_payload
+from monclub.errors import Refus
+from monclub.reunions import seance as core
+from monclub.reunions.ops import OPS
+
+
+def _existing(seance: core.Seance | None, seance_id: str) -> core.Seance:
+    if seance is None:
+        raise Refus(f"no seance {seance_id}", "seance_inconnue")
+    return seance
+
+
+class Seances:
+    branch = "reunions"
+    key = "seance"
+    ops = OPS
+
+    def decide(self, seance: core.Seance | None, request: protocol.Request, now: float) -> list:
+        """The events of a command on `seance` (None if it does not exist), or raise Refus."""
+        args = request.args
+        if request.op == "creer":
+            if seance is not None:
+                raise Refus(f"seance {args['seance']} already exists", "seance_existe")
+            return core.creer(args["seance"], args["titre"], args["places"], args["attente"], args["tarif"])
+        current = _existing(seance, args["seance"])
+        if request.op == "inscrire":
+            return core.inscrire(current, args["membre"])
+        if request.op == "desinscrire":
+            return core.desinscrire(current, args["membre"])
+        if request.op == "annuler":
+            return core.annuler(current)
+        return core.changer_places(current, args["places"])
+
+    def apply(self, before: core.Seance | None, events: list) -> core.Seance:
+        return core.appliquer_tous(before, events)
+
+    def result(self, op: str, events: list, after: core.Seance) -> dict:
+        if op == "creer":
+            return {"seance": core.etat(after)}
+        if op == "inscrire":
+            first = events[0]
+            if isinstance(first, core.MembreMisEnAttente):
+                return {"statut": "en_attente", "position": first.position}
+            return {"statut": "inscrit"}
+        promus = [e.membre for e in events if isinstance(e, core.MembrePromu)]
+        if op == "desinscrire":
+            return {"statut": "desinscrit", "promu": promus[0] if promus else None}
+        if op == "annuler":
+            return {"statut": "annulee", "inscrits": list(events[0].inscrits), "attente": list(events[0].attente)}
+        return {"places": after.places, "promus": promus}
+
+    def query(self, op: str, seance: core.Seance | None, seance_id: str) -> dict:
+        current = _existing(seance, seance_id)
+        if op == "etat":
+            return core.etat(current)
+        return {"places_restantes": core.places_restantes(current)}
+
+    def record(self, event, after: core.Seance) -> tuple[str, str, dict]:
+        """Its fields, plus the séance's titre and tarif so that listeners need not look them up."""
+        kind, payload = event_payload(event)
+        return kind, f"seance/{event.seance}", {**payload, "titre": after.titre, "tarif": after.tarif}

@@ -1,0 +1,167 @@
+"""The contract of a shard's store, run against PostgreSQL and against the in-memory double that
+the owner's unit tests use (tests/fixtures/memory_store.py): what one passes, the other must."""
+
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from monclub import wire
+from monclub.config import Config
+from monclub.errors import Unavailable
+from monclub.prets import pret
+from monclub.prets.domain import Livres
+from monclub.prets.store import LivreStore
+from monclub.reunions import seance
+from monclub.reunions.domain import Seances
+from monclub.reunions.store import SeanceStore
+from monclub.shards.batch import Write
+from monclub.shards.store import AlreadyApplied
+from tests.fixtures.memory_store import MemoryDatabase
+from tests.fixtures.postgres import add_membres
+
+LIVRES = Livres(Config(home=Path("/nonexistent"), pret_shards=1))
+DOMAINS = {"seances": (Seances(), SeanceStore), "livres": (LIVRES, LivreStore)}
+
+
+class Postgres:
+    def __init__(self, database: str, sql: psycopg.Connection, domain: str):
+        self.database, self.sql = database, sql
+        self.domain, self.store_class = DOMAINS[domain]
+
+    def add_membres(self, count: int) -> list[int]:
+        return add_membres(self.sql, count)
+
+    def open(self):
+        return self.store_class.open(self.database, f"{self.domain.branch}/shard-0", 0)
+
+    def outbox(self) -> list[tuple[str, str]]:
+        return [tuple(row) for row in self.sql.execute("SELECT type, aggregate FROM events ORDER BY seq")]
+
+
+class Memory:
+    def __init__(self, domain: str):
+        self.domain = DOMAINS[domain][0]
+        self.db = MemoryDatabase(self.domain, due=lambda livre, now: livre.prochaine is not None
+                                 and livre.prochaine <= now)
+        self.next_membre = 1
+
+    def add_membres(self, count: int) -> list[int]:
+        ids = list(range(self.next_membre, self.next_membre + count))
+        self.next_membre += count
+        self.db.membres.update(ids)
+        return ids
+
+    def open(self):
+        return self.db.open()
+
+    def outbox(self) -> list[tuple[str, str]]:
+        return [(kind, aggregate) for kind, aggregate, _ in self.db.outbox]
+
+
+def _harness(request, domain: str):
+    if request.param == "memory":
+        return Memory(domain)
+    return Postgres(request.getfixturevalue("database"), request.getfixturevalue("sql"), domain)
+
+
+@pytest.fixture(params=["memory", "postgres"])
+def seances(request):
+    return _harness(request, "seances")
+
+
+@pytest.fixture(params=["memory", "postgres"])
+def livres(request):
+    return _harness(request, "livres")
+
+
+def write(harness, request_id: str | None, before, events: list) -> tuple[Write, object]:
+    after = harness.domain.apply(before, events)
+    records = [harness.domain.record(event, after) for event in events]
+    reply = None if request_id is None else wire.encode({"id": request_id, "ok": True})
+    return Write(request_id, events, records, reply), after
+
+
+def creer(harness, store, seance_id: str = "polar", places: int = 2, attente: int = 1):
+    done, after = write(harness, f"creer-{seance_id}-01", None, seance.creer(seance_id, seance_id.title(), places, attente, 500))
+    store.enregistrer([done])
+    return after
+
+
+def test_a_batch_is_stored_and_loads_back_as_the_domain_folds_it(seances):
+    store = seances.open()
+    a, b, c = seances.add_membres(3)
+    polar = creer(seances, store)
+    writes, state = [], polar
+    for i, membre in enumerate((a, b, c)):
+        done, state = write(seances, f"inscrire-{i:04d}", state, seance.inscrire(state, membre))
+        writes.append(done)
+    store.enregistrer(writes)
+    assert store.charger_tous(["polar", "ghost"]) == {"polar": state}
+    store.close()
+    assert seances.open().charger_tous(["polar"])["polar"].attente == (c,)
+    assert seances.outbox() == [("seance_creee", "seance/polar"), ("membre_inscrit", "seance/polar"),
+                                ("membre_inscrit", "seance/polar"), ("membre_mis_en_attente", "seance/polar")]
+
+
+def test_stored_replies_are_found_by_request_id_byte_for_byte(seances):
+    store = seances.open()
+    creer(seances, store)
+    assert store.reponses(["creer-polar-01", "never-sent-01"]) == {
+        "creer-polar-01": wire.encode({"id": "creer-polar-01", "ok": True})}
+
+
+def test_a_request_id_already_applied_fails_the_whole_batch(seances):
+    store = seances.open()
+    (a,) = seances.add_membres(1)
+    polar = creer(seances, store)
+    fresh, _ = write(seances, "inscrire-fresh-01", polar, seance.inscrire(polar, a))
+    again, _ = write(seances, "creer-polar-01", polar, [])
+    with pytest.raises(AlreadyApplied):
+        store.enregistrer([fresh, again])
+    assert store.usable
+    assert store.charger_tous(["polar"])["polar"] == polar
+    assert store.reponses(["inscrire-fresh-01"]) == {}
+
+
+def test_an_unknown_membre_fails_the_batch_and_the_session_survives(seances):
+    store = seances.open()
+    (a,) = seances.add_membres(1)
+    polar = creer(seances, store)
+    known, state = write(seances, "inscrire-known-01", polar, seance.inscrire(polar, a))
+    ghost, _ = write(seances, "inscrire-ghost-01", state, seance.inscrire(state, 999_999))
+    with pytest.raises(psycopg.IntegrityError):
+        store.enregistrer([known, ghost])
+    assert store.usable
+    assert store.charger_tous(["polar"])["polar"] == polar
+    assert store.reponses(["inscrire-known-01"]) == {}
+    assert len(seances.outbox()) == 1
+
+
+def test_membres_exist_or_not(seances):
+    store = seances.open()
+    (a,) = seances.add_membres(1)
+    assert store.membre_existe(a) and not store.membre_existe(999_999)
+
+
+def test_one_session_owns_the_shard_until_it_is_closed(seances):
+    store = seances.open()
+    assert store.usable
+    with pytest.raises(Unavailable):
+        seances.open()
+    store.close()
+    assert not store.usable
+    assert seances.open().usable
+
+
+def test_timers_are_due_once_their_time_has_come(livres):
+    store = livres.open()
+    (a,) = livres.add_membres(1)
+    added, livre = write(livres, "ajouter-lent-01", None, pret.ajouter("lent", "Lent"))
+    lent, livre = write(livres, "emprunter-lent-01", livre, pret.emprunter(livre, a, 100.0, now=1_000_000.0))
+    store.enregistrer([added, lent])
+    assert store.due(1_000_050.0) == []
+    assert store.due(1_000_101.0) == ["lent"]
+    timer, _ = write(livres, None, livre, LIVRES.echoir(livre, 1_000_101.0))
+    store.enregistrer([timer])
+    assert store.due(1_000_101.0) == []

@@ -1,0 +1,184 @@
+"""The owner's failure paths, on the in-memory store double (no PostgreSQL): a session lost at each
+step of a batch, a commit whose outcome is unknown, a request id already applied, a batch retried
+command by command. Whatever fails, a command answered ok is applied exactly once, a command
+answered `unavailable` is not applied, an unanswered one gets its one answer when resent, and the
+owner's memory ends equal to the database."""
+
+from pathlib import Path
+
+import pytest
+
+from monclub import protocol, wire
+from monclub.config import Config
+from monclub.prets.domain import Livres
+from monclub.prets.ops import OPS as LIVRE_OPS
+from monclub.reunions.domain import Seances
+from monclub.reunions.ops import OPS
+from monclub.reunions.seance import liste_inscrits
+from monclub.shards.owner import Owner
+from tests.fixtures.memory_store import MemoryDatabase
+
+NOW = 1_000_000.0
+
+
+def ask(request_id: str, op: str, **fields) -> protocol.Request:
+    return OPS.parse(protocol.request(request_id, op, **fields))
+
+
+def inscrire(membre: int, seance: str = "polar") -> protocol.Request:
+    return ask(f"inscrire-{seance}-{membre:04d}", "inscrire", seance=seance, membre=membre)
+
+
+def statut(reply: dict | None) -> str | None:
+    if reply is None:
+        return None
+    return reply["result"]["statut"] if reply["ok"] else reply["error"]["code"]
+
+
+@pytest.fixture
+def db():
+    database = MemoryDatabase(Seances(), membres=range(1, 11))
+    owner = Owner(Seances(), 0, 1, database.open)
+    assert owner.handle(ask("creer-polar-0001", "creer", seance="polar", titre="Polar", places=5, attente=0, tarif=0))["ok"]
+    owner.forget_all()
+    return database
+
+
+def fresh_owner(db: MemoryDatabase) -> Owner:
+    """An owner with nothing in memory, as a restarted shard process has."""
+    if db.session is not None:
+        db.session.close()
+    return Owner(Seances(), 0, 1, db.open)
+
+
+def inscrits(db: MemoryDatabase) -> list[int]:
+    return list(liste_inscrits(db.states["polar"]))
+
+
+def test_commit_outcome_unknown_then_found_by_request_id(db):
+    owner = fresh_owner(db)
+    db.fail("commit")
+    assert statut(owner.handle(inscrire(1))) == "inscrit"
+    assert inscrits(db) == [1]
+    assert statut(owner.handle(inscrire(2))) == "inscrit"
+    assert inscrits(db) == [1, 2] and not owner.unresolved
+
+
+def test_commit_outcome_unknown_then_not_found_answers_unavailable_and_nothing_is_applied(db):
+    owner = fresh_owner(db)
+    owner.handle(ask("etat-polar-00001", "etat", seance="polar"))
+    db.fail("enregistrer")
+    reply = owner.handle(inscrire(1))
+    assert statut(reply) == "unavailable" and "nothing was committed" in reply["error"]["message"]
+    assert inscrits(db) == []
+    assert statut(owner.handle(inscrire(1))) == "inscrit"
+    assert inscrits(db) == [1]
+
+
+@pytest.mark.parametrize("committed", [True, False], ids=["committed", "not-committed"])
+def test_an_outcome_that_cannot_be_resolved_is_not_answered_and_the_retry_gets_the_one_answer(db, committed):
+    owner = fresh_owner(db)
+    db.fail("commit" if committed else "enregistrer")
+    db.fail("reponses")
+    assert owner.handle(inscrire(1)) is None
+    assert "inscrire-polar-0001" in owner.unresolved
+    assert statut(owner.handle(inscrire(1))) == "inscrit"
+    assert inscrits(db) == [1] and not owner.unresolved
+
+
+def test_a_request_already_applied_gets_its_stored_reply_not_a_new_decision(db):
+    first = fresh_owner(db).handle(inscrire(1))
+    again = fresh_owner(db).handle(inscrire(1))
+    assert again == first == wire.decode(db.replies["inscrire-polar-0001"])
+    assert statut(again) == "inscrit" and inscrits(db) == [1]
+
+
+@pytest.mark.parametrize("fault, expected", [("commit", "inscrit"), ("enregistrer", "unavailable")])
+def test_a_batch_whose_session_is_lost_at_commit_is_resolved_as_a_whole(db, fault, expected):
+    owner = fresh_owner(db)
+    owner.handle(ask("etat-polar-00001", "etat", seance="polar"))
+    db.fail(fault)
+    replies = owner.handle_batch([inscrire(m) for m in (1, 2, 3)])
+    assert [statut(r) for r in replies] == [expected] * 3
+    assert inscrits(db) == ([1, 2, 3] if expected == "inscrit" else [])
+
+
+def test_a_refused_batch_is_retried_command_by_command(db):
+    owner = fresh_owner(db)
+    before = db.transactions
+    db.refuse_next_write()
+    assert [statut(r) for r in owner.handle_batch([inscrire(1), inscrire(2)])] == ["inscrit", "inscrit"]
+    assert db.transactions == before + 2 and inscrits(db) == [1, 2]
+
+
+def test_an_unknown_membre_in_a_batch_fails_it_and_each_command_is_decided_alone(db):
+    owner = fresh_owner(db)
+    replies = owner.handle_batch([inscrire(1), inscrire(99), inscrire(2)])
+    assert [statut(r) for r in replies] == ["inscrit", "membre_inconnu", "inscrit"]
+    assert inscrits(db) == [1, 2] and 99 not in owner.membres
+
+
+SCENARIOS = [
+    (("charger_tous",), 1), (("charger_tous",), 3),
+    (("membre_existe",), 1),
+    (("enregistrer",), 1), (("enregistrer",), 3),
+    (("commit",), 1), (("commit",), 3),
+    (("enregistrer", "reponses"), 1), (("enregistrer", "reponses"), 3),
+    (("commit", "reponses"), 1), (("commit", "reponses"), 3),
+]
+
+
+@pytest.mark.parametrize("faults, size", SCENARIOS, ids=[f"{'+'.join(f)}-{n}" for f, n in SCENARIOS])
+def test_a_session_lost_at_any_step_never_loses_nor_doubles_an_answered_command(db, faults, size):
+    owner = fresh_owner(db)
+    for step in faults:
+        db.fail(step)
+    batch = [inscrire(m) for m in range(1, size + 1)]
+    replies = owner.handle_batch(batch)
+    assert not +db.faults, "every injected fault was reached"
+    for request, reply in zip(batch, replies):
+        membre = request.args["membre"]
+        if statut(reply) == "inscrit":
+            assert inscrits(db).count(membre) == 1
+        elif reply is None:
+            assert request.id in owner.unresolved
+        else:
+            assert statut(reply) == "unavailable" and membre not in inscrits(db)
+    answers = owner.handle_batch([request for request, reply in zip(batch, replies) if statut(reply) != "inscrit"])
+    assert all(statut(answer) == "inscrit" for answer in answers)
+    assert inscrits(db) == list(range(1, size + 1))
+    etat = owner.handle(ask("etat-polar-00002", "etat", seance="polar"))
+    assert etat["result"]["inscrits"] == inscrits(db)
+
+
+def test_a_timer_whose_commit_outcome_is_unknown_fires_once():
+    livres = Livres(Config(home=Path("/nonexistent"), pret_shards=1, relance_seconds=3600.0))
+    db = MemoryDatabase(livres, membres=[1], due=lambda livre, now: livre.prochaine is not None and livre.prochaine <= now)
+    clock = [NOW]
+    owner = Owner(livres, 0, 1, db.open, clock=lambda: clock[0])
+    for request in (protocol.request("ajouter-lent-0001", "ajouter", livre="lent", titre="Lent"),
+                    protocol.request("emprunter-lent-01", "emprunter", livre="lent", membre=1, jours=1)):
+        assert owner.handle(LIVRE_OPS.parse(request))["ok"]
+    clock[0] = NOW + 2 * 86400
+    db.fail("due")
+    owner.tick()
+    assert [kind for kind, _, _ in db.outbox][-1] == "livre_emprunte"
+    db.fail("commit")
+    owner.tick()
+    owner.tick()
+    assert [kind for kind, _, _ in db.outbox].count("pret_en_retard") == 1
+
+
+def test_an_unresolved_command_is_never_answered_unavailable_while_the_database_is_down(db):
+    """`unavailable` says nothing was committed: for a command whose commit may have happened,
+    silence (the client resends) is the only true answer until the database can tell."""
+    owner = fresh_owner(db)
+    db.fail("commit")
+    db.fail("reponses")
+    assert owner.handle(inscrire(1)) is None
+    db.up = False
+    assert owner.handle(inscrire(1)) is None
+    assert statut(owner.handle(inscrire(2))) == "unavailable"
+    db.up = True
+    assert statut(owner.handle(inscrire(1))) == "inscrit"
+    assert inscrits(db) == [1]
