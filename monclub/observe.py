@@ -4,8 +4,7 @@ import psycopg
 
 from monclub.client import probe
 from monclub.config import Config
-from monclub.db import connect
-from monclub.db.outbox import latest_seq
+from monclub.db import connect, reads
 
 LISTENERS = ("paiements", "notifications")
 
@@ -18,11 +17,9 @@ def _shard_stats(config: Config, branch: str, index: int) -> dict:
 def _lags(config: Config) -> dict[str, int]:
     try:
         with connect(config.conninfo(), autocommit=True) as conn:
-            latest = latest_seq(conn)
-            rows = conn.execute("SELECT listener, seq FROM listener_positions").fetchall()
+            return reads.listener_lags(conn)
     except psycopg.Error:
         return {}
-    return {name: latest - seq for name, seq in rows}
 
 
 def enrich(config: Config, state: dict) -> dict:

@@ -6,9 +6,10 @@ import unicodedata
 
 import click
 
-from monclub.cli.common import emit, handled, json_option, load_config, read_rows
+from monclub.cli.common import emit, handled, json_option, load_config, on_database
 from monclub.client import Client
-from monclub.db import connect
+from monclub.db import reads
+from monclub.db.membres import creer_membre
 
 
 def _client() -> Client:
@@ -43,10 +44,7 @@ def membre():
 @handled
 def membre_creer(nom: str, email: str | None, as_json: bool):
     """Create a member and print its id."""
-    with connect(load_config().conninfo(), autocommit=True) as conn:
-        (membre_id,) = conn.execute(
-            "INSERT INTO membres (nom, email) VALUES (%s, %s) RETURNING id", (nom, email)
-        ).fetchone()
+    membre_id = on_database(creer_membre, nom, email)
     emit(as_json, {"id": membre_id, "nom": nom, "email": email}, f"membre {membre_id}: {nom}")
 
 
@@ -110,10 +108,7 @@ def seance_voir(seance_id, as_json):
 @handled
 def seance_liste(as_json):
     """List every séance (read from PostgreSQL)."""
-    data = read_rows(
-        ("id", "titre", "places", "inscrits", "en_attente", "tarif"),
-        "SELECT id, titre, places, inscrits, en_attente, tarif FROM seances ORDER BY cree_le, id",
-    )
+    data = on_database(reads.seances)
     text = "\n".join(
         f"{r['id']:<24} {r['inscrits']}/{r['places']} inscrits, {r['en_attente']} en attente  {r['titre']}" for r in data
     )

@@ -50,10 +50,10 @@ def emit(as_json: bool, data, text: str) -> None:
     click.echo(json.dumps(data, ensure_ascii=False) if as_json else text)
 
 
-def read_rows(keys: tuple[str, ...], query: str, params=None) -> list[dict]:
-    """A read-only listing straight from PostgreSQL, one dict per row."""
-    with connect(load_config().conninfo()) as conn:
-        return [dict(zip(keys, row)) for row in conn.execute(query, params).fetchall()]
+def on_database(function, *args):
+    """`function(conn, *args)` on a connection of its own: a read of `monclub.db.reads`, a write."""
+    with connect(load_config().conninfo(), autocommit=True) as conn:
+        return function(conn, *args)
 
 
 def load_config() -> configuration.Config:

@@ -6,11 +6,11 @@ import time
 import click
 import zmq
 
-from monclub import audit
-from monclub.cli.common import emit, fail, handled, json_option, load_config, read_rows
-from monclub.db import connect
+from monclub.db import audit
+from monclub.cli.common import emit, fail, handled, json_option, load_config, on_database
+from monclub.db import connect, reads
 from monclub.events.bus import endpoints
-from monclub.db.outbox import read_events
+from monclub.db.outbox import latest_seq, read_events
 from monclub.paiements import regler
 
 
@@ -39,7 +39,7 @@ def events_tail(start: int | None, as_json: bool):
     subscriber.subscribe(b"event")
     subscriber.connect(endpoints(config)[1])
     with connect(config.conninfo(), autocommit=True) as conn:
-        last = conn.execute("SELECT seq FROM outbox_sequence").fetchone()[0] if start is None else start - 1
+        last = latest_seq(conn) if start is None else start - 1
         try:
             while True:
                 for event in read_events(conn, last):
@@ -64,8 +64,7 @@ def paiement():
 @handled
 def paiement_regler(paiement_id: int, as_json: bool):
     """Mark a pending payment paid."""
-    with connect(load_config().conninfo(), autocommit=True) as conn:
-        done = regler(conn, paiement_id)
+    done = on_database(regler, paiement_id)
     emit(as_json, done, f"paiement {done['id']} réglé ({done['montant'] / 100:.2f})")
 
 
@@ -75,11 +74,7 @@ def paiement_regler(paiement_id: int, as_json: bool):
 @handled
 def paiements(seance: str | None, as_json: bool):
     """List payments (what the Paiements listener did)."""
-    data = read_rows(
-        ("id", "seance", "membre", "montant", "statut", "event_seq"),
-        "SELECT id, seance_id, membre_id, montant, statut, event_seq FROM paiements"
-        " WHERE %(s)s::text IS NULL OR seance_id = %(s)s ORDER BY id", {"s": seance},
-    )
+    data = on_database(reads.paiements, seance)
     text = "\n".join(f"{d['id']:>6}  {d['seance']:<24} membre {d['membre']:<6} {d['montant'] / 100:>8.2f}  {d['statut']}"
                      for d in data)
     emit(as_json, data, text or "no payment")
@@ -91,11 +86,7 @@ def paiements(seance: str | None, as_json: bool):
 @handled
 def notifications(membre: int | None, as_json: bool):
     """List notifications (what the Notifications listener did)."""
-    data = read_rows(
-        ("id", "event_seq", "membre", "kind", "message", "envoye_le"),
-        "SELECT id, event_seq, membre_id, kind, message, envoye_le::text FROM notifications"
-        " WHERE %(m)s::bigint IS NULL OR membre_id = %(m)s ORDER BY id", {"m": membre},
-    )
+    data = on_database(reads.notifications, membre)
     emit(as_json, data, "\n".join(f"{d['id']:>6}  membre {d['membre']:<6} {d['message']}" for d in data) or "none")
 
 
@@ -108,7 +99,7 @@ def verify(wait: float, as_json: bool):
     """Audit the database; exit 1 listing every violation."""
     with connect(load_config().conninfo(), autocommit=True) as conn:
         deadline = time.monotonic() + wait
-        while not audit.caught_up(conn) and time.monotonic() < deadline:
+        while not reads.caught_up(conn) and time.monotonic() < deadline:
             time.sleep(0.1)
         found = audit.violations(conn)
     if as_json:

@@ -5,8 +5,9 @@ import datetime
 import click
 
 from monclub.cli.club import slug
-from monclub.cli.common import emit, handled, json_option, load_config, read_rows
+from monclub.cli.common import emit, handled, json_option, load_config, on_database
 from monclub.client import Client
+from monclub.db import reads
 
 
 def _when(epoch: float | None) -> str:
@@ -105,11 +106,7 @@ def pret_voir(livre_id, as_json):
 @handled
 def prets(en_retard, as_json):
     """List the loans in progress (read from PostgreSQL)."""
-    data = read_rows(
-        ("livre", "titre", "membre", "echeance", "en_retard", "relances"),
-        "SELECT id, titre, emprunteur, extract(epoch FROM echeance)::float8, retard_signale, relances FROM livres"
-        " WHERE emprunteur IS NOT NULL AND (NOT %s OR echeance < now()) ORDER BY echeance", (en_retard,),
-    )
+    data = on_database(reads.prets_en_cours, en_retard)
     text = "\n".join(f"{d['livre']:<24} membre {d['membre']:<6} jusqu'au {_when(d['echeance'])}"
                      f"{'  EN RETARD' if d['en_retard'] else ''}  {d['titre']}" for d in data)
     emit(as_json, data, text or "no loan")

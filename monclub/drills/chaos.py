@@ -12,9 +12,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
-from monclub import audit, tree
+from monclub import tree
 from monclub.config import Config
-from monclub.db import connect
+from monclub.db import audit, connect, reads
 from monclub.drills.load import Load
 from monclub.drills.recovery import running_places, serving
 from monclub.errors import ConfigError
@@ -89,9 +89,9 @@ def _wait_quiet(config: Config) -> tuple[float, str | None]:
     while (now := time.monotonic()) - started < QUIESCENCE_TIMEOUT:
         if tree.status(config)["healthy"]:
             with connect(config.conninfo(), autocommit=True) as conn:
-                if audit.caught_up(conn):
+                if reads.caught_up(conn):
                     return now - started, None
-                positions = audit.listener_positions(conn)
+                positions = reads.listener_positions(conn)
             if positions != seen:
                 seen, moved = positions, now
             elif now - moved > STALL_SECONDS:

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 from monclub.client import Client
 from monclub.config import Config
-from monclub.db import connect
+from monclub.db import connect, reads
+from monclub.db.membres import creer_membres
 from monclub.errors import MonclubError
 
 SEANCES = 6
@@ -111,10 +112,7 @@ class Load:
         """Members and séances of this drill (half of them paid, small, with waiting lists)."""
         count = self.clients * MEMBRES_PER_CLIENT
         with connect(self.config.conninfo(), autocommit=True) as conn:
-            self.membres = [row[0] for row in conn.execute(
-                "INSERT INTO membres (nom) SELECT %s || '-' || n FROM generate_series(1, %s) n RETURNING id",
-                (self.prefix, count),
-            ).fetchall()]
+            self.membres = creer_membres(conn, self.prefix, count)
         with Client(self.config, deadline=DEADLINE) as client:
             for i, seance in enumerate(self.seances):
                 client.creer(seance, f"Chaos {i}", places=PLACES, attente=ATTENTE, tarif=500 if i % 2 else 0)
@@ -165,9 +163,7 @@ class Load:
 
     def loan_contradictions(self, conn) -> list[str]:
         """Acknowledged loans missing from the database, or loans nobody was told about."""
-        rows = dict(((livre, membre), n) for livre, membre, n in conn.execute(
-            "SELECT livre_id, membre_id, count(*) FROM prets WHERE livre_id = ANY(%s) GROUP BY 1, 2", (self.livres,)
-        ).fetchall())
+        rows = reads.prets_par_paire(conn, self.livres)
         found = []
         for pair in sorted(set(rows) | set(self.outcomes.loans)):
             told, unknown, stored = self.outcomes.loans[pair], self.outcomes.unknown_loans[pair], rows.get(pair, 0)
@@ -179,17 +175,9 @@ class Load:
         """Pairs whose acknowledged outcomes the recorded events contradict, and pairs whose
         final presence in the séance differs from what their events say."""
         events: dict[tuple[str, int], list[str]] = defaultdict(list)
-        for kind, seance, membre in conn.execute(
-            "SELECT type, payload->>'seance', (payload->>'membre')::bigint FROM events"
-            " WHERE aggregate = ANY(%s) AND type = ANY(%s) ORDER BY seq",
-            ([f"seance/{s}" for s in self.seances], list(EVENT_KINDS)),
-        ).fetchall():
+        for kind, seance, membre in reads.membre_events(conn, self.seances, list(EVENT_KINDS)):
             events[(seance, membre)].append(EVENT_KINDS[kind])
-        present = {
-            (seance, membre) for seance, membre in conn.execute(
-                "SELECT seance_id, membre_id FROM inscriptions WHERE seance_id = ANY(%s)", (self.seances,)
-            ).fetchall()
-        }
+        present = reads.inscriptions(conn, self.seances)
         found = []
         for pair in sorted(set(self.outcomes.history) | set(events) | present):
             seance, membre = pair

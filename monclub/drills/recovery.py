@@ -9,7 +9,7 @@ import psycopg
 from monclub import tree
 from monclub.client import probe
 from monclub.config import Config
-from monclub.db import connect
+from monclub.db import connect, reads
 from monclub.errors import ConfigError
 
 POLL = 0.005
@@ -27,7 +27,7 @@ def _shard_pid(config: Config, branch: str, index: int) -> int | None:
 def _database_answers(config: Config) -> bool:
     try:
         with connect(config.conninfo(), autocommit=True) as conn:
-            conn.execute("SELECT 1")
+            reads.ping(conn)
         return True
     except psycopg.Error:
         return False

@@ -2,7 +2,7 @@
 
 Each check is one query that returns the rows violating a rule; an empty list means all is well.
 The payment and notification checks are only meaningful once the listeners have caught up
-(`caught_up`).
+(`monclub.db.reads.caught_up`).
 """
 
 import psycopg
@@ -58,16 +58,6 @@ PAYMENT_CHECKS = {
             THEN jsonb_array_length(e.payload -> 'inscrits') + jsonb_array_length(e.payload -> 'attente')
             ELSE 1 END""",
 }
-
-
-def listener_positions(conn: psycopg.Connection) -> dict[str, int]:
-    return dict(conn.execute("SELECT listener, seq FROM listener_positions").fetchall())
-
-
-def caught_up(conn: psycopg.Connection) -> bool:
-    return conn.execute(
-        "SELECT bool_and(seq = (SELECT seq FROM outbox_sequence)) FROM listener_positions"
-    ).fetchone()[0] is not False
 
 
 def violations(conn: psycopg.Connection) -> list[str]:
