@@ -34,8 +34,8 @@ from monclub import config as configuration
 from monclub import tree
 from monclub.client import Client
 from monclub.db import connect
-from monclub.errors import MonclubError
 from monclub.db.outbox import append_events
+from monclub.errors import MonclubError
 
 TARIF = 500
 PAIEMENTS = "paiements"

@@ -126,7 +126,11 @@ def status(config: Config) -> dict:
         if program["name"] in BRANCHES:
             branch = query_status(config.endpoint(program["name"]), timeout=1.0) if program["pid"] else None
             program["children"] = branch["children"] if branch else []
-    return {"supervisord": {"pid": pid, "state": "running"}, "programs": programs, "healthy": _healthy(config, programs)}
+    return {
+        "supervisord": {"pid": pid, "state": "running"},
+        "programs": programs,
+        "healthy": _healthy(config, programs),
+    }
 
 
 def places(state: dict) -> dict[str, int | None]:

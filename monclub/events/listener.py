@@ -11,7 +11,8 @@ applied event is never applied twice.
 import logging
 import time
 import zlib
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 import psycopg
 import zmq
@@ -19,9 +20,9 @@ import zmq
 from monclub import config as configuration
 from monclub import wire
 from monclub.db import connect
+from monclub.db.outbox import read_events
 from monclub.errors import Unavailable
 from monclub.events.bus import endpoints
-from monclub.db.outbox import read_events
 from monclub.program import Stop, run
 
 log = logging.getLogger("monclub.listener")

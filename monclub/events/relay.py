@@ -17,8 +17,8 @@ import zmq
 from monclub import config as configuration
 from monclub import wire
 from monclub.db import connect
-from monclub.events.bus import HWM, TOPIC_EVENT, TOPIC_HEARTBEAT, endpoints
 from monclub.db.outbox import CHANNEL, latest_seq, read_events
+from monclub.events.bus import HWM, TOPIC_EVENT, TOPIC_HEARTBEAT, endpoints
 from monclub.events.retention import prune
 from monclub.program import Stop, run
 

@@ -119,7 +119,12 @@ def test_keys_commands_make_private_keys_and_an_allowlist(state_dir):
 def test_tcp_beyond_loopback_without_keys_is_refused_with_what_to_run(state_dir, database, tmp_path):
     config = tmp_path / "monclub.toml"
     config.write_text(f'[reunions]\ntcp = "0.0.0.0:{free_ports(2)}"\n')
-    env = {**os.environ, "MONCLUB_HOME": str(state_dir), "MONCLUB_CONFIG": str(config), "MONCLUB_DATABASE_URL": database}
+    env = {
+        **os.environ,
+        "MONCLUB_HOME": str(state_dir),
+        "MONCLUB_CONFIG": str(config),
+        "MONCLUB_DATABASE_URL": database,
+    }
     refused = monclub(env, "start")
     assert refused.returncode == 2 and "binds beyond loopback" in refused.stderr
     assert "monclub keys init" in refused.stderr

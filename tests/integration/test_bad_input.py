@@ -11,7 +11,9 @@ from monclub.reunions import seance as core
 from monclub.reunions.shard import seance_shard
 from tests.fixtures.postgres import add_membres
 
-VALID = protocol.request("valid-request-0001", "creer", seance="polar", titre="Soirée Polar", places=2, attente=0, tarif=0)
+VALID = protocol.request(
+    "valid-request-0001", "creer", seance="polar", titre="Soirée Polar", places=2, attente=0, tarif=0
+)
 
 
 def packed(**fields) -> bytes:
@@ -127,12 +129,18 @@ def test_an_exception_on_one_seance_drops_it_alone_and_answers_internal_error(da
         return real(state, membre)
 
     monkeypatch.setattr(core, "inscrire", buggy)
-    failed = shard.handle(protocol.parse_request(protocol.request("inscrire-polar-1", "inscrire", seance="polar", membre=a)))
+    failed = shard.handle(
+        protocol.parse_request(protocol.request("inscrire-polar-1", "inscrire", seance="polar", membre=a))
+    )
     assert failed["error"]["code"] == "internal_error"
     assert "polar" not in shard.aggregates and "manga" in shard.aggregates
-    served = shard.handle(protocol.parse_request(protocol.request("inscrire-manga-1", "inscrire", seance="manga", membre=b)))
+    served = shard.handle(
+        protocol.parse_request(protocol.request("inscrire-manga-1", "inscrire", seance="manga", membre=b))
+    )
     assert served["result"] == {"statut": "inscrit"}
     monkeypatch.setattr(core, "inscrire", real)
-    again = shard.handle(protocol.parse_request(protocol.request("inscrire-polar-2", "inscrire", seance="polar", membre=a)))
+    again = shard.handle(
+        protocol.parse_request(protocol.request("inscrire-polar-2", "inscrire", seance="polar", membre=a))
+    )
     assert again["result"] == {"statut": "inscrit"}
     shard.forget_all()

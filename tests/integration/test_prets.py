@@ -84,7 +84,8 @@ def test_reminders_fire_in_order_exactly_once_and_reach_the_borrower(fast_tree, 
     wait_for(lambda: len(reminders(sql, "dune")) == 4, 30, "every reminder")
     fast_tree.wait_caught_up()
     assert reminders(sql, "dune") == COMPLETE
-    kinds = [k for (k,) in sql.execute("SELECT kind FROM notifications WHERE membre_id = %s ORDER BY event_seq", (membre,))]
+    rows = sql.execute("SELECT kind FROM notifications WHERE membre_id = %s ORDER BY event_seq", (membre,))
+    kinds = [k for (k,) in rows]
     assert kinds == ["pret_en_retard", "relance", "relance", "relance"]
     with fast_tree.client() as client:
         with pytest.raises(Refus) as overdue:
@@ -97,7 +98,7 @@ def test_repeated_kills_of_loan_shards_lose_no_reminder_and_fire_none_twice(fast
     membres = add_membres(sql, 6)
     livres = [f"livre-{i}" for i in range(6)]
     with fast_tree.client() as client:
-        for livre, membre in zip(livres, membres):
+        for livre, membre in zip(livres, membres, strict=True):
             client.ajouter_livre(livre, livre)
             client.emprunter(livre, membre, 1)
     rng = random.Random(4)
@@ -106,7 +107,7 @@ def test_repeated_kills_of_loan_shards_lose_no_reminder_and_fire_none_twice(fast
         place = rng.choice(["prets/shard-0", "prets/shard-1", "prets"])
         if fast_tree.pids().get(place):
             fast_tree.kill(place)
-        wait_for(lambda: fast_tree.pids().get(place), 30, f"{place} back")
+        wait_for(lambda place=place: fast_tree.pids().get(place), 30, f"{place} back")
     wait_for(lambda: all(len(reminders(sql, livre)) >= 4 for livre in livres), 60, "every reminder")
     fast_tree.wait_healthy()
     for livre in livres:
