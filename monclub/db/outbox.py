@@ -12,6 +12,8 @@ import json
 
 import psycopg
 
+from monclub.db import scalar
+
 CHANNEL = "monclub_outbox"
 
 _APPEND = """
@@ -42,4 +44,4 @@ def event_dict(seq, kind, aggregate, at, payload) -> dict:
 
 
 def latest_seq(conn: psycopg.Connection) -> int:
-    return conn.execute("SELECT seq FROM outbox_sequence").fetchone()[0]
+    return scalar(conn, "SELECT seq FROM outbox_sequence")
