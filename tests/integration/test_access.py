@@ -65,7 +65,8 @@ def test_a_curve_shard_serves_allowed_keys_and_refuses_any_other(start_reunions,
     reunions = start_reunions(config=CURVE_ON_LOOPBACK.format(port=free_ports(2)), log=log)
     endpoint = reunions.config.endpoint("reunions", 0)
     assert reunions.config.curve and endpoint.startswith("tcp://127.0.0.1:")
-    pid = reunions.client().ping(0)["pid"]
+    with reunions.client() as client:
+        pid = client.ping(0)["pid"]
 
     _, stranger = zmq.auth.create_certificates(tmp_path, "stranger")
     assert unanswered(reunions.env, 0, stranger)
@@ -80,7 +81,8 @@ def test_a_curve_shard_serves_allowed_keys_and_refuses_any_other(start_reunions,
     assert plain.poll(1000) == 0, "a client without CURVE gets nothing"
     plain.close()
 
-    assert reunions.client().ping(0)["pid"] == pid, "the shard still serves, in the same process"
+    with reunions.client() as client:
+        assert client.ping(0)["pid"] == pid, "the shard still serves, in the same process"
 
     alice = tmp_path / "alice.key_secret"
     shutil.copy(keys.add_client(state_dir, "alice"), alice)

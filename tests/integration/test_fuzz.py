@@ -151,3 +151,4 @@ def test_listeners_survive_garbage_on_the_bus_and_apply_only_real_events(databas
         for process in [*listeners, bus]:
             process.terminate()
             process.wait(timeout=20)
+            process.stdout.close()

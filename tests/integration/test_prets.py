@@ -124,11 +124,13 @@ def test_after_an_outage_a_loan_that_missed_several_intervals_gets_one_relance(s
         client.ajouter_livre("dune", "Dune")
         client.emprunter("dune", membre, 1)
     wait_for(lambda: reminders(sql, "dune") == [("pret_en_retard", None)], 30, "the loan to fall overdue")
-    rpc(tree.config).supervisor.stopProcess("prets")
+    with rpc(tree.config) as proxy:
+        proxy.supervisor.stopProcess("prets")
     down_until = time.monotonic() + 3.5
     wait_for(lambda: time.monotonic() > down_until, 10, "three intervals to pass with the branch down")
     assert reminders(sql, "dune") == [("pret_en_retard", None)]
-    rpc(tree.config).supervisor.startProcess("prets")
+    with rpc(tree.config) as proxy:
+        proxy.supervisor.startProcess("prets")
     wait_for(lambda: len(reminders(sql, "dune")) >= 3, 30, "two relances after the restart")
     times = [t for (t,) in sql.execute(
         "SELECT extract(epoch FROM at)::float8 FROM events WHERE type = 'relance' ORDER BY seq")]
