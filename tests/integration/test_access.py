@@ -150,6 +150,7 @@ def gardien(sql, database):
     sql.execute(f"DROP ROLE {role}")
 
 
+@pytest.mark.slow
 def test_the_database_password_shows_in_no_output_and_no_log(gardien, database, state_dirs, tmp_path):
     url, password = gardien
     home = state_dirs()

@@ -4,8 +4,12 @@ import os
 import signal
 from pathlib import Path
 
+import pytest
+
 from monclub.postgres.cluster import FALLBACK_ROOT, Cluster
 from tests.fixtures.waiting import wait_for
+
+pytestmark = pytest.mark.slow
 
 
 def _cmdline(pid: int) -> str:

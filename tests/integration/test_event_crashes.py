@@ -4,6 +4,7 @@ import random
 import threading
 import time
 
+import pytest
 import zmq
 
 from monclub import wire
@@ -17,6 +18,7 @@ from tests.fixtures.waiting import wait_for
 TARGETS = ["reunions/shard-0", "relay", "bus", "paiements", "notifications", "reunions/shard-1"]
 
 
+@pytest.mark.slow
 def test_kill_each_part_during_a_stream_then_verify_is_clean(tree, sql):
     rng = random.Random(20261124)
     membres = add_membres(sql, 40)

@@ -56,6 +56,7 @@ def test_many_members_borrowing_one_copy_at_once_make_exactly_one_loan(fast_tree
     assert sql.execute("SELECT count(*) FROM prets WHERE livre_id = 'dune' AND rendu_le IS NULL").fetchone() == (1,)
 
 
+@pytest.mark.slow
 def test_the_loan_rules_through_the_cli(fast_tree, sql):
     a, b = add_membres(sql, 2)
     cli = fast_tree.monclub
@@ -94,6 +95,7 @@ def test_reminders_fire_in_order_exactly_once_and_reach_the_borrower(fast_tree, 
         assert client.retourner("dune", membre) == {"statut": "retourne", "en_retard": True}
 
 
+@pytest.mark.slow
 def test_repeated_kills_of_loan_shards_lose_no_reminder_and_fire_none_twice(fast_tree, sql):
     membres = add_membres(sql, 6)
     livres = [f"livre-{i}" for i in range(6)]
@@ -115,6 +117,7 @@ def test_repeated_kills_of_loan_shards_lose_no_reminder_and_fire_none_twice(fast
     assert fast_tree.monclub("verify").returncode == 0
 
 
+@pytest.mark.slow
 def test_after_an_outage_a_loan_that_missed_several_intervals_gets_one_relance(start_tree, state_dirs, sql):
     config = state_dirs() / "monclub.toml"
     config.write_text(FAST.replace("relances_max = 3", "relances_max = 5"))
@@ -137,6 +140,7 @@ def test_after_an_outage_a_loan_that_missed_several_intervals_gets_one_relance(s
     assert times[1] - times[0] >= 0.9, "one relance on restart, then the interval: no burst"
 
 
+@pytest.mark.slow
 def test_the_seance_branch_answers_while_the_loan_branch_is_killed_in_a_loop(fast_tree, sql):
     membres = add_membres(sql, 30)
     with fast_tree.client() as client:
