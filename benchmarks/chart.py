@@ -20,7 +20,7 @@ def draw(hot: list[dict], title: str, path: Path) -> str:
     clients = [row["clients"] for row in hot]
     positions = range(len(clients))
     figure, (rate, latency) = pyplot.subplots(1, 2, figsize=(11, 4.2))
-    for offset, (kind, label, color) in zip((-0.2, 0.2), SERIES):
+    for offset, (kind, label, color) in zip((-0.2, 0.2), SERIES, strict=True):
         rate.bar([p + offset for p in positions], [row[kind]["per_second"] for row in hot], 0.4,
                  label=label, color=color)
         for quantile, style in (("p50_ms", "-o"), ("p99_ms", "--^")):

@@ -34,8 +34,8 @@ from monclub import config as configuration
 from monclub import tree
 from monclub.client import Client
 from monclub.db import connect
-from monclub.errors import MonclubError
 from monclub.db.outbox import append_events
+from monclub.errors import MonclubError
 
 TARIF = 500
 PAIEMENTS = "paiements"
@@ -182,15 +182,16 @@ def first_payment_at(conninfo: str, seance: str) -> float:
 
 
 def catch_up(config, conninfo: str, backlog: int, batch: int) -> dict:
-    supervisor = tree.rpc(config).supervisor
-    supervisor.stopProcess(PAIEMENTS)
+    with tree.rpc(config) as proxy:
+        proxy.supervisor.stopProcess(PAIEMENTS)
     before = paiements_count(conninfo)
     membres = add_membres(conninfo, backlog)
     seance = create_paid_seance(conninfo, backlog, "backlog")
     appended = append_backlog(conninfo, seance, membres, batch)
     _, notifications_lag = wait_caught_up(conninfo, "notifications")
     started_at = time.time()
-    supervisor.startProcess(PAIEMENTS)
+    with tree.rpc(config) as proxy:
+        proxy.supervisor.startProcess(PAIEMENTS)
     seq, seconds = wait_caught_up(conninfo, PAIEMENTS)
     added = paiements_count(conninfo) - before
     startup = first_payment_at(conninfo, seance) - started_at

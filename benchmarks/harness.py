@@ -99,7 +99,7 @@ def percentile_ms(ordered: list[float], p: float) -> float | None:
 
 
 def utc_now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
 def machine(conninfo: str) -> dict:

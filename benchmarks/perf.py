@@ -29,11 +29,21 @@ import zmq
 
 from benchmarks import chart, events
 from benchmarks.dealer import load_all
-from benchmarks.harness import (RESULTS, add_membres, code_version, describe, machine, print_tails, record, sandbox, stop,
-                                utc_now)
+from benchmarks.harness import (
+    RESULTS,
+    add_membres,
+    code_version,
+    describe,
+    machine,
+    print_tails,
+    record,
+    sandbox,
+    stop,
+    utc_now,
+)
 from benchmarks.load import Target, run_load
-from benchmarks.profile import recording, shard_pid
 from benchmarks.population import checkpoint, insert_seances, owned_ids
+from benchmarks.profile import recording, shard_pid
 from benchmarks.recovery import recovery
 from benchmarks.shards import SHARDS, endpoints, start_reunions
 from benchmarks.targets import evaluate, ratio, verdict
@@ -67,10 +77,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--kills", type=int, help=f"kills per recovery level (default {FULL['kills']})")
     parser.add_argument("--rate", type=float, help=f"events: registrations per second (default {FULL['rate']:g})")
     parser.add_argument("--events-ops", type=int, help=f"events: paced registrations (default {FULL['events_ops']})")
-    parser.add_argument("--backlog", type=int, help=f"events: events while Paiements is down (default {FULL['backlog']})")
+    parser.add_argument(
+        "--backlog", type=int, help=f"events: events while Paiements is down (default {FULL['backlog']})"
+    )
     parser.add_argument("--batch", type=int, help=f"events: events per appending transaction (default {FULL['batch']})")
-    parser.add_argument("--profile", type=Path,
-                        help="py-spy flame graph (SVG) of the hot séance's shard during the MonClub run with the most clients")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="py-spy flame graph (SVG) of the hot séance's shard during the MonClub run with the most clients",
+    )
     parser.add_argument("--chart", default=str(CHECKOUT / "docs" / "bench-hot.png"),
                         help="PNG of the hot phase, '' for none (default docs/bench-hot.png)")
     args = parser.parse_args(argv)
@@ -82,7 +97,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     problems = [
         set(args.only) - set(PHASES) and f"--only takes {','.join(PHASES)}",
         (not args.clients or min(args.clients) < 1) and "--clients must list counts of 1 or more",
-        not 1 <= args.ops * len(args.clients) <= MAX_COUNT and f"--ops times the client counts must be 1 to {MAX_COUNT}",
+        not 1 <= args.ops * len(args.clients) <= MAX_COUNT
+        and f"--ops times the client counts must be 1 to {MAX_COUNT}",
         not 1 <= args.generators <= 64 and "--generators must be 1 to 64",
         not 1 <= args.spread <= MAX_COUNT and f"--spread must be 1 to {MAX_COUNT}",
         (not args.owned or min(args.owned) < 1 or max(args.owned) > 1_000_000) and "--owned must list 1 to 1,000,000",
@@ -102,7 +118,10 @@ def parse_args(argv=None) -> argparse.Namespace:
 def compare(config, conninfo: str, args, label: str, seance_count: int, membres: list[int]) -> list[dict]:
     """For each C: MonClub on `seance_count` new séances, then the classic on as many others; fresh
     séances for each C, so that no run inherits the registrations of the previous one."""
-    contenders = {"monclub": Target("monclub", tuple(endpoints(config))), "classic": Target("classic", conninfo=conninfo)}
+    contenders = {
+        "monclub": Target("monclub", tuple(endpoints(config))),
+        "classic": Target("classic", conninfo=conninfo),
+    }
     rows = []
     for i, clients in enumerate(args.clients):
         ids = {kind: owned_ids(f"{label}{clients}-{kind}", seance_count) for kind in contenders}

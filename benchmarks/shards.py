@@ -35,7 +35,7 @@ def start_reunions(base: Path, home: Path, conninfo: str) -> tuple[configuration
         process = subprocess.Popen([sys.executable, "-m", "monclub.reunions"], env=env, stdout=out, stderr=out)
     config = configuration.load(env)
     for shard in range(SHARDS):
-        wait_until(lambda: probe(config, shard) is not None, 60, f"shard {shard} to answer", 0.05)
+        wait_until(lambda shard=shard: probe(config, shard) is not None, 60, f"shard {shard} to answer", 0.05)
     return config, process
 
 

@@ -66,10 +66,11 @@ def secure_client(socket: zmq.Socket, config: Config) -> None:
     socket.curve_secretkey = secret
 
 
-def _existing(path: Path, which: str) -> Path:
-    if not path.exists():
+def _existing(path: Path | None, which: str) -> Path:
+    if path is None or not path.exists():
         raise ConfigError(
-            f"CURVE is on and the {which} key {path} does not exist: on the server run `monclub keys init` "
+            f"CURVE is on and the {which} key {path or '(none set)'} does not exist: "
+            "on the server run `monclub keys init` "
             f"(and `monclub keys client NAME` for another machine), or set [access] {which}_key"
         )
     return path

@@ -8,7 +8,7 @@ with EXIT_CONFIG (78), which supervisord does not restart (see docs/architecture
 
 import logging
 import signal
-from typing import Callable
+from collections.abc import Callable
 
 from monclub import config as configuration
 from monclub.errors import ConfigError

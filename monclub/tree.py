@@ -29,7 +29,8 @@ def _socket(config: Config) -> Path:
 
 
 def rpc(config: Config):
-    """supervisord's XML-RPC interface, over its unix socket."""
+    """supervisord's XML-RPC interface, over its unix socket: use it in a `with` block, which
+    closes its connection (the transport keeps one open for the next call)."""
     transport = SupervisorTransport(None, None, f"unix://{_socket(config)}")
     return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
 
@@ -37,8 +38,8 @@ def rpc(config: Config):
 def supervisord_pid(config: Config) -> int | None:
     """The pid of this home's supervisord if it is alive and answering, else None."""
     try:
-        supervisor = rpc(config).supervisor
-        return supervisor.getPID() if supervisor.getState()["statename"] == "RUNNING" else None
+        with rpc(config) as proxy:
+            return proxy.supervisor.getPID() if proxy.supervisor.getState()["statename"] == "RUNNING" else None
     except (OSError, xmlrpc.client.Error):
         return None
 
@@ -69,7 +70,8 @@ def shutdown(config: Config, timeout: float = 90.0) -> bool:
     pid = supervisord_pid(config)
     if pid is None:
         return False
-    rpc(config).supervisor.shutdown()
+    with rpc(config) as proxy:
+        proxy.supervisor.shutdown()
     deadline = time.monotonic() + timeout
     while alive(pid):
         if time.monotonic() > deadline:
@@ -116,9 +118,11 @@ def status(config: Config) -> dict:
     if pid is None:
         return {"supervisord": {"pid": None, "state": "stopped"}, "programs": [], "healthy": False}
     now, causes = time.time(), _exit_causes(config)
+    with rpc(config) as proxy:
+        infos = proxy.supervisor.getAllProcessInfo()
     programs = [
         _program(info, config, now, causes)
-        for info in rpc(config).supervisor.getAllProcessInfo()
+        for info in infos
         if config.embedded or info["name"] != "postgres"
     ]
     programs.sort(key=lambda p: ORDER.index(p["name"]) if p["name"] in ORDER else len(ORDER))
@@ -126,7 +130,11 @@ def status(config: Config) -> dict:
         if program["name"] in BRANCHES:
             branch = query_status(config.endpoint(program["name"]), timeout=1.0) if program["pid"] else None
             program["children"] = branch["children"] if branch else []
-    return {"supervisord": {"pid": pid, "state": "running"}, "programs": programs, "healthy": _healthy(config, programs)}
+    return {
+        "supervisord": {"pid": pid, "state": "running"},
+        "programs": programs,
+        "healthy": _healthy(config, programs),
+    }
 
 
 def places(state: dict) -> dict[str, int | None]:

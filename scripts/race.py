@@ -85,7 +85,7 @@ def naive_rounds(conninfo: str, run: str, args) -> list[int]:
                 admin.execute("INSERT INTO race_seances VALUES (%s, %s)", (seance, args.places))
                 for membre in range(1, args.places):  # every seat taken but one
                     admin.execute("INSERT INTO race_inscriptions VALUES (%s, %s)", (seance, membre))
-                race(args.threads, lambda i: naive_inscrire(conns[i], seance, args.places + i))
+                race(args.threads, lambda i, seance=seance: naive_inscrire(conns[i], seance, args.places + i))
                 stored.append(admin.execute("SELECT count(*) FROM race_inscriptions WHERE seance_id = %s",
                                             (seance,)).fetchone()[0])
         finally:
@@ -109,7 +109,7 @@ def monclub_rounds(config: configuration.Config, run: str, args) -> tuple[list[i
             for membre in before:
                 client.inscrire(seance, membre)
 
-            def inscrire(i: int) -> str:
+            def inscrire(i: int, seance: str = seance) -> str:
                 with Client(config) as own:  # a Client is not thread-safe: one per thread
                     return own.inscrire(seance, racers[i])["statut"]
 

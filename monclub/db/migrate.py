@@ -4,6 +4,7 @@ from importlib import resources
 
 import psycopg
 
+from monclub.db import scalar
 from monclub.errors import ConfigError
 
 _MIGRATION_LOCK = 0x4D43_0001
@@ -42,7 +43,7 @@ def check_shards(conn: psycopg.Connection, branch: str, shards: int) -> None:
     key = f"{branch}_shards"
     with conn.transaction():
         conn.execute("INSERT INTO meta (key, value) VALUES (%s, %s) ON CONFLICT DO NOTHING", (key, str(shards)))
-        stored = int(conn.execute("SELECT value FROM meta WHERE key = %s", (key,)).fetchone()[0])
+        stored = int(scalar(conn, "SELECT value FROM meta WHERE key = %s", (key,)))
     if stored != shards:
         raise ConfigError(
             f"the database was created with {stored} {branch} shards, the configuration asks for {shards}: "

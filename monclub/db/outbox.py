@@ -14,6 +14,8 @@ from dataclasses import asdict
 
 import psycopg
 
+from monclub.db import scalar
+
 CHANNEL = "monclub_outbox"
 
 _APPEND = """
@@ -54,4 +56,4 @@ def event_dict(seq, kind, aggregate, at, payload) -> dict:
 
 
 def latest_seq(conn: psycopg.Connection) -> int:
-    return conn.execute("SELECT seq FROM outbox_sequence").fetchone()[0]
+    return scalar(conn, "SELECT seq FROM outbox_sequence")

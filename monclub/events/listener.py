@@ -11,17 +11,18 @@ applied event is never applied twice.
 import logging
 import time
 import zlib
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 import psycopg
 import zmq
 
 from monclub import config as configuration
 from monclub import wire
-from monclub.db import connect
+from monclub.db import connect, scalar
+from monclub.db.outbox import read_events
 from monclub.errors import Unavailable
 from monclub.events.bus import endpoints
-from monclub.db.outbox import read_events
 from monclub.program import Stop, run
 
 log = logging.getLogger("monclub.listener")
@@ -54,14 +55,12 @@ class Follower:
 
     def _own_position(self) -> int:
         key = zlib.crc32(self.effects.name.encode()) & 0x7FFF_FFFF
-        if not self.conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (LISTENER_LOCK_CLASS, key)).fetchone()[0]:
+        if not scalar(self.conn, "SELECT pg_try_advisory_lock(%s, %s)", (LISTENER_LOCK_CLASS, key)):
             raise Unavailable(f"another {self.effects.name} listener is running")
         self.conn.execute(
             "INSERT INTO listener_positions (listener) VALUES (%s) ON CONFLICT DO NOTHING", (self.effects.name,)
         )
-        return self.conn.execute(
-            "SELECT seq FROM listener_positions WHERE listener = %s", (self.effects.name,)
-        ).fetchone()[0]
+        return scalar(self.conn, "SELECT seq FROM listener_positions WHERE listener = %s", (self.effects.name,))
 
     def apply(self, events: list[dict]) -> None:
         with self.conn.transaction():
@@ -97,7 +96,7 @@ class Follower:
 
 def follow(config: configuration.Config, effects: Effects, stop: Stop) -> None:
     """Subscribe first (so nothing published meanwhile is missed), then catch up, then follow."""
-    context = zmq.Context.instance()
+    context: zmq.Context = zmq.Context.instance()
     subscriber = context.socket(zmq.SUB)
     subscriber.linger = 0
     subscriber.rcvhwm = 100_000
@@ -122,7 +121,7 @@ def follow(config: configuration.Config, effects: Effects, stop: Stop) -> None:
 
 def _drain(subscriber: zmq.Socket) -> list[dict]:
     """Every message already waiting (up to a batch), decoded; undecodable ones dropped."""
-    messages = []
+    messages: list[dict] = []
     while len(messages) < _BATCH and subscriber.poll(0):
         frames = subscriber.recv_multipart()
         message = _decode(frames)

@@ -17,8 +17,8 @@ import zmq
 from monclub import config as configuration
 from monclub import wire
 from monclub.db import connect
-from monclub.events.bus import HWM, TOPIC_EVENT, TOPIC_HEARTBEAT, endpoints
 from monclub.db.outbox import CHANNEL, latest_seq, read_events
+from monclub.events.bus import HWM, TOPIC_EVENT, TOPIC_HEARTBEAT, endpoints
 from monclub.events.retention import prune
 from monclub.program import Stop, run
 
@@ -38,9 +38,6 @@ class Relay:
 
     def serve(self, conn: psycopg.Connection, stop: Stop) -> None:
         conn.execute(f"LISTEN {CHANNEL}")
-        if self.last is None:
-            self.last = latest_seq(conn)
-            log.info("relaying from seq %d", self.last)
         while not stop.requested:
             if self.publish_new(conn):
                 continue
@@ -55,6 +52,9 @@ class Relay:
                 pass
 
     def publish_new(self, conn: psycopg.Connection) -> bool:
+        if self.last is None:
+            self.last = latest_seq(conn)
+            log.info("relaying from seq %d", self.last)
         events = read_events(conn, self.last)
         for event in events:
             self.publisher.send_multipart([TOPIC_EVENT, wire.encode(event)])

@@ -18,7 +18,10 @@ log = logging.getLogger("monclub.notifications")
 
 MESSAGES = {
     "membre_inscrit": ("inscrit", "Vous êtes inscrit(e) à « {titre} »."),
-    "membre_mis_en_attente": ("en_attente", "« {titre} » est complète : vous êtes en liste d'attente, position {position}."),
+    "membre_mis_en_attente": (
+        "en_attente",
+        "« {titre} » est complète : vous êtes en liste d'attente, position {position}.",
+    ),
     "membre_promu": ("promu", "Une place s'est libérée : vous êtes inscrit(e) à « {titre} »."),
     "membre_desinscrit": ("desinscrit", "Vous êtes désinscrit(e) de « {titre} »."),
     "seance_annulee": ("seance_annulee", "« {titre} » est annulée."),

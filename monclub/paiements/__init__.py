@@ -57,4 +57,4 @@ def regler(conn: psycopg.Connection, paiement: int) -> dict:
         if current is None:
             raise MonclubError(f"no paiement {paiement}", "paiement_inconnu")
         raise MonclubError(f"paiement {paiement} is {current[0]}, not en_attente", "paiement_clos")
-    return dict(zip(("id", "seance", "membre", "montant", "statut"), row))
+    return dict(zip(("id", "seance", "membre", "montant", "statut"), row, strict=True))

@@ -76,7 +76,9 @@ class Cluster:
         reachable = can_traverse(home.parent, user) and len(str(preferred / ".s.PGSQL.5432")) <= _SOCKET_PATH_MAX
         if reachable or os.geteuid() != 0:
             if not reachable:
-                raise ConfigError(f"the cluster path {preferred} is too long for a unix socket: set a shorter MONCLUB_HOME")
+                raise ConfigError(
+                    f"the cluster path {preferred} is too long for a unix socket: set a shorter MONCLUB_HOME"
+                )
             return cls(preferred, user)
         digest = hashlib.sha256(str(home).encode()).hexdigest()[:16]
         return cls(FALLBACK_ROOT / digest, user)
@@ -127,7 +129,12 @@ class Cluster:
             raise ConfigError(f"{Path(argv[0]).name} failed in {self.directory}: {done.stderr.strip()[-500:]}")
 
     def server_argv(self, settings: dict) -> list[str]:
-        base = {"listen_addresses": "", "unix_socket_permissions": "0700", "max_connections": "200", "cluster_name": "monclub"}
+        base = {
+            "listen_addresses": "",
+            "unix_socket_permissions": "0700",
+            "max_connections": "200",
+            "cluster_name": "monclub",
+        }
         argv = [str(postgres_bindir() / "postgres"), "-D", str(self.data), "-k", str(self.directory)]
         for key, value in {**base, **settings}.items():
             argv += ["-c", f"{key}={value}"]

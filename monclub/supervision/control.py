@@ -18,7 +18,7 @@ def parse_control(message: dict) -> str | None:
 
 def query_status(endpoint: str, timeout: float = 1.0) -> dict | None:
     """The supervisor's status, or None when it does not answer in time."""
-    context = zmq.Context.instance()
+    context: zmq.Context = zmq.Context.instance()
     socket = context.socket(zmq.REQ)
     socket.linger = 0
     try:

@@ -65,7 +65,8 @@ def test_a_curve_shard_serves_allowed_keys_and_refuses_any_other(start_reunions,
     reunions = start_reunions(config=CURVE_ON_LOOPBACK.format(port=free_ports(2)), log=log)
     endpoint = reunions.config.endpoint("reunions", 0)
     assert reunions.config.curve and endpoint.startswith("tcp://127.0.0.1:")
-    pid = reunions.client().ping(0)["pid"]
+    with reunions.client() as client:
+        pid = client.ping(0)["pid"]
 
     _, stranger = zmq.auth.create_certificates(tmp_path, "stranger")
     assert unanswered(reunions.env, 0, stranger)
@@ -80,7 +81,8 @@ def test_a_curve_shard_serves_allowed_keys_and_refuses_any_other(start_reunions,
     assert plain.poll(1000) == 0, "a client without CURVE gets nothing"
     plain.close()
 
-    assert reunions.client().ping(0)["pid"] == pid, "the shard still serves, in the same process"
+    with reunions.client() as client:
+        assert client.ping(0)["pid"] == pid, "the shard still serves, in the same process"
 
     alice = tmp_path / "alice.key_secret"
     shutil.copy(keys.add_client(state_dir, "alice"), alice)
@@ -119,7 +121,12 @@ def test_keys_commands_make_private_keys_and_an_allowlist(state_dir):
 def test_tcp_beyond_loopback_without_keys_is_refused_with_what_to_run(state_dir, database, tmp_path):
     config = tmp_path / "monclub.toml"
     config.write_text(f'[reunions]\ntcp = "0.0.0.0:{free_ports(2)}"\n')
-    env = {**os.environ, "MONCLUB_HOME": str(state_dir), "MONCLUB_CONFIG": str(config), "MONCLUB_DATABASE_URL": database}
+    env = {
+        **os.environ,
+        "MONCLUB_HOME": str(state_dir),
+        "MONCLUB_CONFIG": str(config),
+        "MONCLUB_DATABASE_URL": database,
+    }
     refused = monclub(env, "start")
     assert refused.returncode == 2 and "binds beyond loopback" in refused.stderr
     assert "monclub keys init" in refused.stderr
@@ -143,6 +150,7 @@ def gardien(sql, database):
     sql.execute(f"DROP ROLE {role}")
 
 
+@pytest.mark.slow
 def test_the_database_password_shows_in_no_output_and_no_log(gardien, database, state_dirs, tmp_path):
     url, password = gardien
     home = state_dirs()

@@ -12,7 +12,9 @@ from monclub.reunions.ops import OPS
 from monclub.reunions.shard import seance_shard
 from tests.fixtures.postgres import add_membres
 
-VALID = protocol.request("valid-request-0001", "creer", seance="polar", titre="Soirée Polar", places=2, attente=0, tarif=0)
+VALID = protocol.request(
+    "valid-request-0001", "creer", seance="polar", titre="Soirée Polar", places=2, attente=0, tarif=0
+)
 
 
 def packed(**fields) -> bytes:

@@ -107,7 +107,9 @@ def test_more_restarts_than_the_intensity_and_the_supervisor_exits_1(start_reuni
     for _ in range(3):
         pid = wait_for(lambda: reunions.shard_pids().get(0), 10, "shard 0 running")
         os.kill(pid, signal.SIGKILL)
-        wait_for(lambda: reunions.process.poll() is not None or reunions.shard_pids().get(0) != pid, 10, "a restart")
+        wait_for(
+            lambda pid=pid: reunions.process.poll() is not None or reunions.shard_pids().get(0) != pid, 10, "a restart"
+        )
     assert reunions.process.wait(timeout=10) == 1
 
 

@@ -4,8 +4,12 @@ import os
 import signal
 from pathlib import Path
 
+import pytest
+
 from monclub.postgres.cluster import FALLBACK_ROOT, Cluster
 from tests.fixtures.waiting import wait_for
+
+pytestmark = pytest.mark.slow
 
 
 def _cmdline(pid: int) -> str:
@@ -21,7 +25,15 @@ def test_start_status_kill_stop_and_start_again(daemon_env):
         assert Cluster.for_home(home).directory.parent == FALLBACK_ROOT
     status = cli.status()
     assert status["healthy"]
-    assert {p["name"] for p in status["programs"]} == {"postgres", "bus", "relay", "reunions", "prets", "paiements", "notifications"}
+    assert {p["name"] for p in status["programs"]} == {
+        "postgres",
+        "bus",
+        "relay",
+        "reunions",
+        "prets",
+        "paiements",
+        "notifications",
+    }
     shards = cli.program("reunions")["children"]
     assert [_cmdline(s["pid"]) for s in shards] == ["monclub reunions/shard-0", "monclub reunions/shard-1"]
     assert cli.run("start").returncode == 0, "a second start is harmless"

@@ -4,7 +4,11 @@ whose auditor is itself tested against a deliberately broken shard."""
 import json
 import re
 
+import pytest
+
 from monclub.tree import alive
+
+pytestmark = pytest.mark.slow
 
 
 def test_drill_kill_times_the_way_back_of_a_shard_and_of_supervisord(daemon_env):

@@ -4,19 +4,21 @@ import random
 import threading
 import time
 
+import pytest
 import zmq
 
 from monclub import wire
 from monclub.db import connect
+from monclub.db.outbox import append_events
 from monclub.errors import Refus
 from monclub.events.bus import TOPIC_EVENT, TOPIC_HEARTBEAT, endpoints
-from monclub.db.outbox import append_events
 from tests.fixtures.postgres import add_membres
 from tests.fixtures.waiting import wait_for
 
 TARGETS = ["reunions/shard-0", "relay", "bus", "paiements", "notifications", "reunions/shard-1"]
 
 
+@pytest.mark.slow
 def test_kill_each_part_during_a_stream_then_verify_is_clean(tree, sql):
     rng = random.Random(20261124)
     membres = add_membres(sql, 40)

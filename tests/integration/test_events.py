@@ -85,14 +85,15 @@ def test_annuler_notifies_everyone_cancels_and_refunds_and_closes_the_seance(tre
 
 def test_a_listener_that_was_down_catches_up_by_itself(tree, sql):
     membres = add_membres(sql, 30)
-    rpc = tree_rpc(tree.config)
-    rpc.supervisor.stopProcess("paiements")
+    with tree_rpc(tree.config) as rpc:
+        rpc.supervisor.stopProcess("paiements")
     with tree.client() as client:
         client.creer("polar", "Soirée Polar", places=30, tarif=500)
         for membre in membres:
             client.inscrire("polar", membre)
     assert paiements(sql, "polar") == []
-    rpc.supervisor.startProcess("paiements")
+    with tree_rpc(tree.config) as rpc:
+        rpc.supervisor.startProcess("paiements")
     tree.wait_caught_up()
     assert sorted(m for m, _, _ in paiements(sql, "polar")) == sorted(membres)
 
@@ -124,15 +125,15 @@ def test_events_tail_replays_from_a_sequence_then_follows_live(tree, sql):
     (membre,) = add_membres(sql, 1)
     with tree.client() as client:
         client.creer("polar", "Soirée Polar", places=2)
-        tail = subprocess.Popen([sys.executable, "-m", "monclub", "events", "tail", "--from", "1", "--json"],
-                                env=tree.env, stdout=subprocess.PIPE)
-        try:
-            lines = Lines(tail)
-            first = json.loads(lines.next(20))
-            client.inscrire("polar", membre)
-            second = json.loads(lines.next(20))
-        finally:
-            tail.terminate()
-            tail.wait(timeout=10)
+        argv = [sys.executable, "-m", "monclub", "events", "tail", "--from", "1", "--json"]
+        with subprocess.Popen(argv, env=tree.env, stdout=subprocess.PIPE) as tail:
+            try:
+                lines = Lines(tail)
+                first = json.loads(lines.next(20))
+                client.inscrire("polar", membre)
+                second = json.loads(lines.next(20))
+            finally:
+                tail.terminate()
+                tail.wait(timeout=10)
     assert (first["seq"], first["type"]) == (1, "seance_creee")
     assert (second["seq"], second["type"], second["payload"]["membre"]) == (2, "membre_inscrit", membre)

@@ -14,8 +14,8 @@ from hypothesis import given
 from monclub import config as configuration
 from monclub import protocol, wire
 from monclub.db import connect
-from monclub.events.bus import endpoints
 from monclub.db.outbox import append_events, read_events
+from monclub.events.bus import endpoints
 from tests.fixtures.garbage import FUZZ, bus_frames, envelopes
 from tests.fixtures.lines import Lines
 from tests.fixtures.postgres import add_membres
@@ -75,7 +75,8 @@ def test_a_shard_survives_random_input_and_writes_nothing_it_refused(start_reuni
             assert client.creer("apres-fuzz", "Après", places=1)["seance"]["places_restantes"] == 1
             assert client.inscrire("apres-fuzz", membre) == {"statut": "inscrit"}
             assert client.ping(0)["pid"] == pid
-        assert sql.execute("SELECT membre_id FROM inscriptions WHERE seance_id = 'apres-fuzz'").fetchall() == [(membre,)]
+        inscrits = sql.execute("SELECT membre_id FROM inscriptions WHERE seance_id = 'apres-fuzz'").fetchall()
+        assert inscrits == [(membre,)]
     socket.close()
 
 
@@ -107,7 +108,7 @@ def test_listeners_survive_garbage_on_the_bus_and_apply_only_real_events(databas
             """Publish until each listener logs dropping the sentinel: every message before it on
             the bus has then been through its decode and apply path (one SUB socket keeps order)."""
             for output in outputs:
-                def seen():
+                def seen(output=output):
                     publisher.send_multipart([b"event", sentinel])
                     try:
                         wait_line(output, text, timeout=0.2)
@@ -133,7 +134,9 @@ def test_listeners_survive_garbage_on_the_bus_and_apply_only_real_events(databas
                     for table in ("paiements", "notifications", "events")] == [0, 0, 0]
             assert sql.execute("SELECT max(seq) FROM listener_positions").fetchone() == (0,)
             membre, = add_membres(sql, 1)
-            sql.execute("INSERT INTO seances (id, titre, places, attente_max, tarif) VALUES ('polar', 'Polar', 2, 0, 800)")
+            sql.execute(
+                "INSERT INTO seances (id, titre, places, attente_max, tarif) VALUES ('polar', 'Polar', 2, 0, 800)"
+            )
             with sql.transaction():
                 append_events(sql, [("membre_inscrit", "seance/polar",
                                      {"seance": "polar", "membre": membre, "titre": "Polar", "tarif": 800})])
@@ -148,3 +151,4 @@ def test_listeners_survive_garbage_on_the_bus_and_apply_only_real_events(databas
         for process in [*listeners, bus]:
             process.terminate()
             process.wait(timeout=20)
+            process.stdout.close()

@@ -10,7 +10,6 @@ import pytest
 
 from monclub import protocol
 from monclub.shards.batch import Write
-from monclub.db import connect
 from monclub.reunions import seance as core
 from monclub.reunions.ops import OPS
 from monclub.reunions.shard import seance_shard
@@ -28,7 +27,9 @@ def inscrire(request_id: str, membre: int, seance: str = "polar") -> protocol.Re
 @pytest.fixture
 def shard(database):
     shard = seance_shard(0, 1, database)
-    reply = shard.handle(request("creer-polar-0001", "creer", seance="polar", titre="Polar", places=2, attente=1, tarif=500))
+    reply = shard.handle(
+        request("creer-polar-0001", "creer", seance="polar", titre="Polar", places=2, attente=1, tarif=500)
+    )
     assert reply["ok"]
     yield shard
     shard.forget_all()
@@ -46,7 +47,9 @@ def statuts(reply_list) -> list:
 def test_a_batch_is_decided_in_order_and_written_in_one_transaction(shard, membres, sql):
     replies = shard.handle_batch([inscrire(f"inscrire-{m:08d}", m) for m in membres[:4]])
     assert statuts(replies) == ["inscrit", "inscrit", "en_attente", "seance_complete"]
-    transactions = sql.execute("SELECT count(DISTINCT xmin::text) FROM requests WHERE id LIKE 'inscrire-%'").fetchone()[0]
+    transactions = sql.execute(
+        "SELECT count(DISTINCT xmin::text) FROM requests WHERE id LIKE 'inscrire-%'"
+    ).fetchone()[0]
     assert transactions == 1
     assert sql.execute("SELECT inscrits, en_attente FROM seances WHERE id = 'polar'").fetchone() == (2, 1)
     assert [e for (e,) in sql.execute("SELECT type FROM events WHERE aggregate = 'seance/polar' ORDER BY seq")] == [
@@ -80,13 +83,16 @@ def test_a_request_already_applied_gets_its_first_reply_and_the_rest_of_the_batc
 def test_a_refused_write_fails_the_batch_then_each_command_is_tried_alone(shard, membres, sql):
     """A row written behind the shard's back makes the batch's transaction fail: the other command
     is applied in a transaction of its own, the conflicting one is refused and its séance reloaded."""
-    sql.execute("INSERT INTO inscriptions (seance_id, membre_id, statut) VALUES ('polar', %s, 'inscrit')", (membres[1],))
+    sql.execute(
+        "INSERT INTO inscriptions (seance_id, membre_id, statut) VALUES ('polar', %s, 'inscrit')", (membres[1],)
+    )
     replies = shard.handle_batch([inscrire("inscrire-ok-00001", membres[0]), inscrire("inscrire-clash-01", membres[1])])
     assert statuts(replies) == ["inscrit", "internal_error"]
     rows = sql.execute("SELECT membre_id FROM inscriptions ORDER BY rang").fetchall()
     assert [m for (m,) in rows] == [membres[1], membres[0]]
     assert "polar" not in shard.aggregates
-    assert shard.handle(request("etat-polar-000002", "etat", seance="polar"))["result"]["inscrits"] == [membres[1], membres[0]]
+    etat = shard.handle(request("etat-polar-000002", "etat", seance="polar"))["result"]
+    assert etat["inscrits"] == [membres[1], membres[0]]
 
 
 def test_a_connection_lost_at_commit_leaves_memory_and_replies_as_if_nothing_happened(shard, membres, database, sql):
@@ -107,7 +113,9 @@ def test_a_connection_lost_at_commit_leaves_memory_and_replies_as_if_nothing_hap
 
 def test_a_batch_that_fails_at_its_last_statement_leaves_no_row(shard, membres, sql):
     """The batch is one transaction: a failure after its first writes undoes them all."""
-    sql.execute("INSERT INTO inscriptions (seance_id, membre_id, statut) VALUES ('polar', %s, 'inscrit')", (membres[1],))
+    sql.execute(
+        "INSERT INTO inscriptions (seance_id, membre_id, statut) VALUES ('polar', %s, 'inscrit')", (membres[1],)
+    )
     writes = [Write("inscrire-first-01", [core.MembreInscrit("polar", membres[0])], [], b"reply"),
               Write("inscrire-clash-02", [core.MembreInscrit("polar", membres[1])], [], b"reply")]
     with pytest.raises(psycopg.errors.UniqueViolation):

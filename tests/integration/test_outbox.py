@@ -6,8 +6,8 @@ from pathlib import Path
 
 from monclub.config import Config
 from monclub.db import connect
-from monclub.events.retention import prune
 from monclub.db.outbox import append_events, latest_seq, read_events
+from monclub.events.retention import prune
 from tests.fixtures.postgres import add_membres
 
 
@@ -86,8 +86,10 @@ def test_pruning_keeps_what_a_listener_has_not_consumed_and_recent_replies(sql):
     with sql.transaction():
         append_events(sql, [("test", f"a{i}", {}) for i in range(10)])
     sql.execute("UPDATE listener_positions SET seq = CASE listener WHEN 'paiements' THEN 7 ELSE 4 END")
-    sql.execute("INSERT INTO requests (id, shard, reply, cree_le) VALUES ('old-request', 'x', '', now() - interval '2 days'),"
-                " ('new-request', 'x', '', now())")
+    sql.execute(
+        "INSERT INTO requests (id, shard, reply, cree_le) VALUES ('old-request', 'x', '', now() - interval '2 days'),"
+        " ('new-request', 'x', '', now())"
+    )
     sql.execute("UPDATE events SET at = now() - interval '2 days'")
     assert prune(sql, Config(home=Path("/tmp/unused"))) == (4, 1)
     assert [e["seq"] for e in read_events(sql, 0)] == [5, 6, 7, 8, 9, 10]

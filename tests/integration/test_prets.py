@@ -56,6 +56,7 @@ def test_many_members_borrowing_one_copy_at_once_make_exactly_one_loan(fast_tree
     assert sql.execute("SELECT count(*) FROM prets WHERE livre_id = 'dune' AND rendu_le IS NULL").fetchone() == (1,)
 
 
+@pytest.mark.slow
 def test_the_loan_rules_through_the_cli(fast_tree, sql):
     a, b = add_membres(sql, 2)
     cli = fast_tree.monclub
@@ -84,7 +85,8 @@ def test_reminders_fire_in_order_exactly_once_and_reach_the_borrower(fast_tree, 
     wait_for(lambda: len(reminders(sql, "dune")) == 4, 30, "every reminder")
     fast_tree.wait_caught_up()
     assert reminders(sql, "dune") == COMPLETE
-    kinds = [k for (k,) in sql.execute("SELECT kind FROM notifications WHERE membre_id = %s ORDER BY event_seq", (membre,))]
+    rows = sql.execute("SELECT kind FROM notifications WHERE membre_id = %s ORDER BY event_seq", (membre,))
+    kinds = [k for (k,) in rows]
     assert kinds == ["pret_en_retard", "relance", "relance", "relance"]
     with fast_tree.client() as client:
         with pytest.raises(Refus) as overdue:
@@ -93,11 +95,12 @@ def test_reminders_fire_in_order_exactly_once_and_reach_the_borrower(fast_tree, 
         assert client.retourner("dune", membre) == {"statut": "retourne", "en_retard": True}
 
 
+@pytest.mark.slow
 def test_repeated_kills_of_loan_shards_lose_no_reminder_and_fire_none_twice(fast_tree, sql):
     membres = add_membres(sql, 6)
     livres = [f"livre-{i}" for i in range(6)]
     with fast_tree.client() as client:
-        for livre, membre in zip(livres, membres):
+        for livre, membre in zip(livres, membres, strict=True):
             client.ajouter_livre(livre, livre)
             client.emprunter(livre, membre, 1)
     rng = random.Random(4)
@@ -106,7 +109,7 @@ def test_repeated_kills_of_loan_shards_lose_no_reminder_and_fire_none_twice(fast
         place = rng.choice(["prets/shard-0", "prets/shard-1", "prets"])
         if fast_tree.pids().get(place):
             fast_tree.kill(place)
-        wait_for(lambda: fast_tree.pids().get(place), 30, f"{place} back")
+        wait_for(lambda place=place: fast_tree.pids().get(place), 30, f"{place} back")
     wait_for(lambda: all(len(reminders(sql, livre)) >= 4 for livre in livres), 60, "every reminder")
     fast_tree.wait_healthy()
     for livre in livres:
@@ -114,6 +117,7 @@ def test_repeated_kills_of_loan_shards_lose_no_reminder_and_fire_none_twice(fast
     assert fast_tree.monclub("verify").returncode == 0
 
 
+@pytest.mark.slow
 def test_after_an_outage_a_loan_that_missed_several_intervals_gets_one_relance(start_tree, state_dirs, sql):
     config = state_dirs() / "monclub.toml"
     config.write_text(FAST.replace("relances_max = 3", "relances_max = 5"))
@@ -123,17 +127,20 @@ def test_after_an_outage_a_loan_that_missed_several_intervals_gets_one_relance(s
         client.ajouter_livre("dune", "Dune")
         client.emprunter("dune", membre, 1)
     wait_for(lambda: reminders(sql, "dune") == [("pret_en_retard", None)], 30, "the loan to fall overdue")
-    rpc(tree.config).supervisor.stopProcess("prets")
+    with rpc(tree.config) as proxy:
+        proxy.supervisor.stopProcess("prets")
     down_until = time.monotonic() + 3.5
     wait_for(lambda: time.monotonic() > down_until, 10, "three intervals to pass with the branch down")
     assert reminders(sql, "dune") == [("pret_en_retard", None)]
-    rpc(tree.config).supervisor.startProcess("prets")
+    with rpc(tree.config) as proxy:
+        proxy.supervisor.startProcess("prets")
     wait_for(lambda: len(reminders(sql, "dune")) >= 3, 30, "two relances after the restart")
     times = [t for (t,) in sql.execute(
         "SELECT extract(epoch FROM at)::float8 FROM events WHERE type = 'relance' ORDER BY seq")]
     assert times[1] - times[0] >= 0.9, "one relance on restart, then the interval: no burst"
 
 
+@pytest.mark.slow
 def test_the_seance_branch_answers_while_the_loan_branch_is_killed_in_a_loop(fast_tree, sql):
     membres = add_membres(sql, 30)
     with fast_tree.client() as client:

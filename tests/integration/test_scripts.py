@@ -36,24 +36,24 @@ def test_raw_inscrire_registers_once_then_prints_the_refusal(tree, sql):
 
 def test_raw_tail_prints_the_events_of_creer_and_inscrire(tree, sql):
     (membre,) = add_membres(sql, 1)
-    tail = subprocess.Popen([sys.executable, str(SCRIPTS / "raw_tail.py"), "--heartbeats", "--count", "2",
-                             "--timeout", "60"], env=tree.env, stdout=subprocess.PIPE)
-    try:
-        lines = Lines(tail)
-        while not lines.next(30).startswith("heartbeat seq="):  # subscribed: events will reach it
-            pass
-        with tree.client() as client:
-            client.creer("manga", "Club Manga", places=1)
-            client.inscrire("manga", membre)
-        events = []
-        while len(events) < 2:
-            line = lines.next(30)
-            if not line.startswith("heartbeat"):
-                events.append(line.split(" ", 3))
-        assert tail.wait(timeout=10) == 0
-    finally:
-        tail.kill()
-        tail.wait(timeout=10)
+    argv = [sys.executable, str(SCRIPTS / "raw_tail.py"), "--heartbeats", "--count", "2", "--timeout", "60"]
+    with subprocess.Popen(argv, env=tree.env, stdout=subprocess.PIPE) as tail:
+        try:
+            lines = Lines(tail)
+            while not lines.next(30).startswith("heartbeat seq="):  # subscribed: events will reach it
+                pass
+            with tree.client() as client:
+                client.creer("manga", "Club Manga", places=1)
+                client.inscrire("manga", membre)
+            events = []
+            while len(events) < 2:
+                line = lines.next(30)
+                if not line.startswith("heartbeat"):
+                    events.append(line.split(" ", 3))
+            assert tail.wait(timeout=10) == 0
+        finally:
+            tail.kill()
+            tail.wait(timeout=10)
     (seq1, type1, aggregate1, payload1), (seq2, type2, aggregate2, payload2) = events
     assert (type1, aggregate1, json.loads(payload1)["places"]) == ("seance_creee", "seance/manga", 1)
     assert (type2, aggregate2, json.loads(payload2)["membre"]) == ("membre_inscrit", "seance/manga", membre)

@@ -5,12 +5,12 @@ import pytest
 from monclub.errors import Refus
 from monclub.reunions import seance as s
 from monclub.reunions.seance import (
-    SeanceAnnulee,
     MembreDesinscrit,
     MembreInscrit,
     MembreMisEnAttente,
     MembrePromu,
     PlacesChangees,
+    SeanceAnnulee,
     SeanceCreee,
 )
 
