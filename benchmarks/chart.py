@@ -21,11 +21,17 @@ def draw(hot: list[dict], title: str, path: Path) -> str:
     positions = range(len(clients))
     figure, (rate, latency) = pyplot.subplots(1, 2, figsize=(11, 4.2))
     for offset, (kind, label, color) in zip((-0.2, 0.2), SERIES, strict=True):
-        rate.bar([p + offset for p in positions], [row[kind]["per_second"] for row in hot], 0.4,
-                 label=label, color=color)
+        rate.bar(
+            [p + offset for p in positions], [row[kind]["per_second"] for row in hot], 0.4, label=label, color=color
+        )
         for quantile, style in (("p50_ms", "-o"), ("p99_ms", "--^")):
-            latency.plot(list(positions), [row[kind][quantile] for row in hot], style, color=color,
-                         label=f"{label} {quantile[:3]}")
+            latency.plot(
+                list(positions),
+                [row[kind][quantile] for row in hot],
+                style,
+                color=color,
+                label=f"{label} {quantile[:3]}",
+            )
     for axes in (rate, latency):
         axes.set_xticks(list(positions), [str(c) for c in clients])
         axes.set_xlabel("concurrent clients")

@@ -59,8 +59,9 @@ class Shards:
             socket.close(linger=0)
 
 
-def load_all(context: zmq.Context, endpoints: list[str], seances: list[str], window: int = 64,
-             timeout: float = 30.0) -> int:
+def load_all(
+    context: zmq.Context, endpoints: list[str], seances: list[str], window: int = 64, timeout: float = 30.0
+) -> int:
     """Have the owning shards load `seances` (an `etat` each), up to `window` requests in flight
     per shard; the number of séances that answered ok. Raises if a shard stops answering."""
     shards = Shards(context, endpoints, timeout)

@@ -46,6 +46,7 @@ PACING_SLACK = 60.0  # seconds: the paced phase stops issuing requests this long
 
 # --- the tree -------------------------------------------------------------------------------
 
+
 def tree_env(home: Path, conninfo: str) -> dict:
     """This process's environment without any MONCLUB_ variable, then the benchmark's own."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MONCLUB_")}
@@ -54,8 +55,9 @@ def tree_env(home: Path, conninfo: str) -> dict:
 
 def monclub(env: dict, *args: str, timeout: float = 150) -> str:
     """Run `python -m monclub ARGS`; its output, or raise with it."""
-    done = subprocess.run([sys.executable, "-m", "monclub", *args], env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    done = subprocess.run(
+        [sys.executable, "-m", "monclub", *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
     if done.returncode != 0:
         raise RuntimeError(f"monclub {' '.join(args)} exited {done.returncode}:\n{done.stdout}{done.stderr}")
     return done.stdout
@@ -83,11 +85,14 @@ def alive(pid: int) -> bool:
 
 # --- the database ---------------------------------------------------------------------------
 
+
 def create_paid_seance(conninfo: str, places: int, label: str) -> str:
     seance = f"bench-{label}-{os.urandom(4).hex()}"
     with connect(conninfo, autocommit=True) as conn:
-        conn.execute("INSERT INTO seances (id, titre, places, attente_max, tarif) VALUES (%s, %s, %s, 0, %s)",
-                     (seance, f"benchmark {label}", places, TARIF))
+        conn.execute(
+            "INSERT INTO seances (id, titre, places, attente_max, tarif) VALUES (%s, %s, %s, 0, %s)",
+            (seance, f"benchmark {label}", places, TARIF),
+        )
     return seance
 
 
@@ -100,16 +105,20 @@ def wait_caught_up(conninfo: str, listener: str, timeout: float = CATCH_UP_DEADL
     """Poll every POLL s until the listener's position reaches the outbox's latest seq; (seq, seconds)."""
     began = time.monotonic()
     with connect(conninfo, autocommit=True) as conn:
+
         def reached():
             position, latest = conn.execute(
                 "SELECT (SELECT seq FROM listener_positions WHERE listener = %s), (SELECT seq FROM outbox_sequence)",
-                (listener,)).fetchone()
+                (listener,),
+            ).fetchone()
             return latest if position is not None and position >= latest else None
+
         seq = wait_until(reached, timeout, f"{listener} to reach the latest seq", POLL)
     return seq, time.monotonic() - began
 
 
 # --- 1. latency at a steady rate --------------------------------------------------------------
+
 
 def paced_registrations(config, seance: str, membres: list[int], rate: float) -> dict:
     """Register each member at its scheduled time start + i / rate (late ones go at once)."""
@@ -133,9 +142,15 @@ def paced_registrations(config, seance: str, membres: list[int], rate: float) ->
                 errors[error.code] += 1
         seconds = time.monotonic() - start
     replies.sort()
-    return {"committed": len(replies), "errors": dict(errors), "seconds": round(seconds, 3),
-            "per_second": round(len(replies) / seconds, 1), "behind_max_ms": round(max(behind, default=0) * 1000, 2),
-            "reply_p50_ms": percentile_ms(replies, 50), "reply_p99_ms": percentile_ms(replies, 99)}
+    return {
+        "committed": len(replies),
+        "errors": dict(errors),
+        "seconds": round(seconds, 3),
+        "per_second": round(len(replies) / seconds, 1),
+        "behind_max_ms": round(max(behind, default=0) * 1000, 2),
+        "reply_p50_ms": percentile_ms(replies, 50),
+        "reply_p99_ms": percentile_ms(replies, 99),
+    }
 
 
 def effect_latencies(conninfo: str, seance: str) -> list[float]:
@@ -143,7 +158,9 @@ def effect_latencies(conninfo: str, seance: str) -> list[float]:
     with connect(conninfo, autocommit=True) as conn:
         rows = conn.execute(
             "SELECT extract(epoch FROM p.cree_le - e.at)::float8 FROM paiements p JOIN events e ON p.event_seq = e.seq"
-            " WHERE p.seance_id = %s ORDER BY 1", (seance,)).fetchall()
+            " WHERE p.seance_id = %s ORDER BY 1",
+            (seance,),
+        ).fetchall()
     return [row[0] for row in rows]
 
 
@@ -153,22 +170,36 @@ def steady_latency(config, conninfo: str, rate: float, ops: int) -> dict:
     sent = paced_registrations(config, seance, membres, rate)
     seq, waited = wait_caught_up(conninfo, PAIEMENTS)
     latencies = effect_latencies(conninfo, seance)
-    return {"rate": rate, "ops": ops, **sent, "outbox_seq": seq, "wait_after_last_s": round(waited, 3),
-            "payments": len(latencies), "verified": len(latencies) == sent["committed"],
-            "p50_ms": percentile_ms(latencies, 50), "p99_ms": percentile_ms(latencies, 99),
-            "max_ms": round(latencies[-1] * 1000, 2) if latencies else None}
+    return {
+        "rate": rate,
+        "ops": ops,
+        **sent,
+        "outbox_seq": seq,
+        "wait_after_last_s": round(waited, 3),
+        "payments": len(latencies),
+        "verified": len(latencies) == sent["committed"],
+        "p50_ms": percentile_ms(latencies, 50),
+        "p99_ms": percentile_ms(latencies, 99),
+        "max_ms": round(latencies[-1] * 1000, 2) if latencies else None,
+    }
 
 
 # --- 2. catch-up of a listener that was down ---------------------------------------------------
+
 
 def append_backlog(conninfo: str, seance: str, membres: list[int], batch: int) -> float:
     """Append one membre_inscrit per member, `batch` records per transaction; seconds taken."""
     began = time.monotonic()
     with connect(conninfo, autocommit=True) as conn:
         for i in range(0, len(membres), batch):
-            records = [("membre_inscrit", f"seance/{seance}",
-                        {"seance": seance, "membre": m, "titre": "benchmark backlog", "tarif": TARIF})
-                       for m in membres[i:i + batch]]
+            records = [
+                (
+                    "membre_inscrit",
+                    f"seance/{seance}",
+                    {"seance": seance, "membre": m, "titre": "benchmark backlog", "tarif": TARIF},
+                )
+                for m in membres[i : i + batch]
+            ]
             with conn.transaction():
                 append_events(conn, records)
     return time.monotonic() - began
@@ -177,8 +208,9 @@ def append_backlog(conninfo: str, seance: str, membres: list[int], batch: int) -
 def first_payment_at(conninfo: str, seance: str) -> float:
     """The epoch of the first Paiements transaction that applied the séance's backlog."""
     with connect(conninfo, autocommit=True) as conn:
-        return conn.execute("SELECT extract(epoch FROM min(cree_le))::float8 FROM paiements WHERE seance_id = %s",
-                            (seance,)).fetchone()[0]
+        return conn.execute(
+            "SELECT extract(epoch FROM min(cree_le))::float8 FROM paiements WHERE seance_id = %s", (seance,)
+        ).fetchone()[0]
 
 
 def catch_up(config, conninfo: str, backlog: int, batch: int) -> dict:
@@ -195,15 +227,24 @@ def catch_up(config, conninfo: str, backlog: int, batch: int) -> dict:
     seq, seconds = wait_caught_up(conninfo, PAIEMENTS)
     added = paiements_count(conninfo) - before
     startup = first_payment_at(conninfo, seance) - started_at
-    return {"backlog": backlog, "batch": batch, "append_s": round(appended, 3),
-            "append_per_second": round(backlog / appended, 1), "notifications_lag_s": round(notifications_lag, 3),
-            "outbox_seq": seq, "seconds": round(seconds, 3), "per_second": round(backlog / seconds, 1),
-            "start_to_first_batch_s": round(startup, 3),
-            "per_second_after_start": round(backlog / (seconds - startup), 1) if seconds > startup else None,
-            "payments_added": added, "verified": added == backlog}
+    return {
+        "backlog": backlog,
+        "batch": batch,
+        "append_s": round(appended, 3),
+        "append_per_second": round(backlog / appended, 1),
+        "notifications_lag_s": round(notifications_lag, 3),
+        "outbox_seq": seq,
+        "seconds": round(seconds, 3),
+        "per_second": round(backlog / seconds, 1),
+        "start_to_first_batch_s": round(startup, 3),
+        "per_second_after_start": round(backlog / (seconds - startup), 1) if seconds > startup else None,
+        "payments_added": added,
+        "verified": added == backlog,
+    }
 
 
 # --- the phase and its report ---------------------------------------------------------------
+
 
 def measure(options, base: Path, home: Path, conninfo: str) -> dict:
     """Start the tree, measure latency then catch-up, stop the tree."""
@@ -227,24 +268,36 @@ def measure(options, base: Path, home: Path, conninfo: str) -> dict:
 def report(events: dict) -> None:
     lat, cat = events["latency"], events["catch_up"]
     print(f"\nevents 1. commit-to-listener-effect (Paiements), {lat['ops']} registrations paced at {lat['rate']:g}/s")
-    print(f"{'committed':>9} {'errors':>6} {'reg/s':>7} {'behind max ms':>13} {'reply p50':>9} {'reply p99':>9} "
-          f"{'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'payments':>8}")
-    print(f"{lat['committed']:>9} {sum(lat['errors'].values()):>6} {lat['per_second']:>7.1f} "
-          f"{lat['behind_max_ms']:>13} {lat['reply_p50_ms'] or '-':>9} {lat['reply_p99_ms'] or '-':>9} "
-          f"{lat['p50_ms'] or '-':>8} {lat['p99_ms'] or '-':>8} {lat['max_ms'] or '-':>8} {lat['payments']:>8}")
-    print("  latency = paiements.cree_le - events.at, two transaction timestamps (now()): from the start of the\n"
-          "  shard's transaction to the start of the Paiements transaction that applied the event. It is\n"
-          "  commit-to-effect plus the shard transaction's own duration (its commit included), without the\n"
-          "  Paiements commit. reply = the client's request round trip.")
+    print(
+        f"{'committed':>9} {'errors':>6} {'reg/s':>7} {'behind max ms':>13} {'reply p50':>9} {'reply p99':>9} "
+        f"{'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'payments':>8}"
+    )
+    print(
+        f"{lat['committed']:>9} {sum(lat['errors'].values()):>6} {lat['per_second']:>7.1f} "
+        f"{lat['behind_max_ms']:>13} {lat['reply_p50_ms'] or '-':>9} {lat['reply_p99_ms'] or '-':>9} "
+        f"{lat['p50_ms'] or '-':>8} {lat['p99_ms'] or '-':>8} {lat['max_ms'] or '-':>8} {lat['payments']:>8}"
+    )
+    print(
+        "  latency = paiements.cree_le - events.at, two transaction timestamps (now()): from the start of the\n"
+        "  shard's transaction to the start of the Paiements transaction that applied the event. It is\n"
+        "  commit-to-effect plus the shard transaction's own duration (its commit included), without the\n"
+        "  Paiements commit. reply = the client's request round trip."
+    )
     print(f"\nevents 2. catch-up of Paiements after {cat['backlog']:,} events appended while it was stopped")
-    print(f"{'append s':>8} {'append ev/s':>11} {'notif lag s':>11} {'to 1st batch s':>14} {'caught up s':>11} "
-          f"{'events/s':>9} {'ev/s after start':>16} {'payments +':>10}")
-    print(f"{cat['append_s']:>8.2f} {cat['append_per_second']:>11.1f} {cat['notifications_lag_s']:>11.2f} "
-          f"{cat['start_to_first_batch_s']:>14.2f} {cat['seconds']:>11.2f} {cat['per_second']:>9.1f} "
-          f"{cat['per_second_after_start'] or '-':>16} {cat['payments_added']:>10,}")
-    print("  caught up s: from startProcess to position = latest seq (polled every 50 ms), process start\n"
-          "  included; to 1st batch s: from startProcess to the start of its first transaction; notif lag s:\n"
-          "  from the last append until Notifications (following live) had caught up, awaited before the start.")
+    print(
+        f"{'append s':>8} {'append ev/s':>11} {'notif lag s':>11} {'to 1st batch s':>14} {'caught up s':>11} "
+        f"{'events/s':>9} {'ev/s after start':>16} {'payments +':>10}"
+    )
+    print(
+        f"{cat['append_s']:>8.2f} {cat['append_per_second']:>11.1f} {cat['notifications_lag_s']:>11.2f} "
+        f"{cat['start_to_first_batch_s']:>14.2f} {cat['seconds']:>11.2f} {cat['per_second']:>9.1f} "
+        f"{cat['per_second_after_start'] or '-':>16} {cat['payments_added']:>10,}"
+    )
+    print(
+        "  caught up s: from startProcess to position = latest seq (polled every 50 ms), process start\n"
+        "  included; to 1st batch s: from startProcess to the start of its first transaction; notif lag s:\n"
+        "  from the last append until Notifications (following live) had caught up, awaited before the start."
+    )
     for name, phase in (("latency", lat), ("catch-up", cat)):
         if not phase["verified"]:
             print(f"\nVERIFICATION FAILED ({name}): payments do not match the registrations", file=sys.stderr)

@@ -88,8 +88,9 @@ def stop(process: subprocess.Popen | None, sig: int, timeout: float) -> None:
 def add_membres(conninfo: str, count: int) -> list[int]:
     """Insert `count` members in one statement; their ids."""
     with connect(conninfo, autocommit=True) as conn:
-        rows = conn.execute("INSERT INTO membres (nom) SELECT 'bench ' || n FROM generate_series(1, %s) n RETURNING id",
-                            (count,)).fetchall()
+        rows = conn.execute(
+            "INSERT INTO membres (nom) SELECT 'bench ' || n FROM generate_series(1, %s) n RETURNING id", (count,)
+        ).fetchall()
     return [row[0] for row in rows]
 
 
@@ -106,8 +107,14 @@ def machine(conninfo: str) -> dict:
     with connect(conninfo, autocommit=True) as conn:
         version = conn.execute("SELECT version()").fetchone()[0]
         settings = {name: conn.execute(f"SHOW {name}").fetchone()[0] for name in ("fsync", "synchronous_commit")}
-    return {"node": platform.node(), "cpus": os.cpu_count(), "platform": platform.platform(),
-            "python": platform.python_version(), "postgresql": version, "postgresql_settings": settings}
+    return {
+        "node": platform.node(),
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "postgresql": version,
+        "postgresql_settings": settings,
+    }
 
 
 def code_version() -> str | None:
@@ -115,11 +122,25 @@ def code_version() -> str | None:
     aside), None outside git."""
     root = Path(__file__).resolve().parents[1]
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
-                                check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
-                                ":!benchmarks/results.jsonl", ":!docs/bench-hot.png"], cwd=root,
-                               capture_output=True, text=True, check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            [
+                "git",
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                ".",
+                ":!benchmarks/results.jsonl",
+                ":!docs/bench-hot.png",
+            ],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
     return commit + ("+changes" if dirty else "")

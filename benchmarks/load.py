@@ -40,20 +40,23 @@ def inscrire_classic(conn: psycopg.Connection, seance: str, membre: int) -> str 
     The statement trigger compter_inscriptions (migration 004) keeps seances.inscrits up to date, as it does
     for MonClub's writes. None when committed, else the refusal's code (nothing written)."""
     with conn.transaction():
-        row = conn.execute("SELECT places, inscrits, annulee FROM seances WHERE id = %s FOR UPDATE",
-                           (seance,)).fetchone()
+        row = conn.execute(
+            "SELECT places, inscrits, annulee FROM seances WHERE id = %s FOR UPDATE", (seance,)
+        ).fetchone()
         if row is None:
             return "seance_inconnue"
         places, inscrits, annulee = row
         if annulee:
             return "seance_annulee"
-        if conn.execute("SELECT 1 FROM inscriptions WHERE seance_id = %s AND membre_id = %s",
-                        (seance, membre)).fetchone():
+        if conn.execute(
+            "SELECT 1 FROM inscriptions WHERE seance_id = %s AND membre_id = %s", (seance, membre)
+        ).fetchone():
             return "deja_inscrit"
         if inscrits >= places:
             return "seance_complete"
-        conn.execute("INSERT INTO inscriptions (seance_id, membre_id, statut) VALUES (%s, %s, 'inscrit')",
-                     (seance, membre))
+        conn.execute(
+            "INSERT INTO inscriptions (seance_id, membre_id, statut) VALUES (%s, %s, 'inscrit')", (seance, membre)
+        )
     return None
 
 
@@ -83,8 +86,16 @@ class _ClassicClient:
         self.conn.close()
 
 
-def _client(target: Target, seances: list[str], membres: list[int], seed: int, ready: threading.Barrier,
-            go: threading.Event, stop_at: list[float], out: list) -> None:
+def _client(
+    target: Target,
+    seances: list[str],
+    membres: list[int],
+    seed: int,
+    ready: threading.Barrier,
+    go: threading.Event,
+    stop_at: list[float],
+    out: list,
+) -> None:
     client = (_MonclubClient if target.kind == "monclub" else _ClassicClient)(target)
     rng = random.Random(seed)
     latencies, errors, last = [], Counter(), 0.0
@@ -110,14 +121,24 @@ def _client(target: Target, seances: list[str], membres: list[int], seed: int, r
         client.close()
 
 
-def _generator(target: Target, seances: list[str], slices: list[list[int]], seed: int, budget: float,
-               start: multiprocessing.Barrier, results: multiprocessing.Queue) -> None:
+def _generator(
+    target: Target,
+    seances: list[str],
+    slices: list[list[int]],
+    seed: int,
+    budget: float,
+    start: multiprocessing.Barrier,
+    results: multiprocessing.Queue,
+) -> None:
     """One load-generator process: its clients as threads; puts their samples on `results`."""
     out = []
     ready, go, stop_at = threading.Barrier(len(slices) + 1), threading.Event(), [0.0]
-    threads = [threading.Thread(target=_client, daemon=True,
-                                args=(target, seances, membres, seed * 1000 + i, ready, go, stop_at, out))
-               for i, membres in enumerate(slices)]
+    threads = [
+        threading.Thread(
+            target=_client, daemon=True, args=(target, seances, membres, seed * 1000 + i, ready, go, stop_at, out)
+        )
+        for i, membres in enumerate(slices)
+    ]
     for thread in threads:
         thread.start()
     ready.wait(timeout=60)
@@ -129,16 +150,20 @@ def _generator(target: Target, seances: list[str], slices: list[list[int]], seed
     results.put(out)
 
 
-def run_load(target: Target, seances: list[str], membres: list[int], clients: int, generators: int,
-             budget: float) -> dict:
+def run_load(
+    target: Target, seances: list[str], membres: list[int], clients: int, generators: int, budget: float
+) -> dict:
     """C clients over min(C, generators) processes; client i registers membres[i::C]."""
     processes = min(clients, generators)
     context = multiprocessing.get_context("spawn")
     start, results = context.Barrier(processes + 1), context.Queue()
     slices = [membres[i::clients] for i in range(clients)]
-    workers = [context.Process(target=_generator, daemon=True,
-                               args=(target, seances, slices[p::processes], p + 1, budget, start, results))
-               for p in range(processes)]
+    workers = [
+        context.Process(
+            target=_generator, daemon=True, args=(target, seances, slices[p::processes], p + 1, budget, start, results)
+        )
+        for p in range(processes)
+    ]
     for worker in workers:
         worker.start()
     try:
@@ -160,7 +185,14 @@ def summarize(parts: list[dict], began: float, clients: int, processes: int, ops
         errors.update(part["errors"])
     ended = max((part["ended"] for part in parts), default=began)
     seconds = max(ended - began, 1e-9)
-    return {"clients": clients, "generators": processes, "ops": ops, "committed": len(latencies),
-            "errors": dict(errors), "seconds": round(seconds, 3),
-            "per_second": round(len(latencies) / seconds, 1) if latencies else 0.0,
-            "p50_ms": percentile_ms(latencies, 50), "p99_ms": percentile_ms(latencies, 99)}
+    return {
+        "clients": clients,
+        "generators": processes,
+        "ops": ops,
+        "committed": len(latencies),
+        "errors": dict(errors),
+        "seconds": round(seconds, 3),
+        "per_second": round(len(latencies) / seconds, 1) if latencies else 0.0,
+        "p50_ms": percentile_ms(latencies, 50),
+        "p99_ms": percentile_ms(latencies, 99),
+    }

@@ -52,10 +52,29 @@ from monclub.partition import shard_of
 from monclub.protocol import MAX_COUNT
 
 PHASES = ("events", "hot", "spread", "recovery")
-FULL = {"clients": "1,16,64", "ops": 30_000, "seconds": 15.0, "spread": 10_000, "owned": "10,10000,100000",
-        "loaded": 10_000, "kills": 20, "rate": 200.0, "events_ops": 2000, "backlog": 100_000, "batch": 1000}
-QUICK = {**FULL, "ops": 800, "seconds": 4.0, "owned": "10,1000,10000", "loaded": 2000, "kills": 4,
-         "events_ops": 300, "backlog": 10_000}
+FULL = {
+    "clients": "1,16,64",
+    "ops": 30_000,
+    "seconds": 15.0,
+    "spread": 10_000,
+    "owned": "10,10000,100000",
+    "loaded": 10_000,
+    "kills": 20,
+    "rate": 200.0,
+    "events_ops": 2000,
+    "backlog": 100_000,
+    "batch": 1000,
+}
+QUICK = {
+    **FULL,
+    "ops": 800,
+    "seconds": 4.0,
+    "owned": "10,1000,10000",
+    "loaded": 2000,
+    "kills": 4,
+    "events_ops": 300,
+    "backlog": 10_000,
+}
 
 
 def _counts(text: str) -> list[int]:
@@ -69,8 +88,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--clients", help=f"client counts (default {FULL['clients']})")
     parser.add_argument("--ops", type=int, help=f"registrations per run at most (default {FULL['ops']})")
     parser.add_argument("--seconds", type=float, help=f"time budget of one run (default {FULL['seconds']:g})")
-    parser.add_argument("--generators", type=int, default=os.cpu_count() or 2,
-                        help="load-generator processes at most (default: the CPU count)")
+    parser.add_argument(
+        "--generators",
+        type=int,
+        default=os.cpu_count() or 2,
+        help="load-generator processes at most (default: the CPU count)",
+    )
     parser.add_argument("--spread", type=int, help=f"séances of the spread phase (default {FULL['spread']})")
     parser.add_argument("--owned", help=f"séances owned per shard, by level (default {FULL['owned']})")
     parser.add_argument("--loaded", type=int, help=f"séances loaded before a kill, 0: none (default {FULL['loaded']})")
@@ -86,8 +109,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         type=Path,
         help="py-spy flame graph (SVG) of the hot séance's shard during the MonClub run with the most clients",
     )
-    parser.add_argument("--chart", default=str(CHECKOUT / "docs" / "bench-hot.png"),
-                        help="PNG of the hot phase, '' for none (default docs/bench-hot.png)")
+    parser.add_argument(
+        "--chart",
+        default=str(CHECKOUT / "docs" / "bench-hot.png"),
+        help="PNG of the hot phase, '' for none (default docs/bench-hot.png)",
+    )
     args = parser.parse_args(argv)
     for name, default in (QUICK if args.quick else FULL).items():
         if getattr(args, name) is None:
@@ -132,10 +158,19 @@ def compare(config, conninfo: str, args, label: str, seance_count: int, membres:
             print(f"{label}: {kind}, {clients} clients...", flush=True)
             checkpoint(conninfo)
             profiled = args.profile and label == "hot" and kind == "monclub" and clients == max(args.clients)
-            with recording(shard_pid(config, shard_of(ids[kind][0], SHARDS), "reunions"), args.profile) \
-                    if profiled else contextlib.nullcontext():
-                row[kind] = run_load(target, ids[kind], membres[i * args.ops:(i + 1) * args.ops], clients,
-                                     args.generators, args.seconds)
+            with (
+                recording(shard_pid(config, shard_of(ids[kind][0], SHARDS), "reunions"), args.profile)
+                if profiled
+                else contextlib.nullcontext()
+            ):
+                row[kind] = run_load(
+                    target,
+                    ids[kind],
+                    membres[i * args.ops : (i + 1) * args.ops],
+                    clients,
+                    args.generators,
+                    args.seconds,
+                )
         row["ratio"] = ratio(row["monclub"], row["classic"])
         rows.append(row)
     return rows
@@ -143,10 +178,19 @@ def compare(config, conninfo: str, args, label: str, seance_count: int, membres:
 
 def run(args, base: Path, home: Path, cluster) -> dict:
     conninfo = cluster.conninfo()
-    result = {"benchmark": "perf", "date": utc_now(), "code": code_version(), "quick": args.quick,
-              "machine": machine(conninfo),
-              "shards": SHARDS, "options": {k: v for k, v in vars(args).items() if k not in ("chart", "profile")},
-              "hot": None, "spread": None, "recovery": None, "events": None}
+    result = {
+        "benchmark": "perf",
+        "date": utc_now(),
+        "code": code_version(),
+        "quick": args.quick,
+        "machine": machine(conninfo),
+        "shards": SHARDS,
+        "options": {k: v for k, v in vars(args).items() if k not in ("chart", "profile")},
+        "hot": None,
+        "spread": None,
+        "recovery": None,
+        "events": None,
+    }
     if "events" in args.only:
         result["events"] = events.measure(args, base, home / "e", conninfo)
     if not {"hot", "spread", "recovery"} & set(args.only):
@@ -173,17 +217,22 @@ def run(args, base: Path, home: Path, cluster) -> dict:
 
 def _cell(row: dict) -> str:
     errors = sum(row["errors"].values())
-    return (f"{row['per_second']:>9,.0f} {row['p50_ms'] or '-':>7} {row['p99_ms'] or '-':>7}"
-            f"{'' if not errors else f' ({errors} err)':>10}")
+    return (
+        f"{row['per_second']:>9,.0f} {row['p50_ms'] or '-':>7} {row['p99_ms'] or '-':>7}"
+        f"{'' if not errors else f' ({errors} err)':>10}"
+    )
 
 
 def report_throughput(title: str, rows: list[dict]) -> None:
     print(f"\n{title}")
-    print(f"{'clients':>7} | {'MonClub reg/s':>13} {'p50 ms':>7} {'p99 ms':>7} {'':>10}| "
-          f"{'classic reg/s':>13} {'p50 ms':>7} {'p99 ms':>7} {'':>10}| {'ratio':>6}")
+    print(
+        f"{'clients':>7} | {'MonClub reg/s':>13} {'p50 ms':>7} {'p99 ms':>7} {'':>10}| "
+        f"{'classic reg/s':>13} {'p50 ms':>7} {'p99 ms':>7} {'':>10}| {'ratio':>6}"
+    )
     for row in rows:
-        print(f"{row['clients']:>7} |     {_cell(row['monclub'])}|     {_cell(row['classic'])}| "
-              f"{row['ratio'] or '-':>6}")
+        print(
+            f"{row['clients']:>7} |     {_cell(row['monclub'])}|     {_cell(row['classic'])}| {row['ratio'] or '-':>6}"
+        )
     for row in rows:
         for kind in ("monclub", "classic"):
             if row[kind]["errors"]:
@@ -194,27 +243,36 @@ def report_recovery(levels: list[dict]) -> None:
     print("\nrecovery: kill -9 of a shard to the first ok reply of a probe resending every 3 ms")
     print(f"{'owned/shard':>11} {'loaded':>7} {'kills':>5} {'median ms':>9} {'max ms':>7} {'unavailable':>11}")
     for lv in levels:
-        print(f"{lv['owned']:>11,} {lv['loaded']:>7,} {lv['kills']:>5} {lv['median_ms']:>9} {lv['max_ms']:>7} "
-              f"{sum(lv['unavailable_replies']):>11}")
+        print(
+            f"{lv['owned']:>11,} {lv['loaded']:>7,} {lv['kills']:>5} {lv['median_ms']:>9} {lv['max_ms']:>7} "
+            f"{sum(lv['unavailable_replies']):>11}"
+        )
     for lv in levels:
         if memory := lv["memory"]:
-            loads = ", ".join(f"{m['before_kib']:,}->{m['after_kib']:,} KiB ({m['loaded']:,} in memory)"
-                              for m in memory["samples"])
-            print(f"\nmemory: {memory['kib_per_seance']} KiB of RSS per loaded idle séance (median; max "
-                  f"{memory['max_kib_per_seance']}), {memory['seances']:,} séances loaded per shard: {loads}")
+            loads = ", ".join(
+                f"{m['before_kib']:,}->{m['after_kib']:,} KiB ({m['loaded']:,} in memory)" for m in memory["samples"]
+            )
+            print(
+                f"\nmemory: {memory['kib_per_seance']} KiB of RSS per loaded idle séance (median; max "
+                f"{memory['max_kib_per_seance']}), {memory['seances']:,} séances loaded per shard: {loads}"
+            )
 
 
 def report(result: dict) -> None:
-    print(f"\nMonClub performance benchmark{' (QUICK run)' if result['quick'] else ''}, {describe(result)}, "
-          f"{result['shards']} shards")
+    print(
+        f"\nMonClub performance benchmark{' (QUICK run)' if result['quick'] else ''}, {describe(result)}, "
+        f"{result['shards']} shards"
+    )
     if result["events"]:
         events.report(result["events"])
     if result["hot"]:
-        report_throughput("hot: C clients, one séance (MonClub: one shard; classic: SELECT ... FOR UPDATE)",
-                          result["hot"])
+        report_throughput(
+            "hot: C clients, one séance (MonClub: one shard; classic: SELECT ... FOR UPDATE)", result["hot"]
+        )
     if result["spread"]:
-        report_throughput(f"spread: C clients, {result['options']['spread']:,} séances each, picked at random",
-                          result["spread"])
+        report_throughput(
+            f"spread: C clients, {result['options']['spread']:,} séances each, picked at random", result["spread"]
+        )
     if result["recovery"]:
         report_recovery(result["recovery"])
     print(f"\n{'target':<46} {'goal':>14} {'measured':>24} {'':>5}")
@@ -231,10 +289,12 @@ def main(argv=None) -> int:
     report(result)
     if result["hot"] and args.chart:
         m = result["machine"]
-        title = (f"One hot séance, MonClub against the classic transaction{' (QUICK run)' if args.quick else ''}\n"
-                 f"{result['date'][:10]}, {m['cpus']} CPUs, {m['postgresql'].split(' (')[0]}, "
-                 f"fsync {m['postgresql_settings']['fsync']}, synchronous_commit "
-                 f"{m['postgresql_settings']['synchronous_commit']}, {result['shards']} shards")
+        title = (
+            f"One hot séance, MonClub against the classic transaction{' (QUICK run)' if args.quick else ''}\n"
+            f"{result['date'][:10]}, {m['cpus']} CPUs, {m['postgresql'].split(' (')[0]}, "
+            f"fsync {m['postgresql_settings']['fsync']}, synchronous_commit "
+            f"{m['postgresql_settings']['synchronous_commit']}, {result['shards']} shards"
+        )
         print(chart.draw(result["hot"], title, Path(args.chart)))
     print(f"\nappended to {RESULTS}")
     return 0 if not result["events"] or result["events"]["verified"] else 1

@@ -29,8 +29,16 @@ def py_spy() -> str:
 def recording(pid: int, output: Path, seconds: float | None = None):
     """py-spy records `pid` while the block runs (or for `seconds`), then writes `output`: a flame
     graph, or collapsed stacks (one line per stack, for scripts) when its name ends in .txt."""
-    argv = [py_spy(), "record", "-o", str(output), "--pid", str(pid), "--format",
-            "raw" if output.suffix == ".txt" else "flamegraph"]
+    argv = [
+        py_spy(),
+        "record",
+        "-o",
+        str(output),
+        "--pid",
+        str(pid),
+        "--format",
+        "raw" if output.suffix == ".txt" else "flamegraph",
+    ]
     process = subprocess.Popen([*argv, "--duration", str(int(seconds))] if seconds else argv)
     try:
         yield process

@@ -93,17 +93,28 @@ def level(config, population: Population, owned: int, loaded_count: int, kills: 
         samples.append(ms)
         sends.append(sent)
         unavailable.append(refused)
-    return {"owned": owned, "loaded": loaded_count, "kills": kills,
-            "median_ms": round(median(samples), 2), "max_ms": round(max(samples), 2),
-            "samples_ms": [round(s, 2) for s in samples], "probe_sends": sends, "unavailable_replies": unavailable,
-            "memory": memory(rss, loaded_count) if rss else None}
+    return {
+        "owned": owned,
+        "loaded": loaded_count,
+        "kills": kills,
+        "median_ms": round(median(samples), 2),
+        "max_ms": round(max(samples), 2),
+        "samples_ms": [round(s, 2) for s in samples],
+        "probe_sends": sends,
+        "unavailable_replies": unavailable,
+        "memory": memory(rss, loaded_count) if rss else None,
+    }
 
 
 def memory(rss: list[dict], count: int) -> dict:
     """KiB of RSS per loaded séance, median over the loads."""
     per = sorted((r["after_kib"] - r["before_kib"]) / count for r in rss)
-    return {"seances": count, "kib_per_seance": round(median(per), 3), "max_kib_per_seance": round(per[-1], 3),
-            "samples": rss}
+    return {
+        "seances": count,
+        "kib_per_seance": round(median(per), 3),
+        "max_kib_per_seance": round(per[-1], 3),
+        "samples": rss,
+    }
 
 
 def recovery(config, conninfo: str, owned_levels: list[int], loaded_count: int, kills: int) -> list[dict]:
@@ -112,4 +123,3 @@ def recovery(config, conninfo: str, owned_levels: list[int], loaded_count: int, 
     if loaded_count:
         levels.append(level(config, population, loaded_count, loaded_count, kills))
     return levels
-

@@ -28,9 +28,14 @@ restart_period = 10
 def start_reunions(base: Path, home: Path, conninfo: str) -> tuple[configuration.Config, subprocess.Popen]:
     """`python -m monclub.reunions` with SHARDS shards; returns once every shard answers a ping."""
     (base / "reunions.toml").write_text(CONFIG)
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("MONCLUB_")},
-           "MONCLUB_HOME": str(home), "MONCLUB_DATABASE_URL": conninfo, "MONCLUB_SHARDS": str(SHARDS),
-           "MONCLUB_CONFIG": str(base / "reunions.toml"), "PYTHONUNBUFFERED": "1"}
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("MONCLUB_")},
+        "MONCLUB_HOME": str(home),
+        "MONCLUB_DATABASE_URL": conninfo,
+        "MONCLUB_SHARDS": str(SHARDS),
+        "MONCLUB_CONFIG": str(base / "reunions.toml"),
+        "PYTHONUNBUFFERED": "1",
+    }
     with (base / "reunions.log").open("wb") as out:
         process = subprocess.Popen([sys.executable, "-m", "monclub.reunions"], env=env, stdout=out, stderr=out)
     config = configuration.load(env)
@@ -53,8 +58,12 @@ def wait_stable(config: configuration.Config, shard: int) -> int:
     """Wait until the shard has run `stable_after` seconds, so that its next restart has no delay
     (a shard that dies young waits longer each time, see RestartPolicy.delay); its pid."""
     stable = RestartPolicy().stable_after + 0.1
-    found = wait_until(lambda: (c := child(config, shard)).get("uptime", 0) >= stable and c,
-                       stable + 15, f"shard {shard} to be stable", 0.1)
+    found = wait_until(
+        lambda: (c := child(config, shard)).get("uptime", 0) >= stable and c,
+        stable + 15,
+        f"shard {shard} to be stable",
+        0.1,
+    )
     return found["pid"]
 
 

@@ -19,16 +19,26 @@ def by_clients(rows: list[dict] | None, clients: int) -> dict | None:
 
 
 def _target(name: str, goal: str, value, shown: str, passed: bool | None) -> dict:
-    return {"name": name, "goal": goal, "value": value, "shown": shown if value is not None else "-",
-            "pass": None if value is None else passed}
+    return {
+        "name": name,
+        "goal": goal,
+        "value": value,
+        "shown": shown if value is not None else "-",
+        "pass": None if value is None else passed,
+    }
 
 
 def _ratio_target(result: dict, phase: str, clients: int, minimum: float) -> dict:
     row = by_clients(result.get(phase), clients)
     value = row["ratio"] if row else None
     label = "1 client" if clients == 1 else f"{clients} clients"
-    return _target(f"{phase}, {label}: MonClub / classic", f">= {minimum:g}x", value, f"{value}x",
-                   value is not None and value >= minimum)
+    return _target(
+        f"{phase}, {label}: MonClub / classic",
+        f">= {minimum:g}x",
+        value,
+        f"{value}x",
+        value is not None and value >= minimum,
+    )
 
 
 def _recovery_targets(levels: list[dict] | None) -> list[dict]:
@@ -39,13 +49,21 @@ def _recovery_targets(levels: list[dict] | None) -> list[dict]:
     first, last = (owned[0], owned[-1]) if len(owned) > 1 else (None, None)
     growth = None if first is None else round(last["median_ms"] - first["median_ms"], 2)
     return [
-        _target("recovery median (worst level)", "< 50 ms", worst_median, f"{worst_median} ms",
-                worst_median is not None and worst_median < 50),
+        _target(
+            "recovery median (worst level)",
+            "< 50 ms",
+            worst_median,
+            f"{worst_median} ms",
+            worst_median is not None and worst_median < 50,
+        ),
         _target("recovery max (all levels)", "< 300 ms", worst, f"{worst} ms", worst is not None and worst < 300),
-        _target(f"recovery growth, {first['owned']:,} to {last['owned']:,} owned" if first else "recovery growth",
-                "<= 1.5x + 5 ms", growth,
-                f"{first['median_ms']} -> {last['median_ms']} ms" if first else "-",
-                first is not None and last["median_ms"] <= 1.5 * first["median_ms"] + 5),
+        _target(
+            f"recovery growth, {first['owned']:,} to {last['owned']:,} owned" if first else "recovery growth",
+            "<= 1.5x + 5 ms",
+            growth,
+            f"{first['median_ms']} -> {last['median_ms']} ms" if first else "-",
+            first is not None and last["median_ms"] <= 1.5 * first["median_ms"] + 5,
+        ),
     ]
 
 
@@ -65,8 +83,13 @@ def evaluate(result: dict) -> list[dict]:
         _ratio_target(result, "spread", 64, 1.5),
         *_recovery_targets(result.get("recovery")),
         _target("events: commit to listener effect p99", "< 50 ms", p99, f"{p99} ms", p99 is not None and p99 < 50),
-        _target("events: catch-up of a listener", ">= 10,000/s", catch_up, f"{catch_up:,.0f}/s" if catch_up else "",
-                catch_up is not None and catch_up >= 10_000),
+        _target(
+            "events: catch-up of a listener",
+            ">= 10,000/s",
+            catch_up,
+            f"{catch_up:,.0f}/s" if catch_up else "",
+            catch_up is not None and catch_up >= 10_000,
+        ),
         _target("memory per loaded idle séance", "< 2 KiB", kib, f"{kib} KiB", kib is not None and kib < 2),
     ]
 

@@ -24,9 +24,23 @@ from monclub.partition import shard_of
 
 _BACKOFF_BASE = 0.02
 _BACKOFF_MAX = 0.5
-_DOMAIN_CODES = {"seance_complete", "deja_inscrit", "non_inscrit", "seance_inconnue", "seance_existe",
-                 "membre_inconnu", "places_insuffisantes", "seance_annulee", "livre_inconnu", "livre_existe",
-                 "deja_emprunte", "non_emprunte", "non_emprunteur", "deja_prolonge", "en_retard"}
+_DOMAIN_CODES = {
+    "seance_complete",
+    "deja_inscrit",
+    "non_inscrit",
+    "seance_inconnue",
+    "seance_existe",
+    "membre_inconnu",
+    "places_insuffisantes",
+    "seance_annulee",
+    "livre_inconnu",
+    "livre_existe",
+    "deja_emprunte",
+    "non_emprunte",
+    "non_emprunteur",
+    "deja_prolonge",
+    "en_retard",
+}
 
 
 def new_request_id() -> str:
@@ -53,12 +67,17 @@ def probe(config: configuration.Config, shard: int, branch: str = "reunions", ti
 
 
 class Client:
-    def __init__(self, config: configuration.Config | None = None, *, attempt_timeout: float | None = None,
-                 deadline: float | None = None):
+    def __init__(
+        self,
+        config: configuration.Config | None = None,
+        *,
+        attempt_timeout: float | None = None,
+        deadline: float | None = None,
+    ):
         self.config = config or configuration.load()
         self.attempt_timeout = attempt_timeout or self.config.attempt_timeout
         self.deadline = deadline or self.config.deadline
-        self.context = zmq.Context.instance()
+        self.context: zmq.Context = zmq.Context.instance()
         self.sockets: dict[str, zmq.Socket] = {}
         self.retries = 0
 

@@ -146,8 +146,8 @@ def _tcp(value: str | None) -> str | None:
     host, _, port = str(value).rpartition(":")
     if not re.fullmatch(r"[A-Za-z0-9.-]+", host) or not port.isdigit() or not 0 < int(port) < 65536:
         raise ConfigError(
-            f"reunions.tcp = {value!r}: give host:port, e.g. \"127.0.0.1:7100\" (loopback), or the address "
-            "of an interface such as \"192.168.1.10:7100\" or \"0.0.0.0:7100\" (needs `monclub keys init`)"
+            f'reunions.tcp = {value!r}: give host:port, e.g. "127.0.0.1:7100" (loopback), or the address '
+            'of an interface such as "192.168.1.10:7100" or "0.0.0.0:7100" (needs `monclub keys init`)'
         )
     return value
 
@@ -185,7 +185,7 @@ def _flag(value, name: str) -> bool:
 
 def _smtp_host(value: str | None) -> str | None:
     if value and not re.fullmatch(r"[A-Za-z0-9.-]+(:\d{1,5})?", value):
-        raise ConfigError(f"smtp_host = {value!r}: give host or host:port, e.g. \"127.0.0.1:25\"")
+        raise ConfigError(f'smtp_host = {value!r}: give host or host:port, e.g. "127.0.0.1:25"')
     return value or None
 
 
@@ -217,8 +217,9 @@ def load(env=None) -> Config:
         tcp=tcp,
         curve=_flag(access.get("curve", False), "access.curve") or not _loopback(tcp),
         server_key=Path(access.get("server_key") or keys.server_public(home)).expanduser(),
-        client_key=Path(env.get("MONCLUB_CLIENT_KEY") or access.get("client_key")
-                        or keys.client_secret(home)).expanduser(),
+        client_key=Path(
+            env.get("MONCLUB_CLIENT_KEY") or access.get("client_key") or keys.client_secret(home)
+        ).expanduser(),
         restart_intensity=_positive_int(reunions.get("restart_intensity", 5), "restart_intensity"),
         restart_period=float(reunions.get("restart_period", 10.0)),
         attempt_timeout=float(client.get("attempt_timeout", 1.5)),

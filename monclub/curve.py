@@ -126,6 +126,9 @@ class _Gatekeeper(threading.Thread):
             self.logged.clear()
         self.logged[key] = time.monotonic()
         address = frames[3].decode(errors="replace") if len(frames) > 3 else "?"
-        log.warning("refused a client from %s: its CURVE key %s is not in the allowlist of %s "
-                    "(logged once a minute per key)", address, z85.encode(key).decode() if key else "none",
-                    keys.directory(self.home))
+        log.warning(
+            "refused a client from %s: its CURVE key %s is not in the allowlist of %s (logged once a minute per key)",
+            address,
+            z85.encode(key).decode() if key else "none",
+            keys.directory(self.home),
+        )

@@ -19,7 +19,6 @@ from monclub.supervision.supervisor import EXIT_CONFIG
 log = logging.getLogger("monclub.program")
 
 
-
 class Stop:
     """Records SIGTERM/SIGINT; the program's loop acts on it between two pieces of work."""
 
@@ -32,8 +31,9 @@ class Stop:
         self.requested = True
 
 
-def run(place: str, body: Callable[[configuration.Config], int],
-        parent_signal: signal.Signals | None = signal.SIGTERM) -> int:
+def run(
+    place: str, body: Callable[[configuration.Config], int], parent_signal: signal.Signals | None = signal.SIGTERM
+) -> int:
     """Start the program at `place` in the tree and run `body`; its exit code.
     `parent_signal` None: the body arranges to die with its parent itself (postgres does, after
     giving up root, since a change of credentials clears the kernel's parent-death signal)."""

@@ -7,8 +7,8 @@ A request is a map {"v": 1, "id": request id, "op": name, ...fields}; a reply is
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from monclub.errors import InvalidRequest
 

@@ -120,11 +120,7 @@ def status(config: Config) -> dict:
     now, causes = time.time(), _exit_causes(config)
     with rpc(config) as proxy:
         infos = proxy.supervisor.getAllProcessInfo()
-    programs = [
-        _program(info, config, now, causes)
-        for info in infos
-        if config.embedded or info["name"] != "postgres"
-    ]
+    programs = [_program(info, config, now, causes) for info in infos if config.embedded or info["name"] != "postgres"]
     programs.sort(key=lambda p: ORDER.index(p["name"]) if p["name"] in ORDER else len(ORDER))
     for program in programs:
         if program["name"] in BRANCHES:

@@ -60,8 +60,9 @@ def decode(data: bytes, max_bytes: int = MAX_MESSAGE_BYTES, limits: dict = _LIMI
     if len(data) > max_bytes:
         raise DecodeError(f"message of {len(data)} bytes exceeds {max_bytes}", data)
     try:
-        value = msgpack.unpackb(data, raw=False, strict_map_key=True, object_hook=_string_keys, ext_hook=_no_ext,
-                                **limits)
+        value = msgpack.unpackb(
+            data, raw=False, strict_map_key=True, object_hook=_string_keys, ext_hook=_no_ext, **limits
+        )
     except (ValueError, TypeError) as error:
         raise DecodeError(_reason(error), data) from None
     if not isinstance(value, dict):

@@ -66,7 +66,8 @@ def naive_inscrire(conn: psycopg.Connection, seance: str, membre: int) -> str:
     """Check, then write: nothing stops every thread from passing the check before anyone writes."""
     places, taken = conn.execute(
         "SELECT places, (SELECT count(*) FROM race_inscriptions WHERE seance_id = %s) FROM race_seances WHERE id = %s",
-        (seance, seance)).fetchone()
+        (seance, seance),
+    ).fetchone()
     if taken >= places:
         return "complet"
     conn.execute("INSERT INTO race_inscriptions (seance_id, membre_id) VALUES (%s, %s)", (seance, membre))
@@ -86,8 +87,11 @@ def naive_rounds(conninfo: str, run: str, args) -> list[int]:
                 for membre in range(1, args.places):  # every seat taken but one
                     admin.execute("INSERT INTO race_inscriptions VALUES (%s, %s)", (seance, membre))
                 race(args.threads, lambda i, seance=seance: naive_inscrire(conns[i], seance, args.places + i))
-                stored.append(admin.execute("SELECT count(*) FROM race_inscriptions WHERE seance_id = %s",
-                                            (seance,)).fetchone()[0])
+                stored.append(
+                    admin.execute("SELECT count(*) FROM race_inscriptions WHERE seance_id = %s", (seance,)).fetchone()[
+                        0
+                    ]
+                )
         finally:
             for conn in conns:
                 conn.close()
@@ -99,10 +103,14 @@ def monclub_rounds(config: configuration.Config, run: str, args) -> tuple[list[i
     every answer the racing threads got."""
     answers, registered = Counter(), []
     with psycopg.connect(config.conninfo(), autocommit=True) as conn, Client(config) as client:
-        membres = [row[0] for row in conn.execute(
-            "INSERT INTO membres (nom) SELECT %s || n FROM generate_series(1, %s) n RETURNING id",
-            (f"race {run} #", args.places - 1 + args.threads)).fetchall()]
-        before, racers = membres[:args.places - 1], membres[args.places - 1:]
+        membres = [
+            row[0]
+            for row in conn.execute(
+                "INSERT INTO membres (nom) SELECT %s || n FROM generate_series(1, %s) n RETURNING id",
+                (f"race {run} #", args.places - 1 + args.threads),
+            ).fetchall()
+        ]
+        before, racers = membres[: args.places - 1], membres[args.places - 1 :]
         for round_ in range(args.rounds):
             seance = f"race-{run}-{round_}"
             client.creer(seance, "La course à la dernière place", places=args.places, attente=0)
@@ -117,7 +125,9 @@ def monclub_rounds(config: configuration.Config, run: str, args) -> tuple[list[i
             answers.update(got)
             stored = conn.execute(
                 "SELECT inscrits, (SELECT count(*) FROM inscriptions WHERE seance_id = s.id AND statut = 'inscrit')"
-                " FROM seances s WHERE s.id = %s", (seance,)).fetchone()
+                " FROM seances s WHERE s.id = %s",
+                (seance,),
+            ).fetchone()
             registered.append(max(len(before) + got.count("inscrit"), *stored))
     return registered, answers
 
@@ -140,18 +150,29 @@ def main() -> int:
         print(f"error: MonClub is not running in {config.home} ({why}): run scripts/start", file=sys.stderr)
         return 1
     run = secrets.token_hex(3)
-    print(f"{args.rounds} rounds of {args.threads} simultaneous registrations for the last of "
-          f"{args.places} seats (séances race-{run}-*)")
+    print(
+        f"{args.rounds} rounds of {args.threads} simultaneous registrations for the last of "
+        f"{args.places} seats (séances race-{run}-*)"
+    )
     naive = [count for count in naive_rounds(config.conninfo(), run, args) if count > args.places]
-    print(f"  naive:   overbooked in {len(naive)} of {args.rounds} rounds"
-          + (f", worst {max(naive)} registered for {args.places} seats (+{max(naive) - args.places})" if naive else ""))
+    print(
+        f"  naive:   overbooked in {len(naive)} of {args.rounds} rounds"
+        + (f", worst {max(naive)} registered for {args.places} seats (+{max(naive) - args.places})" if naive else "")
+    )
     registered, answers = monclub_rounds(config, run, args)
-    print(f"  MonClub: at most {max(registered)} registered for {args.places} seats; the racers got "
-          + ", ".join(f"{n} {answer}" for answer, n in answers.most_common()))
+    print(
+        f"  MonClub: at most {max(registered)} registered for {args.places} seats; the racers got "
+        + ", ".join(f"{n} {answer}" for answer, n in answers.most_common())
+    )
     print()
-    print(f"Check then write from {args.threads} connections: " + (
-        f"overbooked in {len(naive)} rounds out of {args.rounds}." if naive
-        else "not overbooked this time, by luck: nothing prevents it."))
+    print(
+        f"Check then write from {args.threads} connections: "
+        + (
+            f"overbooked in {len(naive)} rounds out of {args.rounds}."
+            if naive
+            else "not overbooked this time, by luck: nothing prevents it."
+        )
+    )
     if max(registered) > args.places:
         print(f"MonClub OVERBOOKED: {max(registered)} registered for {args.places} seats. That is a bug.")
         return 1

@@ -51,8 +51,11 @@ def call(context: zmq.Context, where: str, request: dict, deadline: float) -> di
         pause = min(0.5, 0.02 * 2**attempt) * random.uniform(0.5, 1.5)
         if time.monotonic() + pause >= give_up:
             break
-        print(f"attempt {attempt + 1}: {'no reply' if reply is None else 'unavailable'}; resending "
-              f"request {request['id']}", file=sys.stderr)
+        print(
+            f"attempt {attempt + 1}: {'no reply' if reply is None else 'unavailable'}; resending "
+            f"request {request['id']}",
+            file=sys.stderr,
+        )
         time.sleep(pause)
     return None
 
@@ -61,10 +64,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("seance")
     parser.add_argument("membre", type=int)
-    parser.add_argument("--home", default=os.environ.get("MONCLUB_HOME") or str(CHECKOUT / ".monclub"),
-                        help="MonClub's state directory (default: $MONCLUB_HOME, else .monclub in the checkout)")
-    parser.add_argument("--shards", type=int, default=int(os.environ.get("MONCLUB_SHARDS") or 4),
-                        help="number of shards (default: $MONCLUB_SHARDS, else 4)")
+    parser.add_argument(
+        "--home",
+        default=os.environ.get("MONCLUB_HOME") or str(CHECKOUT / ".monclub"),
+        help="MonClub's state directory (default: $MONCLUB_HOME, else .monclub in the checkout)",
+    )
+    parser.add_argument(
+        "--shards",
+        type=int,
+        default=int(os.environ.get("MONCLUB_SHARDS") or 4),
+        help="number of shards (default: $MONCLUB_SHARDS, else 4)",
+    )
     parser.add_argument("--deadline", type=float, default=15.0, help="seconds before giving up (default 15)")
     args = parser.parse_args()
     if args.shards < 1:
@@ -78,8 +88,11 @@ def main() -> int:
     finally:
         context.destroy(linger=0)  # closes any socket left open (Ctrl-C during an attempt)
     if reply is None:
-        print(f"error: no final answer from {where} within {args.deadline:.0f}s for request {request['id']}: "
-              "is MonClub running? (the outcome may be unknown: resend this id to learn it)", file=sys.stderr)
+        print(
+            f"error: no final answer from {where} within {args.deadline:.0f}s for request {request['id']}: "
+            "is MonClub running? (the outcome may be unknown: resend this id to learn it)",
+            file=sys.stderr,
+        )
         return 2
     print(json.dumps(reply, ensure_ascii=False))
     return 0 if reply["ok"] else 1

@@ -28,8 +28,11 @@ CHECKOUT = Path(__file__).resolve().parents[1]
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--home", default=os.environ.get("MONCLUB_HOME") or str(CHECKOUT / ".monclub"),
-                        help="MonClub's state directory (default: $MONCLUB_HOME, else .monclub in the checkout)")
+    parser.add_argument(
+        "--home",
+        default=os.environ.get("MONCLUB_HOME") or str(CHECKOUT / ".monclub"),
+        help="MonClub's state directory (default: $MONCLUB_HOME, else .monclub in the checkout)",
+    )
     parser.add_argument("--count", type=int, default=None, help="stop after this many events")
     parser.add_argument("--heartbeats", action="store_true", help="print the heartbeats too")
     parser.add_argument("--timeout", type=float, default=None, help="stop after this many seconds")
@@ -65,8 +68,11 @@ def main() -> int:
                 continue
             seq = message["seq"]
             if last is not None and seq > last + 1:
-                print(f"gap: missed events {last + 1} to {seq - 1} (the bus keeps nothing; "
-                      "they are in PostgreSQL's events table)", flush=True)
+                print(
+                    f"gap: missed events {last + 1} to {seq - 1} (the bus keeps nothing; "
+                    "they are in PostgreSQL's events table)",
+                    flush=True,
+                )
             last = seq if last is None else max(last, seq)
             payload = json.dumps(message["payload"], ensure_ascii=False, sort_keys=True)
             print(f"{seq} {message['type']} {message['aggregate']} {payload}", flush=True)

@@ -14,6 +14,5 @@ def main():
     """MonClub: séances owned by supervised shard processes, on PostgreSQL."""
 
 
-for command in (*daemon.COMMANDS, *club.COMMANDS, *events.COMMANDS, *drill.COMMANDS, *prets.COMMANDS,
-                *keys.COMMANDS):
+for command in (*daemon.COMMANDS, *club.COMMANDS, *events.COMMANDS, *drill.COMMANDS, *prets.COMMANDS, *keys.COMMANDS):
     main.add_command(command)

@@ -23,13 +23,15 @@ def slug(titre: str) -> str:
 
 
 def _render_seance(etat: dict) -> str:
-    return "\n".join([
-        f"{etat['id']}: {etat['titre']}" + (" (ANNULÉE)" if etat.get("annulee") else ""),
-        f"  places {etat['places']} (restantes {etat['places_restantes']}), "
-        f"attente max {etat['attente_max']}, tarif {etat['tarif'] / 100:.2f}",
-        f"  inscrits: {', '.join(map(str, etat['inscrits'])) or '-'}",
-        f"  attente:  {', '.join(map(str, etat['attente'])) or '-'}",
-    ])
+    return "\n".join(
+        [
+            f"{etat['id']}: {etat['titre']}" + (" (ANNULÉE)" if etat.get("annulee") else ""),
+            f"  places {etat['places']} (restantes {etat['places_restantes']}), "
+            f"attente max {etat['attente_max']}, tarif {etat['tarif'] / 100:.2f}",
+            f"  inscrits: {', '.join(map(str, etat['inscrits'])) or '-'}",
+            f"  attente:  {', '.join(map(str, etat['attente'])) or '-'}",
+        ]
+    )
 
 
 @click.group()
@@ -89,7 +91,11 @@ def seance_annuler(seance_id, as_json):
     """Cancel a séance: everyone is told, pending payments cancelled, paid ones marked to refund."""
     with _client() as client:
         result = client.annuler(seance_id)
-    emit(as_json, result, f"{seance_id} annulée ({len(result['inscrits'])} inscrits, {len(result['attente'])} en attente)")
+    emit(
+        as_json,
+        result,
+        f"{seance_id} annulée ({len(result['inscrits'])} inscrits, {len(result['attente'])} en attente)",
+    )
 
 
 @seance.command("voir")
@@ -110,7 +116,8 @@ def seance_liste(as_json):
     """List every séance (read from PostgreSQL)."""
     data = on_database(reads.seances)
     text = "\n".join(
-        f"{r['id']:<24} {r['inscrits']}/{r['places']} inscrits, {r['en_attente']} en attente  {r['titre']}" for r in data
+        f"{r['id']:<24} {r['inscrits']}/{r['places']} inscrits, {r['en_attente']} en attente  {r['titre']}"
+        for r in data
     )
     emit(as_json, data, text or "no séance yet")
 

@@ -3,6 +3,7 @@
 import functools
 import json
 import sys
+from typing import NoReturn
 
 import click
 import psycopg
@@ -12,7 +13,7 @@ from monclub.db import connect
 from monclub.errors import ConfigError, MonclubError
 
 
-def fail(message: str, code: int, as_json: bool = False, error_code: str | None = None) -> None:
+def fail(message: str, code: int, as_json: bool = False, error_code: str | None = None) -> NoReturn:
     if as_json:
         click.echo(json.dumps({"ok": False, "error": {"code": error_code, "message": message}}))
     else:
@@ -61,4 +62,3 @@ def load_config() -> configuration.Config:
         return configuration.load()
     except ConfigError as error:
         fail(str(error), 2, error_code="config")
-

@@ -25,8 +25,10 @@ def drill_kill(target: str):
         result = recovery.kill_root(config)
         if result["orphans"]:
             fail(f"orphans survived supervisord: {', '.join(result['orphans'])}", 1)
-        click.echo(f"supervisord killed: every process below gone after {result['gone_seconds'] * 1000:.0f} ms, "
-                   f"tree started again and healthy after {result['seconds']:.2f} s")
+        click.echo(
+            f"supervisord killed: every process below gone after {result['gone_seconds'] * 1000:.0f} ms, "
+            f"tree started again and healthy after {result['seconds']:.2f} s"
+        )
         return
     result = recovery.kill(config, target)
     click.echo(f"{target}: killed pid {result['pid']}, serving again after {result['seconds'] * 1000:.1f} ms")
@@ -42,7 +44,8 @@ def _progress(duration: float):
         if not terminal and done // 3 in shown:
             return
         shown.add(done // 3)
-        line = f"[{'#' * done}{'.' * (30 - done)}] {elapsed:5.1f}/{duration:.0f}s  acknowledged {acknowledged}  kills {kills}"
+        bar = f"[{'#' * done}{'.' * (30 - done)}]"
+        line = f"{bar} {elapsed:5.1f}/{duration:.0f}s  acknowledged {acknowledged}  kills {kills}"
         sys.stderr.write(f"\r{line}" if terminal else f"{line}\n")
         if elapsed >= duration:
             sys.stderr.write("\nwaiting for quiescence...\n" if terminal else "waiting for quiescence...\n")
@@ -57,7 +60,9 @@ def _progress(duration: float):
 @click.option("--seed", type=int, default=1, show_default=True, help="Makes the fault schedule reproducible.")
 @click.option("--clients", type=int, default=8, show_default=True, help="Concurrent clients of the load.")
 @click.option("--targets", default="", help="Comma-separated places to kill (default: every process but supervisord).")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None, help="Also write the report as JSON.")
+@click.option(
+    "--report", "report_path", type=click.Path(dir_okay=False), default=None, help="Also write the report as JSON."
+)
 @handled
 def drill_chaos(duration, kill_every, seed, clients, targets, report_path):
     """Load the tree while killing random processes of it, then audit; exit 1 on any violation."""

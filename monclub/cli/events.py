@@ -6,11 +6,10 @@ import time
 import click
 import zmq
 
-from monclub.db import audit
 from monclub.cli.common import emit, fail, handled, json_option, load_config, on_database
-from monclub.db import connect, reads
-from monclub.events.bus import endpoints
+from monclub.db import audit, connect, reads
 from monclub.db.outbox import latest_seq, read_events
+from monclub.events.bus import endpoints
 from monclub.paiements import regler
 
 
@@ -18,8 +17,10 @@ def _print_event(event: dict, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(event, ensure_ascii=False))
     else:
-        click.echo(f"{event['seq']:>8}  {event['at']}  {event['type']:<22} {event['aggregate']:<24} "
-                   f"{json.dumps(event['payload'], ensure_ascii=False)}")
+        click.echo(
+            f"{event['seq']:>8}  {event['at']}  {event['type']:<22} {event['aggregate']:<24} "
+            f"{json.dumps(event['payload'], ensure_ascii=False)}"
+        )
 
 
 @click.group()
@@ -34,7 +35,7 @@ def events():
 def events_tail(start: int | None, as_json: bool):
     """Print events as they are committed (replaying from --from first), until interrupted."""
     config = load_config()
-    subscriber = zmq.Context.instance().socket(zmq.SUB)
+    subscriber: zmq.Socket = zmq.Context.instance().socket(zmq.SUB)
     subscriber.linger = 0
     subscriber.subscribe(b"event")
     subscriber.connect(endpoints(config)[1])
@@ -75,8 +76,10 @@ def paiement_regler(paiement_id: int, as_json: bool):
 def paiements(seance: str | None, as_json: bool):
     """List payments (what the Paiements listener did)."""
     data = on_database(reads.paiements, seance)
-    text = "\n".join(f"{d['id']:>6}  {d['seance']:<24} membre {d['membre']:<6} {d['montant'] / 100:>8.2f}  {d['statut']}"
-                     for d in data)
+    text = "\n".join(
+        f"{d['id']:>6}  {d['seance']:<24} membre {d['membre']:<6} {d['montant'] / 100:>8.2f}  {d['statut']}"
+        for d in data
+    )
     emit(as_json, data, text or "no payment")
 
 
@@ -91,8 +94,13 @@ def notifications(membre: int | None, as_json: bool):
 
 
 @click.command()
-@click.option("--wait", type=float, default=10.0, show_default=True,
-              help="Seconds to wait for the listeners to catch up before auditing.")
+@click.option(
+    "--wait",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="Seconds to wait for the listeners to catch up before auditing.",
+)
 @json_option
 @handled
 def verify(wait: float, as_json: bool):

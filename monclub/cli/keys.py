@@ -19,8 +19,10 @@ def keys_init(as_json):
     home = load_config().home
     made = keys.init(home)
     public = keys.listing(home)["server"]
-    text = (f"{'created' if made else 'kept the existing'} server keypair in {keys.directory(home)}\n"
-            f"server public key: {public}  (clients need {keys.server_public(home)})")
+    text = (
+        f"{'created' if made else 'kept the existing'} server keypair in {keys.directory(home)}\n"
+        f"server public key: {public}  (clients need {keys.server_public(home)})"
+    )
     emit(as_json, {"created": made, "server": public, "directory": str(keys.directory(home))}, text)
 
 
@@ -32,9 +34,11 @@ def keys_client(name, as_json):
     """Create the keypair of client NAME and add its public key to the allowlist."""
     home = load_config().home
     secret = keys.add_client(home, name)
-    text = (f"client {name} allowed; its keys: {secret.with_suffix('.key')} and {secret} (secret)\n"
-            f"copy them and {keys.server_public(home)} to that machine, set there [access] client_key and "
-            f"server_key to their paths, then delete the secret here")
+    text = (
+        f"client {name} allowed; its keys: {secret.with_suffix('.key')} and {secret} (secret)\n"
+        f"copy them and {keys.server_public(home)} to that machine, set there [access] client_key and "
+        f"server_key to their paths, then delete the secret here"
+    )
     emit(as_json, {"name": name, "secret": str(secret), "server_key": str(keys.server_public(home))}, text)
 
 

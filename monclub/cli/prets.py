@@ -19,9 +19,11 @@ def _render(etat: dict) -> str:
     if etat["emprunteur"] is None:
         return lines[0] + "  (disponible)"
     state = "EN RETARD" if etat["en_retard"] else "en cours"
-    lines.append(f"  emprunté par {etat['emprunteur']} jusqu'au {_when(etat['echeance'])} ({state}"
-                 f"{', prolongé' if etat['prolonge'] else ''}, {etat['relances']} relance(s),"
-                 f" prochaine {_when(etat['prochaine_relance'])})")
+    lines.append(
+        f"  emprunté par {etat['emprunteur']} jusqu'au {_when(etat['echeance'])} ({state}"
+        f"{', prolongé' if etat['prolonge'] else ''}, {etat['relances']} relance(s),"
+        f" prochaine {_when(etat['prochaine_relance'])})"
+    )
     return "\n".join(lines)
 
 
@@ -107,8 +109,11 @@ def pret_voir(livre_id, as_json):
 def prets(en_retard, as_json):
     """List the loans in progress (read from PostgreSQL)."""
     data = on_database(reads.prets_en_cours, en_retard)
-    text = "\n".join(f"{d['livre']:<24} membre {d['membre']:<6} jusqu'au {_when(d['echeance'])}"
-                     f"{'  EN RETARD' if d['en_retard'] else ''}  {d['titre']}" for d in data)
+    text = "\n".join(
+        f"{d['livre']:<24} membre {d['membre']:<6} jusqu'au {_when(d['echeance'])}"
+        f"{'  EN RETARD' if d['en_retard'] else ''}  {d['titre']}"
+        for d in data
+    )
     emit(as_json, data, text or "no loan")
 
 

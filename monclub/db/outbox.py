@@ -27,13 +27,15 @@ FROM taken, jsonb_array_elements(%(records)s::text::jsonb) WITH ORDINALITY AS e(
 
 
 @functools.cache
-def _kind(event_class: type) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", event_class.__name__).lower()
+def _kind(class_name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", class_name).lower()
 
 
 def event_payload(event) -> tuple[str, dict]:
     """An event's outbox type (its class name in snake_case) and its fields (tuples as lists)."""
-    return _kind(type(event)), {name: list(v) if isinstance(v, tuple) else v for name, v in asdict(event).items()}
+    return _kind(type(event).__name__), {
+        name: list(v) if isinstance(v, tuple) else v for name, v in asdict(event).items()
+    }
 
 
 def append_events(conn: psycopg.Connection, records: list[tuple[str, str, dict]]) -> None:

@@ -7,6 +7,7 @@ the CLI prints and its --json shows.
 import psycopg
 from psycopg.rows import dict_row
 
+from monclub.db import scalar
 from monclub.db.outbox import latest_seq
 
 
@@ -25,7 +26,8 @@ def prets_en_cours(conn: psycopg.Connection, en_retard: bool = False) -> list[di
         conn,
         "SELECT id AS livre, titre, emprunteur AS membre, extract(epoch FROM echeance)::float8 AS echeance,"
         " retard_signale AS en_retard, relances FROM livres"
-        " WHERE emprunteur IS NOT NULL AND (NOT %s OR echeance < now()) ORDER BY echeance", (en_retard,),
+        " WHERE emprunteur IS NOT NULL AND (NOT %s OR echeance < now()) ORDER BY echeance",
+        (en_retard,),
     )
 
 
@@ -34,7 +36,8 @@ def paiements(conn: psycopg.Connection, seance: str | None = None) -> list[dict]
     return _listing(
         conn,
         "SELECT id, seance_id AS seance, membre_id AS membre, montant, statut, event_seq FROM paiements"
-        " WHERE %(s)s::text IS NULL OR seance_id = %(s)s ORDER BY id", {"s": seance},
+        " WHERE %(s)s::text IS NULL OR seance_id = %(s)s ORDER BY id",
+        {"s": seance},
     )
 
 
@@ -43,7 +46,8 @@ def notifications(conn: psycopg.Connection, membre: int | None = None) -> list[d
     return _listing(
         conn,
         "SELECT id, event_seq, membre_id AS membre, kind, message, envoye_le::text FROM notifications"
-        " WHERE %(m)s::bigint IS NULL OR membre_id = %(m)s ORDER BY id", {"m": membre},
+        " WHERE %(m)s::bigint IS NULL OR membre_id = %(m)s ORDER BY id",
+        {"m": membre},
     )
 
 
@@ -60,9 +64,7 @@ def listener_lags(conn: psycopg.Connection) -> dict[str, int]:
 
 def caught_up(conn: psycopg.Connection) -> bool:
     """Has every listener applied the whole outbox? (True when there is no listener.)"""
-    return conn.execute(
-        "SELECT bool_and(seq = (SELECT seq FROM outbox_sequence)) FROM listener_positions"
-    ).fetchone()[0] is not False
+    return scalar(conn, "SELECT bool_and(seq = (SELECT seq FROM outbox_sequence)) FROM listener_positions") is not False
 
 
 def ping(conn: psycopg.Connection) -> None:
@@ -72,9 +74,12 @@ def ping(conn: psycopg.Connection) -> None:
 
 def prets_par_paire(conn: psycopg.Connection, livres: list[str]) -> dict[tuple[str, int], int]:
     """How many loans, open or closed, each (livre, membre) pair of these copies had."""
-    return {(livre, membre): n for livre, membre, n in conn.execute(
-        "SELECT livre_id, membre_id, count(*) FROM prets WHERE livre_id = ANY(%s) GROUP BY 1, 2", (livres,)
-    ).fetchall()}
+    return {
+        (livre, membre): n
+        for livre, membre, n in conn.execute(
+            "SELECT livre_id, membre_id, count(*) FROM prets WHERE livre_id = ANY(%s) GROUP BY 1, 2", (livres,)
+        ).fetchall()
+    }
 
 
 def membre_events(conn: psycopg.Connection, seances: list[str], types: list[str]) -> list[tuple[str, str, int]]:
@@ -88,6 +93,6 @@ def membre_events(conn: psycopg.Connection, seances: list[str], types: list[str]
 
 def inscriptions(conn: psycopg.Connection, seances: list[str]) -> set[tuple[str, int]]:
     """The (seance, membre) pairs present in these séances, registered or waiting."""
-    return set(conn.execute(
-        "SELECT seance_id, membre_id FROM inscriptions WHERE seance_id = ANY(%s)", (seances,)
-    ).fetchall())
+    return set(
+        conn.execute("SELECT seance_id, membre_id FROM inscriptions WHERE seance_id = ANY(%s)", (seances,)).fetchall()
+    )

@@ -9,8 +9,8 @@ import statistics
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from monclub import tree
 from monclub.config import Config
@@ -95,8 +95,10 @@ def _wait_quiet(config: Config) -> tuple[float, str | None]:
             if positions != seen:
                 seen, moved = positions, now
             elif now - moved > STALL_SECONDS:
-                return now - started, (f"listeners stopped behind the outbox for {STALL_SECONDS:.0f}s"
-                                       f" (positions {positions}); see {config.log_dir}")
+                return now - started, (
+                    f"listeners stopped behind the outbox for {STALL_SECONDS:.0f}s"
+                    f" (positions {positions}); see {config.log_dir}"
+                )
         time.sleep(0.2)
     return time.monotonic() - started, f"the tree did not settle within {QUIESCENCE_TIMEOUT:.0f}s; see {config.log_dir}"
 
@@ -127,15 +129,22 @@ def run(config: Config, plan: Plan, progress: Callable[[float, int, int], None])
     violations += [unsettled] if unsettled else []
     recoveries = sorted(kills.recoveries)
     return {
-        "seed": plan.seed, "duration": plan.duration, "kill_every": plan.kill_every, "clients": plan.clients,
-        "operations_acknowledged": load.outcomes.acknowledged, "retries": load.outcomes.retries,
-        "outcomes": dict(load.outcomes.counts), "kills": dict(kills.per_target),
+        "seed": plan.seed,
+        "duration": plan.duration,
+        "kill_every": plan.kill_every,
+        "clients": plan.clients,
+        "operations_acknowledged": load.outcomes.acknowledged,
+        "retries": load.outcomes.retries,
+        "outcomes": dict(load.outcomes.counts),
+        "kills": dict(kills.per_target),
         "recovery_ms": {
             "count": len(recoveries),
             "median": round(statistics.median(recoveries) * 1000, 1) if recoveries else None,
             "max": round(recoveries[-1] * 1000, 1) if recoveries else None,
         },
-        "quiescence_seconds": round(quiet, 2), "violations": violations, "ok": not violations,
+        "quiescence_seconds": round(quiet, 2),
+        "violations": violations,
+        "ok": not violations,
     }
 
 
@@ -144,8 +153,8 @@ def report_lines(report: dict) -> list[str]:
     kills = ", ".join(f"{place} {n}" for place, n in sorted(report["kills"].items())) or "none"
     recovery = report["recovery_ms"]
     lines = [
-        f"chaos drill: seed {report['seed']}, {report['duration']:.0f}s, a kill every {report['kill_every'] * 1000:.0f}ms,"
-        f" {report['clients']} clients",
+        f"chaos drill: seed {report['seed']}, {report['duration']:.0f}s,"
+        f" a kill every {report['kill_every'] * 1000:.0f}ms, {report['clients']} clients",
         f"operations acknowledged: {report['operations_acknowledged']}   retries: {report['retries']}",
         f"outcomes: {outcomes}",
         f"kills: {kills}",
@@ -155,6 +164,8 @@ def report_lines(report: dict) -> list[str]:
     if report["violations"]:
         lines += [f"VIOLATION: {v}" for v in report["violations"]]
     else:
-        lines.append("audit: no séance over capacity, every acknowledged outcome in the database, "
-                     "one live payment per registration, every notification once: no violation")
+        lines.append(
+            "audit: no séance over capacity, every acknowledged outcome in the database, "
+            "one live payment per registration, every notification once: no violation"
+        )
     return lines

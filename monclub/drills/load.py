@@ -26,10 +26,25 @@ MEMBRES_PER_CLIENT = 6
 DEADLINE = 60.0
 LIVRES = 4
 LOANS = 0.25
-ACKNOWLEDGED = {"inscrit", "en_attente", "desinscrit", "deja_inscrit", "non_inscrit", "seance_complete",
-                "emprunte", "deja_emprunte", "retourne", "non_emprunte", "non_emprunteur"}
-EVENT_KINDS = {"membre_inscrit": "inscrit", "membre_mis_en_attente": "en_attente",
-               "membre_desinscrit": "desinscrit", "membre_promu": "promu"}
+ACKNOWLEDGED = {
+    "inscrit",
+    "en_attente",
+    "desinscrit",
+    "deja_inscrit",
+    "non_inscrit",
+    "seance_complete",
+    "emprunte",
+    "deja_emprunte",
+    "retourne",
+    "non_emprunte",
+    "non_emprunteur",
+}
+EVENT_KINDS = {
+    "membre_inscrit": "inscrit",
+    "membre_mis_en_attente": "en_attente",
+    "membre_desinscrit": "desinscrit",
+    "membre_promu": "promu",
+}
 
 
 @dataclass
@@ -121,7 +136,7 @@ class Load:
 
     def start(self) -> None:
         for index in range(self.clients):
-            own = self.membres[index::self.clients]
+            own = self.membres[index :: self.clients]
             thread = threading.Thread(target=self._work, args=(own, self.rng.randrange(2**32)), daemon=True)
             thread.start()
             self.threads.append(thread)

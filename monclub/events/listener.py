@@ -80,8 +80,12 @@ class Follower:
         retry what they do outside the database (so a failed delivery is retried when idle)."""
         while events := read_events(self.conn, self.position, _BATCH):
             if events[0]["seq"] != self.position + 1:
-                log.warning("%s: events %d..%d were pruned before it consumed them",
-                            self.effects.name, self.position + 1, events[0]["seq"] - 1)
+                log.warning(
+                    "%s: events %d..%d were pruned before it consumed them",
+                    self.effects.name,
+                    self.position + 1,
+                    events[0]["seq"] - 1,
+                )
             self.apply(events)
         self.effects.after_commit(self.conn, [])
 

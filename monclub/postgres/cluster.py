@@ -122,9 +122,7 @@ class Cluster:
         return True
 
     def _run(self, argv: list[str], stdin: str | None = None) -> None:
-        done = subprocess.run(
-            argv, input=stdin, capture_output=True, text=True, cwd=self.directory, **self._as_user()
-        )
+        done = subprocess.run(argv, input=stdin, capture_output=True, text=True, cwd=self.directory, **self._as_user())
         if done.returncode != 0:
             raise ConfigError(f"{Path(argv[0]).name} failed in {self.directory}: {done.stderr.strip()[-500:]}")
 

@@ -82,11 +82,13 @@ def ajouter(livre: str, titre: str) -> list[Event]:
     return [LivreAjoute(livre, titre)]
 
 
-def _emprunte_par(livre: Livre, membre: int) -> None:
-    if livre.emprunteur is None:
+def _echeance(livre: Livre, membre: int) -> float:
+    """The due date of the loan of `livre` to `membre`, or Refus (a lent copy always has one)."""
+    if livre.emprunteur is None or livre.echeance is None:
         raise Refus(f"{livre.id} is not lent", "non_emprunte")
     if livre.emprunteur != membre:
         raise Refus(f"{livre.id} is lent to another member", "non_emprunteur")
+    return livre.echeance
 
 
 def emprunter(livre: Livre, membre: int, duree: float, now: float) -> list[Event]:
@@ -96,22 +98,21 @@ def emprunter(livre: Livre, membre: int, duree: float, now: float) -> list[Event
 
 
 def retourner(livre: Livre, membre: int, now: float) -> list[Event]:
-    _emprunte_par(livre, membre)
-    return [LivreRetourne(livre.id, membre, en_retard=now > livre.echeance)]
+    return [LivreRetourne(livre.id, membre, en_retard=now > _echeance(livre, membre))]
 
 
 def prolonger(livre: Livre, membre: int, duree: float, now: float) -> list[Event]:
-    _emprunte_par(livre, membre)
+    echeance = _echeance(livre, membre)
     if livre.prolonge:
         raise Refus(f"the loan of {livre.id} was already extended once", "deja_prolonge")
-    if now >= livre.echeance:
+    if now >= echeance:
         raise Refus(f"the loan of {livre.id} is due and cannot be extended", "en_retard")
-    return [PretProlonge(livre.id, membre, livre.echeance + duree)]
+    return [PretProlonge(livre.id, membre, echeance + duree)]
 
 
 def echoir(livre: Livre, now: float, rythme: Rythme) -> list[Event]:
     """The reminder due at `now`, if any: pret_en_retard first, then relances up to the maximum."""
-    if livre.emprunteur is None or livre.prochaine is None or now < livre.prochaine:
+    if livre.emprunteur is None or livre.echeance is None or livre.prochaine is None or now < livre.prochaine:
         return []
     if not livre.retard_signale:
         suivante = now + rythme.intervalle if rythme.maximum > 0 else None
@@ -122,12 +123,21 @@ def echoir(livre: Livre, now: float, rythme: Rythme) -> list[Event]:
 
 
 def appliquer(livre: Livre | None, event: Event) -> Livre:
+    if isinstance(event, LivreAjoute):
+        return Livre(event.livre, event.titre)
+    if livre is None:
+        raise TypeError(f"{event!r} on a livre that does not exist")
     match event:
-        case LivreAjoute():
-            return Livre(event.livre, event.titre)
         case LivreEmprunte():
-            return replace(livre, emprunteur=event.membre, echeance=event.echeance, prolonge=False,
-                           retard_signale=False, relances=0, prochaine=event.echeance)
+            return replace(
+                livre,
+                emprunteur=event.membre,
+                echeance=event.echeance,
+                prolonge=False,
+                retard_signale=False,
+                relances=0,
+                prochaine=event.echeance,
+            )
         case LivreRetourne():
             return Livre(livre.id, livre.titre)
         case PretProlonge():
@@ -142,6 +152,8 @@ def appliquer(livre: Livre | None, event: Event) -> Livre:
 def appliquer_tous(livre: Livre | None, events: list[Event]) -> Livre:
     for event in events:
         livre = appliquer(livre, event)
+    if livre is None:
+        raise TypeError("no livre, and no event that adds one")
     return livre
 
 

@@ -31,8 +31,16 @@ class Seance:
     rangs: int = 0
 
 
-def seance(seance_id: str, titre: str, places: int, attente_max: int, tarif: int,
-           inscrits: tuple[int, ...] = (), attente: tuple[int, ...] = (), annulee: bool = False) -> Seance:
+def seance(
+    seance_id: str,
+    titre: str,
+    places: int,
+    attente_max: int,
+    tarif: int,
+    inscrits: tuple[int, ...] = (),
+    attente: tuple[int, ...] = (),
+    annulee: bool = False,
+) -> Seance:
     """A séance from its stored rows, `inscrits` in rank order."""
     rangs = Map({membre: rang for rang, membre in enumerate(inscrits)}) if inscrits else AUCUN
     return Seance(seance_id, titre, places, attente_max, tarif, rangs, tuple(attente), annulee, len(inscrits))
@@ -151,9 +159,11 @@ def annuler(seance: Seance) -> list[Event]:
 
 def appliquer(seance: Seance | None, event: Event) -> Seance:
     """Fold one event into the state (None before the séance exists)."""
+    if isinstance(event, SeanceCreee):
+        return Seance(event.seance, event.titre, event.places, event.attente_max, event.tarif)
+    if seance is None:
+        raise TypeError(f"{event!r} on a séance that does not exist")
     match event:
-        case SeanceCreee():
-            return Seance(event.seance, event.titre, event.places, event.attente_max, event.tarif)
         case MembreInscrit():
             return _ajouter(seance, event.membre, seance.attente)
         case MembreMisEnAttente():
@@ -182,6 +192,8 @@ def _sans(attente: tuple[int, ...], membre: int) -> tuple[int, ...]:
 def appliquer_tous(seance: Seance | None, events: list[Event]) -> Seance:
     for event in events:
         seance = appliquer(seance, event)
+    if seance is None:
+        raise TypeError("no séance, and no event that creates one")
     return seance
 
 

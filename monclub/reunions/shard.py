@@ -10,5 +10,8 @@ def seance_shard(index: int, shards: int, conninfo: str, fault: str | None = Non
     return postgres_owner(Seances(), SeanceStore, index, shards, conninfo, fault)
 
 
-BRANCH = Branch("reunions", lambda config: config.shards,
-                lambda config, conninfo, index: seance_shard(index, config.shards, conninfo, config.fault))
+BRANCH = Branch(
+    "reunions",
+    lambda config: config.shards,
+    lambda config, conninfo, index: seance_shard(index, config.shards, conninfo, config.fault),
+)

@@ -8,8 +8,8 @@ from monclub.reunions.seance import (
     PlacesChangees,
     Seance,
     SeanceAnnulee,
-    seance,
     SeanceCreee,
+    seance,
 )
 from monclub.shards.store import PostgresStore
 
@@ -73,11 +73,20 @@ class SeanceStore(PostgresStore):
         ).fetchall()
         membres: dict[str, dict[str, list[int]]] = {row[0]: {"inscrit": [], "attente": []} for row in rows}
         for seance_id, membre, statut in self.conn.execute(
-            "SELECT seance_id, membre_id, statut FROM inscriptions WHERE seance_id = ANY(%s) ORDER BY rang", (seance_ids,)
+            "SELECT seance_id, membre_id, statut FROM inscriptions WHERE seance_id = ANY(%s) ORDER BY rang",
+            (seance_ids,),
         ):
             membres[seance_id][statut].append(membre)
         return {
-            seance_id: seance(seance_id, titre, places, attente_max, tarif,
-                              membres[seance_id]["inscrit"], membres[seance_id]["attente"], annulee)
+            seance_id: seance(
+                seance_id,
+                titre,
+                places,
+                attente_max,
+                tarif,
+                tuple(membres[seance_id]["inscrit"]),
+                tuple(membres[seance_id]["attente"]),
+                annulee,
+            )
             for seance_id, titre, places, attente_max, tarif, annulee in rows
         }

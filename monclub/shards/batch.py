@@ -35,13 +35,20 @@ class Batch:
     replies: dict[str, dict] = field(default_factory=dict)
     dropped: set[str] = field(default_factory=set)
 
-    def add(self, request_id: str | None, aggregate_id: str, events: list, after, reply: dict | None,
-            records: list[tuple[str, str, dict]]) -> None:
+    def add(
+        self,
+        request_id: str | None,
+        aggregate_id: str,
+        events: list,
+        after,
+        reply: dict | None,
+        records: list[tuple[str, str, dict]],
+    ) -> None:
         """Add one command's outcome: its events, the state they leave, its reply, and the outbox
         records of its events."""
         if events:
             self.states[aggregate_id] = after
-        if request_id is not None:
+        if request_id is not None and reply is not None:
             self.replies[request_id] = reply
         self.writes.append(Write(request_id, events, records, None if reply is None else wire.encode(reply)))
 

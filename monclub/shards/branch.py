@@ -10,9 +10,9 @@ import logging
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Callable
 
 import psycopg
 
@@ -40,8 +40,9 @@ class Branch:
     make_owner: Callable[[configuration.Config, str, int], Owner]
 
 
-def postgres_owner(domain: Domain, store: type[PostgresStore], index: int, shards: int, conninfo: str,
-                   fault: str | None) -> Owner:
+def postgres_owner(
+    domain: Domain, store: type[PostgresStore], index: int, shards: int, conninfo: str, fault: str | None
+) -> Owner:
     """The owner of shard `index`, on its PostgreSQL store."""
     return Owner(domain, index, shards, partial(store.open, conninfo, place(domain.branch, index), index), fault)
 
@@ -78,8 +79,9 @@ def supervise(branch: Branch, config: configuration.Config) -> int:
     curve.check_server(config)
     conninfo = config.conninfo()
     prepare_database(conninfo, branch.name, branch.shards(config))
-    specs = [ChildSpec(f"shard-{i}", partial(run_shard, branch, config, conninfo, i))
-             for i in range(branch.shards(config))]
+    specs = [
+        ChildSpec(f"shard-{i}", partial(run_shard, branch, config, conninfo, i)) for i in range(branch.shards(config))
+    ]
     policy = RestartPolicy(intensity=config.restart_intensity, period=config.restart_period)
     return Supervisor(branch.name, specs, policy, config.endpoint(branch.name)).run()
 

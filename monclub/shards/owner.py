@@ -11,7 +11,8 @@ through `open_store`, so that the owner runs as well on the tests' in-memory dou
 import logging
 import os
 import time
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 import psycopg
 
@@ -54,8 +55,15 @@ class Domain(Protocol):
 class Owner:
     """The single owner, in memory, of one partition's aggregates: a shard process's state."""
 
-    def __init__(self, domain: Domain, index: int, shards: int, open_store: Callable[[], Store],
-                 fault: str | None = None, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        domain: Domain,
+        index: int,
+        shards: int,
+        open_store: Callable[[], Store],
+        fault: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
         self.domain = domain
         self.index = index
         self.shards = shards
@@ -120,7 +128,9 @@ class Owner:
                 except (Unavailable, psycopg.Error):
                     raise
                 except Exception:
-                    log.exception("%s: the timer of %s failed; retried in %.0fs", self.name, aggregate_id, TIMER_BACKOFF)
+                    log.exception(
+                        "%s: the timer of %s failed; retried in %.0fs", self.name, aggregate_id, TIMER_BACKOFF
+                    )
                     self._set_aside(aggregate_id, now)
         except Unavailable:
             return
@@ -148,7 +158,9 @@ class Owner:
     def _check_partition(self, aggregate_id: str) -> None:
         owner = shard_of(aggregate_id, self.shards)
         if owner != self.index:
-            raise MonclubError(f"{self.domain.key} {aggregate_id} belongs to shard {owner}, not {self.index}", "wrong_shard")
+            raise MonclubError(
+                f"{self.domain.key} {aggregate_id} belongs to shard {owner}, not {self.index}", "wrong_shard"
+            )
 
     def _store(self) -> Store:
         if self.store is None or not self.store.usable:
@@ -201,7 +213,9 @@ class Owner:
     def _prefetch(self, requests: list[protocol.Request]) -> None:
         """Load, in one query, the aggregates of this shard a batch needs that are not in memory."""
         key = self.domain.key
-        missing = {r.args[key] for r in requests if shard_of(r.args[key], self.shards) == self.index} - self.aggregates.keys()
+        missing = {
+            r.args[key] for r in requests if shard_of(r.args[key], self.shards) == self.index
+        } - self.aggregates.keys()
         if missing:
             self.aggregates.update(self._store().charger_tous(sorted(missing)))
 
@@ -214,7 +228,7 @@ class Owner:
         self.pending = batch = Batch(trusting=len(requests) > 1)
         try:
             self._prefetch(requests)
-            replies = [self._decide(batch, request) for request in requests]
+            replies: list[dict | None] = [self._decide(batch, request) for request in requests]
         except Unavailable as error:
             return [self._unreachable(request, error.message) for request in requests]
         except psycopg.Error as error:
@@ -234,7 +248,11 @@ class Owner:
         aggregate_id = requests[0].args[self.domain.key]
         log.error("%s: the write on %s was refused and rolled back (%s); reloaded", self.name, aggregate_id, failure)
         self._drop(aggregate_id)
-        return [protocol.error(requests[0].id, "internal_error", f"the write on {aggregate_id} failed; nothing was committed")]
+        return [
+            protocol.error(
+                requests[0].id, "internal_error", f"the write on {aggregate_id} failed; nothing was committed"
+            )
+        ]
 
     def _decide(self, batch: Batch, request: protocol.Request) -> dict:
         """One command's reply, its write added to the batch (refusals are stored too)."""
@@ -259,8 +277,12 @@ class Owner:
         except Exception:
             log.exception("%s: command %s on %s failed; dropped from memory", self.name, request.op, aggregate_id)
             batch.drop(aggregate_id)
-            return protocol.error(request.id, "internal_error", f"internal error on {aggregate_id}; nothing was committed")
-        batch.add(request.id, aggregate_id, events, after, reply, [self.domain.record(event, after) for event in events])
+            return protocol.error(
+                request.id, "internal_error", f"internal error on {aggregate_id}; nothing was committed"
+            )
+        batch.add(
+            request.id, aggregate_id, events, after, reply, [self.domain.record(event, after) for event in events]
+        )
         if events and "membre" in request.args:
             batch.membres.add(request.args["membre"])
         return reply
@@ -316,11 +338,16 @@ class Owner:
             stored = self._store().reponses(list(ids))
         except (Unavailable, psycopg.Error):
             self.forget_all()
-            return [None if request.id in ids else reply for request, reply in zip(requests, replies)]
+            return [None if request.id in ids else reply for request, reply in zip(requests, replies, strict=True)]
         self.unresolved.difference_update(ids)
         lost = "database connection lost before commit; nothing was committed"
         return [
-            (wire.decode(stored[request.id]) if request.id in stored else protocol.error(request.id, "unavailable", lost))
-            if request.id in ids else reply
-            for request, reply in zip(requests, replies)
+            (
+                wire.decode(stored[request.id])
+                if request.id in stored
+                else protocol.error(request.id, "unavailable", lost)
+            )
+            if request.id in ids
+            else reply
+            for request, reply in zip(requests, replies, strict=True)
         ]

@@ -16,7 +16,7 @@ from typing import Protocol
 import psycopg
 from psycopg import errors
 
-from monclub.db import connect
+from monclub.db import connect, scalar
 from monclub.db.outbox import append_events
 from monclub.errors import Unavailable
 from monclub.shards.batch import Write
@@ -72,9 +72,7 @@ class PostgresStore:
             conn = connect(conninfo, autocommit=True)
         except psycopg.OperationalError as error:
             raise Unavailable(f"database unreachable: {str(error).strip().splitlines()[0]}") from None
-        owned = conn.execute(
-            "SELECT pg_try_advisory_lock(%s, %s)", (LOCK_CLASSES[cls.branch], index)
-        ).fetchone()[0]
+        owned = scalar(conn, "SELECT pg_try_advisory_lock(%s, %s)", (LOCK_CLASSES[cls.branch], index))
         if not owned:
             conn.close()
             raise Unavailable(f"another process owns {shard}; retry shortly")

@@ -138,7 +138,10 @@ class Supervisor:
             if not self.policy.allow_restart(now):
                 log.error(
                     "%s: more than %d restarts in %.1fs, giving up (exit %d) so that supervisord restarts the branch",
-                    self.name, self.policy.intensity, self.policy.period, EXIT_INTENSITY,
+                    self.name,
+                    self.policy.intensity,
+                    self.policy.period,
+                    EXIT_INTENSITY,
                 )
                 return False
             delay, child.quick_deaths = self.policy.delay(now - child.started, child.quick_deaths)

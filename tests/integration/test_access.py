@@ -71,8 +71,11 @@ def test_a_curve_shard_serves_allowed_keys_and_refuses_any_other(start_reunions,
     _, stranger = zmq.auth.create_certificates(tmp_path, "stranger")
     assert unanswered(reunions.env, 0, stranger)
     stranger_public = keys.public_key(stranger).decode()
-    wait_for(lambda: f"its CURVE key {stranger_public} is not in the allowlist" in log.read_text(), 10,
-             "the shard to log the refusal")
+    wait_for(
+        lambda: f"its CURVE key {stranger_public} is not in the allowlist" in log.read_text(),
+        10,
+        "the shard to log the refusal",
+    )
 
     plain = zmq.Context.instance().socket(zmq.REQ)
     plain.linger = 0
@@ -162,14 +165,20 @@ def test_the_database_password_shows_in_no_output_and_no_log(gardien, database, 
         outputs.append(tree.monclub("start"))
         membre = json.loads(tree.monclub("membre", "creer", "Marie", "--json").stdout)["id"]
         tree.monclub("seance", "creer", "Polar", "--places", "2", "--id", "polar")
-        outputs += [tree.monclub("inscrire", "polar", str(membre)), tree.monclub("status"),
-                    tree.monclub("status", "--json"), tree.monclub("verify", "--wait", "30")]
+        outputs += [
+            tree.monclub("inscrire", "polar", str(membre)),
+            tree.monclub("status"),
+            tree.monclub("status", "--json"),
+            tree.monclub("verify", "--wait", "30"),
+        ]
     finally:
         outputs.append(tree.monclub("stop", check=False))
 
     unreachable = url.replace("@/", "@127.0.0.1:1/").split("?")[0]
-    outputs += [monclub({**env, "MONCLUB_DATABASE_URL": unreachable}, "seance", "liste"),
-                monclub({**env, "MONCLUB_DATABASE_URL": url.replace("@/", "@[::1/")}, "seance", "liste")]
+    outputs += [
+        monclub({**env, "MONCLUB_DATABASE_URL": unreachable}, "seance", "liste"),
+        monclub({**env, "MONCLUB_DATABASE_URL": url.replace("@/", "@[::1/")}, "seance", "liste"),
+    ]
     assert [o.returncode for o in outputs[-2:]] == [1, 2], "unreachable, then malformed: each says so"
     log = tmp_path / "waiting.log"
     waiting = launch(state_dirs(), unreachable, log=log)

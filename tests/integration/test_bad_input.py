@@ -34,8 +34,10 @@ BAD = {
     "truncated": (packed()[:-3], "incomplete input"),
     "trailing bytes": (packed() + b"\xc0", "trailing bytes"),
     "not a map": (msgpack.packb([1, 2, 3]), "must be a msgpack map"),
-    "oversized": (msgpack.packb({"v": 1, "pad": "x" * 4000} | {f"k{i}": "x" * 4000 for i in range(20)}),
-                  f"exceeds {wire.MAX_MESSAGE_BYTES}"),
+    "oversized": (
+        msgpack.packb({"v": 1, "pad": "x" * 4000} | {f"k{i}": "x" * 4000 for i in range(20)}),
+        f"exceeds {wire.MAX_MESSAGE_BYTES}",
+    ),
     "huge array": (packed(membre=list(range(5000))), "max_array_len"),
     "huge map": (msgpack.packb({f"k{i}": i for i in range(100)}), "max_map_len"),
     "long str": (packed(seance="x" * 5000), "max_str_len"),
@@ -120,8 +122,13 @@ def test_an_exception_on_one_seance_drops_it_alone_and_answers_internal_error(da
     with connect(database, autocommit=True) as conn:
         a, b = add_membres(conn, 2)
     for seance in ("polar", "manga"):
-        shard.handle(OPS.parse(protocol.request(f"creer-{seance}-01", "creer", seance=seance,
-                                                             titre=seance, places=3, attente=0, tarif=0)))
+        shard.handle(
+            OPS.parse(
+                protocol.request(
+                    f"creer-{seance}-01", "creer", seance=seance, titre=seance, places=3, attente=0, tarif=0
+                )
+            )
+        )
     real = core.inscrire
 
     def buggy(state, membre):

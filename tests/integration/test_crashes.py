@@ -65,7 +65,8 @@ def assert_storm_outcome(sql, seance: str, outcomes: dict) -> None:
     assert {m for m, s in rows if s == "inscrit"} == inscrits
     assert [m for m, s in rows if s == "attente"] == [m for _, m in waiting]
     assert sql.execute("SELECT inscrits, en_attente FROM seances WHERE id = %s", (seance,)).fetchone() == (
-        PLACES, CLIENTS - PLACES,
+        PLACES,
+        CLIENTS - PLACES,
     )
 
 
@@ -85,7 +86,7 @@ def test_fifty_clients_with_the_owning_shard_killed_mid_storm(reunions, sql):
         killed.append((reunions.kill_shard(shard), registered(sql, "polar")))
 
     outcomes = storm(reunions, sql, "polar", during=kill)
-    (pid, at), = killed
+    ((pid, at),) = killed
     assert at < CLIENTS, "the kill landed before the storm was over"
     assert_storm_outcome(sql, "polar", outcomes)
     assert reunions.shard_pids()[shard] not in (None, pid)
@@ -156,4 +157,3 @@ def test_a_lost_database_session_is_reopened_without_a_restart(reunions, sql):
         assert client.inscrire("polar", b) == {"statut": "inscrit"}
         assert client.etat("polar")["inscrits"] == [a, b]
     assert reunions.shard_pids() == pids
-

@@ -29,8 +29,19 @@ def test_a_short_chaos_drill_reports_no_violation(daemon_env, tmp_path):
     cli, _ = daemon_env
     cli.run("start")
     report_path = tmp_path / "report.json"
-    drill = cli.run("drill", "chaos", "--duration", "30", "--kill-every", "500", "--seed", "20261124",
-                    "--report", str(report_path), check=False)
+    drill = cli.run(
+        "drill",
+        "chaos",
+        "--duration",
+        "30",
+        "--kill-every",
+        "500",
+        "--seed",
+        "20261124",
+        "--report",
+        str(report_path),
+        check=False,
+    )
     assert drill.returncode == 0, drill.stdout + drill.stderr
     report = json.loads(report_path.read_text())
     assert report["ok"] and report["violations"] == []
@@ -46,8 +57,23 @@ def test_the_auditor_catches_a_shard_that_updates_memory_before_the_commit(daemo
     report_path = tmp_path / "report.json"
     # A kill every 5 s, not faster: a restarted PostgreSQL replays its WAL first (seconds, after
     # the load's write rate), and the broken shard can only be caught while the database serves.
-    drill = cli.run("drill", "chaos", "--duration", "20", "--kill-every", "5000", "--targets", "postgres",
-                    "--clients", "4", "--seed", "7", "--report", str(report_path), check=False)
+    drill = cli.run(
+        "drill",
+        "chaos",
+        "--duration",
+        "20",
+        "--kill-every",
+        "5000",
+        "--targets",
+        "postgres",
+        "--clients",
+        "4",
+        "--seed",
+        "7",
+        "--report",
+        str(report_path),
+        check=False,
+    )
     assert drill.returncode == 1, drill.stdout + drill.stderr
     report = json.loads(report_path.read_text())
     assert report["violations"] and not report["ok"]

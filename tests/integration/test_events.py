@@ -41,7 +41,9 @@ def test_one_payment_per_registration_cancelled_or_refunded_on_desinscrire(tree,
         client.desinscrire("polar", b)
     tree.wait_caught_up()
     assert paiements(sql, "polar") == [
-        (a, 800, "a_rembourser"), (b, 800, "annule"), (c, 800, "en_attente"),
+        (a, 800, "a_rembourser"),
+        (b, 800, "annule"),
+        (c, 800, "en_attente"),
     ]
     assert paiements(sql, "libre") == []
     refused = tree.monclub("paiement", "regler", str(paid), check=False)
@@ -111,13 +113,14 @@ def test_notifications_are_delivered_by_smtp_when_a_host_is_configured(start_tre
         tree.wait_caught_up()
         wait_for(lambda: server.messages, 20, "the notification to reach the SMTP server")
         wait_for(
-            lambda: sql.execute("SELECT envoye_le IS NOT NULL FROM notifications").fetchone()[0], 20,
+            lambda: sql.execute("SELECT envoye_le IS NOT NULL FROM notifications").fetchone()[0],
+            20,
             "the notification to be marked sent",
         )
     finally:
         server.shutdown()
         server.server_close()
-    (recipients, text), = server.messages
+    ((recipients, text),) = server.messages
     assert recipients == ["marie@example.org"] and "Soirée Polar" in text
 
 

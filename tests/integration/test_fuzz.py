@@ -52,6 +52,7 @@ def test_a_shard_survives_random_input_and_writes_nothing_it_refused(start_reuni
             replies.append(reply)
 
     with connect(database, autocommit=True) as sql:
+
         @FUZZ
         @given(frames=envelopes)
         def fire(frames):
@@ -70,7 +71,7 @@ def test_a_shard_survives_random_input_and_writes_nothing_it_refused(start_reuni
         assert seen["refused"] > 100, seen
         assert reunions.shard_pids()[0] == pid
         assert seen["answered"] > seen["refused"], "some fuzzed requests were valid and reached the database"
-        membre, = add_membres(sql, 1)
+        (membre,) = add_membres(sql, 1)
         with reunions.client() as client:
             assert client.creer("apres-fuzz", "Après", places=1)["seance"]["places_restantes"] == 1
             assert client.inscrire("apres-fuzz", membre) == {"statut": "inscrit"}
@@ -108,6 +109,7 @@ def test_listeners_survive_garbage_on_the_bus_and_apply_only_real_events(databas
             """Publish until each listener logs dropping the sentinel: every message before it on
             the bus has then been through its decode and apply path (one SUB socket keeps order)."""
             for output in outputs:
+
                 def seen(output=output):
                     publisher.send_multipart([b"event", sentinel])
                     try:
@@ -115,6 +117,7 @@ def test_listeners_survive_garbage_on_the_bus_and_apply_only_real_events(databas
                         return True
                     except AssertionError:
                         return False
+
                 wait_for(seen, 20, f"a listener to drop {text!r}")
 
         published_and_seen(b"\x81\xa1v\xc7\x00\x4d", "ext type 77")
@@ -130,21 +133,36 @@ def test_listeners_survive_garbage_on_the_bus_and_apply_only_real_events(databas
         assert [listener.poll() for listener in listeners] == [None, None]
         assert [listener.pid for listener in listeners] == pids
         with connect(database, autocommit=True) as sql:
-            assert [sql.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-                    for table in ("paiements", "notifications", "events")] == [0, 0, 0]
+            assert [
+                sql.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                for table in ("paiements", "notifications", "events")
+            ] == [0, 0, 0]
             assert sql.execute("SELECT max(seq) FROM listener_positions").fetchone() == (0,)
-            membre, = add_membres(sql, 1)
+            (membre,) = add_membres(sql, 1)
             sql.execute(
                 "INSERT INTO seances (id, titre, places, attente_max, tarif) VALUES ('polar', 'Polar', 2, 0, 800)"
             )
             with sql.transaction():
-                append_events(sql, [("membre_inscrit", "seance/polar",
-                                     {"seance": "polar", "membre": membre, "titre": "Polar", "tarif": 800})])
-            event, = read_events(sql, 0)
+                append_events(
+                    sql,
+                    [
+                        (
+                            "membre_inscrit",
+                            "seance/polar",
+                            {"seance": "polar", "membre": membre, "titre": "Polar", "tarif": 800},
+                        )
+                    ],
+                )
+            (event,) = read_events(sql, 0)
             publisher.send_multipart([b"event", wire.encode(event)])
-            wait_for(lambda: sql.execute("SELECT count(*) FROM paiements").fetchone() == (1,)
-                     and sql.execute("SELECT count(*) FROM notifications").fetchone() == (1,), 10,
-                     "the listeners to apply the real event")
+            wait_for(
+                lambda: (
+                    sql.execute("SELECT count(*) FROM paiements").fetchone() == (1,)
+                    and sql.execute("SELECT count(*) FROM notifications").fetchone() == (1,)
+                ),
+                10,
+                "the listeners to apply the real event",
+            )
             assert sql.execute("SELECT membre_id, montant FROM paiements").fetchall() == [(membre, 800)]
     finally:
         publisher.close()

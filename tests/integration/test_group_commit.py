@@ -9,10 +9,10 @@ import psycopg
 import pytest
 
 from monclub import protocol
-from monclub.shards.batch import Write
 from monclub.reunions import seance as core
 from monclub.reunions.ops import OPS
 from monclub.reunions.shard import seance_shard
+from monclub.shards.batch import Write
 from tests.fixtures.postgres import add_membres
 
 
@@ -47,21 +47,27 @@ def statuts(reply_list) -> list:
 def test_a_batch_is_decided_in_order_and_written_in_one_transaction(shard, membres, sql):
     replies = shard.handle_batch([inscrire(f"inscrire-{m:08d}", m) for m in membres[:4]])
     assert statuts(replies) == ["inscrit", "inscrit", "en_attente", "seance_complete"]
-    transactions = sql.execute(
-        "SELECT count(DISTINCT xmin::text) FROM requests WHERE id LIKE 'inscrire-%'"
-    ).fetchone()[0]
+    transactions = sql.execute("SELECT count(DISTINCT xmin::text) FROM requests WHERE id LIKE 'inscrire-%'").fetchone()[
+        0
+    ]
     assert transactions == 1
     assert sql.execute("SELECT inscrits, en_attente FROM seances WHERE id = 'polar'").fetchone() == (2, 1)
     assert [e for (e,) in sql.execute("SELECT type FROM events WHERE aggregate = 'seance/polar' ORDER BY seq")] == [
-        "seance_creee", "membre_inscrit", "membre_inscrit", "membre_mis_en_attente"]
+        "seance_creee",
+        "membre_inscrit",
+        "membre_inscrit",
+        "membre_mis_en_attente",
+    ]
 
 
 def test_a_query_in_a_batch_answers_from_committed_state(shard, membres):
-    first, etat, second = shard.handle_batch([
-        inscrire("inscrire-a-000001", membres[0]),
-        request("etat-polar-000001", "etat", seance="polar"),
-        inscrire("inscrire-b-000001", membres[1]),
-    ])
+    first, etat, second = shard.handle_batch(
+        [
+            inscrire("inscrire-a-000001", membres[0]),
+            request("etat-polar-000001", "etat", seance="polar"),
+            inscrire("inscrire-b-000001", membres[1]),
+        ]
+    )
     assert first["ok"] and second["ok"]
     assert etat["result"]["inscrits"] == [membres[0]]
 
@@ -100,8 +106,10 @@ def test_a_connection_lost_at_commit_leaves_memory_and_replies_as_if_nothing_hap
     batch = [inscrire(f"inscrire-lost-{m:04d}", m) for m in membres[:2]]
     for membre in membres[:2]:
         shard.membre(membre)
-    sql.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid()"
-                " AND datname = current_database()")
+    sql.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid()"
+        " AND datname = current_database()"
+    )
     replies = shard.handle_batch(batch)
     assert all(r is None or r["error"]["code"] == "unavailable" for r in replies)
     assert shard.aggregates.get("polar", before) == before
@@ -116,8 +124,10 @@ def test_a_batch_that_fails_at_its_last_statement_leaves_no_row(shard, membres, 
     sql.execute(
         "INSERT INTO inscriptions (seance_id, membre_id, statut) VALUES ('polar', %s, 'inscrit')", (membres[1],)
     )
-    writes = [Write("inscrire-first-01", [core.MembreInscrit("polar", membres[0])], [], b"reply"),
-              Write("inscrire-clash-02", [core.MembreInscrit("polar", membres[1])], [], b"reply")]
+    writes = [
+        Write("inscrire-first-01", [core.MembreInscrit("polar", membres[0])], [], b"reply"),
+        Write("inscrire-clash-02", [core.MembreInscrit("polar", membres[1])], [], b"reply"),
+    ]
     with pytest.raises(psycopg.errors.UniqueViolation):
         shard.store.enregistrer(writes)
     assert sql.execute("SELECT count(*) FROM requests WHERE id LIKE 'inscrire-%'").fetchone()[0] == 0
@@ -129,11 +139,21 @@ def test_an_unknown_membre_in_a_batch_is_refused_as_if_decided_alone(shard, memb
     """Membres are checked by the batch's foreign keys: an unknown one fails the batch, which is
     then retried command by command; a refused command naming one says membre_inconnu first."""
     shard.handle(request("places-polar-0001", "changer_places", seance="polar", places=3))
-    replies = shard.handle_batch([inscrire("inscrire-known-01", membres[0]), inscrire("inscrire-ghost-01", 999_999),
-                                  inscrire("inscrire-known-02", membres[1])])
+    replies = shard.handle_batch(
+        [
+            inscrire("inscrire-known-01", membres[0]),
+            inscrire("inscrire-ghost-01", 999_999),
+            inscrire("inscrire-known-02", membres[1]),
+        ]
+    )
     assert statuts(replies) == ["inscrit", "membre_inconnu", "inscrit"]
-    full = shard.handle_batch([inscrire("inscrire-known-03", membres[2]), inscrire("inscrire-known-04", membres[3]),
-                               inscrire("inscrire-ghost-02", 999_998)])
+    full = shard.handle_batch(
+        [
+            inscrire("inscrire-known-03", membres[2]),
+            inscrire("inscrire-known-04", membres[3]),
+            inscrire("inscrire-ghost-02", 999_998),
+        ]
+    )
     assert statuts(full) == ["inscrit", "en_attente", "membre_inconnu"]
     assert 999_999 not in shard.membres and 999_998 not in shard.membres
     assert sql.execute("SELECT count(*) FROM inscriptions").fetchone()[0] == 4
@@ -146,7 +166,9 @@ def test_the_counters_follow_multi_row_writes_and_refuse_overbooking(shard, memb
     shard.handle(request("desinscrire-00001", "desinscrire", seance="polar", membre=membres[0]))
     assert sql.execute("SELECT inscrits, en_attente FROM seances WHERE id = 'polar'").fetchone() == (2, 0)
     with pytest.raises(psycopg.errors.CheckViolation):
-        sql.execute("INSERT INTO inscriptions (seance_id, membre_id, statut)"
-                    " SELECT 'polar', unnest(%s::bigint[]), 'inscrit'", (membres[3:5],))
+        sql.execute(
+            "INSERT INTO inscriptions (seance_id, membre_id, statut) SELECT 'polar', unnest(%s::bigint[]), 'inscrit'",
+            (membres[3:5],),
+        )
     sql.execute("UPDATE inscriptions SET statut = 'attente' WHERE membre_id = %s", (membres[1],))
     assert sql.execute("SELECT inscrits, en_attente FROM seances WHERE id = 'polar'").fetchone() == (1, 1)

@@ -24,8 +24,11 @@ def test_a_command_records_its_events_with_the_change_and_a_refusal_records_none
             pass
     events = read_events(sql, 0)
     assert [(e["seq"], e["type"]) for e in events] == [
-        (1, "seance_creee"), (2, "membre_inscrit"), (3, "membre_mis_en_attente"),
-        (4, "membre_desinscrit"), (5, "membre_promu"),
+        (1, "seance_creee"),
+        (2, "membre_inscrit"),
+        (3, "membre_mis_en_attente"),
+        (4, "membre_desinscrit"),
+        (5, "membre_promu"),
     ]
     assert events[1]["aggregate"] == "seance/polar"
     assert events[1]["payload"] == {"seance": "polar", "membre": a, "titre": "Soirée Polar", "tarif": 800}

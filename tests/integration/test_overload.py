@@ -7,14 +7,14 @@ import time
 import zmq
 
 from monclub import protocol, wire
-from monclub.shards import server
 from monclub.errors import Timeout, Unavailable
+from monclub.shards import server
 from tests.fixtures.postgres import add_membres
 from tests.fixtures.waiting import wait_for
 
 DEALERS = 16
-QUOTA = 1000          # requests each DEALER tries to send: 16,000 in all, bounded
-HWM = 100             # the shard's [reunions] hwm for this test, and each DEALER's sndhwm
+QUOTA = 1000  # requests each DEALER tries to send: 16,000 in all, bounded
+HWM = 100  # the shard's [reunions] hwm for this test, and each DEALER's sndhwm
 FLOOD_SECONDS = 3.0
 DRAIN_SECONDS = 60.0
 # One queued ZeroMQ message costs its zmq_msg_t (64 bytes, in the pipe's chunk) plus, above 33
@@ -126,10 +126,16 @@ def test_a_flood_is_bounded_and_nothing_is_half_applied(start_reunions, sql):
     assert pushed_back > 0, "the flood outran the shard: the high-water marks pushed senders back"
     request_bytes = max(len(p) for row in payloads for p in row)
     applied_at_most = sum(sent)
-    bound = (queue_bound(request_bytes, reply_bytes) + server.BATCH_MAX * (request_bytes + PER_BATCHED_REQUEST)
-             + applied_at_most * STATE_PER_REGISTRATION + ALLOCATOR_SLACK)
-    print(f"sent {sum(sent)}, pushed back {pushed_back} times, probes {probes}, "
-          f"RSS before {before / 2**20:.1f} MiB, peak {peak / 2**20:.1f} MiB, bound +{bound / 2**20:.1f} MiB")
+    bound = (
+        queue_bound(request_bytes, reply_bytes)
+        + server.BATCH_MAX * (request_bytes + PER_BATCHED_REQUEST)
+        + applied_at_most * STATE_PER_REGISTRATION
+        + ALLOCATOR_SLACK
+    )
+    print(
+        f"sent {sum(sent)}, pushed back {pushed_back} times, probes {probes}, "
+        f"RSS before {before / 2**20:.1f} MiB, peak {peak / 2**20:.1f} MiB, bound +{bound / 2**20:.1f} MiB"
+    )
     assert peak - before <= bound
 
     # Every request the shard answered ok is applied exactly once; every registration is atomic

@@ -25,7 +25,8 @@ def fast_tree(start_tree, state_dirs):
 def reminders(sql, livre: str) -> list[tuple]:
     return sql.execute(
         "SELECT type, (payload->>'numero')::int FROM events WHERE aggregate = %s"
-        " AND type IN ('pret_en_retard', 'relance') ORDER BY seq", (f"livre/{livre}",)
+        " AND type IN ('pret_en_retard', 'relance') ORDER BY seq",
+        (f"livre/{livre}",),
     ).fetchall()
 
 
@@ -135,8 +136,10 @@ def test_after_an_outage_a_loan_that_missed_several_intervals_gets_one_relance(s
     with rpc(tree.config) as proxy:
         proxy.supervisor.startProcess("prets")
     wait_for(lambda: len(reminders(sql, "dune")) >= 3, 30, "two relances after the restart")
-    times = [t for (t,) in sql.execute(
-        "SELECT extract(epoch FROM at)::float8 FROM events WHERE type = 'relance' ORDER BY seq")]
+    times = [
+        t
+        for (t,) in sql.execute("SELECT extract(epoch FROM at)::float8 FROM events WHERE type = 'relance' ORDER BY seq")
+    ]
     assert times[1] - times[0] >= 0.9, "one relance on restart, then the interval: no burst"
 
 

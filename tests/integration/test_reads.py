@@ -34,8 +34,13 @@ def test_a_created_membre_has_its_nom_and_email_and_a_batch_is_named_after_its_p
     batch = creer_membres(sql, "drill", 3)
     assert sans_email == seul + 1 and batch == [seul + 2, seul + 3, seul + 4]
     rows = sql.execute("SELECT id, nom, email FROM membres ORDER BY id").fetchall()
-    assert rows == [(seul, "Alice", "alice@example.org"), (sans_email, "Bob", None),
-                    (batch[0], "drill-1", None), (batch[1], "drill-2", None), (batch[2], "drill-3", None)]
+    assert rows == [
+        (seul, "Alice", "alice@example.org"),
+        (sans_email, "Bob", None),
+        (batch[0], "drill-1", None),
+        (batch[1], "drill-2", None),
+        (batch[2], "drill-3", None),
+    ]
 
 
 def test_seances_are_listed_oldest_first_with_their_counters(sql):
@@ -90,7 +95,8 @@ def test_notifications_are_listed_in_order_and_by_membre(sql):
     )
     listed = reads.notifications(sql)
     assert [(n["event_seq"], n["membre"], n["kind"], n["message"]) for n in listed] == [
-        (1, a, "inscription", "Bienvenue"), (2, b, "attente", "En attente"),
+        (1, a, "inscription", "Bienvenue"),
+        (2, b, "attente", "En attente"),
     ]
     assert isinstance(listed[0]["envoye_le"], str) and listed[1]["envoye_le"] is None
     assert reads.notifications(sql, b) == [listed[1]]
@@ -118,16 +124,21 @@ def test_ping_answers_and_fails_on_a_closed_connection(sql):
 
 def test_the_drills_reads_keep_only_their_seances_and_copies(sql):
     a, b = add_membres(sql, 2)
-    append_events(sql, [
-        ("membre_inscrit", "seance/x", {"seance": "x", "membre": a}),
-        ("membre_inscrit", "seance/autre", {"seance": "autre", "membre": a}),
-        ("seance_creee", "seance/x", {"seance": "x"}),
-        ("membre_mis_en_attente", "seance/x", {"seance": "x", "membre": b}),
-        ("membre_desinscrit", "seance/x", {"seance": "x", "membre": a}),
-    ])
+    append_events(
+        sql,
+        [
+            ("membre_inscrit", "seance/x", {"seance": "x", "membre": a}),
+            ("membre_inscrit", "seance/autre", {"seance": "autre", "membre": a}),
+            ("seance_creee", "seance/x", {"seance": "x"}),
+            ("membre_mis_en_attente", "seance/x", {"seance": "x", "membre": b}),
+            ("membre_desinscrit", "seance/x", {"seance": "x", "membre": a}),
+        ],
+    )
     kinds = ["membre_inscrit", "membre_mis_en_attente", "membre_desinscrit"]
     assert reads.membre_events(sql, ["x"], kinds) == [
-        ("membre_inscrit", "x", a), ("membre_mis_en_attente", "x", b), ("membre_desinscrit", "x", a),
+        ("membre_inscrit", "x", a),
+        ("membre_mis_en_attente", "x", b),
+        ("membre_desinscrit", "x", a),
     ]
     _seance(sql, "x", "2024-01-01")
     _seance(sql, "autre", "2024-01-01")
@@ -137,7 +148,8 @@ def test_the_drills_reads_keep_only_their_seances_and_copies(sql):
     sql.execute("INSERT INTO livres (id, titre, shard) VALUES ('l1', 'L1', 0), ('l2', 'L2', 0)")
     sql.execute(
         "INSERT INTO prets (livre_id, membre_id, echeance, rendu_le) VALUES"
-        " ('l1', %(a)s, now(), now()), ('l1', %(a)s, now(), NULL), ('l1', %(b)s, now(), now()), ('l2', %(b)s, now(), NULL)",
+        " ('l1', %(a)s, now(), now()), ('l1', %(a)s, now(), NULL),"
+        " ('l1', %(b)s, now(), now()), ('l2', %(b)s, now(), NULL)",
         {"a": a, "b": b},
     )
     assert reads.prets_par_paire(sql, ["l1"]) == {("l1", a): 2, ("l1", b): 1}

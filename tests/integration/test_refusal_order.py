@@ -124,7 +124,9 @@ def livres(request):
     shard.forget_all()
 
 
-@pytest.mark.parametrize("op, fields, code", SEANCE_CASES, ids=[f"{o}-{f.get('seance')}-{f.get('membre', '')}" for o, f, _ in SEANCE_CASES])
+@pytest.mark.parametrize(
+    "op, fields, code", SEANCE_CASES, ids=[f"{o}-{f.get('seance')}-{f.get('membre', '')}" for o, f, _ in SEANCE_CASES]
+)
 def test_seance_refusals_alone_and_in_a_batch(seances, op, fields, code):
     shard, known, spare = seances
     ask = Sequence("case")
@@ -132,12 +134,15 @@ def test_seance_refusals_alone_and_in_a_batch(seances, op, fields, code):
     assert _code(alone) == code
     if op in SEANCE_OPS.queries:
         return
-    first, last = shard.handle_batch([ask("inscrire", SEANCE_OPS, seance="other", membre=spare),
-                                      ask(op, SEANCE_OPS, **_membres(fields, known))])
+    first, last = shard.handle_batch(
+        [ask("inscrire", SEANCE_OPS, seance="other", membre=spare), ask(op, SEANCE_OPS, **_membres(fields, known))]
+    )
     assert first["ok"] and _code(last) == code
 
 
-@pytest.mark.parametrize("op, fields, code", LIVRE_CASES, ids=[f"{o}-{f.get('livre')}-{f.get('membre', '')}" for o, f, _ in LIVRE_CASES])
+@pytest.mark.parametrize(
+    "op, fields, code", LIVRE_CASES, ids=[f"{o}-{f.get('livre')}-{f.get('membre', '')}" for o, f, _ in LIVRE_CASES]
+)
 def test_livre_refusals_alone_and_in_a_batch(livres, op, fields, code):
     shard, known, spare = livres
     ask = Sequence("case")
@@ -145,6 +150,10 @@ def test_livre_refusals_alone_and_in_a_batch(livres, op, fields, code):
     assert _code(alone) == code
     if op == "etat":
         return
-    first, last = shard.handle_batch([ask("ajouter", LIVRE_OPS, livre=f"new-{ask.count}", titre="New"),
-                                      ask(op, LIVRE_OPS, **_membres(fields, known))])
+    first, last = shard.handle_batch(
+        [
+            ask("ajouter", LIVRE_OPS, livre=f"new-{ask.count}", titre="New"),
+            ask(op, LIVRE_OPS, **_membres(fields, known)),
+        ]
+    )
     assert first["ok"] and _code(last) == code

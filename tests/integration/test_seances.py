@@ -113,7 +113,9 @@ def test_a_shard_refuses_a_seance_outside_its_partition(reunions):
     with reunions.client() as client:
         reply = client._attempt(
             reunions.config.endpoint("reunions", wrong),
-            wire.encode(protocol.request("r" * 16, "etat", seance="polar")), "r" * 16, 2.0,
+            wire.encode(protocol.request("r" * 16, "etat", seance="polar")),
+            "r" * 16,
+            2.0,
         )
     assert reply["error"]["code"] == "wrong_shard"
 

@@ -28,12 +28,19 @@ class Postgres:
     def __init__(self, database: str, sql: psycopg.Connection, domain: str):
         self.database, self.sql = database, sql
         self.domain, self.store_class = DOMAINS[domain]
+        self.opened: list = []
 
     def add_membres(self, count: int) -> list[int]:
         return add_membres(self.sql, count)
 
     def open(self):
-        return self.store_class.open(self.database, f"{self.domain.branch}/shard-0", 0)
+        store = self.store_class.open(self.database, f"{self.domain.branch}/shard-0", 0)
+        self.opened.append(store)
+        return store
+
+    def close(self) -> None:
+        for store in self.opened:
+            store.close()
 
     def outbox(self) -> list[tuple[str, str]]:
         return [tuple(row) for row in self.sql.execute("SELECT type, aggregate FROM events ORDER BY seq")]
@@ -42,8 +49,9 @@ class Postgres:
 class Memory:
     def __init__(self, domain: str):
         self.domain = DOMAINS[domain][0]
-        self.db = MemoryDatabase(self.domain, due=lambda livre, now: livre.prochaine is not None
-                                 and livre.prochaine <= now)
+        self.db = MemoryDatabase(
+            self.domain, due=lambda livre, now: livre.prochaine is not None and livre.prochaine <= now
+        )
         self.next_membre = 1
 
     def add_membres(self, count: int) -> list[int]:
@@ -54,6 +62,9 @@ class Memory:
 
     def open(self):
         return self.db.open()
+
+    def close(self) -> None:
+        pass
 
     def outbox(self) -> list[tuple[str, str]]:
         return [(kind, aggregate) for kind, aggregate, _ in self.db.outbox]
@@ -67,12 +78,16 @@ def _harness(request, domain: str):
 
 @pytest.fixture(params=["memory", "postgres"])
 def seances(request):
-    return _harness(request, "seances")
+    harness = _harness(request, "seances")
+    yield harness
+    harness.close()
 
 
 @pytest.fixture(params=["memory", "postgres"])
 def livres(request):
-    return _harness(request, "livres")
+    harness = _harness(request, "livres")
+    yield harness
+    harness.close()
 
 
 def write(harness, request_id: str | None, before, events: list) -> tuple[Write, object]:
@@ -83,7 +98,9 @@ def write(harness, request_id: str | None, before, events: list) -> tuple[Write,
 
 
 def creer(harness, store, seance_id: str = "polar", places: int = 2, attente: int = 1):
-    done, after = write(harness, f"creer-{seance_id}-01", None, seance.creer(seance_id, seance_id.title(), places, attente, 500))
+    done, after = write(
+        harness, f"creer-{seance_id}-01", None, seance.creer(seance_id, seance_id.title(), places, attente, 500)
+    )
     store.enregistrer([done])
     return after
 
@@ -100,15 +117,20 @@ def test_a_batch_is_stored_and_loads_back_as_the_domain_folds_it(seances):
     assert store.charger_tous(["polar", "ghost"]) == {"polar": state}
     store.close()
     assert seances.open().charger_tous(["polar"])["polar"].attente == (c,)
-    assert seances.outbox() == [("seance_creee", "seance/polar"), ("membre_inscrit", "seance/polar"),
-                                ("membre_inscrit", "seance/polar"), ("membre_mis_en_attente", "seance/polar")]
+    assert seances.outbox() == [
+        ("seance_creee", "seance/polar"),
+        ("membre_inscrit", "seance/polar"),
+        ("membre_inscrit", "seance/polar"),
+        ("membre_mis_en_attente", "seance/polar"),
+    ]
 
 
 def test_stored_replies_are_found_by_request_id_byte_for_byte(seances):
     store = seances.open()
     creer(seances, store)
     assert store.reponses(["creer-polar-01", "never-sent-01"]) == {
-        "creer-polar-01": wire.encode({"id": "creer-polar-01", "ok": True})}
+        "creer-polar-01": wire.encode({"id": "creer-polar-01", "ok": True})
+    }
 
 
 def test_a_request_id_already_applied_fails_the_whole_batch(seances):

@@ -12,8 +12,12 @@ def row(per_second: float, p50: float = 1.0) -> dict:
 
 
 def pair(clients: int, monclub: float, classic: float, p50: float = 1.0) -> dict:
-    return {"clients": clients, "monclub": row(monclub, p50), "classic": row(classic),
-            "ratio": ratio(row(monclub), row(classic))}
+    return {
+        "clients": clients,
+        "monclub": row(monclub, p50),
+        "classic": row(classic),
+        "ratio": ratio(row(monclub), row(classic)),
+    }
 
 
 def level(owned: int, median: float, worst: float, loaded: int = 0, memory: dict | None = None) -> dict:
@@ -38,8 +42,10 @@ def test_ratio_is_monclub_over_classic_and_none_without_a_classic_figure():
 
 
 def test_summarize_counts_from_the_common_start_to_the_last_reply():
-    parts = [{"latencies": [0.001, 0.003], "errors": {"deja_inscrit": 1}, "ended": 11.0},
-             {"latencies": [0.002], "errors": {"deja_inscrit": 2}, "ended": 12.0}]
+    parts = [
+        {"latencies": [0.001, 0.003], "errors": {"deja_inscrit": 1}, "ended": 11.0},
+        {"latencies": [0.002], "errors": {"deja_inscrit": 2}, "ended": 12.0},
+    ]
     summary = summarize(parts, began=10.0, clients=2, processes=1, ops=6)
     assert summary["committed"] == 3
     assert summary["per_second"] == 1.5
@@ -51,8 +57,11 @@ def test_targets_pass_miss_or_unmeasured():
     result = {
         "hot": [pair(1, 900, 1000, p50=1.2), pair(16, 3000, 1000), pair(64, 12000, 1000)],
         "spread": None,
-        "recovery": [level(10, 10.0, 40.0), level(100_000, 20.0, 310.0),
-                     level(10_000, 12.0, 30.0, loaded=10_000, memory={"kib_per_seance": 0.5})],
+        "recovery": [
+            level(10, 10.0, 40.0),
+            level(100_000, 20.0, 310.0),
+            level(10_000, 12.0, 30.0, loaded=10_000, memory={"kib_per_seance": 0.5}),
+        ],
         "events": {"latency": {"p99_ms": 3.0}, "catch_up": {"per_second": 9000.0}},
     }
     verdicts = by_name(evaluate(result))

@@ -13,7 +13,7 @@ def write(tmp_path, text: str) -> dict:
 
 
 def test_environment_wins_over_the_file(tmp_path):
-    env = write(tmp_path, '[reunions]\nshards = 3\n')
+    env = write(tmp_path, "[reunions]\nshards = 3\n")
     assert config.load(env).shards == 3
     assert config.load({**env, "MONCLUB_SHARDS": "5"}).shards == 5
     assert config.load(env).embedded
@@ -28,8 +28,15 @@ def test_tcp_endpoints_count_up_from_the_base_port(tmp_path):
 
 @pytest.mark.parametrize(
     "text",
-    ['[reunions]\ntcp = "127.0.0.1"\n', '[reunions]\ntcp = "tcp://h:1"\n', '[access]\ncurve = "yes"\n',
-     '[postgres]\nlisten_addresses = "*"\n', '[reunions]\nshards = 0\n', '[reunions]\nshards = "x"\n', "not toml ["],
+    [
+        '[reunions]\ntcp = "127.0.0.1"\n',
+        '[reunions]\ntcp = "tcp://h:1"\n',
+        '[access]\ncurve = "yes"\n',
+        '[postgres]\nlisten_addresses = "*"\n',
+        "[reunions]\nshards = 0\n",
+        '[reunions]\nshards = "x"\n',
+        "not toml [",
+    ],
 )
 def test_bad_configuration_says_what_to_change(tmp_path, text):
     with pytest.raises(ConfigError):
@@ -42,21 +49,25 @@ def test_an_ipc_path_too_long_for_a_unix_socket_is_refused():
         loaded.endpoint("reunions", 0)
 
 
-@pytest.mark.parametrize("text", ["[prets]\nrelance_seconds = 0\n", "[prets]\njour_seconds = -1\n",
-                                  "[prets]\nrelances_max = -1\n"])
+@pytest.mark.parametrize(
+    "text", ["[prets]\nrelance_seconds = 0\n", "[prets]\njour_seconds = -1\n", "[prets]\nrelances_max = -1\n"]
+)
 def test_loan_timings_must_be_positive(tmp_path, text):
     with pytest.raises(ConfigError):
         config.load(write(tmp_path, text))
 
 
-@pytest.mark.parametrize("text, curve", [
-    ('[reunions]\ntcp = "127.0.0.1:7100"\n', False),
-    ('[reunions]\ntcp = "localhost:7100"\n', False),
-    ('[reunions]\ntcp = "0.0.0.0:7100"\n', True),
-    ('[reunions]\ntcp = "192.168.1.10:7100"\n', True),
-    ('[reunions]\ntcp = "club.example.org:7100"\n', True),
-    ('[reunions]\ntcp = "127.0.0.1:7100"\n[access]\ncurve = true\n', True),
-])
+@pytest.mark.parametrize(
+    "text, curve",
+    [
+        ('[reunions]\ntcp = "127.0.0.1:7100"\n', False),
+        ('[reunions]\ntcp = "localhost:7100"\n', False),
+        ('[reunions]\ntcp = "0.0.0.0:7100"\n', True),
+        ('[reunions]\ntcp = "192.168.1.10:7100"\n', True),
+        ('[reunions]\ntcp = "club.example.org:7100"\n', True),
+        ('[reunions]\ntcp = "127.0.0.1:7100"\n[access]\ncurve = true\n', True),
+    ],
+)
 def test_curve_is_on_beyond_loopback_or_when_forced(tmp_path, text, curve):
     assert config.load(write(tmp_path, text)).curve is curve
 

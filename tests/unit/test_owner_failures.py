@@ -39,7 +39,9 @@ def statut(reply: dict | None) -> str | None:
 def db():
     database = MemoryDatabase(Seances(), membres=range(1, 11))
     owner = Owner(Seances(), 0, 1, database.open)
-    assert owner.handle(ask("creer-polar-0001", "creer", seance="polar", titre="Polar", places=5, attente=0, tarif=0))["ok"]
+    assert owner.handle(ask("creer-polar-0001", "creer", seance="polar", titre="Polar", places=5, attente=0, tarif=0))[
+        "ok"
+    ]
     owner.forget_all()
     return database
 
@@ -119,12 +121,17 @@ def test_an_unknown_membre_in_a_batch_fails_it_and_each_command_is_decided_alone
 
 
 SCENARIOS = [
-    (("charger_tous",), 1), (("charger_tous",), 3),
+    (("charger_tous",), 1),
+    (("charger_tous",), 3),
     (("membre_existe",), 1),
-    (("enregistrer",), 1), (("enregistrer",), 3),
-    (("commit",), 1), (("commit",), 3),
-    (("enregistrer", "reponses"), 1), (("enregistrer", "reponses"), 3),
-    (("commit", "reponses"), 1), (("commit", "reponses"), 3),
+    (("enregistrer",), 1),
+    (("enregistrer",), 3),
+    (("commit",), 1),
+    (("commit",), 3),
+    (("enregistrer", "reponses"), 1),
+    (("enregistrer", "reponses"), 3),
+    (("commit", "reponses"), 1),
+    (("commit", "reponses"), 3),
 ]
 
 
@@ -136,7 +143,7 @@ def test_a_session_lost_at_any_step_never_loses_nor_doubles_an_answered_command(
     batch = [inscrire(m) for m in range(1, size + 1)]
     replies = owner.handle_batch(batch)
     assert not +db.faults, "every injected fault was reached"
-    for request, reply in zip(batch, replies):
+    for request, reply in zip(batch, replies, strict=True):
         membre = request.args["membre"]
         if statut(reply) == "inscrit":
             assert inscrits(db).count(membre) == 1
@@ -144,7 +151,9 @@ def test_a_session_lost_at_any_step_never_loses_nor_doubles_an_answered_command(
             assert request.id in owner.unresolved
         else:
             assert statut(reply) == "unavailable" and membre not in inscrits(db)
-    answers = owner.handle_batch([request for request, reply in zip(batch, replies) if statut(reply) != "inscrit"])
+    answers = owner.handle_batch(
+        [request for request, reply in zip(batch, replies, strict=True) if statut(reply) != "inscrit"]
+    )
     assert all(statut(answer) == "inscrit" for answer in answers)
     assert inscrits(db) == list(range(1, size + 1))
     etat = owner.handle(ask("etat-polar-00002", "etat", seance="polar"))
@@ -153,11 +162,15 @@ def test_a_session_lost_at_any_step_never_loses_nor_doubles_an_answered_command(
 
 def test_a_timer_whose_commit_outcome_is_unknown_fires_once():
     livres = Livres(Config(home=Path("/nonexistent"), pret_shards=1, relance_seconds=3600.0))
-    db = MemoryDatabase(livres, membres=[1], due=lambda livre, now: livre.prochaine is not None and livre.prochaine <= now)
+    db = MemoryDatabase(
+        livres, membres=[1], due=lambda livre, now: livre.prochaine is not None and livre.prochaine <= now
+    )
     clock = [NOW]
     owner = Owner(livres, 0, 1, db.open, clock=lambda: clock[0])
-    for request in (protocol.request("ajouter-lent-0001", "ajouter", livre="lent", titre="Lent"),
-                    protocol.request("emprunter-lent-01", "emprunter", livre="lent", membre=1, jours=1)):
+    for request in (
+        protocol.request("ajouter-lent-0001", "ajouter", livre="lent", titre="Lent"),
+        protocol.request("emprunter-lent-01", "emprunter", livre="lent", membre=1, jours=1),
+    ):
         assert owner.handle(LIVRE_OPS.parse(request))["ok"]
     clock[0] = NOW + 2 * 86400
     db.fail("due")

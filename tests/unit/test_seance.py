@@ -29,8 +29,15 @@ def refused(code, fn, *args):
 def test_creer_starts_empty():
     seance = s.appliquer_tous(None, s.creer("polar", "Soirée Polar", 3, 1, 0))
     assert s.etat(seance) == {
-        "id": "polar", "titre": "Soirée Polar", "places": 3, "attente_max": 1, "tarif": 0,
-        "inscrits": [], "attente": [], "places_restantes": 3, "annulee": False,
+        "id": "polar",
+        "titre": "Soirée Polar",
+        "places": 3,
+        "attente_max": 1,
+        "tarif": 0,
+        "inscrits": [],
+        "attente": [],
+        "places_restantes": 3,
+        "annulee": False,
     }
 
 
@@ -66,8 +73,10 @@ def test_a_member_appears_at_most_once():
 
 def test_desinscrire_promotes_the_first_waiting_member():
     seance = given(
-        MembreInscrit("polar", 1), MembreInscrit("polar", 2),
-        MembreMisEnAttente("polar", 3, 1), MembreMisEnAttente("polar", 4, 2),
+        MembreInscrit("polar", 1),
+        MembreInscrit("polar", 2),
+        MembreMisEnAttente("polar", 3, 1),
+        MembreMisEnAttente("polar", 4, 2),
     )
     events = s.desinscrire(seance, 1)
     assert events == [MembreDesinscrit("polar", 1, True), MembrePromu("polar", 3)]
@@ -77,8 +86,10 @@ def test_desinscrire_promotes_the_first_waiting_member():
 
 def test_desinscrire_a_waiting_member_removes_them_from_the_list_only():
     seance = given(
-        MembreInscrit("polar", 1), MembreInscrit("polar", 2),
-        MembreMisEnAttente("polar", 3, 1), MembreMisEnAttente("polar", 4, 2),
+        MembreInscrit("polar", 1),
+        MembreInscrit("polar", 2),
+        MembreMisEnAttente("polar", 3, 1),
+        MembreMisEnAttente("polar", 4, 2),
     )
     events = s.desinscrire(seance, 3)
     assert events == [MembreDesinscrit("polar", 3, False)]
@@ -97,12 +108,16 @@ def test_desinscrire_an_unknown_member_is_refused():
 
 def test_raising_places_promotes_from_the_waiting_list_in_order():
     seance = given(
-        MembreInscrit("polar", 1), MembreInscrit("polar", 2),
-        MembreMisEnAttente("polar", 3, 1), MembreMisEnAttente("polar", 4, 2),
+        MembreInscrit("polar", 1),
+        MembreInscrit("polar", 2),
+        MembreMisEnAttente("polar", 3, 1),
+        MembreMisEnAttente("polar", 4, 2),
     )
     assert s.changer_places(seance, 3) == [PlacesChangees("polar", 3), MembrePromu("polar", 3)]
     assert s.changer_places(seance, 9) == [
-        PlacesChangees("polar", 9), MembrePromu("polar", 3), MembrePromu("polar", 4),
+        PlacesChangees("polar", 9),
+        MembrePromu("polar", 3),
+        MembrePromu("polar", 4),
     ]
 
 
