@@ -22,6 +22,7 @@ from monclub.supervision.control import query_status
 CONF = CHECKOUT / "supervisord.conf"
 BRANCHES = ("reunions", "prets")
 ORDER = ("postgres", "bus", "relay", "reunions", "prets", "paiements", "notifications")
+DOWN = ("STOPPED", "EXITED", "FATAL", "BACKOFF")
 
 
 def _socket(config: Config) -> Path:
@@ -63,6 +64,20 @@ def launch(config: Config, foreground: bool) -> None:
     done = subprocess.run(argv, env=environment(config), capture_output=True, text=True)
     if done.returncode != 0:
         raise ConfigError(f"supervisord did not start: {(done.stderr or done.stdout).strip()[-800:]}")
+
+
+def revive(config: Config) -> list[str]:
+    """Start again every program of a running tree that is not running (stopped by hand, exited
+    on a configuration error since fixed, or given up on): the names asked to start."""
+    with rpc(config) as proxy:
+        down = [
+            info["name"]
+            for info in proxy.supervisor.getAllProcessInfo()
+            if info["statename"] in DOWN and (config.embedded or info["name"] != "postgres")
+        ]
+        for name in down:
+            proxy.supervisor.startProcess(name, False)
+    return down
 
 
 def shutdown(config: Config, timeout: float = 90.0) -> bool:

@@ -61,8 +61,13 @@ def start(foreground: bool):
     config = load_config()
     curve.check_server(config)
     if tree.supervisord_pid(config):
-        click.echo(f"MonClub is already running (state in {config.home}).")
-        click.echo(render(tree.status(config)))
+        revived = tree.revive(config)
+        if not revived:
+            click.echo(f"MonClub is already running (state in {config.home}).")
+            click.echo(render(tree.status(config)))
+            return
+        click.echo(f"MonClub is running (state in {config.home}); starting again: {', '.join(revived)}")
+        _settle(config)
         return
     if config.embedded:
         cluster = Cluster.for_home(config.home)
@@ -70,6 +75,13 @@ def start(foreground: bool):
             click.echo(f"initialised the embedded PostgreSQL cluster in {cluster.directory}")
     click.echo(f"starting MonClub (state in {config.home})...")
     tree.launch(config, foreground)
+    _settle(config)
+    click.echo(FIRST_COMMANDS)
+
+
+def _settle(config) -> None:
+    """Wait until the tree is healthy, or a program is down for good; print the tree, and fail
+    with the programs' last log lines if it did not come up."""
     deadline = time.monotonic() + SETTLE_TIMEOUT
     while not (state := tree.status(config))["healthy"] and time.monotonic() < deadline:
         if any(p["state"] in ("exited", "fatal") for p in state["programs"]):
@@ -79,7 +91,6 @@ def start(foreground: bool):
     if not state["healthy"]:
         click.echo(_log_tails(config, state), err=True)
         fail(f"the tree did not come up (see above); logs are in {config.log_dir}; stop it with: monclub stop", 1)
-    click.echo(FIRST_COMMANDS)
 
 
 @click.command()

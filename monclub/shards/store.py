@@ -72,7 +72,11 @@ class PostgresStore:
             conn = connect(conninfo, autocommit=True)
         except psycopg.OperationalError as error:
             raise Unavailable(f"database unreachable: {str(error).strip().splitlines()[0]}") from None
-        owned = scalar(conn, "SELECT pg_try_advisory_lock(%s, %s)", (LOCK_CLASSES[cls.branch], index))
+        try:
+            owned = scalar(conn, "SELECT pg_try_advisory_lock(%s, %s)", (LOCK_CLASSES[cls.branch], index))
+        except psycopg.Error as error:
+            conn.close()
+            raise Unavailable(f"database not ready: {str(error).strip().splitlines()[0]}") from None
         if not owned:
             conn.close()
             raise Unavailable(f"another process owns {shard}; retry shortly")
@@ -110,7 +114,13 @@ class PostgresStore:
         statements of a pipeline up to its Sync as one implicit transaction, committed at the Sync
         or rolled back whole at the first error (an explicit BEGIN and COMMIT would cost a round
         trip each). The outbox goes last, to hold its sequence lock the least time. Raises
-        AlreadyApplied if a request id is already recorded."""
+        AlreadyApplied if a request id is already recorded.
+
+        Only the server's refusal of a statement (an integrity or data error) leaves the session
+        usable, its transaction rolled back. Any other failure (a broken socket, a pipeline left
+        busy, a prepared statement the server lost) may have happened at or after the COMMIT: the
+        session is closed, so that the owner resolves the outcome by request id instead of taking
+        it for a refusal."""
         replies = [(write.request_id, write.reply) for write in writes if write.request_id is not None]
         records = [record for write in writes for record in write.records]
         try:
@@ -125,3 +135,8 @@ class PostgresStore:
             if error.diag.constraint_name != "requests_pkey":
                 raise
             raise AlreadyApplied() from None
+        except (psycopg.IntegrityError, psycopg.DataError):
+            raise
+        except psycopg.Error:
+            self.conn.close()
+            raise

@@ -172,3 +172,20 @@ def test_the_counters_follow_multi_row_writes_and_refuse_overbooking(shard, memb
         )
     sql.execute("UPDATE inscriptions SET statut = 'attente' WHERE membre_id = %s", (membres[1],))
     assert sql.execute("SELECT inscrits, en_attente FROM seances WHERE id = 'polar'").fetchone() == (1, 1)
+
+
+def test_a_session_failure_that_is_no_refusal_is_resolved_by_request_id(shard, membres, sql):
+    """A statement the server can no longer run on this session (here: the prepared statements
+    dropped behind psycopg's back, as a server restart mid-pipeline can leave them) is not a
+    refusal of the write: the caller gets `unavailable` from the request id's resolution, never
+    `internal_error`, and its retry is applied once."""
+    for i, membre in enumerate(membres[:2]):
+        assert shard.handle(inscrire(f"inscrire-warm-{i:02d}", membre))["ok"]
+    for i in range(6):
+        shard.handle(request(f"places-polar-{i:04d}", "changer_places", seance="polar", places=2 + i))
+    shard.store.conn.pgconn.exec_(b"DEALLOCATE ALL")
+    failed = shard.handle(request("places-polar-0099", "changer_places", seance="polar", places=9))
+    assert failed is not None and failed["error"]["code"] == "unavailable", failed
+    assert sql.execute("SELECT places FROM seances WHERE id = 'polar'").fetchone() == (7,)
+    retried = shard.handle(request("places-polar-0099", "changer_places", seance="polar", places=9))
+    assert retried["result"]["places"] == 9

@@ -42,6 +42,11 @@ class Postgres:
         for store in self.opened:
             store.close()
 
+    def break_session(self, store) -> None:
+        """Drop the session's prepared statements behind psycopg's back, as a server restart in
+        the middle of a pipeline can leave them: the next write fails without being refused."""
+        store.conn.pgconn.exec_(b"DEALLOCATE ALL")
+
     def outbox(self) -> list[tuple[str, str]]:
         return [tuple(row) for row in self.sql.execute("SELECT type, aggregate FROM events ORDER BY seq")]
 
@@ -65,6 +70,9 @@ class Memory:
 
     def close(self) -> None:
         pass
+
+    def break_session(self, store) -> None:
+        self.db.fail("enregistrer")
 
     def outbox(self) -> list[tuple[str, str]]:
         return [(kind, aggregate) for kind, aggregate, _ in self.db.outbox]
@@ -158,6 +166,21 @@ def test_an_unknown_membre_fails_the_batch_and_the_session_survives(seances):
     assert store.charger_tous(["polar"])["polar"] == polar
     assert store.reponses(["inscrire-known-01"]) == {}
     assert len(seances.outbox()) == 1
+
+
+def test_a_failure_that_is_no_refusal_leaves_the_session_unusable(seances):
+    """Only a refusal (integrity, data) leaves the session usable: after any other failure the
+    owner must resolve the outcome by request id on a new session."""
+    store = seances.open()
+    polar = creer(seances, store)
+    for places in range(3, 10):
+        done, polar = write(seances, f"places-polar-{places:04d}", polar, seance.changer_places(polar, places))
+        store.enregistrer([done])
+    seances.break_session(store)
+    broken, _ = write(seances, "places-polar-0099", polar, seance.changer_places(polar, 20))
+    with pytest.raises(psycopg.Error):
+        store.enregistrer([broken])
+    assert not store.usable
 
 
 def test_membres_exist_or_not(seances):
