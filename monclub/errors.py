@@ -6,6 +6,9 @@ table is reproduced in docs/protocol.md.
 """
 
 from dataclasses import dataclass
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,13 @@ class MonclubError(Exception):
 
 class Refus(MonclubError):
     """A domain rule refused the command; nothing changes."""
+
+
+def existing(state: T | None, what: str, aggregate_id: str, code: str) -> T:
+    """The aggregate a command or query names, or Refus `code` when it does not exist."""
+    if state is None:
+        raise Refus(f"no {what} {aggregate_id}", code)
+    return state
 
 
 class InvalidRequest(MonclubError):

@@ -4,15 +4,13 @@ handed, its reply, its timers, and how its events read in the outbox. Pure: no I
 from monclub import protocol
 from monclub.config import Config
 from monclub.db.outbox import event_payload
-from monclub.errors import Refus
+from monclub.errors import Refus, existing
 from monclub.prets import pret as core
 from monclub.prets.ops import OPS
 
 
 def _existing(livre: core.Livre | None, livre_id: str) -> core.Livre:
-    if livre is None:
-        raise Refus(f"no livre {livre_id}", "livre_inconnu")
-    return livre
+    return existing(livre, "livre", livre_id, "livre_inconnu")
 
 
 class Livres:

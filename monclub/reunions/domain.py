@@ -3,15 +3,13 @@ handed, its reply, and how its events read in the outbox. Pure: no I/O."""
 
 from monclub import protocol
 from monclub.db.outbox import event_payload
-from monclub.errors import Refus
+from monclub.errors import Refus, existing
 from monclub.reunions import seance as core
 from monclub.reunions.ops import OPS
 
 
 def _existing(seance: core.Seance | None, seance_id: str) -> core.Seance:
-    if seance is None:
-        raise Refus(f"no seance {seance_id}", "seance_inconnue")
-    return seance
+    return existing(seance, "seance", seance_id, "seance_inconnue")
 
 
 class Seances:

@@ -124,36 +124,33 @@ def livres(request):
     shard.forget_all()
 
 
+def _refused_alone_and_in_a_batch(shard, ops: protocol.Ops, first: dict, known: dict, op: str, fields: dict) -> list:
+    """The code of the command decided alone, and (for a command) at the end of a batch whose
+    first command, `first`, is accepted."""
+    ask = Sequence("case")
+    codes = [_code(shard.handle(ask(op, ops, **_membres(fields, known))))]
+    if op not in ops.queries:
+        accepted, last = shard.handle_batch(
+            [ask(first.pop("op"), ops, **first), ask(op, ops, **_membres(fields, known))]
+        )
+        assert accepted["ok"]
+        codes.append(_code(last))
+    return codes
+
+
 @pytest.mark.parametrize(
     "op, fields, code", SEANCE_CASES, ids=[f"{o}-{f.get('seance')}-{f.get('membre', '')}" for o, f, _ in SEANCE_CASES]
 )
 def test_seance_refusals_alone_and_in_a_batch(seances, op, fields, code):
     shard, known, spare = seances
-    ask = Sequence("case")
-    alone = shard.handle(ask(op, SEANCE_OPS, **_membres(fields, known)))
-    assert _code(alone) == code
-    if op in SEANCE_OPS.queries:
-        return
-    first, last = shard.handle_batch(
-        [ask("inscrire", SEANCE_OPS, seance="other", membre=spare), ask(op, SEANCE_OPS, **_membres(fields, known))]
-    )
-    assert first["ok"] and _code(last) == code
+    first = {"op": "inscrire", "seance": "other", "membre": spare}
+    assert set(_refused_alone_and_in_a_batch(shard, SEANCE_OPS, first, known, op, fields)) == {code}
 
 
 @pytest.mark.parametrize(
     "op, fields, code", LIVRE_CASES, ids=[f"{o}-{f.get('livre')}-{f.get('membre', '')}" for o, f, _ in LIVRE_CASES]
 )
 def test_livre_refusals_alone_and_in_a_batch(livres, op, fields, code):
-    shard, known, spare = livres
-    ask = Sequence("case")
-    alone = shard.handle(ask(op, LIVRE_OPS, **_membres(fields, known)))
-    assert _code(alone) == code
-    if op == "etat":
-        return
-    first, last = shard.handle_batch(
-        [
-            ask("ajouter", LIVRE_OPS, livre=f"new-{ask.count}", titre="New"),
-            ask(op, LIVRE_OPS, **_membres(fields, known)),
-        ]
-    )
-    assert first["ok"] and _code(last) == code
+    shard, known, _ = livres
+    first = {"op": "ajouter", "livre": f"new-{op}-{len(known)}", "titre": "New"}
+    assert set(_refused_alone_and_in_a_batch(shard, LIVRE_OPS, first, known, op, fields)) == {code}
