@@ -189,13 +189,13 @@ def _smtp_host(value: str | None) -> str | None:
     return value or None
 
 
-FAULTS = ("stale_memory",)
+FAULTS = ("stale_memory", "no_fence")
 
 
 def _fault(value: str | None) -> str | None:
     """A fault injected on purpose, for drills that test the auditor (never in production)."""
     if value and value not in FAULTS:
-        raise ConfigError(f"MONCLUB_FAULT={value!r}: the only injectable fault is {', '.join(FAULTS)}")
+        raise ConfigError(f"MONCLUB_FAULT={value!r}: the injectable faults are {', '.join(FAULTS)}")
     return value or None
 
 

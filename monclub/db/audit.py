@@ -10,6 +10,10 @@ import psycopg
 from monclub.notifications import MESSAGES
 
 CHECKS = {
+    "commit under a stale epoch (seq, branch, partition, its epoch, the epoch acquired before it)": """
+        SELECT ev.seq, ev.branch, ev.partition, ev.epoch, later.epoch FROM events ev
+        JOIN epochs later ON later.branch = ev.branch AND later.partition = ev.partition
+            AND later.epoch > ev.epoch AND ev.seq > later.outbox_seq""",
     "seance over capacity": """
         SELECT id, inscrits, places FROM seances WHERE inscrits > places OR en_attente > attente_max""",
     "counters differ from the registrations": """

@@ -20,8 +20,9 @@ CHANNEL = "monclub_outbox"
 
 _APPEND = """
 WITH taken AS (UPDATE outbox_sequence SET seq = seq + %(count)s RETURNING seq)
-INSERT INTO events (seq, type, aggregate, payload)
-SELECT taken.seq - %(count)s + e.ord, e.record ->> 0, e.record ->> 1, e.record -> 2
+INSERT INTO events (seq, type, aggregate, payload, branch, partition, epoch)
+SELECT taken.seq - %(count)s + e.ord, e.record ->> 0, e.record ->> 1, e.record -> 2,
+       %(branch)s, %(partition)s, %(epoch)s
 FROM taken, jsonb_array_elements(%(records)s::text::jsonb) WITH ORDINALITY AS e(record, ord)
 """
 
@@ -38,11 +39,17 @@ def event_payload(event) -> tuple[str, dict]:
     }
 
 
-def append_events(conn: psycopg.Connection, records: list[tuple[str, str, dict]]) -> None:
+def append_events(
+    conn: psycopg.Connection, records: list[tuple[str, str, dict]], writer: tuple[str, int, int] | None = None
+) -> None:
     """Append (type, aggregate, payload) records inside the caller's transaction, then wake the
     relay (NOTIFY is delivered at commit, and only then). The records travel as one JSON array:
-    one C-speed encoding instead of one per payload."""
-    conn.execute(_APPEND, {"count": len(records), "records": json.dumps(records)})
+    one C-speed encoding instead of one per payload. `writer` is the (branch, partition, epoch)
+    of the shard that writes them, kept with each event so that the audit can find any commit
+    made under a stale epoch."""
+    branch, partition, epoch = writer or (None, None, None)
+    keys = {"branch": branch, "partition": partition, "epoch": epoch}
+    conn.execute(_APPEND, {"count": len(records), "records": json.dumps(records), **keys})
     conn.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
 
 

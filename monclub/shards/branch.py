@@ -44,7 +44,8 @@ def postgres_owner(
     domain: Domain, store: type[PostgresStore], index: int, shards: int, conninfo: str, fault: str | None
 ) -> Owner:
     """The owner of shard `index`, on its PostgreSQL store."""
-    return Owner(domain, index, shards, partial(store.open, conninfo, place(domain.branch, index), index), fault)
+    open_store = partial(store.open, conninfo, place(domain.branch, index), index, fault != "no_fence")
+    return Owner(domain, index, shards, open_store, fault)
 
 
 def run_shard(branch: Branch, config: configuration.Config, conninfo: str, index: int) -> int:

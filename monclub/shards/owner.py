@@ -20,6 +20,7 @@ from monclub import protocol, wire
 from monclub.errors import MonclubError, Refus, Unavailable
 from monclub.partition import shard_of
 from monclub.shards.batch import Batch
+from monclub.shards.ownership import FencedOut
 from monclub.shards.store import AlreadyApplied, Store
 
 log = logging.getLogger(__name__)
@@ -239,6 +240,9 @@ class Owner:
         failure = self._write(batch)
         if failure is None:
             return replies
+        if isinstance(failure, FencedOut):
+            message = f"{self.name} no longer owns this partition (another process took it); nothing was committed"
+            return [self._unreachable(request, message) for request in requests]
         if self.store is None:
             return self._resolved(batch, requests, replies)
         if len(requests) > 1:
@@ -304,11 +308,16 @@ class Owner:
         if batch.writes:
             store = self._store()
             ids = batch.request_ids
+            fresh = [request_id for request_id in ids if request_id not in self.unresolved]
             self.unresolved.update(ids)
             if self.stale_memory:
                 self.aggregates.update(batch.states)
             try:
                 store.enregistrer(batch.writes)
+            except FencedOut as error:
+                self.unresolved.difference_update(fresh)
+                self._lose_connection(error)
+                return error
             except (AlreadyApplied, psycopg.Error) as error:
                 if store.usable:
                     self.unresolved.difference_update(ids)

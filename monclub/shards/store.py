@@ -11,21 +11,21 @@ connection: after a failure, `usable` says whether the connection survived (the 
 rolled back) or was lost (the outcome of a COMMIT in flight is unknown).
 """
 
+import os
 from typing import Protocol
 
 import psycopg
 from psycopg import errors
 
-from monclub.db import connect, scalar
+from monclub.db import connect
 from monclub.db.outbox import append_events
 from monclub.errors import Unavailable
+from monclub.shards import ownership
 from monclub.shards.batch import Write
 
-LOCK_CLASSES = {"reunions": 0x4D43_0100, "prets": 0x4D43_0300}
-
-
 _INSERT_REPLIES = """
-INSERT INTO requests (id, shard, reply) SELECT r.id, %s, r.reply FROM unnest(%s::text[], %s::bytea[]) AS r(id, reply)
+INSERT INTO requests (id, shard, epoch, reply)
+SELECT r.id, %s, %s, r.reply FROM unnest(%s::text[], %s::bytea[]) AS r(id, reply)
 """
 
 
@@ -60,27 +60,31 @@ class Store(Protocol):
 class PostgresStore:
     branch = ""
 
-    def __init__(self, conn: psycopg.Connection, shard: str, index: int):
+    def __init__(self, conn: psycopg.Connection, shard: str, index: int, epoch: int, fence: bool = True):
         self.conn = conn
         self.shard = shard
         self.index = index
+        self.epoch = epoch
+        self.fence = fence
 
     @classmethod
-    def open(cls, conninfo: str, shard: str, index: int) -> "PostgresStore":
-        """Connect and take ownership of the shard, or raise Unavailable."""
+    def open(cls, conninfo: str, shard: str, index: int, fence: bool = True) -> "PostgresStore":
+        """Connect and take ownership of the shard's partition (its lock, then a new epoch), or
+        raise Unavailable. `fence` False is the deliberately broken build of the drills
+        (MONCLUB_FAULT=no_fence): its writes skip the epoch check."""
         try:
             conn = connect(conninfo, autocommit=True)
         except psycopg.OperationalError as error:
             raise Unavailable(f"database unreachable: {str(error).strip().splitlines()[0]}") from None
         try:
-            owned = scalar(conn, "SELECT pg_try_advisory_lock(%s, %s)", (LOCK_CLASSES[cls.branch], index))
+            if not ownership.lock(conn, cls.branch, index):
+                conn.close()
+                raise Unavailable(f"another process owns {shard}; retry shortly")
+            epoch = ownership.acquire(conn, cls.branch, index, f"{shard} pid {os.getpid()}")
         except psycopg.Error as error:
             conn.close()
             raise Unavailable(f"database not ready: {str(error).strip().splitlines()[0]}") from None
-        if not owned:
-            conn.close()
-            raise Unavailable(f"another process owns {shard}; retry shortly")
-        return cls(conn, shard, index)
+        return cls(conn, shard, index, epoch, fence)
 
     @property
     def usable(self) -> bool:
@@ -125,18 +129,23 @@ class PostgresStore:
         records = [record for write in writes for record in write.records]
         try:
             with self.conn.pipeline():
+                if self.fence:
+                    self.conn.execute(ownership.FENCE, (self.branch, self.index, self.epoch))
                 if replies:
-                    self.conn.execute(_INSERT_REPLIES, (self.shard, [i for i, _ in replies], [r for _, r in replies]))
+                    ids, encoded = [i for i, _ in replies], [r for _, r in replies]
+                    self.conn.execute(_INSERT_REPLIES, (self.shard, self.epoch, ids, encoded))
                 for statement in self.statements([event for write in writes for event in write.events]):
                     self.conn.execute(*statement)
                 if records:
-                    append_events(self.conn, records)
+                    append_events(self.conn, records, (self.branch, self.index, self.epoch))
         except errors.UniqueViolation as error:
             if error.diag.constraint_name != "requests_pkey":
                 raise
             raise AlreadyApplied() from None
         except (psycopg.IntegrityError, psycopg.DataError):
             raise
-        except psycopg.Error:
+        except psycopg.Error as error:
             self.conn.close()
+            if ownership.fenced(error):
+                raise ownership.FencedOut(str(error).strip()) from None
             raise

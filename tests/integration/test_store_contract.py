@@ -15,6 +15,7 @@ from monclub.prets.store import LivreStore
 from monclub.reunions import seance
 from monclub.reunions.domain import Seances
 from monclub.reunions.store import SeanceStore
+from monclub.shards import ownership
 from monclub.shards.batch import Write
 from monclub.shards.store import AlreadyApplied
 from tests.fixtures.memory_store import MemoryDatabase
@@ -47,6 +48,10 @@ class Postgres:
         the middle of a pipeline can leave them: the next write fails without being refused."""
         store.conn.pgconn.exec_(b"DEALLOCATE ALL")
 
+    def take_over(self) -> None:
+        """Another owner acquires the partition (as a node that found the lease expired would)."""
+        ownership.acquire(self.sql, self.domain.branch, 0, "another owner")
+
     def outbox(self) -> list[tuple[str, str]]:
         return [tuple(row) for row in self.sql.execute("SELECT type, aggregate FROM events ORDER BY seq")]
 
@@ -73,6 +78,9 @@ class Memory:
 
     def break_session(self, store) -> None:
         self.db.fail("enregistrer")
+
+    def take_over(self) -> None:
+        self.db.take_over()
 
     def outbox(self) -> list[tuple[str, str]]:
         return [(kind, aggregate) for kind, aggregate, _ in self.db.outbox]
@@ -181,6 +189,18 @@ def test_a_failure_that_is_no_refusal_leaves_the_session_unusable(seances):
     with pytest.raises(psycopg.Error):
         store.enregistrer([broken])
     assert not store.usable
+
+
+def test_a_write_after_another_owner_acquired_the_partition_is_fenced_whole(seances):
+    store = seances.open()
+    (a,) = seances.add_membres(1)
+    polar = creer(seances, store)
+    seances.take_over()
+    done, _ = write(seances, "inscrire-stale-01", polar, seance.inscrire(polar, a))
+    with pytest.raises(ownership.FencedOut):
+        store.enregistrer([done])
+    assert not store.usable
+    assert len(seances.outbox()) == 1
 
 
 def test_membres_exist_or_not(seances):

@@ -105,6 +105,16 @@ def test_a_batch_whose_session_is_lost_at_commit_is_resolved_as_a_whole(db, faul
     assert inscrits(db) == ([1, 2, 3] if expected == "inscrit" else [])
 
 
+def test_a_batch_fenced_by_a_new_owner_is_refused_whole_and_memory_dropped(db):
+    owner = fresh_owner(db)
+    assert statut(owner.handle(inscrire(1))) == "inscrit"
+    db.take_over()
+    replies = owner.handle_batch([inscrire(2), inscrire(3)])
+    assert [statut(r) for r in replies] == ["unavailable", "unavailable"]
+    assert "no longer owns" in replies[0]["error"]["message"]
+    assert inscrits(db) == [1] and owner.aggregates == {} and owner.store is None
+
+
 def test_a_refused_batch_is_retried_command_by_command(db):
     owner = fresh_owner(db)
     before = db.transactions

@@ -1,0 +1,104 @@
+"""Fencing by epoch, on the real database: a write checks, inside its own transaction, that its
+epoch is still the partition's, and that check conflicts with the bump of a new owner."""
+
+import threading
+
+import psycopg
+import pytest
+
+from monclub.db import connect
+from monclub.db.audit import violations
+from monclub.reunions import seance
+from monclub.reunions.domain import Seances
+from monclub.reunions.store import SeanceStore
+from monclub.shards import ownership
+from monclub.shards.batch import Write
+from tests.fixtures.waiting import wait_for
+
+FENCE_FOR_SHARE = ownership.FENCE
+FENCE_PLAIN = "SELECT 1 / count(*)::int FROM partitions WHERE branch = %s AND partition = %s AND epoch = %s"
+
+
+def _bump_in_background(database: str) -> tuple[threading.Thread, dict]:
+    """A new owner acquiring partition reunions/0 on a session of its own; returns at once."""
+    result: dict = {}
+
+    def bump() -> None:
+        with connect(database, autocommit=True) as conn:
+            result["pid"] = conn.info.backend_pid
+            result["epoch"] = ownership.acquire(conn, "reunions", 0, "new owner")
+
+    thread = threading.Thread(target=bump, daemon=True)
+    thread.start()
+    wait_for(lambda: "pid" in result, 10, "the new owner's session")
+    return thread, result
+
+
+def _waiting_on_a_lock(sql: psycopg.Connection, pid: int) -> bool:
+    row = sql.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone()
+    return row is not None and row[0] == "Lock"
+
+
+def _check_then_commit(database: str, sql: psycopg.Connection, fence: str) -> tuple[bool, int]:
+    """Old owner (epoch 1) checks; a new owner bumps; the old owner writes and commits. Whether
+    the bump had to wait for the old owner's commit, and the epoch the new owner got."""
+    with connect(database) as old:
+        assert ownership.acquire(old, "reunions", 0, "old owner") == 1
+        old.commit()
+        old.execute(fence, ("reunions", 0, 1))
+        thread, bump = _bump_in_background(database)
+        waited = False
+        try:
+            wait_for(lambda: _waiting_on_a_lock(sql, bump["pid"]), 2, "the bump to wait for the check")
+            waited = True
+        except AssertionError:
+            thread.join(timeout=10)
+        old.execute(
+            "INSERT INTO requests (id, shard, epoch, reply) VALUES ('old-write-0001', 'reunions/shard-0', 1, '')"
+        )
+        old.commit()
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    return waited, bump["epoch"]
+
+
+def test_the_check_holds_back_a_bump_until_the_checked_write_commits(database, sql):
+    waited, epoch = _check_then_commit(database, sql, FENCE_FOR_SHARE)
+    assert waited and epoch == 2
+    with connect(database) as old, pytest.raises(psycopg.Error) as refused:
+        old.execute(FENCE_FOR_SHARE, ("reunions", 0, 1))
+    assert ownership.fenced(refused.value)
+
+
+def test_a_plain_select_lets_a_bump_slip_in_before_the_commit(database, sql):
+    """Why FOR SHARE: read without a lock, the check is stale by the time the write commits."""
+    waited, epoch = _check_then_commit(database, sql, FENCE_PLAIN)
+    assert not waited and epoch == 2
+    committed = sql.execute("SELECT epoch FROM requests WHERE id = 'old-write-0001'").fetchone()
+    assert committed == (1,), "the old owner committed after the new owner's bump"
+
+
+def _write(store: SeanceStore, request_id: str, seance_id: str) -> None:
+    events = seance.creer(seance_id, "Polar", 2, 0, 0)
+    after = Seances().apply(None, events)
+    records = [Seances().record(event, after) for event in events]
+    store.enregistrer([Write(request_id, events, records, b"reply")])
+
+
+@pytest.mark.parametrize("fence", [True, False], ids=["fenced", "no_fence"])
+def test_a_stale_owner_cannot_commit_and_the_audit_counts_it_when_the_fence_is_off(database, sql, fence):
+    store = SeanceStore.open(database, "reunions/shard-0", 0, fence=fence)
+    _write(store, "creer-before-0001", "avant")
+    assert ownership.acquire(sql, "reunions", 0, "new owner") == store.epoch + 1
+    stale = [line for line in violations(sql) if line.startswith("commit under a stale epoch")]
+    assert stale == []
+    if fence:
+        with pytest.raises(ownership.FencedOut):
+            _write(store, "creer-after-00001", "apres")
+        assert not store.usable
+        assert sql.execute("SELECT count(*) FROM requests WHERE id = 'creer-after-00001'").fetchone() == (0,)
+    else:
+        _write(store, "creer-after-00001", "apres")
+        stale = [line for line in violations(sql) if line.startswith("commit under a stale epoch")]
+        assert len(stale) == 1 and ", reunions, 0, 1, 2" in stale[0]
+        store.close()
