@@ -1,4 +1,4 @@
-"""monclub start | stop | status: the supervision tree as a daemon."""
+"""monclub start | stop | status | clusters: the supervision tree as a daemon, and its embedded clusters."""
 
 import os
 import shutil
