@@ -59,7 +59,7 @@ def wait_stable(config: configuration.Config, shard: int) -> int:
     (a shard that dies young waits longer each time, see RestartPolicy.delay); its pid."""
     stable = RestartPolicy().stable_after + 0.1
     found = wait_until(
-        lambda: (c := child(config, shard)).get("uptime", 0) >= stable and c,
+        lambda: ((c := child(config, shard)).get("uptime") or 0) >= stable and c,
         stable + 15,
         f"shard {shard} to be stable",
         0.1,

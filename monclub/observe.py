@@ -1,12 +1,17 @@
-"""What `monclub status` adds to the bare tree: each shard's load and each listener's lag."""
+"""What `monclub status` adds to the bare tree: each shard's load, each listener's lag, and what
+to do about a part that is down; and which process owns an aggregate (`seance voir`, `pret voir`)."""
 
 import psycopg
 
+from monclub import tree
 from monclub.client import probe
 from monclub.config import Config
 from monclub.db import connect, reads
+from monclub.partition import shard_of
+from monclub.supervision.control import query_status
 
 LISTENERS = ("paiements", "notifications")
+SETTLED_DOWN = ("fatal", "exited", "stopped")
 
 
 def _shard_stats(config: Config, branch: str, index: int) -> dict:
@@ -23,7 +28,8 @@ def _lags(config: Config) -> dict[str, int]:
 
 
 def enrich(config: Config, state: dict) -> dict:
-    """Add `loaded`/`handled` to running shards and `lag` (events behind the outbox) to listeners."""
+    """Add `loaded`/`handled` to running shards, `lag` (events behind the outbox) to listeners,
+    and `remedies`: one line per part that is down, saying what to do."""
     lags = _lags(config) if state["programs"] else {}
     for program in state["programs"]:
         if program["name"] in LISTENERS:
@@ -31,4 +37,44 @@ def enrich(config: Config, state: dict) -> dict:
         for child in program.get("children", []):
             if child["state"] == "running":
                 child.update(_shard_stats(config, program["name"], int(child["name"].rsplit("-", 1)[1])))
+    state["remedies"] = remedies(config, state)
     return state
+
+
+def remedies(config: Config, state: dict) -> list[str]:
+    """What to do, one line per part of the tree that is not running."""
+    if state["supervisord"]["pid"] is None:
+        return [f"MonClub is not running (state in {config.home}); run: monclub start"]
+    found = []
+    for program in state["programs"]:
+        found += _program_remedy(config, program)
+        for child in program.get("children", []):
+            if child["state"] != "running":
+                found.append(f"{program['name']}/{child['name']} is {child['state']}: its supervisor restarts it")
+    return found
+
+
+def _program_remedy(config: Config, program: dict) -> list[str]:
+    name, state, cause = program["name"], program["state"], program.get("last_exit") or ""
+    log = config.log_dir / f"{name}.log"
+    if state == "running":
+        return []
+    if "configuration error" in cause:
+        return [f"{name}: configuration error, see {log}; it stays down until it is fixed, then run: monclub start"]
+    if state in SETTLED_DOWN:
+        return [f"{name} is {state}" + (f" ({cause})" if cause else "") + f"; see {log}, then run: monclub start"]
+    return [f"{name} is {state}: supervisord is restarting it; if it stays so, see {log}"]
+
+
+def owner(config: Config, branch: str, aggregate_id: str) -> dict:
+    """The process that owns `aggregate_id` as the local tree knows it: {"place", "pid"} (pid None
+    when this machine runs no tree, e.g. a remote client). Node and epoch will join it when
+    aggregates live on several hosts."""
+    place = f"{branch}/shard-{shard_of(aggregate_id, tree.shard_count(config, branch))}"
+    status = query_status(config.endpoint(branch), timeout=0.5) if tree.supervisord_pid(config) else None
+    children = {f"{branch}/{child['name']}": child["pid"] for child in (status or {}).get("children", [])}
+    return {"place": place, "pid": children.get(place)}
+
+
+def describe_owner(found: dict) -> str:
+    return f"{found['place']} (pid {found['pid'] or '?'})"

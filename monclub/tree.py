@@ -104,15 +104,34 @@ def alive(pid: int) -> bool:
         return False
 
 
-def _exit_causes(config: Config) -> dict[str, str]:
-    """The last exit cause of each program, as supervisord logged it ("terminated by SIGKILL")."""
+EXIT_MEANINGS = {78: "configuration error"}
+BRANCH_EXIT_MEANINGS = {1: "restart intensity exceeded"}
+
+
+def _exit_causes(config: Config, pid: int) -> dict[str, str]:
+    """The last exit cause of each program since supervisord `pid` started, as supervisord logged
+    it ("terminated by SIGKILL"): an earlier run's exits are not this tree's."""
     path = config.log_dir / "supervisord.log"
     if not path.exists():
         return {}
     with path.open("rb") as log:
         log.seek(max(0, path.stat().st_size - 256 * 1024))
         text = log.read().decode(errors="replace")
+    text = text.rpartition(f"supervisord started with pid {pid}")[2]
     return {name: cause.split(";")[0] for name, cause in re.findall(r" exited: (\S+) \(([^)]*)\)", text)}
+
+
+def describe_cause(name: str, cause: str | None) -> str | None:
+    """supervisord's words for an exit in the supervisors' words ("killed by SIGKILL", "exit 1"),
+    with what a meaningful exit status means ("exit 78 (configuration error)")."""
+    if cause is None:
+        return None
+    cause = cause.replace("terminated by ", "killed by ").replace("exit status ", "exit ")
+    code = re.fullmatch(r"exit (\d+)", cause)
+    meanings = {**EXIT_MEANINGS, **(BRANCH_EXIT_MEANINGS if name in BRANCHES else {})}
+    if code and int(code[1]) in meanings:
+        return f"{cause} ({meanings[int(code[1])]})"
+    return cause
 
 
 def _program(info: dict, config: Config, now: float, causes: dict[str, str]) -> dict:
@@ -121,9 +140,9 @@ def _program(info: dict, config: Config, now: float, causes: dict[str, str]) -> 
         "name": info["name"],
         "pid": info["pid"] or None,
         "state": info["statename"].lower(),
-        "uptime": round(now - info["start"], 1) if running else 0.0,
+        "uptime": round(now - info["start"], 1) if running else None,
         "restarts": max(0, starts.starts(config.run_dir, info["name"]) - 1),
-        "last_exit": causes.get(info["name"]),
+        "last_exit": describe_cause(info["name"], causes.get(info["name"])),
     }
 
 
@@ -132,7 +151,7 @@ def status(config: Config) -> dict:
     pid = supervisord_pid(config)
     if pid is None:
         return {"supervisord": {"pid": None, "state": "stopped"}, "programs": [], "healthy": False}
-    now, causes = time.time(), _exit_causes(config)
+    now, causes = time.time(), _exit_causes(config, pid)
     with rpc(config) as proxy:
         infos = proxy.supervisor.getAllProcessInfo()
     programs = [_program(info, config, now, causes) for info in infos if config.embedded or info["name"] != "postgres"]
@@ -158,10 +177,26 @@ def places(state: dict) -> dict[str, int | None]:
     return found
 
 
+def all_places(config: Config) -> list[str]:
+    """Every place of this configuration's tree, running or not, in the tree's order."""
+    found = ["supervisord"]
+    for name in ORDER:
+        if name == "postgres" and not config.embedded:
+            continue
+        found.append(name)
+        if name in BRANCHES:
+            found += [f"{name}/shard-{i}" for i in range(shard_count(config, name))]
+    return found
+
+
+def shard_count(config: Config, branch: str) -> int:
+    return config.shards if branch == "reunions" else config.pret_shards
+
+
 def _healthy(config: Config, programs: list[dict]) -> bool:
     if not all(p["state"] == "running" for p in programs):
         return False
-    expected = {"reunions": config.shards, "prets": config.pret_shards}
+    expected = {branch: shard_count(config, branch) for branch in BRANCHES}
     for program in programs:
         children = program.get("children", [])
         if program["name"] in expected and (

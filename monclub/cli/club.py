@@ -6,10 +6,12 @@ import unicodedata
 
 import click
 
+from monclub import observe
 from monclub.cli.common import emit, handled, json_option, load_config, on_database
 from monclub.client import Client
 from monclub.db import reads
 from monclub.db.membres import creer_membre
+from monclub.words import compte, montant
 
 
 def _client() -> Client:
@@ -23,15 +25,16 @@ def slug(titre: str) -> str:
 
 
 def _render_seance(etat: dict) -> str:
-    return "\n".join(
-        [
-            f"{etat['id']}: {etat['titre']}" + (" (ANNULÉE)" if etat.get("annulee") else ""),
-            f"  places {etat['places']} (restantes {etat['places_restantes']}), "
-            f"attente max {etat['attente_max']}, tarif {etat['tarif'] / 100:.2f}",
-            f"  inscrits: {', '.join(map(str, etat['inscrits'])) or '-'}",
-            f"  attente:  {', '.join(map(str, etat['attente'])) or '-'}",
-        ]
-    )
+    lines = [
+        f"{etat['id']}: {etat['titre']}" + (" (annulee)" if etat.get("annulee") else ""),
+        f"  {compte(etat['places'], 'place')} ({etat['places_restantes']} left), "
+        f"attente max {etat['attente_max']}, tarif {montant(etat['tarif'])}",
+        f"  inscrits: {', '.join(map(str, etat['inscrits'])) or '-'}",
+        f"  attente:  {', '.join(map(str, etat['attente'])) or '-'}",
+    ]
+    if "owner" in etat:
+        lines.append(f"  owner: {observe.describe_owner(etat['owner'])}")
+    return "\n".join(lines)
 
 
 @click.group()
@@ -48,6 +51,16 @@ def membre_creer(nom: str, email: str | None, as_json: bool):
     """Create a member and print its id."""
     membre_id = on_database(creer_membre, nom, email)
     emit(as_json, {"id": membre_id, "nom": nom, "email": email}, f"membre {membre_id}: {nom}")
+
+
+@membre.command("liste")
+@json_option
+@handled
+def membre_liste(as_json: bool):
+    """List every membre (read from PostgreSQL)."""
+    data = on_database(reads.membres)
+    text = "\n".join(f"{d['id']:>6}  {d['nom']}" + (f" <{d['email']}>" if d["email"] else "") for d in data)
+    emit(as_json, data, text or "no membre yet")
 
 
 @click.group()
@@ -79,8 +92,9 @@ def seance_places(seance_id, places, as_json):
     """Change the number of places (raising it promotes from the waiting list)."""
     with _client() as client:
         result = client.changer_places(seance_id, places)
-    promus = ", ".join(map(str, result["promus"])) or "none"
-    emit(as_json, result, f"{seance_id}: {result['places']} places; promoted: {promus}")
+    promus = ", ".join(map(str, result["promus"]))
+    promoted = f"promoted from attente: membre {promus}" if promus else "nobody promoted"
+    emit(as_json, result, f"{seance_id}: {compte(result['places'], 'place')}; {promoted}")
 
 
 @seance.command("annuler")
@@ -94,7 +108,8 @@ def seance_annuler(seance_id, as_json):
     emit(
         as_json,
         result,
-        f"{seance_id} annulée ({len(result['inscrits'])} inscrits, {len(result['attente'])} en attente)",
+        f"{seance_id} annulee; notified: {compte(len(result['inscrits']), 'inscrit')}, "
+        f"{len(result['attente'])} in attente",
     )
 
 
@@ -103,9 +118,11 @@ def seance_annuler(seance_id, as_json):
 @json_option
 @handled
 def seance_voir(seance_id, as_json):
-    """Show a séance with its ordered inscrits and waiting list."""
-    with _client() as client:
+    """Show a séance with its ordered inscrits and waiting list, and the shard process that owns it."""
+    config = load_config()
+    with Client(config) as client:
         etat = client.etat(seance_id)
+    etat["owner"] = observe.owner(config, "reunions", seance_id)
     emit(as_json, etat, _render_seance(etat))
 
 
@@ -116,10 +133,11 @@ def seance_liste(as_json):
     """List every séance (read from PostgreSQL)."""
     data = on_database(reads.seances)
     text = "\n".join(
-        f"{r['id']:<24} {r['inscrits']}/{r['places']} inscrits, {r['en_attente']} en attente  {r['titre']}"
+        f"{r['id']:<24} inscrits {r['inscrits']}/{r['places']}  attente {r['en_attente']:<4} {r['titre']}"
+        + ("  (annulee)" if r["annulee"] else "")
         for r in data
     )
-    emit(as_json, data, text or "no séance yet")
+    emit(as_json, data, text or "no seance yet")
 
 
 def _inscription_command(describe):
@@ -142,15 +160,15 @@ def _inscription_command(describe):
 def inscrire(seance_id, membre_id, result) -> str:
     """Register a member (on the waiting list when the séance is full)."""
     if result["statut"] == "en_attente":
-        return f"membre {membre_id} en attente pour {seance_id}, position {result['position']}"
-    return f"membre {membre_id} inscrit à {seance_id}"
+        return f"membre {membre_id} in attente on {seance_id}, position {result['position']}"
+    return f"membre {membre_id} inscrit on {seance_id}"
 
 
 @_inscription_command
 def desinscrire(seance_id, membre_id, result) -> str:
     """Unregister a member (the first waiting member is promoted)."""
-    promu = f"; membre {result['promu']} promu" if result["promu"] else ""
-    return f"membre {membre_id} désinscrit de {seance_id}{promu}"
+    promu = f"; membre {result['promu']} promoted from attente" if result["promu"] else ""
+    return f"membre {membre_id} desinscrit from {seance_id}{promu}"
 
 
 COMMANDS = (membre, seance, inscrire, desinscrire)

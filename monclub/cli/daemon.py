@@ -1,25 +1,57 @@
-"""monclub start | stop | status: the supervision tree as a daemon."""
+"""monclub start | stop | status | clusters: the supervision tree as a daemon, and its embedded clusters."""
 
+import os
+import shutil
+import sys
 import time
+from pathlib import Path
 
 import click
+import psycopg
 
 from monclub import curve, observe, tree
-from monclub.cli.common import emit, fail, handled, json_option, load_config
+from monclub.cli.common import emit, fail, handled, json_option, load_config, on_database
+from monclub.db import reads
+from monclub.postgres import cluster as clusters_module
 from monclub.postgres.cluster import Cluster
 
 SETTLE_TIMEOUT = 90.0
-FIRST_COMMANDS = """Try:
-  monclub membre creer Marie
-  monclub seance creer "Soirée Polar" --places 10 --id polar
-  monclub inscrire polar 1
-  monclub seance voir polar"""
+FIRST_COMMANDS = (
+    "membre creer Marie",
+    'seance creer "Soirée Polar" --places 10 --id polar',
+    "inscrire polar 1",
+    "seance voir polar",
+)
+
+
+def monclub_command() -> str:
+    """How to type this very `monclub` here: `monclub` when the shell finds this one on PATH,
+    else its path (relative to the current directory when below it, e.g. `.venv/bin/monclub`)."""
+    script = Path(sys.executable).parent / "monclub"
+    if not script.exists():
+        return f"{sys.executable} -m monclub"
+    found = shutil.which("monclub")
+    if found and Path(found).resolve() == script.resolve():
+        return "monclub"
+    return os.path.relpath(script) if script.is_relative_to(Path.cwd()) else str(script)
+
+
+def first_commands() -> str:
+    """The "Try:" hint, only for a club without any data yet (no membre, seance nor livre)."""
+    try:
+        if not on_database(reads.club_vide):
+            return ""
+    except psycopg.Error:
+        return ""
+    command = monclub_command()
+    return "Try:\n" + "\n".join(f"  {command} {line}" for line in FIRST_COMMANDS)
 
 
 def _line(node: dict) -> str:
     parts = [f"{node['name']:<14}", f"pid {node['pid'] or '-':<7}", f"{node['state']:<9}"]
-    if "uptime" in node:
-        parts += [f"up {node['uptime']:>8.1f}s", f"restarts {node['restarts']}"]
+    if "restarts" in node:
+        up = f"up {node['uptime']:>8.1f}s" if node.get("uptime") is not None else f"{'down':<12}"
+        parts += [up, f"restarts {node['restarts']}"]
     if node.get("loaded") is not None:
         parts.append(f"loaded {node['loaded']}  handled {node['handled']}")
     if "lag" in node:
@@ -40,6 +72,7 @@ def render(state: dict) -> str:
         for j, child in enumerate(children):
             branch = "    " if last else "│   "
             lines.append(branch + ("└── " if j == len(children) - 1 else "├── ") + _line(child))
+    lines += [f"remedy: {remedy}" for remedy in state.get("remedies", [])]
     return "\n".join(lines)
 
 
@@ -55,53 +88,66 @@ def _log_tails(config, state: dict) -> str:
 
 @click.command()
 @click.option("--foreground", is_flag=True, help="Run the tree attached to this terminal (containers, systemd).")
+@json_option
 @handled
-def start(foreground: bool):
-    """Start MonClub: supervisord and its tree (embedded PostgreSQL, Réunions and its shards)."""
+def start(foreground: bool, as_json: bool):
+    """Start MonClub: supervisord and its tree; on a running tree, start again what is down."""
     config = load_config()
     curve.check_server(config)
+    say = (lambda text: None) if as_json else click.echo
+    done = {"ok": True, "home": str(config.home), "already_running": False, "cluster_initialised": None}
     if tree.supervisord_pid(config):
         revived = tree.revive(config)
         if not revived:
-            click.echo(f"MonClub is already running (state in {config.home}).")
-            click.echo(render(tree.status(config)))
+            say(f"MonClub is already running (state in {config.home}).")
+            state = tree.status(config)
+            emit(as_json, {**done, "already_running": True, "status": state}, render(state))
             return
-        click.echo(f"MonClub is running (state in {config.home}); starting again: {', '.join(revived)}")
-        _settle(config)
+        say(f"MonClub is running (state in {config.home}); starting again: {', '.join(revived)}")
+        state = _settle(config, as_json)
+        emit(as_json, {**done, "already_running": True, "revived": revived, "status": state}, render(state))
         return
     if config.embedded:
         cluster = Cluster.for_home(config.home)
         if cluster.ensure_initialized():
-            click.echo(f"initialised the embedded PostgreSQL cluster in {cluster.directory}")
-    click.echo(f"starting MonClub (state in {config.home})...")
+            done["cluster_initialised"] = str(cluster.directory)
+            say(f"initialised the embedded PostgreSQL cluster in {cluster.directory}")
+    say(f"starting MonClub (state in {config.home})...")
     tree.launch(config, foreground)
-    _settle(config)
-    click.echo(FIRST_COMMANDS)
+    state = _settle(config, as_json)
+    emit(as_json, {**done, "status": state}, "\n".join(filter(None, [render(state), first_commands()])))
 
 
-def _settle(config) -> None:
-    """Wait until the tree is healthy, or a program is down for good; print the tree, and fail
-    with the programs' last log lines if it did not come up."""
+def _settle(config, as_json: bool) -> dict:
+    """The tree once healthy; if a program is down for good or the deadline passes, print the tree
+    and the failing programs' last log lines, and fail."""
     deadline = time.monotonic() + SETTLE_TIMEOUT
     while not (state := tree.status(config))["healthy"] and time.monotonic() < deadline:
         if any(p["state"] in ("exited", "fatal") for p in state["programs"]):
             break
         time.sleep(0.2)
-    click.echo(render(state))
     if not state["healthy"]:
+        if not as_json:
+            click.echo(render(state))
         click.echo(_log_tails(config, state), err=True)
-        fail(f"the tree did not come up (see above); logs are in {config.log_dir}; stop it with: monclub stop", 1)
+        fail(
+            f"the tree did not come up (see above); logs are in {config.log_dir}; stop it with: monclub stop",
+            1,
+            as_json,
+            "unavailable",
+        )
+    return state
 
 
 @click.command()
+@json_option
 @handled
-def stop():
+def stop(as_json: bool):
     """Stop every process of the tree, then supervisord."""
     config = load_config()
-    if tree.shutdown(config):
-        click.echo("MonClub stopped.")
-    else:
-        click.echo(f"MonClub is not running (state in {config.home}).")
+    stopped = tree.shutdown(config)
+    text = "MonClub stopped." if stopped else f"MonClub is not running (state in {config.home})."
+    emit(as_json, {"ok": True, "home": str(config.home), "was_running": stopped}, text)
 
 
 @click.command()
@@ -123,4 +169,27 @@ def status(as_json: bool, watch: bool):
         raise SystemExit(1)
 
 
-COMMANDS = (start, stop, status)
+@click.command()
+@click.option("--remove-orphans", is_flag=True, help="Remove the clusters whose state directory is gone.")
+@json_option
+@handled
+def clusters(remove_orphans: bool, as_json: bool):
+    """List the embedded clusters kept outside their state directory (run as root, under
+    /var/lib/monclub/clusters), with the state directory each serves; remove the orphans."""
+    removed = clusters_module.remove_orphans() if remove_orphans else []
+    found = clusters_module.fallback_clusters()
+    lines = [f"removed {directory}" for directory in removed]
+    for cluster in found:
+        owner = cluster["state_directory"] or "unknown state directory (created before it was recorded)"
+        lines.append(
+            f"{cluster['directory']}  {owner}"
+            + ("  (orphan: monclub clusters --remove-orphans)" if cluster["orphan"] else "")
+        )
+    emit(
+        as_json,
+        {"removed": removed, "clusters": found},
+        "\n".join(lines) or f"no cluster under {clusters_module.FALLBACK_ROOT}",
+    )
+
+
+COMMANDS = (start, stop, status, clusters)

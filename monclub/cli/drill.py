@@ -5,8 +5,11 @@ import sys
 
 import click
 
-from monclub.cli.common import fail, handled, load_config
+from monclub import tree
+from monclub.cli.common import emit, fail, handled, json_option, load_config
+from monclub.config import Config
 from monclub.drills import chaos, recovery
+from monclub.errors import InvalidRequest, Unavailable
 
 
 @click.group()
@@ -14,24 +17,43 @@ def drill():
     """Crash drills on the running tree."""
 
 
+def check_target(config: Config, target: str) -> None:
+    """Refuse, before killing anything, a place this tree does not have or one with no process."""
+    known = tree.all_places(config)
+    if target not in known:
+        raise InvalidRequest(f"target: no place {target!r} in this tree; places: {', '.join(known)}")
+    state = tree.status(config)
+    if state["supervisord"]["pid"] is None:
+        raise Unavailable(f"MonClub is not running (state in {config.home}); run: monclub start")
+    if not tree.places(state).get(target):
+        raise Unavailable(f"{target} has no running process now; see: monclub status")
+
+
 @drill.command("kill")
 @click.argument("target")
+@json_option
 @handled
-def drill_kill(target: str):
-    """kill -9 the process at TARGET (reunions/shard-2, reunions, relay, bus, paiements,
-    notifications, postgres, supervisord) and time how long until it serves again."""
+def drill_kill(target: str, as_json: bool):
+    """kill -9 the process at TARGET and time how long until it serves again. TARGET is a place in
+    the tree: supervisord, postgres, bus, relay, reunions, reunions/shard-N, prets, prets/shard-N,
+    paiements, notifications (`monclub status` shows them)."""
     config = load_config()
+    check_target(config, target)
     if target == "supervisord":
         result = recovery.kill_root(config)
         if result["orphans"]:
-            fail(f"orphans survived supervisord: {', '.join(result['orphans'])}", 1)
-        click.echo(
+            fail(f"orphans survived supervisord: {', '.join(result['orphans'])}", 1, as_json, "orphans")
+        emit(
+            as_json,
+            result,
             f"supervisord killed: every process below gone after {result['gone_seconds'] * 1000:.0f} ms, "
-            f"tree started again and healthy after {result['seconds']:.2f} s"
+            f"tree started again and healthy after {result['seconds']:.2f} s",
         )
         return
     result = recovery.kill(config, target)
-    click.echo(f"{target}: killed pid {result['pid']}, serving again after {result['seconds'] * 1000:.1f} ms")
+    emit(
+        as_json, result, f"{target}: killed pid {result['pid']}, serving again after {result['seconds'] * 1000:.1f} ms"
+    )
 
 
 def _progress(duration: float):
@@ -63,16 +85,19 @@ def _progress(duration: float):
 @click.option(
     "--report", "report_path", type=click.Path(dir_okay=False), default=None, help="Also write the report as JSON."
 )
+@json_option
 @handled
-def drill_chaos(duration, kill_every, seed, clients, targets, report_path):
+def drill_chaos(duration, kill_every, seed, clients, targets, report_path, as_json):
     """Load the tree while killing random processes of it, then audit; exit 1 on any violation."""
     plan = chaos.Plan(duration, kill_every / 1000, seed, clients, tuple(t for t in targets.split(",") if t))
     report = chaos.run(load_config(), plan, _progress(duration))
-    click.echo("\n".join(chaos.report_lines(report)))
+    emit(as_json, report, "\n".join(chaos.report_lines(report)))
     if report_path:
         with open(report_path, "w") as out:
             json.dump(report, out, indent=2, ensure_ascii=False)
     if not report["ok"]:
+        if as_json:
+            raise SystemExit(1)
         fail(f"{len(report['violations'])} violation(s)", 1)
 
 

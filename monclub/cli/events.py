@@ -11,6 +11,7 @@ from monclub.db import audit, connect, reads
 from monclub.db.outbox import latest_seq, read_events
 from monclub.events.bus import endpoints
 from monclub.paiements import regler
+from monclub.words import montant, paiement_statut
 
 
 def _print_event(event: dict, as_json: bool) -> None:
@@ -66,7 +67,7 @@ def paiement():
 def paiement_regler(paiement_id: int, as_json: bool):
     """Mark a pending payment paid."""
     done = on_database(regler, paiement_id)
-    emit(as_json, done, f"paiement {done['id']} réglé ({done['montant'] / 100:.2f})")
+    emit(as_json, done, f"paiement {done['id']} paye ({montant(done['montant'])})")
 
 
 @click.command()
@@ -77,10 +78,11 @@ def paiements(seance: str | None, as_json: bool):
     """List payments (what the Paiements listener did)."""
     data = on_database(reads.paiements, seance)
     text = "\n".join(
-        f"{d['id']:>6}  {d['seance']:<24} membre {d['membre']:<6} {d['montant'] / 100:>8.2f}  {d['statut']}"
+        f"{d['id']:>6}  {d['seance']:<24} membre {d['membre']:<6} {montant(d['montant']):>14}  "
+        f"{paiement_statut(d['statut'])}"
         for d in data
     )
-    emit(as_json, data, text or "no payment")
+    emit(as_json, data, text or "no paiement")
 
 
 @click.command()
@@ -90,7 +92,11 @@ def paiements(seance: str | None, as_json: bool):
 def notifications(membre: int | None, as_json: bool):
     """List notifications (what the Notifications listener did)."""
     data = on_database(reads.notifications, membre)
-    emit(as_json, data, "\n".join(f"{d['id']:>6}  membre {d['membre']:<6} {d['message']}" for d in data) or "none")
+    emit(
+        as_json,
+        data,
+        "\n".join(f"{d['id']:>6}  membre {d['membre']:<6} {d['message']}" for d in data) or "no notification",
+    )
 
 
 @click.command()

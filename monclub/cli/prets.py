@@ -4,10 +4,12 @@ import datetime
 
 import click
 
+from monclub import observe
 from monclub.cli.club import slug
 from monclub.cli.common import emit, handled, json_option, load_config, on_database
 from monclub.client import Client
 from monclub.db import reads
+from monclub.words import compte
 
 
 def _when(epoch: float | None) -> str:
@@ -15,15 +17,15 @@ def _when(epoch: float | None) -> str:
 
 
 def _render(etat: dict) -> str:
-    lines = [f"{etat['id']}: {etat['titre']}"]
-    if etat["emprunteur"] is None:
-        return lines[0] + "  (disponible)"
-    state = "EN RETARD" if etat["en_retard"] else "en cours"
-    lines.append(
-        f"  emprunté par {etat['emprunteur']} jusqu'au {_when(etat['echeance'])} ({state}"
-        f"{', prolongé' if etat['prolonge'] else ''}, {etat['relances']} relance(s),"
-        f" prochaine {_when(etat['prochaine_relance'])})"
-    )
+    lines = [f"{etat['id']}: {etat['titre']}" + ("  (available)" if etat["emprunteur"] is None else "")]
+    if etat["emprunteur"] is not None:
+        lines.append(
+            f"  pret to membre {etat['emprunteur']} until {_when(etat['echeance'])}"
+            f" ({'en_retard' if etat['en_retard'] else 'in progress'}{', prolonge' if etat['prolonge'] else ''},"
+            f" {compte(etat['relances'], 'relance')} sent, next relance {_when(etat['prochaine_relance'])})"
+        )
+    if "owner" in etat:
+        lines.append(f"  owner: {observe.describe_owner(etat['owner'])}")
     return "\n".join(lines)
 
 
@@ -44,6 +46,21 @@ def livre_ajouter(titre, livre_id, as_json):
     emit(as_json, result["livre"], _render(result["livre"]))
 
 
+@livre.command("liste")
+@json_option
+@handled
+def livre_liste(as_json):
+    """List every book copy and who has it (read from PostgreSQL)."""
+    data = on_database(reads.livres)
+    text = "\n".join(
+        f"{d['id']:<24} "
+        + ("available" if d["emprunteur"] is None else f"membre {d['emprunteur']} until {_when(d['echeance'])}")
+        + f"  {d['titre']}"
+        for d in data
+    )
+    emit(as_json, data, text or "no livre yet")
+
+
 @click.group()
 def pret():
     """Loans, through the shard that owns each copy."""
@@ -60,7 +77,7 @@ def pret_emprunter(livre_id, membre_id, jours, as_json):
     config = load_config()
     with Client(config) as client:
         result = client.emprunter(livre_id, membre_id, config.pret_jours if jours is None else jours)
-    emit(as_json, result, f"{livre_id} emprunté par {membre_id} jusqu'au {_when(result['echeance'])}")
+    emit(as_json, result, f"{livre_id}: pret to membre {membre_id} until {_when(result['echeance'])}")
 
 
 def _loan_command(name: str, describe):
@@ -79,12 +96,12 @@ def _loan_command(name: str, describe):
 
 def _retourne(livre_id, membre_id, result) -> str:
     """Return a copy (only its borrower can)."""
-    return f"{livre_id} rendu par {membre_id}" + (" en retard" if result["en_retard"] else "")
+    return f"{livre_id}: returned by membre {membre_id}" + (", en_retard" if result["en_retard"] else ", on time")
 
 
 def _prolonge(livre_id, membre_id, result) -> str:
     """Extend a loan once, unless it is overdue."""
-    return f"prêt de {livre_id} prolongé jusqu'au {_when(result['echeance'])}"
+    return f"{livre_id}: pret prolonge until {_when(result['echeance'])}"
 
 
 _loan_command("retourner", _retourne)
@@ -96,9 +113,11 @@ _loan_command("prolonger", _prolonge)
 @json_option
 @handled
 def pret_voir(livre_id, as_json):
-    """Show a copy and its current loan."""
-    with Client(load_config()) as client:
+    """Show a copy, its current loan, and the shard process that owns it."""
+    config = load_config()
+    with Client(config) as client:
         etat = client.livre(livre_id)
+    etat["owner"] = observe.owner(config, "prets", livre_id)
     emit(as_json, etat, _render(etat))
 
 
@@ -110,11 +129,11 @@ def prets(en_retard, as_json):
     """List the loans in progress (read from PostgreSQL)."""
     data = on_database(reads.prets_en_cours, en_retard)
     text = "\n".join(
-        f"{d['livre']:<24} membre {d['membre']:<6} jusqu'au {_when(d['echeance'])}"
-        f"{'  EN RETARD' if d['en_retard'] else ''}  {d['titre']}"
+        f"{d['livre']:<24} membre {d['membre']:<6} until {_when(d['echeance'])}"
+        f"{'  en_retard' if d['en_retard'] else ''}  {d['titre']}"
         for d in data
     )
-    emit(as_json, data, text or "no loan")
+    emit(as_json, data, text or ("no pret en_retard" if en_retard else "no pret in progress"))
 
 
 COMMANDS = (livre, pret, prets)

@@ -16,8 +16,35 @@ def _listing(conn: psycopg.Connection, query: str, params=None) -> list[dict]:
 
 
 def seances(conn: psycopg.Connection) -> list[dict]:
-    """Every séance with its counters, oldest first."""
-    return _listing(conn, "SELECT id, titre, places, inscrits, en_attente, tarif FROM seances ORDER BY cree_le, id")
+    """Every séance with its counters and whether it is cancelled, oldest first."""
+    return _listing(
+        conn, "SELECT id, titre, places, inscrits, en_attente, tarif, annulee FROM seances ORDER BY cree_le, id"
+    )
+
+
+def membres(conn: psycopg.Connection) -> list[dict]:
+    """Every membre, by id."""
+    return _listing(conn, "SELECT id, nom, email FROM membres ORDER BY id")
+
+
+def livres(conn: psycopg.Connection) -> list[dict]:
+    """Every book copy with its borrower (None when it is available), oldest first."""
+    return _listing(
+        conn,
+        "SELECT id, titre, emprunteur, extract(epoch FROM echeance)::float8 AS echeance FROM livres"
+        " ORDER BY cree_le, id",
+    )
+
+
+def club_vide(conn: psycopg.Connection) -> bool:
+    """True while the club has no membre, no seance and no livre (a fresh install)."""
+    return bool(
+        scalar(
+            conn,
+            "SELECT NOT EXISTS (SELECT FROM membres) AND NOT EXISTS (SELECT FROM seances)"
+            " AND NOT EXISTS (SELECT FROM livres)",
+        )
+    )
 
 
 def prets_en_cours(conn: psycopg.Connection, en_retard: bool = False) -> list[dict]:

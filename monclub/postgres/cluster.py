@@ -4,6 +4,8 @@ PostgreSQL refuses to run as root, so as root the cluster belongs to the unprivi
 user, and every directory above it must be traversable by that user. When the state directory
 sits under a directory only root can enter (a `mktemp -d` clone, CI), the cluster goes to
 /var/lib/monclub/clusters/<hash of the state directory> instead, which that user can always reach.
+Such a cluster records its state directory in a file STATE_DIRECTORY, so that once the checkout
+is deleted `monclub clusters --remove-orphans` can find and remove it.
 """
 
 import hashlib
@@ -22,6 +24,7 @@ DATABASE = "monclub"
 ROLE = "monclub"
 _SOCKET_PATH_MAX = 100
 _MARKER = "initialized"
+STATE_DIRECTORY = "state_directory"
 
 
 def postgres_bindir() -> Path:
@@ -68,6 +71,7 @@ def can_traverse(path: Path, user: pwd.struct_passwd) -> bool:
 class Cluster:
     directory: Path
     user: pwd.struct_passwd
+    home: Path | None = None
 
     @classmethod
     def for_home(cls, home: Path) -> "Cluster":
@@ -81,7 +85,7 @@ class Cluster:
                 )
             return cls(preferred, user)
         digest = hashlib.sha256(str(home).encode()).hexdigest()[:16]
-        return cls(FALLBACK_ROOT / digest, user)
+        return cls(FALLBACK_ROOT / digest, user, home)
 
     @property
     def data(self) -> Path:
@@ -105,6 +109,8 @@ class Cluster:
             self.directory.parent.chmod(self.directory.parent.stat().st_mode | 0o111)
             os.chown(self.directory, self.user.pw_uid, self.user.pw_gid)
         self.directory.chmod(0o700)
+        if self.home is not None:
+            (self.directory / STATE_DIRECTORY).write_text(f"{self.home}\n")
 
     def ensure_initialized(self, sync: bool = True) -> bool:
         """initdb and create the database once; returns True when it did so now."""
@@ -175,3 +181,24 @@ class Cluster:
 
     def destroy(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def fallback_clusters(root: Path = FALLBACK_ROOT) -> list[dict]:
+    """The clusters under `root`, each with the state directory it serves (None when it predates
+    that record) and whether it is an orphan: its state directory is gone, and no process runs in it."""
+    found = []
+    for directory in sorted(root.iterdir()) if root.is_dir() else []:
+        record = directory / STATE_DIRECTORY
+        home = Path(record.read_text().strip()) if record.exists() else None
+        running = bool(Cluster(directory, run_user()).stale_processes())
+        orphan = home is not None and not home.exists() and not running
+        found.append({"directory": str(directory), "state_directory": home and str(home), "orphan": orphan})
+    return found
+
+
+def remove_orphans(root: Path = FALLBACK_ROOT) -> list[str]:
+    """Remove the orphan clusters under `root`; the directories removed."""
+    removed = [found["directory"] for found in fallback_clusters(root) if found["orphan"]]
+    for directory in removed:
+        shutil.rmtree(directory)
+    return removed

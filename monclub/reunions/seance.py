@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from immutables import Map
 
 from monclub.errors import Refus
+from monclub.words import compte
 
 AUCUN: Map = Map()
 
@@ -144,7 +145,7 @@ def changer_places(seance: Seance, places: int) -> list[Event]:
     _ouverte(seance)
     if places < len(seance.inscrits):
         raise Refus(
-            f"{seance.id} has {len(seance.inscrits)} registered members, cannot lower places to {places}",
+            f"{seance.id} has {compte(len(seance.inscrits), 'inscrit')}, cannot lower places to {places}",
             "places_insuffisantes",
         )
     promus = seance.attente[: places - len(seance.inscrits)]

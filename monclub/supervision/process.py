@@ -12,8 +12,10 @@ _PR_SET_PDEATHSIG = 1
 
 
 def set_title(place: str) -> None:
-    """Show the process's place in the tree in ps, e.g. `monclub reunions/shard-2`."""
-    setproctitle.setproctitle(f"monclub {place}")
+    """Show the process's place in the tree in ps, and which MonClub it belongs to (the state
+    directory supervisord hands down in MONCLUB_HOME): `monclub reunions/shard-2 (/srv/club/.monclub)`."""
+    home = os.environ.get("MONCLUB_HOME")
+    setproctitle.setproctitle(f"monclub {place}" + (f" ({home})" if home else ""))
 
 
 def die_with_parent(sig: int = signal.SIGKILL, parent: int | None = None) -> None:

@@ -58,7 +58,7 @@ class Child:
             "name": self.spec.name,
             "pid": self.pid,
             "state": "running" if running else "backoff",
-            "uptime": round(now - self.started, 3) if running else 0.0,
+            "uptime": round(now - self.started, 3) if running else None,
             "restarts": max(0, self.starts - 1),
             "last_exit": self.last_exit,
         }

@@ -22,7 +22,18 @@ def test_drill_kill_times_the_way_back_of_a_shard_and_of_supervisord(daemon_env)
     assert not any(alive(pid) for pid in before), "no orphan survived supervisord"
     assert cli.status()["healthy"]
     unknown = cli.run("drill", "kill", "nulle-part", check=False)
-    assert unknown.returncode == 2 and "places:" in unknown.stderr
+    assert unknown.returncode == 1 and unknown.stderr.startswith("error: invalid_request: target: no place")
+    assert "places: supervisord, postgres, bus, relay, reunions, reunions/shard-0" in unknown.stderr
+    as_json = cli.json("drill", "kill", "prets/shard-0")
+    assert as_json["place"] == "prets/shard-0" and as_json["seconds"] > 0
+
+
+def test_drill_chaos_prints_its_report_as_json(daemon_env):
+    cli, _ = daemon_env
+    cli.run("start")
+    argv = ("drill", "chaos", "--duration", "3", "--kill-every", "1000", "--targets", "relay", "--clients", "1")
+    report = json.loads(cli.run(*argv, "--json").stdout)
+    assert report["ok"] and report["violations"] == [] and report["kills"]["relay"] >= 1
 
 
 def test_a_short_chaos_drill_reports_no_violation(daemon_env, tmp_path):

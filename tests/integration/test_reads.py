@@ -50,9 +50,39 @@ def test_seances_are_listed_oldest_first_with_their_counters(sql):
     _inscrire(sql, "recente", a)
     _inscrire(sql, "recente", b)
     _inscrire(sql, "recente", c, "attente")
+    sql.execute("UPDATE seances SET annulee = true WHERE id = 'ancienne'")
     assert reads.seances(sql) == [
-        {"id": "ancienne", "titre": "Séance ancienne", "places": 2, "inscrits": 0, "en_attente": 0, "tarif": 0},
-        {"id": "recente", "titre": "Séance recente", "places": 2, "inscrits": 2, "en_attente": 1, "tarif": 500},
+        {
+            "id": "ancienne",
+            "titre": "Séance ancienne",
+            "places": 2,
+            "inscrits": 0,
+            "en_attente": 0,
+            "tarif": 0,
+            "annulee": True,
+        },
+        {
+            "id": "recente",
+            "titre": "Séance recente",
+            "places": 2,
+            "inscrits": 2,
+            "en_attente": 1,
+            "tarif": 500,
+            "annulee": False,
+        },
+    ]
+
+
+def test_membres_and_livres_are_listed_and_a_club_is_vide_until_it_has_any(sql):
+    assert reads.club_vide(sql) and reads.membres(sql) == [] and reads.livres(sql) == []
+    (a,) = add_membres(sql, 1)
+    assert not reads.club_vide(sql)
+    sql.execute("INSERT INTO livres (id, titre, shard) VALUES ('rose', 'Le Nom de la rose', 0), ('dune', 'Dune', 1)")
+    sql.execute("UPDATE livres SET emprunteur = %s, echeance = to_timestamp(%s) WHERE id = 'dune'", (a, JAN_2100))
+    assert reads.membres(sql) == [{"id": a, "nom": "membre 1", "email": None}]
+    assert reads.livres(sql) == [
+        {"id": "dune", "titre": "Dune", "emprunteur": a, "echeance": JAN_2100},
+        {"id": "rose", "titre": "Le Nom de la rose", "emprunteur": None, "echeance": None},
     ]
 
 
