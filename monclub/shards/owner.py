@@ -20,11 +20,12 @@ from monclub import protocol, wire
 from monclub.errors import MonclubError, Refus, Unavailable
 from monclub.partition import shard_of
 from monclub.shards.batch import Batch
-from monclub.shards.ownership import FencedOut
+from monclub.shards.ownership import LEASE_SECONDS, FencedOut
 from monclub.shards.store import AlreadyApplied, Store
 
 log = logging.getLogger(__name__)
 TIMER_BACKOFF = 5.0
+LEASE_TRUSTED = LEASE_SECONDS * 0.9  # a margin for the two clocks' rates
 
 
 def place(branch: str, index: int) -> str:
@@ -64,6 +65,7 @@ class Owner:
         open_store: Callable[[], Store],
         fault: str | None = None,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ):
         self.domain = domain
         self.index = index
@@ -71,6 +73,7 @@ class Owner:
         self.name = place(domain.branch, index)
         self.open_store = open_store
         self.clock = clock
+        self.monotonic = monotonic
         self.store: Store | None = None
         self.aggregates: dict[str, object] = {}
         self.membres: set[int] = set()
@@ -78,6 +81,8 @@ class Owner:
         self.set_aside: dict[str, float] = {}
         self.pending: Batch | None = None
         self.handled = 0
+        self.owned_until = 0.0
+        self.waiting: str | None = None
         self.stale_memory = fault == "stale_memory"
 
     def handle(self, request: protocol.Request) -> dict | None:
@@ -105,9 +110,15 @@ class Owner:
                 return protocol.ok(request.id, self._ping())
             aggregate_id = request.args[self.domain.key]
             self._check_partition(aggregate_id)
+            self._sure_to_own()
             return protocol.ok(request.id, self.domain.query(request.op, self.aggregate(aggregate_id), aggregate_id))
         except MonclubError as error:
             return protocol.error(request.id, error.code, error.message)
+        except FencedOut as error:
+            self._lose_connection(error)
+            return protocol.error(
+                request.id, "unavailable", f"{self.name} no longer owns this partition; retry shortly"
+            )
         except psycopg.Error as error:
             self._lose_connection(error)
             return protocol.error(request.id, "unavailable", "database error; retry shortly")
@@ -115,7 +126,9 @@ class Owner:
     def tick(self) -> None:
         """Fire every timer due now, each in a transaction of its own (no request, no reply).
         A timer that fails is logged and set aside for TIMER_BACKOFF seconds, so that it neither
-        takes the shard down nor starves the others."""
+        takes the shard down nor starves the others. It also renews the lease on the partition
+        a third of a lease before it ends."""
+        self._keep_lease()
         echoir = getattr(self.domain, "echoir", None)
         if echoir is None:
             return
@@ -154,7 +167,16 @@ class Owner:
         self.set_aside[aggregate_id] = now + TIMER_BACKOFF
 
     def _ping(self) -> dict:
-        return {"shard": self.name, "pid": os.getpid(), "loaded": len(self.aggregates), "handled": self.handled}
+        """What `status` shows of this shard: its epoch while it owns its partition, or why not."""
+        epoch = self.store.epoch if self.store is not None and self.store.usable else None
+        return {
+            "shard": self.name,
+            "pid": os.getpid(),
+            "loaded": len(self.aggregates),
+            "handled": self.handled,
+            "epoch": epoch,
+            "waiting": self.waiting,
+        }
 
     def _check_partition(self, aggregate_id: str) -> None:
         owner = shard_of(aggregate_id, self.shards)
@@ -166,8 +188,39 @@ class Owner:
     def _store(self) -> Store:
         if self.store is None or not self.store.usable:
             self.forget_all()
-            self.store = self.open_store()
+            opened = self.monotonic()
+            try:
+                self.store = self.open_store()
+            except Unavailable as error:
+                self.waiting = error.message
+                raise
+            self.waiting = None
+            self.owned_until = opened + LEASE_TRUSTED
         return self.store
+
+    def _sure_to_own(self) -> None:
+        """Answer from memory only while no other process can own the partition: while the lease
+        this shard last renewed still runs by its own monotonic clock, measured from before the
+        renewal was sent (PostgreSQL's lease, set later, ends later); else renew it first."""
+        if self.monotonic() >= self.owned_until:
+            self._renew()
+
+    def _renew(self) -> None:
+        sent = self.monotonic()
+        store = self._store()
+        if sent >= self.owned_until - LEASE_TRUSTED * 2 / 3:
+            store.renew()
+            self.owned_until = sent + LEASE_TRUSTED
+
+    def _keep_lease(self) -> None:
+        if self.store is None:
+            return
+        try:
+            self._renew()
+        except (FencedOut, psycopg.Error) as error:
+            self._lose_connection(error)
+        except Unavailable:
+            pass
 
     def forget_all(self) -> None:
         """Drop memory: whoever owned the shard while we had no session may have written.

@@ -8,6 +8,9 @@ FOR SHARE and fails with SQLSTATE MCF01 once another owner has bumped the epoch.
 write is fenced knows that nothing of it was committed.
 """
 
+import os
+import socket
+
 import psycopg
 
 from monclub.db import scalar
@@ -15,6 +18,7 @@ from monclub.db import scalar
 LOCK_CLASSES = {"reunions": 0x4D43_0100, "prets": 0x4D43_0300}
 FENCE = "SELECT monclub_fence(%s, %s, %s)"
 FENCED = "MCF01"
+LEASE_SECONDS = 2.0
 
 _BUMP = """
 INSERT INTO partitions (branch, partition, epoch, owner) VALUES (%(branch)s, %(partition)s, 1, %(owner)s)
@@ -27,8 +31,74 @@ SELECT %(branch)s, %(partition)s, %(epoch)s, %(owner)s, seq FROM outbox_sequence
 """
 
 
+_HOLDER = """
+SELECT owner, owner_pid, owner_host, extract(epoch FROM lease_until - now())::float8 FROM partitions
+WHERE branch = %(branch)s AND partition = %(partition)s FOR UPDATE
+"""
+_TAKE = """
+UPDATE partitions SET epoch = epoch + 1, owner = %(owner)s, owner_pid = %(pid)s, owner_host = %(host)s,
+    lease_until = now() + make_interval(secs => %(lease)s)
+WHERE branch = %(branch)s AND partition = %(partition)s
+RETURNING epoch
+"""
+_RENEW = """
+UPDATE partitions SET lease_until = now() + make_interval(secs => %s)
+WHERE branch = %s AND partition = %s AND epoch = %s
+"""
+
+
 class FencedOut(Exception):
     """Another owner acquired the partition: this write was refused whole."""
+
+
+class Held(Exception):
+    """The partition's lease is held by a process that may be alive."""
+
+    def __init__(self, owner: str, seconds_left: float):
+        super().__init__(f"held by {owner}, lease ends in {max(seconds_left, 0.0):.1f}s")
+        self.owner = owner
+        self.seconds_left = seconds_left
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def take(conn: psycopg.Connection, branch: str, partition: int, owner: str) -> int:
+    """Take the partition with a new epoch and a lease; the epoch. Raise Held while another
+    process's lease runs, unless that process is this host's and dead (a shard restarted after
+    its predecessor was reaped takes its partition at once)."""
+    keys = {
+        "branch": branch,
+        "partition": partition,
+        "owner": owner,
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "lease": LEASE_SECONDS,
+    }
+    with conn.transaction():
+        conn.execute(
+            "INSERT INTO partitions (branch, partition) VALUES (%(branch)s, %(partition)s) ON CONFLICT DO NOTHING", keys
+        )
+        holder, pid, host, left = conn.execute(_HOLDER, keys).fetchone() or (None, None, None, None)
+        gone = pid is None or (host == keys["host"] and (pid == keys["pid"] or not _alive(pid)))
+        if left is not None and left > 0 and not gone:
+            raise Held(holder, left)
+        epoch = scalar(conn, _TAKE, keys)
+        conn.execute(_RECORD, {**keys, "epoch": epoch})
+    return epoch
+
+
+def renew(conn: psycopg.Connection, branch: str, partition: int, epoch: int) -> None:
+    """Extend the lease of the epoch this session acquired; FencedOut if it is no longer current."""
+    if conn.execute(_RENEW, (LEASE_SECONDS, branch, partition, epoch)).rowcount != 1:
+        raise FencedOut(f"partition {branch}/{partition} is no longer owned at epoch {epoch}")
 
 
 def lock(conn: psycopg.Connection, branch: str, partition: int) -> bool:

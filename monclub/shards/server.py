@@ -14,6 +14,7 @@ from monclub import curve, protocol, wire
 from monclub.config import Config
 from monclub.errors import InvalidRequest
 from monclub.program import Stop
+from monclub.shards import endpoint as endpoint_lock
 
 log = logging.getLogger(__name__)
 POLL_MS = 200
@@ -90,6 +91,8 @@ def serve(endpoint: str, handler, config: Config) -> int:
     direction), the batch size, and a frame size cap: a larger frame closes its connection unread
     (frames up to the cap are read, then refused by the codec with an answer)."""
     stop = Stop()
+    if not endpoint_lock.claim(endpoint, lambda: stop.requested):
+        return 0
     context = zmq.Context()
     socket = context.socket(zmq.ROUTER)
     socket.linger = 0

@@ -34,7 +34,10 @@ class AlreadyApplied(Exception):
 
 
 class Store(Protocol):
-    """A shard's session with the source of truth (PostgreSQL, or the tests' in-memory double)."""
+    """A shard's session with the source of truth (PostgreSQL, or the tests' in-memory double),
+    owning its partition at `epoch`."""
+
+    epoch: int
 
     @property
     def usable(self) -> bool:
@@ -55,6 +58,10 @@ class Store(Protocol):
 
     def due(self, now: float) -> list[str]:
         """Ids of this shard's aggregates with a timer due at `now`."""
+
+    def renew(self) -> None:
+        """Extend the lease on the partition; FencedOut (and no longer usable) once another
+        owner has taken it."""
 
 
 class PostgresStore:
@@ -80,11 +87,22 @@ class PostgresStore:
             if not ownership.lock(conn, cls.branch, index):
                 conn.close()
                 raise Unavailable(f"another process owns {shard}; retry shortly")
-            epoch = ownership.acquire(conn, cls.branch, index, f"{shard} pid {os.getpid()}")
+            epoch = ownership.take(conn, cls.branch, index, f"{shard} pid {os.getpid()}")
+        except ownership.Held as held:
+            conn.close()
+            raise Unavailable(f"{shard} is waiting for its partition ({held}); retry shortly") from None
         except psycopg.Error as error:
             conn.close()
             raise Unavailable(f"database not ready: {str(error).strip().splitlines()[0]}") from None
         return cls(conn, shard, index, epoch, fence)
+
+    def renew(self) -> None:
+        """Extend this session's lease on its partition; FencedOut if another owner took it."""
+        try:
+            ownership.renew(self.conn, self.branch, self.index, self.epoch)
+        except ownership.FencedOut:
+            self.conn.close()
+            raise
 
     @property
     def usable(self) -> bool:

@@ -203,6 +203,16 @@ def test_a_write_after_another_owner_acquired_the_partition_is_fenced_whole(sean
     assert len(seances.outbox()) == 1
 
 
+def test_the_lease_is_renewed_until_another_owner_takes_the_partition(seances):
+    store = seances.open()
+    store.renew()
+    assert store.usable
+    seances.take_over()
+    with pytest.raises(ownership.FencedOut):
+        store.renew()
+    assert not store.usable
+
+
 def test_membres_exist_or_not(seances):
     store = seances.open()
     (a,) = seances.add_membres(1)

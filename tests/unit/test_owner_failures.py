@@ -15,7 +15,7 @@ from monclub.prets.ops import OPS as LIVRE_OPS
 from monclub.reunions.domain import Seances
 from monclub.reunions.ops import OPS
 from monclub.reunions.seance import liste_inscrits
-from monclub.shards.owner import Owner
+from monclub.shards.owner import LEASE_TRUSTED, Owner
 from tests.fixtures.memory_store import MemoryDatabase
 
 NOW = 1_000_000.0
@@ -205,3 +205,42 @@ def test_an_unresolved_command_is_never_answered_unavailable_while_the_database_
     db.up = True
     assert statut(owner.handle(inscrire(1))) == "inscrit"
     assert inscrits(db) == [1]
+
+
+class Monotonic:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_memory_answers_reads_only_while_the_lease_runs_then_renews_it_first(db):
+    clock = Monotonic()
+    owner = Owner(Seances(), 0, 1, db.open, monotonic=clock)
+    assert statut(owner.handle(inscrire(1))) == "inscrit"
+    db.take_over()
+    clock.now += LEASE_TRUSTED / 2
+    assert owner.handle(ask("etat-polar-00001", "etat", seance="polar"))["result"]["inscrits"] == [1]
+    clock.now += LEASE_TRUSTED
+    refused = owner.handle(ask("etat-polar-00002", "etat", seance="polar"))
+    assert statut(refused) == "unavailable" and "no longer owns" in refused["error"]["message"]
+    assert owner.aggregates == {} and owner.store is None
+
+
+def test_the_tick_renews_the_lease_a_third_of_a_lease_before_it_ends(db):
+    clock = Monotonic()
+    owner = Owner(Seances(), 0, 1, db.open, monotonic=clock)
+    owner.handle(inscrire(1))
+    first = owner.owned_until
+    owner.tick()
+    assert owner.owned_until == first
+    clock.now = first - LEASE_TRUSTED / 2
+    owner.tick()
+    assert owner.owned_until == clock.now + LEASE_TRUSTED
+    db.fail("renew")
+    clock.now = owner.owned_until - LEASE_TRUSTED / 2
+    owner.tick()
+    assert owner.store is None and owner.aggregates == {}

@@ -1,0 +1,83 @@
+"""One owner per partition, on one host: a second process started by hand for a live shard waits
+for it instead of silently taking over its ipc socket file (and its new clients); a shard whose
+database session ended never answers from stale memory once another process may own its
+partition."""
+
+import subprocess
+import sys
+
+import pytest
+
+from monclub.client import probe
+from monclub.db import connect
+from monclub.errors import Unavailable
+from monclub.partition import shard_of
+from monclub.shards import ownership
+from tests.fixtures.postgres import add_membres
+from tests.fixtures.waiting import wait_for
+
+HAND_STARTED = (
+    "import sys; from monclub import config; from monclub.reunions.shard import BRANCH;"
+    " from monclub.shards.branch import run_shard; c = config.load();"
+    " sys.exit(run_shard(BRANCH, c, c.conninfo(), 1))"
+)
+
+
+def test_a_shard_started_by_hand_for_a_live_shard_waits_and_steals_no_client(reunions, tmp_path):
+    real = reunions.shard_pids()[1]
+    log = tmp_path / "intruder.log"
+    with log.open("wb") as stderr:
+        intruder = subprocess.Popen([sys.executable, "-c", HAND_STARTED], env=reunions.env, stderr=stderr)
+    try:
+        wait_for(lambda: "waiting for it to end" in log.read_text(), 20, "the intruder to say it waits")
+        assert f"served by pid {real}" in log.read_text()
+        for _ in range(5):
+            assert probe(reunions.config, 1, timeout=2.0)["pid"] == real, "a new client reached the intruder"
+        assert intruder.poll() is None
+        reunions.kill_shard(1)
+        wait_for(lambda: (probe(reunions.config, 1) or {}).get("pid") not in (None, real), 30, "shard 1 served again")
+    finally:
+        intruder.kill()
+        intruder.wait()
+
+
+def _take_when_free(intruder, partition: int) -> int:
+    """Take the partition as a new owner would: only once the lease of the live shard ran out."""
+    held = 0
+
+    def attempt() -> int | None:
+        nonlocal held
+        try:
+            return ownership.take(intruder, "reunions", partition, "intruder")
+        except ownership.Held:
+            held += 1
+            return None
+
+    epoch = wait_for(attempt, 10, "the lease to run out", interval=0.1)
+    assert held, "the lease of a live shard was not respected"
+    return epoch
+
+
+def test_a_shard_whose_session_ended_never_answers_from_stale_memory(reunions, database, sql):
+    a, b, c = add_membres(sql, 3)
+    partition = shard_of("polar", reunions.config.shards)
+    with reunions.client() as client:
+        client.creer("polar", "Polar", places=5)
+        client.inscrire("polar", a)
+        client.inscrire("polar", b)
+        assert client.etat("polar")["inscrits"] == [a, b]
+    backend = sql.execute(
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = %s AND objid = %s AND granted",
+        (ownership.LOCK_CLASSES["reunions"], partition),
+    ).fetchone()[0]
+    with connect(database, autocommit=True) as intruder:
+        sql.execute("SELECT pg_terminate_backend(%s)", (backend,))
+        assert ownership.lock(intruder, "reunions", partition)
+        _take_when_free(intruder, partition)
+        intruder.execute(
+            "INSERT INTO inscriptions (seance_id, membre_id, statut) VALUES ('polar', %s, 'inscrit')", (c,)
+        )
+        with reunions.client(deadline=1.0) as client, pytest.raises(Unavailable):
+            client.etat("polar")
+    with reunions.client() as client:
+        assert client.etat("polar")["inscrits"] == [a, b, c]
