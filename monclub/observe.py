@@ -16,7 +16,8 @@ SETTLED_DOWN = ("fatal", "exited", "stopped")
 
 def _shard_stats(config: Config, branch: str, index: int) -> dict:
     answer = probe(config, index, branch) or {}
-    return {"loaded": answer.get("loaded"), "handled": answer.get("handled")}
+    keys = ("loaded", "handled", "epoch", "waiting")
+    return {key: answer.get(key) for key in keys}
 
 
 def _lags(config: Config) -> dict[str, int]:
@@ -37,6 +38,7 @@ def enrich(config: Config, state: dict) -> dict:
         for child in program.get("children", []):
             if child["state"] == "running":
                 child.update(_shard_stats(config, program["name"], int(child["name"].rsplit("-", 1)[1])))
+                state["healthy"] = state["healthy"] and not child["waiting"]
     state["remedies"] = remedies(config, state)
     return state
 
@@ -49,8 +51,11 @@ def remedies(config: Config, state: dict) -> list[str]:
     for program in state["programs"]:
         found += _program_remedy(config, program)
         for child in program.get("children", []):
+            place = f"{program['name']}/{child['name']}"
             if child["state"] != "running":
-                found.append(f"{program['name']}/{child['name']} is {child['state']}: its supervisor restarts it")
+                found.append(f"{place} is {child['state']}: its supervisor restarts it")
+            elif child.get("waiting"):
+                found.append(f"{place}: {child['waiting']}; it takes its partition once free")
     return found
 
 

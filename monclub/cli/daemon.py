@@ -54,6 +54,10 @@ def _line(node: dict) -> str:
         parts += [up, f"restarts {node['restarts']}"]
     if node.get("loaded") is not None:
         parts.append(f"loaded {node['loaded']}  handled {node['handled']}")
+    if node.get("epoch") is not None:
+        parts.append(f"epoch {node['epoch']}")
+    if node.get("waiting"):
+        parts.append(node["waiting"])
     if "lag" in node:
         parts.append(f"lag {node['lag'] if node['lag'] is not None else '?'}")
     if node.get("last_exit"):

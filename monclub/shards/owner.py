@@ -126,8 +126,8 @@ class Owner:
     def tick(self) -> None:
         """Fire every timer due now, each in a transaction of its own (no request, no reply).
         A timer that fails is logged and set aside for TIMER_BACKOFF seconds, so that it neither
-        takes the shard down nor starves the others. It also renews the lease on the partition
-        a third of a lease before it ends."""
+        takes the shard down nor starves the others. It also takes the partition if it does not
+        own it yet, and renews the lease a third of a lease before it ends."""
         self._keep_lease()
         echoir = getattr(self.domain, "echoir", None)
         if echoir is None:
@@ -192,7 +192,7 @@ class Owner:
             try:
                 self.store = self.open_store()
             except Unavailable as error:
-                self.waiting = error.message
+                self.waiting = error.message.removesuffix("; retry shortly")
                 raise
             self.waiting = None
             self.owned_until = opened + LEASE_TRUSTED
@@ -213,8 +213,8 @@ class Owner:
             self.owned_until = sent + LEASE_TRUSTED
 
     def _keep_lease(self) -> None:
-        if self.store is None:
-            return
+        """Own the partition (take it as soon as it is free: a waiting shard takes it when the
+        lease of the process that holds it ends) and renew the lease in time."""
         try:
             self._renew()
         except (FencedOut, psycopg.Error) as error:

@@ -81,3 +81,20 @@ def test_a_shard_whose_session_ended_never_answers_from_stale_memory(reunions, d
             client.etat("polar")
     with reunions.client() as client:
         assert client.etat("polar")["inscrits"] == [a, b, c]
+
+
+def test_a_restarted_shard_that_cannot_take_its_partition_says_so_then_takes_it(reunions, database):
+    """Not a silent `unavailable` to everyone behind a healthy status: its ping says it waits, and
+    why, and it takes the partition by itself once the other process lets go."""
+    with connect(database, autocommit=True) as intruder:
+        old = reunions.kill_shard(1)
+        assert ownership.lock(intruder, "reunions", 1)
+        ownership.take(intruder, "reunions", 1, "intruder")
+        waiting = wait_for(
+            lambda: (answer := probe(reunions.config, 1)) and answer["pid"] != old and answer["waiting"],
+            20,
+            "the restarted shard to say it waits",
+        )
+        assert "waiting for its partition" in waiting or "another process owns" in waiting
+    answer = wait_for(lambda: (found := probe(reunions.config, 1)) and found["epoch"] and found, 20, "the partition")
+    assert answer["waiting"] is None
