@@ -13,6 +13,7 @@ from psycopg.conninfo import make_conninfo
 
 from monclub.db import audit, connect
 from monclub.db.migrate import migrate, migrations
+from monclub.errors import ConfigError
 from tests.fixtures.postgres import add_membres, as_owner
 
 DEADLINE = "SET statement_timeout = '10s'; SET lock_timeout = '10s'"
@@ -105,6 +106,12 @@ def test_15_an_embedded_cluster_of_the_previous_version_gets_its_programs_role_a
     finally:
         owner.execute(q.SQL("DROP DATABASE {} WITH (FORCE)").format(q.Identifier(name)))
         owner.execute(q.SQL("DROP ROLE IF EXISTS {}").format(q.Identifier(role)))
+
+
+def test_15_migrations_run_as_the_programs_role_say_which_setting_to_set(app):
+    with pytest.raises(ConfigError) as refused_migration:
+        migrate(app, "monclub_app")
+    assert "owner_database_url" in str(refused_migration.value) and "permission denied" in str(refused_migration.value)
 
 
 # --- 16. no switching the triggers off ---------------------------------------------------------
