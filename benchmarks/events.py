@@ -36,6 +36,7 @@ from monclub.client import Client
 from monclub.db import connect
 from monclub.db.outbox import append_events
 from monclub.errors import MonclubError
+from monclub.postgres.cluster import Cluster
 
 TARIF = 500
 PAIEMENTS = "paiements"
@@ -47,10 +48,16 @@ PACING_SLACK = 60.0  # seconds: the paced phase stops issuing requests this long
 # --- the tree -------------------------------------------------------------------------------
 
 
-def tree_env(home: Path, conninfo: str) -> dict:
+def tree_env(home: Path, cluster: Cluster) -> dict:
     """This process's environment without any MONCLUB_ variable, then the benchmark's own."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MONCLUB_")}
-    return {**env, "MONCLUB_HOME": str(home), "MONCLUB_DATABASE_URL": conninfo, "MONCLUB_SHARDS": str(SHARDS)}
+    return {
+        **env,
+        "MONCLUB_HOME": str(home),
+        "MONCLUB_DATABASE_URL": cluster.conninfo(),
+        "MONCLUB_OWNER_DATABASE_URL": cluster.owner_conninfo(),
+        "MONCLUB_SHARDS": str(SHARDS),
+    }
 
 
 def monclub(env: dict, *args: str, timeout: float = 150) -> str:
@@ -246,9 +253,10 @@ def catch_up(config, conninfo: str, backlog: int, batch: int) -> dict:
 # --- the phase and its report ---------------------------------------------------------------
 
 
-def measure(options, base: Path, home: Path, conninfo: str) -> dict:
+def measure(options, base: Path, home: Path, cluster: Cluster) -> dict:
     """Start the tree, measure latency then catch-up, stop the tree."""
-    env = tree_env(home, conninfo)
+    env = tree_env(home, cluster)
+    conninfo = cluster.owner_conninfo()
     try:
         print("events: starting the tree (monclub start)...", flush=True)
         monclub(env, "start")

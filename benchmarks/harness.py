@@ -21,7 +21,7 @@ import psycopg
 
 from monclub.db import connect
 from monclub.db.migrate import migrate
-from monclub.postgres.cluster import Cluster, run_user
+from monclub.postgres.cluster import APP_ROLE, Cluster, run_user
 
 RESULTS = Path(__file__).resolve().parent / "results.jsonl"
 
@@ -50,9 +50,9 @@ def start_postgres(base: Path) -> tuple[Cluster, subprocess.Popen]:
     cluster = Cluster(base / "pg", run_user())
     cluster.ensure_initialized(sync=True)
     server = cluster.server_process({})
-    wait_until(lambda: reachable(cluster.conninfo()), 60, "PostgreSQL to accept connections", 0.05)
-    with connect(cluster.conninfo(), autocommit=True) as conn:
-        migrate(conn)
+    wait_until(lambda: reachable(cluster.owner_conninfo()), 60, "PostgreSQL to accept connections", 0.05)
+    with connect(cluster.owner_conninfo(), autocommit=True) as conn:
+        migrate(conn, APP_ROLE)
     return cluster, server
 
 

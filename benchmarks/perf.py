@@ -177,7 +177,7 @@ def compare(config, conninfo: str, args, label: str, seance_count: int, membres:
 
 
 def run(args, base: Path, home: Path, cluster) -> dict:
-    conninfo = cluster.conninfo()
+    conninfo = cluster.owner_conninfo()  # the benchmark's own writes, CHECKPOINT; MonClub runs as its application role
     result = {
         "benchmark": "perf",
         "date": utc_now(),
@@ -192,13 +192,13 @@ def run(args, base: Path, home: Path, cluster) -> dict:
         "events": None,
     }
     if "events" in args.only:
-        result["events"] = events.measure(args, base, home / "e", conninfo)
+        result["events"] = events.measure(args, base, home / "e", cluster)
     if not {"hot", "spread", "recovery"} & set(args.only):
         return result
     print("starting the Réunions supervisor...", flush=True)
     reunions = None
     try:
-        config, reunions = start_reunions(base, home / "r", conninfo)
+        config, reunions = start_reunions(base, home / "r", cluster)
         membres = add_membres(conninfo, args.ops * len(args.clients)) if {"hot", "spread"} & set(args.only) else []
         if "hot" in args.only:
             result["hot"] = compare(config, conninfo, args, "hot", 1, membres)

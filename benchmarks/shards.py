@@ -13,6 +13,7 @@ from pathlib import Path
 from benchmarks.harness import wait_until
 from monclub import config as configuration
 from monclub.client import probe
+from monclub.postgres.cluster import Cluster
 from monclub.supervision.control import query_status
 from monclub.supervision.policy import RestartPolicy
 
@@ -25,13 +26,14 @@ restart_period = 10
 """
 
 
-def start_reunions(base: Path, home: Path, conninfo: str) -> tuple[configuration.Config, subprocess.Popen]:
+def start_reunions(base: Path, home: Path, cluster: Cluster) -> tuple[configuration.Config, subprocess.Popen]:
     """`python -m monclub.reunions` with SHARDS shards; returns once every shard answers a ping."""
     (base / "reunions.toml").write_text(CONFIG)
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("MONCLUB_")},
         "MONCLUB_HOME": str(home),
-        "MONCLUB_DATABASE_URL": conninfo,
+        "MONCLUB_DATABASE_URL": cluster.conninfo(),
+        "MONCLUB_OWNER_DATABASE_URL": cluster.owner_conninfo(),
         "MONCLUB_SHARDS": str(SHARDS),
         "MONCLUB_CONFIG": str(base / "reunions.toml"),
         "PYTHONUNBUFFERED": "1",

@@ -2,9 +2,12 @@
 
 The file is $MONCLUB_CONFIG, else <checkout>/config/monclub.toml. Environment variables win over it:
 MONCLUB_HOME (state directory, default <checkout>/.monclub), MONCLUB_DATABASE_URL (an external
-PostgreSQL; unset means the embedded cluster), MONCLUB_SHARDS, MONCLUB_CLIENT_KEY.
+PostgreSQL, as the application's role; unset means the embedded cluster), MONCLUB_OWNER_DATABASE_URL
+(the same database as the role that owns the schema and runs the migrations), MONCLUB_SHARDS,
+MONCLUB_CLIENT_KEY.
 """
 
+import getpass
 import ipaddress
 import os
 import re
@@ -27,6 +30,7 @@ _TCP_OFFSETS = {"reunions": 0, "prets": 100}
 class Config:
     home: Path
     database_url: str | None = None
+    owner_url: str | None = None
     shards: int = 4
     tcp: str | None = None
     curve: bool = False
@@ -81,6 +85,23 @@ class Config:
         from monclub.postgres.cluster import Cluster
 
         return Cluster.for_home(self.home).conninfo()
+
+    def owner_conninfo(self) -> str:
+        """The role that owns the schema: migrations only. With an external database and no owner
+        URL, the role of database_url (which then owns the tables, as before this setting existed)."""
+        if self.database_url:
+            return self.owner_url or self.database_url
+        from monclub.postgres.cluster import Cluster
+
+        return Cluster.for_home(self.home).owner_conninfo()
+
+    def app_role(self) -> str:
+        """The role the programs connect as, which the migrations grant what the programs use."""
+        if self.database_url:
+            return _role_of(self.database_url)
+        from monclub.postgres.cluster import APP_ROLE
+
+        return APP_ROLE
 
     def endpoint(self, name: str, index: int | None = None) -> str:
         """The ZeroMQ endpoint of a shard (index given) or of a supervisor's control socket."""
@@ -152,15 +173,30 @@ def _tcp(value: str | None) -> str | None:
     return value
 
 
-def _database_url(value: str | None) -> str | None:
+def _database_url(value: str | None, name: str = "database_url") -> str | None:
     """Refuse a malformed URL here, where the error can be shown without its password."""
     if not value:
         return None
     try:
         psycopg.conninfo.conninfo_to_dict(value)
     except psycopg.Error as error:
-        raise ConfigError(f"database_url is not a valid PostgreSQL URL: {redact(str(error), value)}") from None
+        raise ConfigError(f"{name} is not a valid PostgreSQL URL: {redact(str(error), value)}") from None
     return value
+
+
+def _owner_url(value: str | None, database_url: str | None) -> str | None:
+    owner_url = _database_url(value, "owner_database_url")
+    if owner_url and not database_url:
+        raise ConfigError(
+            "owner_database_url is set without database_url: the embedded PostgreSQL has its own owner role; "
+            "set both (an external database) or neither"
+        )
+    return owner_url
+
+
+def _role_of(conninfo: str) -> str:
+    """The role a connection string logs in as, defaulted as libpq does (PGUSER, then the OS user)."""
+    return str(psycopg.conninfo.conninfo_to_dict(conninfo).get("user") or os.environ.get("PGUSER") or getpass.getuser())
 
 
 _UNIX_SOCKET_ONLY = ("listen_addresses", "unix_socket_directories", "unix_socket_permissions")
@@ -210,9 +246,11 @@ def load(env=None) -> Config:
     access = data.get("access", {})
     home = Path(env.get("MONCLUB_HOME") or data.get("home") or CHECKOUT / ".monclub").absolute()
     tcp = _tcp(reunions.get("tcp"))
+    database_url = _database_url(env.get("MONCLUB_DATABASE_URL") or data.get("database_url"))
     return Config(
         home=home,
-        database_url=_database_url(env.get("MONCLUB_DATABASE_URL") or data.get("database_url")),
+        database_url=database_url,
+        owner_url=_owner_url(env.get("MONCLUB_OWNER_DATABASE_URL") or data.get("owner_database_url"), database_url),
         shards=_positive_int(env.get("MONCLUB_SHARDS") or reunions.get("shards", 4), "shards"),
         tcp=tcp,
         curve=_flag(access.get("curve", False), "access.curve") or not _loopback(tcp),

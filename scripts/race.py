@@ -3,7 +3,8 @@
 Each round, --threads threads released together by a barrier register for a séance of --places
 seats, all taken but one. naive: each thread, on its own PostgreSQL connection, reads the seats and
 the count, checks there is room, then inserts (tables race_*, without constraints like the app of
-day 1; MonClub's own tables would refuse the excess). MonClub: each thread, with its own Client,
+day 1; MonClub's own tables would refuse the excess), as the role that owns the schema: the
+application's role may not create tables. MonClub: each thread, with its own Client,
 sends `inscrire` to the shard that owns the séance and handles its commands one at a time.
 Exit 0 when MonClub never overbooked (whatever the naive way did), 1 otherwise.
 """
@@ -25,6 +26,10 @@ CREATE TABLE IF NOT EXISTS race_seances (id text PRIMARY KEY, places int);
 CREATE TABLE IF NOT EXISTS race_inscriptions (seance_id text, membre_id int);
 """
 TIMEOUT = 60.0  # seconds: the longest a round may take
+# Each naive thread holds a PostgreSQL connection of its own for the whole run. The embedded server
+# allows 200 (max_connections), which MonClub's own programs share and a restart briefly doubles:
+# half of them leaves room for the tree, and 100 simultaneous clicks are already a crowd.
+MAX_THREADS = 100
 
 
 def not_running(config: configuration.Config) -> str | None:
@@ -79,8 +84,10 @@ def naive_rounds(conninfo: str, run: str, args) -> list[int]:
     stored = []
     with psycopg.connect(conninfo, autocommit=True) as admin:
         admin.execute(NAIVE_TABLES)
-        conns = [psycopg.connect(conninfo, autocommit=True, connect_timeout=5) for _ in range(args.threads)]
+        conns: list[psycopg.Connection] = []
         try:
+            for _ in range(args.threads):  # one by one, so that those opened are closed if one fails
+                conns.append(psycopg.connect(conninfo, autocommit=True, connect_timeout=5))
             for round_ in range(args.rounds):
                 seance = f"race-{run}-{round_}"
                 admin.execute("INSERT INTO race_seances VALUES (%s, %s)", (seance, args.places))
@@ -134,12 +141,17 @@ def monclub_rounds(config: configuration.Config, run: str, args) -> tuple[list[i
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--threads", type=int, default=50, help="simultaneous registrations (default 50)")
+    parser.add_argument(
+        "--threads", type=int, default=50, help=f"simultaneous registrations, 2 to {MAX_THREADS} (default 50)"
+    )
     parser.add_argument("--rounds", type=int, default=20, help="rounds (default 20)")
     parser.add_argument("--places", type=int, default=3, help="seats of the séance, all taken but one (default 3)")
     args = parser.parse_args()
-    if args.threads < 2 or args.rounds < 1 or args.places < 1:
-        parser.error("--threads must be 2 or more, --rounds and --places 1 or more")
+    if not 2 <= args.threads <= MAX_THREADS or args.rounds < 1 or args.places < 1:
+        parser.error(
+            f"--threads must be 2 to {MAX_THREADS} (each naive thread holds a PostgreSQL connection, and the "
+            "server's max_connections is shared with MonClub), --rounds and --places 1 or more"
+        )
     try:
         config = configuration.load()
         why = not_running(config)
@@ -154,7 +166,13 @@ def main() -> int:
         f"{args.rounds} rounds of {args.threads} simultaneous registrations for the last of "
         f"{args.places} seats (séances race-{run}-*)"
     )
-    naive = [count for count in naive_rounds(config.conninfo(), run, args) if count > args.places]
+    try:
+        stored = naive_rounds(config.owner_conninfo(), run, args)
+    except psycopg.OperationalError as error:
+        print(f"error: the naive way could not connect: {str(error).strip().splitlines()[-1]}", file=sys.stderr)
+        print(f"  try fewer --threads than {args.threads}, or raise [postgres] max_connections", file=sys.stderr)
+        return 1
+    naive = [count for count in stored if count > args.places]
     print(
         f"  naive:   overbooked in {len(naive)} of {args.rounds} rounds"
         + (f", worst {max(naive)} registered for {args.places} seats (+{max(naive) - args.places})" if naive else "")

@@ -14,8 +14,14 @@ CHECKS = {
         SELECT ev.seq, ev.branch, ev.partition, ev.epoch, later.epoch FROM events ev
         JOIN epochs later ON later.branch = ev.branch AND later.partition = ev.partition
             AND later.epoch > ev.epoch AND ev.seq > later.outbox_seq""",
-    "seance over capacity": """
-        SELECT id, inscrits, places FROM seances WHERE inscrits > places OR en_attente > attente_max""",
+    # From the rows themselves, not the counters: a counter written behind the triggers' back is
+    # exactly what would hide an overbooking from its CHECK.
+    "seance over capacity (registered, places, waiting, waiting list size)": """
+        SELECT s.id, count(*) FILTER (WHERE i.statut = 'inscrit'), s.places,
+               count(*) FILTER (WHERE i.statut = 'attente'), s.attente_max
+        FROM seances s JOIN inscriptions i ON i.seance_id = s.id GROUP BY s.id
+        HAVING count(*) FILTER (WHERE i.statut = 'inscrit') > s.places
+            OR count(*) FILTER (WHERE i.statut = 'attente') > s.attente_max""",
     "counters differ from the registrations": """
         SELECT s.id, s.inscrits, s.en_attente, count(*) FILTER (WHERE i.statut = 'inscrit'),
                count(*) FILTER (WHERE i.statut = 'attente')

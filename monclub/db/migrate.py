@@ -1,11 +1,16 @@
-"""Versioned SQL migrations, applied in order under an advisory lock (safe to run concurrently)."""
+"""Versioned SQL migrations, applied in order under an advisory lock (safe to run concurrently),
+as the role that owns the schema; then the application's role is granted what the programs use."""
 
+import logging
 from importlib import resources
 
 import psycopg
+from psycopg import sql
 
 from monclub.db import scalar
 from monclub.errors import ConfigError
+
+log = logging.getLogger("monclub.migrate")
 
 _MIGRATION_LOCK = 0x4D43_0001
 _SHARDS_VARIABLES = {"reunions": "MONCLUB_SHARDS", "prets": "MONCLUB_PRET_SHARDS"}
@@ -20,22 +25,57 @@ def migrations() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
-def migrate(conn: psycopg.Connection) -> list[str]:
-    """Apply the missing migrations; returns the names applied."""
-    applied = []
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations"
-            " (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
-        )
-        done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
-        for version, name, sql in migrations():
-            if version not in done:
-                conn.execute(sql)
-                conn.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (version, name))
-                applied.append(name)
+def migrate(conn: psycopg.Connection, app_role: str | None = None) -> list[str]:
+    """Apply the missing migrations, then grant `app_role` (when given) what the programs use;
+    returns the names applied."""
+    try:
+        with conn.transaction():
+            applied = _apply(conn)
+            if app_role:
+                _grant(conn, app_role)
+    except psycopg.errors.InsufficientPrivilege as error:
+        raise ConfigError(
+            f"the role {scalar(conn, 'SELECT current_user')} may not migrate the database "
+            f"({str(error).strip().splitlines()[0]}): connect the migrations as the role that owns it, "
+            "owner_database_url in the config (or MONCLUB_OWNER_DATABASE_URL)"
+        ) from None
     return applied
+
+
+def _apply(conn: psycopg.Connection) -> list[str]:
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations"
+        " (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+    )
+    done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+    applied = []
+    for version, name, text in migrations():
+        if version not in done:
+            conn.execute(text)
+            conn.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (version, name))
+            applied.append(name)
+    return applied
+
+
+def _grant(conn: psycopg.Connection, app_role: str) -> None:
+    """Exactly the rights of privileges.sql, again at every start. The application's role of an
+    embedded cluster initialised by an earlier version does not exist yet: it is created here."""
+    owner = scalar(conn, "SELECT current_user")
+    superuser = scalar(conn, "SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = %s)", (app_role,))
+    if app_role == owner:
+        log.warning(
+            "the programs connect as %s, the owner of the schema: give them a role of their own in "
+            "database_url and set owner_database_url to this one (README, Access and keys)",
+            owner,
+        )
+        return
+    if superuser is None:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(app_role)))
+    elif superuser:
+        log.warning("the programs' role %s is a superuser: it may switch the database's rules off", app_role)
+    grants = (resources.files("monclub.db") / "privileges.sql").read_text()
+    conn.execute(sql.SQL(grants).format(app=sql.Identifier(app_role)))
 
 
 def check_shards(conn: psycopg.Connection, branch: str, shards: int) -> None:

@@ -21,7 +21,8 @@ from monclub.errors import ConfigError
 
 FALLBACK_ROOT = Path("/var/lib/monclub/clusters")
 DATABASE = "monclub"
-ROLE = "monclub"
+ROLE = "monclub"  # the bootstrap superuser: owns the database and its tables, runs the migrations
+APP_ROLE = "monclub_app"  # what the programs connect as: created and granted by the migrations
 _SOCKET_PATH_MAX = 100
 _MARKER = "initialized"
 STATE_DIRECTORY = "state_directory"
@@ -92,6 +93,10 @@ class Cluster:
         return self.directory / "data"
 
     def conninfo(self) -> str:
+        """The application's connection (a plain role: no superuser, owns nothing)."""
+        return f"host={self.directory} port=5432 dbname={DATABASE} user={APP_ROLE}"
+
+    def owner_conninfo(self) -> str:
         return f"host={self.directory} port=5432 dbname={DATABASE} user={ROLE}"
 
     def _as_user(self) -> dict:

@@ -56,14 +56,14 @@ def run_shard(branch: Branch, config: configuration.Config, conninfo: str, index
     return serve(config.endpoint(branch.name, index), branch.make_owner(config, conninfo, index), config)
 
 
-def prepare_database(conninfo: str, branch: str, shards: int) -> None:
+def prepare_database(conninfo: str, branch: str, shards: int, app_role: str | None = None) -> None:
     """Wait for PostgreSQL (a supervisor that cannot reach it waits, it does not crash-loop),
-    then migrate and check the shard count."""
+    then migrate as the owner of the schema (`conninfo`), grant `app_role`, and check the shard count."""
     waited = 0.0
     while True:
         try:
             with connect(conninfo, autocommit=True) as conn:
-                applied = migrate(conn)
+                applied = migrate(conn, app_role)
                 if applied:
                     log.info("schema migrated: %s", ", ".join(applied))
                 check_shards(conn, branch, shards)
@@ -79,7 +79,7 @@ def supervise(branch: Branch, config: configuration.Config) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     curve.check_server(config)
     conninfo = config.conninfo()
-    prepare_database(conninfo, branch.name, branch.shards(config))
+    prepare_database(config.owner_conninfo(), branch.name, branch.shards(config), config.app_role())
     specs = [
         ChildSpec(f"shard-{i}", partial(run_shard, branch, config, conninfo, i)) for i in range(branch.shards(config))
     ]

@@ -20,6 +20,7 @@ from monclub import config as configuration
 from monclub import keys, protocol, wire
 from monclub.client import Client
 from monclub.errors import Timeout
+from tests.fixtures.postgres import as_owner
 from tests.fixtures.processes import launch
 from tests.fixtures.tree import Tree
 from tests.fixtures.waiting import wait_for
@@ -129,6 +130,7 @@ def test_tcp_beyond_loopback_without_keys_is_refused_with_what_to_run(state_dir,
         "MONCLUB_HOME": str(state_dir),
         "MONCLUB_CONFIG": str(config),
         "MONCLUB_DATABASE_URL": database,
+        "MONCLUB_OWNER_DATABASE_URL": as_owner(database),
     }
     refused = monclub(env, "start")
     assert refused.returncode == 2 and "binds beyond loopback" in refused.stderr
@@ -142,15 +144,15 @@ def test_tcp_beyond_loopback_without_keys_is_refused_with_what_to_run(state_dir,
 
 
 @pytest.fixture
-def gardien(sql, database):
+def gardien(owner_sql, database):
     """A role with a password, and a URL to the test database that carries it."""
     role, password = f"gardien_{uuid.uuid4().hex[:8]}", f"pw{uuid.uuid4().hex}"
-    sql.execute(f"CREATE ROLE {role} LOGIN SUPERUSER PASSWORD '{password}'")
+    owner_sql.execute(f"CREATE ROLE {role} LOGIN SUPERUSER PASSWORD '{password}'")
     parts = psycopg.conninfo.conninfo_to_dict(database)
     url = f"postgresql://{role}:{password}@/{parts['dbname']}?host={quote(parts['host'])}&port={parts['port']}"
     yield url, password
-    sql.execute(f"DROP OWNED BY {role}")
-    sql.execute(f"DROP ROLE {role}")
+    owner_sql.execute(f"DROP OWNED BY {role}")
+    owner_sql.execute(f"DROP ROLE {role}")
 
 
 @pytest.mark.slow

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from monclub.postgres.cluster import FALLBACK_ROOT, STATE_DIRECTORY, Cluster
+from tests.fixtures.postgres import as_owner
 from tests.fixtures.waiting import wait_for
 
 pytestmark = pytest.mark.slow
@@ -70,6 +71,7 @@ def test_start_status_kill_stop_and_start_again(daemon_env):
 def test_with_an_external_database_no_postgres_is_started(daemon_env, database):
     cli, home = daemon_env
     cli.env["MONCLUB_DATABASE_URL"] = database
+    cli.env["MONCLUB_OWNER_DATABASE_URL"] = as_owner(database)
     cli.run("start")
     status = cli.status()
     assert status["healthy"] and "postgres" not in {p["name"] for p in status["programs"]}

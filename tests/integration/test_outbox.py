@@ -85,7 +85,7 @@ def test_concurrent_writers_committing_out_of_order_leave_no_gap_a_reader_could_
     assert 0 < len(committed) < writers * per_writer
 
 
-def test_pruning_keeps_what_a_listener_has_not_consumed_and_recent_replies(sql):
+def test_pruning_keeps_what_a_listener_has_not_consumed_and_recent_replies(sql, owner_sql):
     with sql.transaction():
         append_events(sql, [("test", f"a{i}", {}) for i in range(10)])
     sql.execute("UPDATE listener_positions SET seq = CASE listener WHEN 'paiements' THEN 7 ELSE 4 END")
@@ -93,11 +93,11 @@ def test_pruning_keeps_what_a_listener_has_not_consumed_and_recent_replies(sql):
         "INSERT INTO requests (id, shard, reply, cree_le) VALUES ('old-request', 'x', '', now() - interval '2 days'),"
         " ('new-request', 'x', '', now())"
     )
-    sql.execute("UPDATE events SET at = now() - interval '2 days'")
+    owner_sql.execute("UPDATE events SET at = now() - interval '2 days'")  # events are append-only for the programs
     assert prune(sql, Config(home=Path("/tmp/unused"))) == (4, 1)
     assert [e["seq"] for e in read_events(sql, 0)] == [5, 6, 7, 8, 9, 10]
     assert sql.execute("SELECT id FROM requests").fetchall() == [("new-request",)]
     sql.execute("UPDATE listener_positions SET seq = 10")
-    sql.execute("UPDATE events SET at = now() WHERE seq > 8")
+    owner_sql.execute("UPDATE events SET at = now() WHERE seq > 8")
     assert prune(sql, Config(home=Path("/tmp/unused"))) == (4, 0)
     assert [e["seq"] for e in read_events(sql, 0)] == [9, 10]

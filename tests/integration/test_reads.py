@@ -88,13 +88,19 @@ def test_membres_and_livres_are_listed_and_a_club_is_vide_until_it_has_any(sql):
 
 def test_prets_en_cours_are_the_copies_out_soonest_due_first_and_en_retard_only_the_overdue(sql):
     a, b = add_membres(sql, 2)
-    sql.execute(
-        "INSERT INTO livres (id, titre, shard, emprunteur, echeance, retard_signale, relances) VALUES"
-        " ('libre', 'Libre', 0, NULL, NULL, false, 0),"
-        " ('futur', 'Futur', 0, %s, '2100-01-01 00:00:00+00', false, 0),"
-        " ('passe', 'Passé', 1, %s, '2001-01-01 00:00:00+00', true, 2)",
-        (a, b),
-    )
+    with sql.transaction():  # a borrower and the open loan, together (migration 006)
+        sql.execute(
+            "INSERT INTO livres (id, titre, shard, emprunteur, echeance, retard_signale, relances) VALUES"
+            " ('libre', 'Libre', 0, NULL, NULL, false, 0),"
+            " ('futur', 'Futur', 0, %s, '2100-01-01 00:00:00+00', false, 0),"
+            " ('passe', 'Passé', 1, %s, '2001-01-01 00:00:00+00', true, 2)",
+            (a, b),
+        )
+        sql.execute(
+            "INSERT INTO prets (livre_id, membre_id, echeance) VALUES"
+            " ('futur', %s, '2100-01-01 00:00:00+00'), ('passe', %s, '2001-01-01 00:00:00+00')",
+            (a, b),
+        )
     passe = {"livre": "passe", "titre": "Passé", "membre": b, "echeance": JAN_2001, "en_retard": True, "relances": 2}
     futur = {"livre": "futur", "titre": "Futur", "membre": a, "echeance": JAN_2100, "en_retard": False, "relances": 0}
     assert reads.prets_en_cours(sql) == [passe, futur]
@@ -132,9 +138,9 @@ def test_notifications_are_listed_in_order_and_by_membre(sql):
     assert reads.notifications(sql, b) == [listed[1]]
 
 
-def test_lags_are_events_behind_the_outbox_and_caught_up_means_none_behind(sql):
+def test_lags_are_events_behind_the_outbox_and_caught_up_means_none_behind(sql, owner_sql):
     assert reads.caught_up(sql) and reads.listener_lags(sql) == {"paiements": 0, "notifications": 0}
-    sql.execute("DELETE FROM listener_positions")
+    owner_sql.execute("DELETE FROM listener_positions")  # the programs never delete a position
     assert reads.caught_up(sql) and reads.listener_lags(sql) == {}
     append_events(sql, [("test", f"a/{i}", {}) for i in range(5)])
     sql.execute("INSERT INTO listener_positions (listener, seq) VALUES ('paiements', 5), ('notifications', 2)")
@@ -175,11 +181,14 @@ def test_the_drills_reads_keep_only_their_seances_and_copies(sql):
     _inscrire(sql, "x", b, "attente")
     _inscrire(sql, "autre", a)
     assert reads.inscriptions(sql, ["x"]) == {("x", b)}
-    sql.execute("INSERT INTO livres (id, titre, shard) VALUES ('l1', 'L1', 0), ('l2', 'L2', 0)")
-    sql.execute(
-        "INSERT INTO prets (livre_id, membre_id, echeance, rendu_le) VALUES"
-        " ('l1', %(a)s, now(), now()), ('l1', %(a)s, now(), NULL),"
-        " ('l1', %(b)s, now(), now()), ('l2', %(b)s, now(), NULL)",
-        {"a": a, "b": b},
-    )
+    with sql.transaction():
+        sql.execute(
+            "INSERT INTO livres (id, titre, shard, emprunteur) VALUES ('l1', 'L1', 0, %s), ('l2', 'L2', 0, %s)", (a, b)
+        )
+        sql.execute(
+            "INSERT INTO prets (livre_id, membre_id, echeance, rendu_le) VALUES"
+            " ('l1', %(a)s, now(), now()), ('l1', %(a)s, now(), NULL),"
+            " ('l1', %(b)s, now(), now()), ('l2', %(b)s, now(), NULL)",
+            {"a": a, "b": b},
+        )
     assert reads.prets_par_paire(sql, ["l1"]) == {("l1", a): 2, ("l1", b): 1}

@@ -67,6 +67,17 @@ def test_race_shows_that_monclub_never_overbooks(tree):
     assert "MonClub never overbooked" in done.stdout
 
 
+def test_9_race_bounds_its_threads_by_the_connections_it_would_hold(database, state_dir):
+    env = {**os.environ, "MONCLUB_HOME": str(state_dir), "MONCLUB_DATABASE_URL": database}
+    env.pop("MONCLUB_CONFIG", None)
+    done = subprocess.run(
+        [str(SCRIPTS / "race"), "--threads", "200"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2, done.stderr
+    assert "--threads must be 2 to 100" in done.stderr and "max_connections" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_race_says_to_start_monclub_when_it_is_not_running(database, state_dir):
     env = {**os.environ, "MONCLUB_HOME": str(state_dir), "MONCLUB_DATABASE_URL": database, "MONCLUB_SHARDS": "2"}
     env.pop("MONCLUB_CONFIG", None)

@@ -85,3 +85,35 @@ def test_a_malformed_database_url_is_refused_without_its_password(tmp_path):
     with pytest.raises(ConfigError) as refused:
         config.load(env)
     assert "s3cr3t" not in str(refused.value) and "***" in str(refused.value)
+
+
+def test_15_the_programs_and_the_migrations_connect_as_two_roles(tmp_path):
+    embedded = config.load(write(tmp_path, ""))
+    assert "user=monclub_app" in embedded.conninfo() and "user=monclub" in embedded.owner_conninfo()
+    assert embedded.app_role() == "monclub_app"
+    env = {**write(tmp_path, 'owner_database_url = "postgresql://gerant@db/club"\n')}
+    external = config.load({**env, "MONCLUB_DATABASE_URL": "postgresql://club@db/club"})
+    assert (external.conninfo(), external.owner_conninfo()) == (
+        "postgresql://club@db/club",
+        "postgresql://gerant@db/club",
+    )
+    assert external.app_role() == "club"
+    overridden = config.load(
+        {
+            **env,
+            "MONCLUB_DATABASE_URL": "postgresql://club@db/club",
+            "MONCLUB_OWNER_DATABASE_URL": "postgresql://o@db/c",
+        }
+    )
+    assert overridden.owner_conninfo() == "postgresql://o@db/c"
+    alone = config.load({**write(tmp_path, ""), "MONCLUB_DATABASE_URL": "postgresql://club@db/club"})
+    assert alone.owner_conninfo() == alone.conninfo(), "an external database of the previous version keeps working"
+
+
+def test_15_an_owner_url_is_refused_without_its_password_or_without_a_database_url(tmp_path):
+    env = {**write(tmp_path, ""), "MONCLUB_DATABASE_URL": "postgresql:///x"}
+    with pytest.raises(ConfigError) as malformed:
+        config.load({**env, "MONCLUB_OWNER_DATABASE_URL": "postgresql://gerant:s3cr3t@[::1/monclub"})
+    assert "owner_database_url" in str(malformed.value) and "s3cr3t" not in str(malformed.value)
+    with pytest.raises(ConfigError, match="without database_url"):
+        config.load({**write(tmp_path, ""), "MONCLUB_OWNER_DATABASE_URL": "postgresql:///x"})
