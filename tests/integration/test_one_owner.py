@@ -3,6 +3,8 @@ for it instead of silently taking over its ipc socket file (and its new clients)
 database session ended never answers from stale memory once another process may own its
 partition."""
 
+import os
+import signal
 import subprocess
 import sys
 
@@ -66,10 +68,7 @@ def test_a_shard_whose_session_ended_never_answers_from_stale_memory(reunions, d
         client.inscrire("polar", a)
         client.inscrire("polar", b)
         assert client.etat("polar")["inscrits"] == [a, b]
-    backend = sql.execute(
-        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = %s AND objid = %s AND granted",
-        (ownership.LOCK_CLASSES["reunions"], partition),
-    ).fetchone()[0]
+    backend = _lock_holder(sql, partition)
     with connect(database, autocommit=True) as intruder:
         sql.execute("SELECT pg_terminate_backend(%s)", (backend,))
         assert ownership.lock(intruder, "reunions", partition)
@@ -83,18 +82,28 @@ def test_a_shard_whose_session_ended_never_answers_from_stale_memory(reunions, d
         assert client.etat("polar")["inscrits"] == [a, b, c]
 
 
-def test_a_restarted_shard_that_cannot_take_its_partition_says_so_then_takes_it(reunions, database):
+def _lock_holder(sql, partition: int) -> int:
+    return sql.execute(
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = %s AND objid = %s AND granted",
+        (ownership.LOCK_CLASSES["reunions"], partition),
+    ).fetchone()[0]
+
+
+def test_a_restarted_shard_that_cannot_take_its_partition_says_so_then_takes_it(reunions, database, sql):
     """Not a silent `unavailable` to everyone behind a healthy status: its ping says it waits, and
-    why, and it takes the partition by itself once the other process lets go."""
+    why, and it takes the partition by itself once the other process lets go. (The old shard is
+    stopped first, so that the intruder takes the lock before anybody else can.)"""
+    old = reunions.shard_pids()[1]
+    os.kill(old, signal.SIGSTOP)
     with connect(database, autocommit=True) as intruder:
-        old = reunions.kill_shard(1)
-        assert ownership.lock(intruder, "reunions", 1)
-        ownership.take(intruder, "reunions", 1, "intruder")
+        sql.execute("SELECT pg_terminate_backend(%s)", (_lock_holder(sql, 1),))
+        wait_for(lambda: ownership.lock(intruder, "reunions", 1), 10, "the intruder to take the lock")
+        os.kill(old, signal.SIGKILL)
         waiting = wait_for(
             lambda: (answer := probe(reunions.config, 1)) and answer["pid"] != old and answer["waiting"],
             20,
             "the restarted shard to say it waits",
         )
-        assert "waiting for its partition" in waiting or "another process owns" in waiting
+        assert "another process owns reunions/shard-1" in waiting
     answer = wait_for(lambda: (found := probe(reunions.config, 1)) and found["epoch"] and found, 20, "the partition")
     assert answer["waiting"] is None
