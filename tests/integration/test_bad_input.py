@@ -6,7 +6,9 @@ import zmq
 
 from monclub import protocol, wire
 from monclub.db import connect
+from monclub.errors import InvalidRequest
 from monclub.partition import shard_of
+from monclub.prets.ops import OPS as LIVRE_OPS
 from monclub.reunions import seance as core
 from monclub.reunions.ops import OPS
 from monclub.reunions.shard import seance_shard
@@ -109,6 +111,20 @@ def test_bad_request_gets_invalid_request_and_a_valid_one_then_succeeds(shard_so
 def test_a_refusal_names_the_request_id_when_it_could_be_read(shard_socket):
     assert ask(shard_socket, packed(membre="1"))["id"] == "bad-request-00001"
     assert ask(shard_socket, BAD["non-utf8 string"][0])["id"] is None
+
+
+def test_a_single_empty_frame_from_a_dealer_is_an_empty_payload(shard_socket):
+    """docs/protocol.md §1: answered invalid_request, id null."""
+    reply = ask(shard_socket, b"", envelope=())
+    assert reply["error"]["code"] == "invalid_request" and reply["id"] is None
+
+
+def test_an_op_both_shard_kinds_share_names_the_field_it_does_not_take():
+    """docs/protocol.md §11: `etat` with a `seance` field, as a Prêts shard parses it."""
+    with pytest.raises(InvalidRequest, match="op 'etat' takes no field 'seance'"):
+        LIVRE_OPS.parse(protocol.request("etat-polar-00001", "etat", seance="polar"))
+    with pytest.raises(InvalidRequest, match="op 'etat' takes no field 'livre'"):
+        OPS.parse(protocol.request("etat-livre-00001", "etat", livre="dune"))
 
 
 def test_a_malformed_envelope_is_dropped_and_the_shard_serves_on(shard_socket):

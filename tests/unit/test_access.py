@@ -1,3 +1,8 @@
+import re
+
+from zmq.utils import z85
+
+from monclub import keys
 from monclub.curve import verdict
 from monclub.db.secrets import redact
 
@@ -29,3 +34,15 @@ def test_passwords_are_masked_in_every_spelling():
         text = f"error in {conninfo!r}, password {password}"
         assert password not in redact(text, conninfo) and "***" in redact(text, conninfo)
     assert redact("nothing to hide", "postgresql://gardien@db/monclub") == "nothing to hide"
+
+
+def test_the_key_files_are_the_certificate_format_the_protocol_documents(tmp_path):
+    """docs/protocol.md §1: a `public-key = "<Z85>"` line (and `secret-key` in a secret file),
+    40 characters that decode to 32 bytes, readable without MonClub's Python."""
+    keys.init(tmp_path)
+    public = keys.server_public(tmp_path).read_text()
+    secret = keys.client_secret(tmp_path).read_text()
+    found = re.search(r'^\s+public-key = "(.{40})"$', public, re.M)
+    assert found and len(z85.decode(found.group(1))) == 32
+    assert re.search(r'^\s+secret-key = "(.{40})"$', secret, re.M)
+    assert all(line.startswith("#") or not line.strip() for line in public.split("metadata")[0].splitlines())
