@@ -1,0 +1,72 @@
+"""Quiescence after the chaos drill's faults: the whole tree running and every listener caught up
+with the outbox, waited for with a deadline and a progress line saying what is still missing."""
+
+import time
+import xmlrpc.client
+from collections.abc import Callable
+
+import psycopg
+
+from monclub import tree
+from monclub.config import Config
+from monclub.db import connect, reads
+
+STALL_SECONDS = 10.0
+POLL = 0.2
+
+
+def not_running(config: Config, state: dict) -> list[str]:
+    """The parts of the tree that do not run, in words: 'postgres (fatal)', 'reunions/shard-1 (missing)'."""
+    if state["supervisord"]["pid"] is None:
+        return ["supervisord (stopped)"]
+    down = [f"{p['name']} ({p['state']})" for p in state["programs"] if p["state"] != "running"]
+    expected = {"reunions": config.shards, "prets": config.pret_shards}
+    for program in state["programs"]:
+        if program["name"] not in expected or program["state"] != "running":
+            continue
+        children = {child["name"]: child["state"] for child in program.get("children", [])}
+        for index in range(expected[program["name"]]):
+            child_state = children.get(f"shard-{index}", "missing")
+            if child_state != "running":
+                down.append(f"{program['name']}/shard-{index} ({child_state})")
+    return down
+
+
+def missing(config: Config) -> tuple[str | None, dict | None]:
+    """What keeps the drill from quiescence (None once quiet), and the listeners' positions."""
+    try:
+        down = not_running(config, tree.status(config))
+    except (OSError, xmlrpc.client.Error) as error:
+        return f"supervisord does not answer ({error})", None
+    if down:
+        return f"not running: {', '.join(down)}", None
+    try:
+        with connect(config.conninfo(), autocommit=True) as conn:
+            lags = {name: lag for name, lag in reads.listener_lags(conn).items() if lag}
+    except psycopg.Error as error:
+        return f"the database does not answer ({str(error).strip().splitlines()[0]})", None
+    if not lags:
+        return None, None
+    behind = ", ".join(f"{name} {lag}" for name, lag in sorted(lags.items()))
+    return f"listeners behind the outbox (events): {behind}", lags
+
+
+def wait(config: Config, deadline: float, show: Callable[[float, str], None]) -> tuple[float, str | None]:
+    """Seconds until quiet, and why it is not (None when it is): what was still missing when the
+    deadline passed, or listeners that stopped moving for STALL_SECONDS (a listener stuck on an
+    event it cannot apply). `show(elapsed, what)` is called on every poll."""
+    started = moved = time.monotonic()
+    seen = None
+    while True:
+        now = time.monotonic()
+        what, lags = missing(config)
+        if what is None:
+            return now - started, None
+        show(now - started, what)
+        if lags is None or lags != seen:
+            seen, moved = lags, now
+        elif now - moved > STALL_SECONDS:
+            return now - started, f"listeners stopped behind the outbox for {STALL_SECONDS:.0f}s: {what}"
+        if now - started > deadline:
+            return now - started, f"not quiet within {deadline:.0f}s: {what}"
+        time.sleep(POLL)
