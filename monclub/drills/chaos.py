@@ -123,6 +123,9 @@ def _audit(config: Config, load: Load, plan: Plan, progress: Progress) -> tuple[
             if phase.seconds > phase.deadline:
                 phase.missed = f"the database did not answer the audit within {phase.deadline:.0f}s ({reason})"
                 return phase, []
+            if gone := settle.given_up(config, "postgres"):
+                phase.missed = f"the database does not answer ({reason}): {gone}, {settle.GAVE_UP}"
+                return phase, []
             progress.waiting(phase.seconds, phase.deadline, f"the database ({reason})")
             time.sleep(0.5)
 

@@ -2,7 +2,9 @@
 whose auditor is itself tested against a deliberately broken shard."""
 
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -132,32 +134,53 @@ def _assert_everything_left_is_in_the_namespace(cli, report: dict) -> None:
     assert others == 0
 
 
-def test_a_tree_that_does_not_come_back_is_reported_when_the_deadlines_pass(daemon_env, tmp_path):
+def test_a_tree_that_does_not_come_back_is_reported_without_waiting_out_the_deadlines(daemon_env, tmp_path):
     """PostgreSQL stopped during the load, as a FATAL program would be: the drill does not hang
-    in quiescence, it says what it waits for, reports each missed deadline and exits 1."""
+    in quiescence, it says what it waits for, reports what supervisord gave up on and exits 1."""
     cli, _ = daemon_env
     cli.run("start")
     config = configuration.load(cli.env)
     report_path = tmp_path / "report.json"
-    args = ["--duration", "6", "--targets", "relay", "--kill-every", "2000", "--seed", "3", "--settle", "5"]
+    args = ["--duration", "6", "--targets", "relay", "--kill-every", "2000", "--seed", "3", "--settle", "30"]
     command = [sys.executable, "-m", "monclub", "drill", "chaos", *args, "--report", str(report_path)]
     with subprocess.Popen(command, env=cli.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as drill:
         try:
             assert drill.stderr is not None and "phase 1/3, load+faults" in drill.stderr.readline()
             with tree.rpc(config) as proxy:
                 proxy.supervisor.stopProcess("postgres")
-            # 6 s of load, then at most 5 s for each of the calls in flight, quiescence, the audit.
+            # 6 s of load, then at most 15 s for the calls in flight: the rest must not wait.
             stdout, stderr = drill.communicate(timeout=60)
         finally:
             drill.kill()
     assert drill.returncode == 1, stdout + stderr
-    assert re.search(r"phase 2/3, quiescence: .*\(deadline 5s\)", stderr), stderr
+    assert re.search(r"phase 2/3, quiescence: .*\(deadline 30s\)", stderr), stderr
     assert "waiting for not running: postgres (stopped)" in stderr
     report = json.loads(report_path.read_text())
-    missed = {phase["name"]: phase["missed"] for phase in report["phases"]}
-    assert "postgres (stopped)" in missed["quiescence"] and "did not answer" in missed["audit"]
-    assert any(v.startswith("quiescence: not quiet within 5s") for v in report["violations"])
+    phases = {phase["name"]: phase for phase in report["phases"]}
+    assert "postgres (stopped): supervisord will not restart it" in phases["quiescence"]["missed"]
+    assert "postgres (stopped)" in phases["audit"]["missed"]
+    assert phases["quiescence"]["seconds"] < 5 and phases["audit"]["seconds"] < 5
     assert "DEADLINE PASSED" in stdout and "error: " in stderr
+
+
+def test_a_listener_that_does_not_catch_up_is_reported_when_the_quiescence_deadline_passes(daemon_env, tmp_path):
+    cli, _ = daemon_env
+    cli.run("start")
+    listener = cli.program("notifications")["pid"]
+    os.kill(listener, signal.SIGSTOP)
+    try:
+        report_path = tmp_path / "report.json"
+        args = ["--duration", "4", "--targets", "relay", "--kill-every", "60000", "--settle", "5"]
+        drill, seconds = _chaos(cli, *args, "--report", str(report_path), timeout=90)
+    finally:
+        os.kill(listener, signal.SIGCONT)
+    assert drill.returncode == 1, drill.stdout + drill.stderr
+    assert "waiting for listeners behind the outbox (events): notifications " in drill.stderr
+    report = json.loads(report_path.read_text())
+    phases = {phase["name"]: phase for phase in report["phases"]}
+    assert phases["quiescence"]["missed"].startswith("not quiet within 5s: listeners behind the outbox")
+    assert phases["audit"]["completed"] and report["violations"]
+    assert 5 <= phases["quiescence"]["seconds"] < 10 and seconds < 60
 
 
 def _pids(state: dict) -> list[int]:
