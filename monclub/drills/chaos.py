@@ -124,7 +124,7 @@ def _audit(config: Config, load: Load, plan: Plan, progress: Progress) -> tuple[
                 phase.missed = f"the database did not answer the audit within {phase.deadline:.0f}s ({reason})"
                 return phase, []
             if gone := settle.given_up(config, "postgres"):
-                phase.missed = f"the database does not answer ({reason}): {gone}, {settle.GAVE_UP}"
+                phase.missed = f"the database does not answer: {gone}, given up by supervisord ({reason})"
                 return phase, []
             progress.waiting(phase.seconds, phase.deadline, f"the database ({reason})")
             time.sleep(0.5)
@@ -209,7 +209,7 @@ def run(config: Config, plan: Plan, progress: Progress) -> dict:
 
 
 def _phase_line(phase: dict) -> str:
-    verdict = "done" if phase["completed"] else f"DEADLINE PASSED: {phase['missed']}"
+    verdict = "done" if phase["completed"] else f"INCOMPLETE: {phase['missed']}"
     return f"  {phase['name']}: {phase['seconds']:.1f}s (deadline {phase['deadline_seconds']:.0f}s) {verdict}"
 
 
