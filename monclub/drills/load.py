@@ -11,6 +11,7 @@ Every call ends by the load's deadline (`start(ends_at)`): a call still unanswer
 timeout (outcome unknown), so the load always finishes, even when the tree does not come back.
 """
 
+import bisect
 import random
 import threading
 import time
@@ -85,9 +86,11 @@ class Outcomes:
 
     def first_answer_after(self, moment: float) -> float | None:
         """When the first acknowledged operation was answered at or after `moment` (every
-        acknowledged operation was committed, refusals included: the service was back then)."""
+        acknowledged operation was committed, refusals included: the service was back then).
+        `answered` is in order: each time is read under the lock that appends it."""
         with self.lock:
-            return min((done for done in self.answered if done >= moment), default=None)
+            index = bisect.bisect_left(self.answered, moment)
+            return self.answered[index] if index < len(self.answered) else None
 
 
 def consistent(ops: list[tuple[str, str]], events: list[str]) -> bool:
