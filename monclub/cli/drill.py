@@ -1,7 +1,6 @@
 """monclub drill kill TARGET | drill chaos: break the tree on purpose and count what survived."""
 
 import json
-import sys
 
 import click
 
@@ -9,6 +8,7 @@ from monclub import tree
 from monclub.cli.common import emit, fail, handled, json_option, load_config
 from monclub.config import Config
 from monclub.drills import chaos, recovery
+from monclub.drills.progress import TextProgress
 from monclub.errors import InvalidRequest, Unavailable
 
 
@@ -56,26 +56,6 @@ def drill_kill(target: str, as_json: bool):
     )
 
 
-def _progress(duration: float):
-    """A bar redrawn in place on a terminal; one line per tenth of the run otherwise (logs, CI)."""
-    terminal = sys.stderr.isatty()
-    shown = {-1}
-
-    def show(elapsed: float, acknowledged: int, kills: int) -> None:
-        done = int(30 * min(elapsed / duration, 1.0))
-        if not terminal and done // 3 in shown:
-            return
-        shown.add(done // 3)
-        bar = f"[{'#' * done}{'.' * (30 - done)}]"
-        line = f"{bar} {elapsed:5.1f}/{duration:.0f}s  acknowledged {acknowledged}  kills {kills}"
-        sys.stderr.write(f"\r{line}" if terminal else f"{line}\n")
-        if elapsed >= duration:
-            sys.stderr.write("\nwaiting for quiescence...\n" if terminal else "waiting for quiescence...\n")
-        sys.stderr.flush()
-
-    return show
-
-
 @drill.command("chaos")
 @click.option("--duration", type=float, default=60.0, show_default=True, help="Seconds of load and kills.")
 @click.option("--kill-every", type=int, default=500, show_default=True, help="Milliseconds between kills.")
@@ -83,14 +63,25 @@ def _progress(duration: float):
 @click.option("--clients", type=int, default=8, show_default=True, help="Concurrent clients of the load.")
 @click.option("--targets", default="", help="Comma-separated places to kill (default: every process but supervisord).")
 @click.option(
+    "--settle",
+    type=click.FloatRange(min=1),
+    default=60.0,
+    show_default=True,
+    help="Deadline in seconds of quiescence after the load (and, capped by it, of the calls in flight and the audit).",
+)
+@click.option(
     "--report", "report_path", type=click.Path(dir_okay=False), default=None, help="Also write the report as JSON."
 )
 @json_option
 @handled
-def drill_chaos(duration, kill_every, seed, clients, targets, report_path, as_json):
+def drill_chaos(duration, kill_every, seed, clients, targets, settle, report_path, as_json):
     """Load the tree while killing random processes of it, then audit; exit 1 on any violation."""
-    plan = chaos.Plan(duration, kill_every / 1000, seed, clients, tuple(t for t in targets.split(",") if t))
-    report = chaos.run(load_config(), plan, _progress(duration))
+    plan = chaos.Plan(duration, kill_every / 1000, seed, clients, tuple(t for t in targets.split(",") if t), settle)
+    progress = TextProgress(duration)
+    try:
+        report = chaos.run(load_config(), plan, progress)
+    finally:
+        progress.done()
     emit(as_json, report, "\n".join(chaos.report_lines(report)))
     if report_path:
         with open(report_path, "w") as out:

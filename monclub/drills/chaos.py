@@ -1,26 +1,32 @@
 """The chaos drill: load on the tree while random processes of it are killed with SIGKILL, then
 quiescence and an audit. The fault schedule comes from the seed, so a failing run can be replayed.
+
+Three phases, each with a deadline, so that the drill always ends with its report: load+faults
+(the run, then at most DRAIN_SECONDS for the calls in flight), quiescence (the tree running and the
+listeners caught up, at most `Plan.settle` seconds) and the audit (at most AUDIT_SECONDS for the
+database to answer it). A phase whose deadline passes is reported with what was missing, as a
+violation, and the next one runs. DRAIN_SECONDS and AUDIT_SECONDS never exceed `Plan.settle`.
 """
 
-import os
-import random
-import signal
 import statistics
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Protocol
+
+import psycopg
 
 from monclub import tree
 from monclub.config import Config
-from monclub.db import audit, connect, reads
-from monclub.drills.load import Load
-from monclub.drills.recovery import running_places, serving
+from monclub.db import audit, connect
+from monclub.drills import settle
+from monclub.drills.faults import Faults, Kill
+from monclub.drills.load import Load, Outcomes
 from monclub.errors import ConfigError
 
-QUIESCENCE_TIMEOUT = 180.0
-STALL_SECONDS = 10.0
+DRAIN_SECONDS = 15.0
+AUDIT_SECONDS = 30.0
+PHASES = ("load+faults", "quiescence", "audit")
 
 
 @dataclass
@@ -30,122 +36,201 @@ class Plan:
     seed: int
     clients: int = 8
     targets: tuple[str, ...] = ()
+    settle: float = 60.0
+
+    @property
+    def drain(self) -> float:
+        return min(DRAIN_SECONDS, self.settle)
+
+    @property
+    def audit(self) -> float:
+        return min(AUDIT_SECONDS, self.settle)
+
+
+class Progress(Protocol):
+    def phase(self, name: str, deadline: float, what: str) -> None:
+        """A phase starts; `deadline` is in seconds from now."""
+
+    def load(self, elapsed: float, acknowledged: int, kills: int) -> None: ...
+
+    def waiting(self, elapsed: float, deadline: float, what: str) -> None:
+        """Still waiting in the current phase, for `what`."""
 
 
 @dataclass
-class Kills:
-    per_target: Counter = field(default_factory=Counter)
-    recoveries: list[float] = field(default_factory=list)
-    unrecovered: list[str] = field(default_factory=list)
-    watchers: list[threading.Thread] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+class Phase:
+    name: str
+    deadline: float
+    seconds: float = 0.0
+    missed: str | None = None
 
-    def watch(self, config: Config, place: str, pid: int, killed_at: float) -> None:
-        """Time, in a thread of its own, how long `place` takes to serve again."""
-
-        def measure():
-            while time.monotonic() - killed_at < QUIESCENCE_TIMEOUT:
-                if serving(config, place, {pid}):
-                    with self.lock:
-                        self.recoveries.append(time.monotonic() - killed_at)
-                    return
-                time.sleep(0.01)
-            with self.lock:
-                self.unrecovered.append(place)
-
-        thread = threading.Thread(target=measure, daemon=True)
-        thread.start()
-        self.watchers.append(thread)
+    def report(self) -> dict:
+        return {
+            "name": self.name,
+            "deadline_seconds": self.deadline,
+            "seconds": round(self.seconds, 2),
+            "completed": self.missed is None,
+            "missed": self.missed,
+        }
 
 
-def _candidates(config: Config, targets: tuple[str, ...]) -> dict[str, int]:
-    places = {p: pid for p, pid in running_places(config).items() if p != "supervisord"}
-    if targets:
-        places = {p: pid for p, pid in places.items() if any(p == t or p.startswith(t + "/") for t in targets)}
-    return places
-
-
-def _kill_loop(config: Config, plan: Plan, kills: Kills, stop: threading.Event) -> None:
-    rng = random.Random(plan.seed)
-    while not stop.wait(plan.kill_every):
-        places = _candidates(config, plan.targets)
-        if not places:
-            continue
-        place = rng.choice(sorted(places))
-        try:
-            os.kill(places[place], signal.SIGKILL)
-        except ProcessLookupError:
-            continue
-        kills.per_target[place] += 1
-        kills.watch(config, place, places[place], time.monotonic())
-
-
-def _wait_quiet(config: Config) -> tuple[float, str | None]:
-    """Seconds until the tree is healthy and every listener has caught up with the outbox, or
-    the reason it did not settle: a timeout, or listeners that stopped moving (a listener stuck on
-    an event it cannot apply) for STALL_SECONDS."""
-    started = moved = time.monotonic()
-    seen = None
-    while (now := time.monotonic()) - started < QUIESCENCE_TIMEOUT:
-        if tree.status(config)["healthy"]:
-            with connect(config.conninfo(), autocommit=True) as conn:
-                if reads.caught_up(conn):
-                    return now - started, None
-                positions = reads.listener_positions(conn)
-            if positions != seen:
-                seen, moved = positions, now
-            elif now - moved > STALL_SECONDS:
-                return now - started, (
-                    f"listeners stopped behind the outbox for {STALL_SECONDS:.0f}s"
-                    f" (positions {positions}); see {config.log_dir}"
-                )
-        time.sleep(0.2)
-    return time.monotonic() - started, f"the tree did not settle within {QUIESCENCE_TIMEOUT:.0f}s; see {config.log_dir}"
-
-
-def run(config: Config, plan: Plan, progress: Callable[[float, int, int], None]) -> dict:
-    """Run the drill; the report (see `report_lines`). progress(elapsed, acknowledged, kills)."""
-    if not tree.status(config)["healthy"]:
-        raise ConfigError("MonClub is not running or not healthy: start it (monclub start) and check monclub status")
-    load, kills, stop = Load(config, plan.clients, plan.seed), Kills(), threading.Event()
-    load.prepare()
-    killer = threading.Thread(target=_kill_loop, args=(config, plan, kills, stop), daemon=True)
-    started = time.monotonic()
-    load.start()
+def _load_and_faults(load: Load, faults: Faults, plan: Plan, progress: Progress, started: float) -> Phase:
+    phase = Phase(PHASES[0], plan.duration + plan.drain)
+    progress.phase(phase.name, phase.deadline, f"{plan.duration:.0f}s of load and kills, then the calls in flight")
+    stop = threading.Event()
+    killer = threading.Thread(target=faults.loop, args=(stop,), daemon=True)
+    load.start(ends_at=started + phase.deadline)
     killer.start()
     while (elapsed := time.monotonic() - started) < plan.duration:
-        progress(elapsed, load.outcomes.acknowledged, sum(kills.per_target.values()))
+        progress.load(elapsed, load.outcomes.acknowledged, sum(faults.per_target.values()))
         time.sleep(0.2)
-    progress(plan.duration, load.outcomes.acknowledged, sum(kills.per_target.values()))
+    progress.load(plan.duration, load.outcomes.acknowledged, sum(faults.per_target.values()))
     stop.set()
     killer.join()
-    load.finish()
-    quiet, unsettled = _wait_quiet(config)
-    for watcher in kills.watchers:
-        watcher.join(QUIESCENCE_TIMEOUT)
-    with connect(config.conninfo(), autocommit=True) as conn:
-        violations = audit.violations(conn) + load.contradictions(conn) + load.loan_contradictions(conn)
-    violations += [f"{place} never served again after its kill" for place in kills.unrecovered]
-    violations += [unsettled] if unsettled else []
-    recoveries = sorted(kills.recoveries)
+    progress.waiting(plan.duration, phase.deadline, "the clients' calls in flight")
+    still_running = load.finish()
+    phase.seconds = time.monotonic() - started
+    if still_running:
+        phase.missed = f"{still_running} client(s) still waiting for a reply: their last outcome is not audited"
+    return phase
+
+
+def _quiescence(config: Config, plan: Plan, progress: Progress) -> Phase:
+    phase = Phase(PHASES[1], plan.settle)
+    progress.phase(phase.name, phase.deadline, "the whole tree running, every listener caught up")
+    phase.seconds, phase.missed = settle.wait(
+        config, phase.deadline, lambda elapsed, what: progress.waiting(elapsed, phase.deadline, what)
+    )
+    return phase
+
+
+def _audit(config: Config, load: Load, plan: Plan, progress: Progress) -> tuple[Phase, list[str]]:
+    """The audit's violations, on a connection tried until the deadline (the database may still be
+    recovering); its queries are bounded by the same deadline."""
+    phase = Phase(PHASES[2], plan.audit)
+    progress.phase(phase.name, phase.deadline, "the database against what the clients were told")
+    started = time.monotonic()
+    timeout = f"-c statement_timeout={int(phase.deadline * 1000)}"
+    while True:
+        try:
+            with connect(config.conninfo(), autocommit=True, options=timeout) as conn:
+                found = audit.violations(conn) + load.contradictions(conn) + load.loan_contradictions(conn)
+            phase.seconds = time.monotonic() - started
+            return phase, found
+        except psycopg.OperationalError as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            phase.seconds = time.monotonic() - started
+            if phase.seconds > phase.deadline:
+                phase.missed = f"the database did not answer the audit within {phase.deadline:.0f}s ({reason})"
+                return phase, []
+            if gone := settle.given_up(config, "postgres"):
+                phase.missed = f"the database does not answer: {gone}, given up by supervisord ({reason})"
+                return phase, []
+            progress.waiting(phase.seconds, phase.deadline, f"the database ({reason})")
+            time.sleep(0.5)
+
+
+def _summary(values: list[float], unit: float = 1.0, digits: int = 3) -> dict:
+    """count, median and max of `values` (seconds) in `unit`s."""
+    return {
+        "count": len(values),
+        "median": round(statistics.median(values) / unit, digits) if values else None,
+        "max": round(max(values) / unit, digits) if values else None,
+    }
+
+
+def postgres_kills(kills: list[Kill], outcomes: Outcomes, started: float) -> dict:
+    """Per PostgreSQL kill: when (seconds into the run), when a new server answered a new
+    connection, and when the service was back: the first operation acknowledged after that (its
+    shard reconnected, its client retried). None, with why, when it was not back before the next
+    kill or the end of the load."""
+    rows, served = [], []
+    for index, kill in enumerate(kills):
+        later = kills[index + 1] if index + 1 < len(kills) else None
+        back = None if kill.back is None else outcomes.first_answer_after(kill.at + kill.back)
+        if back is not None and later is not None and back > later.at:
+            back = None
+        served += [] if back is None else [back - kill.at]
+        rows.append(
+            {
+                "at": round(kill.at - started, 2),
+                "database_seconds": None if kill.back is None else round(kill.back, 3),
+                "serving_seconds": None if back is None else round(back - kill.at, 3),
+                "not_serving": None if back is not None else _why_not_serving(kill, later),
+            }
+        )
+    return {"kills": rows, "serving_seconds": _summary(served)}
+
+
+def _why_not_serving(kill: Kill, later: Kill | None) -> str:
+    if kill.killed_again:
+        return "killed again (database not back)"
+    if later is not None:
+        return "killed again (no operation served yet)"
+    return "no operation served before the load ended" if kill.back is not None else "database never back"
+
+
+def run(config: Config, plan: Plan, progress: Progress) -> dict:
+    """Run the drill; the report (see `report_lines`). Always returns, whatever the tree does."""
+    if not tree.status(config)["healthy"]:
+        raise ConfigError("MonClub is not running or not healthy: start it (monclub start) and check monclub status")
+    load = Load(config, plan.clients, plan.seed)
+    faults = Faults(config, plan.kill_every, plan.seed, plan.targets)
+    load.prepare()
+    started = time.monotonic()
+    phases = [_load_and_faults(load, faults, plan, progress, started), _quiescence(config, plan, progress)]
+    unrecovered = faults.stop_watching()
+    audit_phase, violations = _audit(config, load, plan, progress)
+    phases.append(audit_phase)
+    violations += [f"{place} never served again after its last kill" for place in unrecovered]
+    violations += [f"{phase.name}: {phase.missed}" for phase in phases if phase.missed]
+    recoveries = [kill.back for kill in faults.kills if kill.back is not None]
     return {
         "seed": plan.seed,
         "duration": plan.duration,
         "kill_every": plan.kill_every,
         "clients": plan.clients,
+        "targets": list(plan.targets),
+        "settle": plan.settle,
+        "namespace": load.prefix,
+        "left_in_instance": load.left_behind(),
+        "phases": [phase.report() for phase in phases],
         "operations_acknowledged": load.outcomes.acknowledged,
         "retries": load.outcomes.retries,
         "outcomes": dict(load.outcomes.counts),
-        "kills": dict(kills.per_target),
-        "recovery_ms": {
-            "count": len(recoveries),
-            "median": round(statistics.median(recoveries) * 1000, 1) if recoveries else None,
-            "max": round(recoveries[-1] * 1000, 1) if recoveries else None,
-        },
-        "quiescence_seconds": round(quiet, 2),
+        "kills": dict(faults.per_target),
+        "killed_again_before_back": sum(kill.killed_again for kill in faults.kills),
+        "recovery_ms": _summary(recoveries, unit=0.001, digits=1),
+        "postgres": postgres_kills(faults.of("postgres"), load.outcomes, started),
+        "quiescence_seconds": round(phases[1].seconds, 2),
         "violations": violations,
         "ok": not violations,
     }
+
+
+def _phase_line(phase: dict) -> str:
+    verdict = "done" if phase["completed"] else f"INCOMPLETE: {phase['missed']}"
+    return f"  {phase['name']}: {phase['seconds']:.1f}s (deadline {phase['deadline_seconds']:.0f}s) {verdict}"
+
+
+def _postgres_lines(postgres: dict) -> list[str]:
+    if not postgres["kills"]:
+        return []
+    times = ", ".join(
+        row["not_serving"] if row["serving_seconds"] is None else f"{row['serving_seconds']:.2f}"
+        for row in postgres["kills"]
+    )
+    summary = postgres["serving_seconds"]
+    overall = f"median {summary['median']} s, max {summary['max']} s" if summary["count"] else "never"
+    return [f"PostgreSQL kills, time to serve again (s): {times}; {overall}"]
+
+
+def _left_line(report: dict) -> str:
+    left = report["left_in_instance"]
+    return (
+        f"left in this instance, namespace {report['namespace']}: {left['seances']} séances, {left['livres']} livres,"
+        f" {left['membres']} membres (ids {report['namespace']}-*; see README, drills)"
+    )
 
 
 def report_lines(report: dict) -> list[str]:
@@ -155,11 +240,15 @@ def report_lines(report: dict) -> list[str]:
     lines = [
         f"chaos drill: seed {report['seed']}, {report['duration']:.0f}s,"
         f" a kill every {report['kill_every'] * 1000:.0f}ms, {report['clients']} clients",
+        "phases:",
+        *[_phase_line(phase) for phase in report["phases"]],
         f"operations acknowledged: {report['operations_acknowledged']}   retries: {report['retries']}",
         f"outcomes: {outcomes}",
-        f"kills: {kills}",
+        f"kills: {kills} ({report['killed_again_before_back']} killed again before they were back)",
         f"time to recover: median {recovery['median']} ms, max {recovery['max']} ms over {recovery['count']} kills",
+        *_postgres_lines(report["postgres"]),
         f"quiescence after {report['quiescence_seconds']}s",
+        _left_line(report),
     ]
     if report["violations"]:
         lines += [f"VIOLATION: {v}" for v in report["violations"]]

@@ -6,10 +6,15 @@ against the events the database recorded for that pair, in order: each acknowled
 be the pair's next event (and nothing else may be), each acknowledged refusal must agree with
 the pair's state at that point (deja_inscrit: present; non_inscrit, seance_complete: absent).
 unavailable and internal_error must have changed nothing; a timeout may or may not have.
+
+Every call ends by the load's deadline (`start(ends_at)`): a call still unanswered then is a
+timeout (outcome unknown), so the load always finishes, even when the tree does not come back.
 """
 
+import bisect
 import random
 import threading
+import time
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -53,17 +58,23 @@ class Outcomes:
     history: dict[tuple[str, int], list[tuple[str, str]]] = field(default_factory=lambda: defaultdict(list))
     loans: Counter = field(default_factory=Counter)
     unknown_loans: Counter = field(default_factory=Counter)
+    answered: list[float] = field(default_factory=list)
     retries: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def _count(self, code: str) -> None:
+        self.counts[code] += 1
+        if code in ACKNOWLEDGED:
+            self.answered.append(time.monotonic())
+
     def record(self, seance: str, membre: int, op: str, code: str) -> None:
         with self.lock:
-            self.counts[code] += 1
+            self._count(code)
             self.history[(seance, membre)].append((op, code))
 
     def record_loan(self, livre: str, membre: int, op: str, code: str) -> None:
         with self.lock:
-            self.counts[code] += 1
+            self._count(code)
             if code == "emprunte":
                 self.loans[(livre, membre)] += 1
             elif op == "emprunter" and code == "timeout":
@@ -72,6 +83,14 @@ class Outcomes:
     @property
     def acknowledged(self) -> int:
         return sum(n for code, n in self.counts.items() if code in ACKNOWLEDGED)
+
+    def first_answer_after(self, moment: float) -> float | None:
+        """When the first acknowledged operation was answered at or after `moment` (every
+        acknowledged operation was committed, refusals included: the service was back then).
+        `answered` is in order: each time is read under the lock that appends it."""
+        with self.lock:
+            index = bisect.bisect_left(self.answered, moment)
+            return self.answered[index] if index < len(self.answered) else None
 
 
 def consistent(ops: list[tuple[str, str]], events: list[str]) -> bool:
@@ -120,8 +139,10 @@ class Load:
         self.seances = [f"{self.prefix}-{i}" for i in range(SEANCES)]
         self.livres = [f"{self.prefix}-livre-{i}" for i in range(LIVRES)]
         self.outcomes = Outcomes()
+        self.membres: list[int] = []
         self.stop = threading.Event()
         self.threads: list[threading.Thread] = []
+        self.ends_at = float("inf")
 
     def prepare(self) -> None:
         """Members and séances of this drill (half of them paid, small, with waiting lists)."""
@@ -130,26 +151,42 @@ class Load:
             self.membres = creer_membres(conn, self.prefix, count)
         with Client(self.config, deadline=DEADLINE) as client:
             for i, seance in enumerate(self.seances):
-                client.creer(seance, f"Chaos {i}", places=PLACES, attente=ATTENTE, tarif=500 if i % 2 else 0)
+                client.creer(
+                    seance, f"Chaos {i} ({self.prefix})", places=PLACES, attente=ATTENTE, tarif=500 if i % 2 else 0
+                )
             for livre in self.livres:
                 client.ajouter_livre(livre, f"Livre {livre}")
 
-    def start(self) -> None:
+    def left_behind(self) -> dict[str, int]:
+        """What the drill leaves in the instance, all named after its prefix: séance and livre
+        ids, membre names (MonClub never deletes membres, and the audit needs the rest)."""
+        return {"seances": len(self.seances), "livres": len(self.livres), "membres": len(self.membres)}
+
+    def start(self, ends_at: float) -> None:
+        """Start the clients; every call they make ends by `ends_at` (time.monotonic())."""
+        self.ends_at = ends_at
         for index in range(self.clients):
             own = self.membres[index :: self.clients]
             thread = threading.Thread(target=self._work, args=(own, self.rng.randrange(2**32)), daemon=True)
             thread.start()
             self.threads.append(thread)
 
-    def finish(self, timeout: float = DEADLINE + 10) -> None:
+    def finish(self, grace: float = 5.0) -> int:
+        """Stop the clients; how many were still running `grace` seconds past the deadline."""
         self.stop.set()
         for thread in self.threads:
-            thread.join(timeout)
+            thread.join(max(0.0, self.ends_at + grace - time.monotonic()))
+        return sum(thread.is_alive() for thread in self.threads)
+
+    def _time_left(self, client: Client) -> bool:
+        """Bound the client's next call by the load's deadline; False once it has passed."""
+        client.deadline = min(DEADLINE, self.ends_at - time.monotonic())
+        return client.deadline > 0
 
     def _work(self, membres: list[int], seed: int) -> None:
         rng = random.Random(seed)
         with Client(self.config, deadline=DEADLINE) as client:
-            while not self.stop.is_set():
+            while not self.stop.is_set() and self._time_left(client):
                 if rng.random() < LOANS:
                     self._loan(client, rng, rng.choice(membres))
                     continue

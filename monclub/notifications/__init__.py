@@ -1,20 +1,18 @@
 """Notifications: one message per member-facing event, stored once whatever redeliveries happen.
 
 Each notification is a row keyed by (event seq, membre), written with the listener's position in
-one transaction, then written to the log. When an SMTP host is configured (`[notifications]
-smtp_host`, or MONCLUB_SMTP_HOST) every stored notification whose member has an email is also
-delivered, at least once: it is marked sent only after the server accepted it.
+one transaction, then written to the message log (log/notifications-messages.log, rotated: see
+channels.py). When an SMTP host is configured (`[notifications] smtp_host`, or MONCLUB_SMTP_HOST)
+every stored notification whose member has an email is also delivered, at least once: it is
+marked sent only after the server accepted it.
 """
-
-import logging
 
 import psycopg
 
 from monclub.config import Config
-from monclub.notifications.channels import channel_for
+from monclub.notifications.channels import channel_for, message_log_for
 
 NAME = "notifications"
-log = logging.getLogger("monclub.notifications")
 
 MESSAGES = {
     "membre_inscrit": ("inscrit", "Vous êtes inscrit(e) à « {titre} »."),
@@ -37,18 +35,24 @@ def recipients(event: dict) -> list[int]:
     return [payload["membre"]] if event["type"] in MESSAGES else []
 
 
+def message_of(event: dict) -> tuple[str, str]:
+    """The notification's kind and text for a member-facing event."""
+    kind, template = MESSAGES[event["type"]]
+    return kind, template.format(**event["payload"])
+
+
 class Notifications:
     name = NAME
 
     def __init__(self, config: Config):
         self.channel = channel_for(config)
+        self.messages = message_log_for(config)
 
     def apply(self, conn: psycopg.Connection, event: dict) -> None:
         membres = recipients(event)
         if not membres:
             return
-        kind, template = MESSAGES[event["type"]]
-        message = template.format(**event["payload"])
+        kind, message = message_of(event)
         with conn.cursor() as cursor:
             cursor.executemany(
                 "INSERT INTO notifications (event_seq, membre_id, kind, message) VALUES (%s, %s, %s, %s)"
@@ -59,6 +63,6 @@ class Notifications:
     def after_commit(self, conn: psycopg.Connection, events: list[dict]) -> None:
         for event in events:
             for membre in recipients(event):
-                log.info("notification seq=%d membre=%d %s", event["seq"], membre, event["type"])
+                self.messages.write(event["seq"], membre, *message_of(event))
         if self.channel is not None:
             self.channel.deliver_pending(conn)

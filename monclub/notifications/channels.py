@@ -1,8 +1,11 @@
-"""Delivery channels for notifications. None by default; SMTP when a host is configured."""
+"""Where notifications go besides their rows: the bounded message log, always; SMTP when a host
+is configured."""
 
 import logging
 import smtplib
 from email.message import EmailMessage
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
 
 import psycopg
 
@@ -10,6 +13,27 @@ from monclub.config import Config
 
 log = logging.getLogger("monclub.notifications")
 _BATCH = 100
+MESSAGE_LOG = "notifications-messages.log"
+MESSAGE_LOG_BYTES = 1024 * 1024
+MESSAGE_LOG_BACKUPS = 2
+
+
+class MessageLog:
+    """One line per stored notification, with its text, in log/notifications-messages.log.
+    Rotated at `max_bytes` keeping `backups` older files (.1, .2): bounded whatever the rate (a
+    chaos drill stores hundreds per second), where the program's own log, which supervisord
+    captures, gets no line per notification."""
+
+    def __init__(self, path: Path, max_bytes: int = MESSAGE_LOG_BYTES, backups: int = MESSAGE_LOG_BACKUPS):
+        self.handler = RotatingFileHandler(path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8", delay=True)
+        self.handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+
+    def write(self, seq: int, membre: int, kind: str, message: str) -> None:
+        line = f"seq={seq} membre={membre} {kind}: {message}"
+        self.handler.handle(logging.makeLogRecord({"msg": line, "levelno": logging.INFO, "levelname": "INFO"}))
+
+    def close(self) -> None:
+        self.handler.close()
 
 
 class SmtpChannel:
@@ -38,6 +62,10 @@ class SmtpChannel:
         except (OSError, smtplib.SMTPException) as error:
             log.warning("SMTP delivery to %s:%d failed (%s); will retry", self.host, self.port, error)
         return len(pending)
+
+
+def message_log_for(config: Config) -> MessageLog:
+    return MessageLog(config.log_dir / MESSAGE_LOG)
 
 
 def channel_for(config: Config) -> SmtpChannel | None:

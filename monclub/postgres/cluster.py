@@ -26,6 +26,7 @@ APP_ROLE = "monclub_app"  # what the programs connect as: created and granted by
 _SOCKET_PATH_MAX = 100
 _MARKER = "initialized"
 STATE_DIRECTORY = "state_directory"
+_SYNCFS_SINCE = 14
 
 
 def postgres_bindir() -> Path:
@@ -138,13 +139,19 @@ class Cluster:
             raise ConfigError(f"{Path(argv[0]).name} failed in {self.directory}: {done.stderr.strip()[-500:]}")
 
     def server_argv(self, settings: dict) -> list[str]:
+        bindir = postgres_bindir()
         base = {
             "listen_addresses": "",
             "unix_socket_permissions": "0700",
             "max_connections": "200",
             "cluster_name": "monclub",
         }
-        argv = [str(postgres_bindir() / "postgres"), "-D", str(self.data), "-k", str(self.directory)]
+        if int(bindir.parts[-2]) >= _SYNCFS_SINCE:
+            # After a crash, the server first fsyncs every file of the data directory, one by one:
+            # most of its restart time (1.7 s of 2 s on a fresh cluster). syncfs syncs the file
+            # system in one call, with the same durability.
+            base["recovery_init_sync_method"] = "syncfs"
+        argv = [str(bindir / "postgres"), "-D", str(self.data), "-k", str(self.directory)]
         for key, value in {**base, **settings}.items():
             argv += ["-c", f"{key}={value}"]
         return argv

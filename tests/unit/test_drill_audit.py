@@ -1,6 +1,8 @@
 """The drill's auditor: acknowledged outcomes of one pair against that pair's recorded events."""
 
-from monclub.drills.load import consistent
+from monclub.drills.chaos import postgres_kills
+from monclub.drills.faults import Kill
+from monclub.drills.load import Outcomes, consistent
 
 
 def test_acknowledged_changes_must_be_the_next_events_in_order():
@@ -27,3 +29,28 @@ def test_nothing_committed_codes_change_nothing_and_timeouts_may_or_may_not_have
 def test_a_promotion_needs_the_member_to_be_waiting():
     assert consistent([("inscrire", "en_attente")], ["en_attente", "promu"])
     assert not consistent([("desinscrire", "non_inscrit")], ["promu"])
+
+
+def test_time_to_serve_again_after_each_postgres_kill():
+    """From the kill to the first operation acknowledged once a new server answered; none when
+    PostgreSQL was killed again first, or the load ended before anything was served."""
+    outcomes = Outcomes(answered=[100.2, 101.5, 101.6, 110.3, 131.0])
+    kills = [
+        Kill("postgres", 1, at=100.0, back=1.2),  # served at 101.5
+        Kill("postgres", 2, at=110.0, killed_again=True),  # down until the next kill
+        Kill("postgres", 3, at=110.5, back=0.5),  # back at 111.0, nothing served before 120.0
+        Kill("postgres", 4, at=120.0, back=0.9),  # served at 131.0
+        Kill("postgres", 5, at=140.0, back=0.4),  # the load had ended
+    ]
+    report = postgres_kills(kills, outcomes, started=95.0)
+    assert [row["serving_seconds"] for row in report["kills"]] == [1.5, None, None, 11.0, None]
+    assert [row["not_serving"] for row in report["kills"]] == [
+        None,
+        "killed again (database not back)",
+        "killed again (no operation served yet)",
+        None,
+        "no operation served before the load ended",
+    ]
+    assert report["kills"][0]["at"] == 5.0 and report["kills"][0]["database_seconds"] == 1.2
+    assert report["serving_seconds"] == {"count": 2, "median": 6.25, "max": 11.0}
+    assert postgres_kills([], outcomes, 95.0)["serving_seconds"] == {"count": 0, "median": None, "max": None}
