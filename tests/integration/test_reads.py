@@ -78,7 +78,11 @@ def test_membres_and_livres_are_listed_and_a_club_is_vide_until_it_has_any(sql):
     (a,) = add_membres(sql, 1)
     assert not reads.club_vide(sql)
     sql.execute("INSERT INTO livres (id, titre, shard) VALUES ('rose', 'Le Nom de la rose', 0), ('dune', 'Dune', 1)")
-    sql.execute("UPDATE livres SET emprunteur = %s, echeance = to_timestamp(%s) WHERE id = 'dune'", (a, JAN_2100))
+    with sql.transaction():  # the borrower and its open loan together, as a loan shard writes them
+        sql.execute("UPDATE livres SET emprunteur = %s, echeance = to_timestamp(%s) WHERE id = 'dune'", (a, JAN_2100))
+        sql.execute(
+            "INSERT INTO prets (livre_id, membre_id, echeance) VALUES ('dune', %s, to_timestamp(%s))", (a, JAN_2100)
+        )
     assert reads.membres(sql) == [{"id": a, "nom": "membre 1", "email": None}]
     assert reads.livres(sql) == [
         {"id": "dune", "titre": "Dune", "emprunteur": a, "echeance": JAN_2100},
