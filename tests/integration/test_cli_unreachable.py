@@ -14,6 +14,7 @@ import zmq
 from monclub import config as configuration
 from monclub import wire
 from monclub.partition import shard_of
+from monclub.tree import rpc
 
 ATTEMPT_TIMEOUT = 10.0
 SHARD_COMMANDS = {
@@ -107,3 +108,20 @@ def test_a_silent_shard_gets_one_request_id_until_the_deadline_and_no_advice_to_
     assert write.returncode == 1 and write.stderr.startswith("error: timeout: "), write.stderr
     assert "is unknown; `monclub seance voir polar` shows it" in write.stderr
     assert "request id" not in write.stderr and "send" not in write.stderr
+
+
+@pytest.mark.slow
+def test_a_branch_stopped_under_a_running_supervisord_is_named_at_once(tree, tmp_path):
+    config = tmp_path / "client.toml"
+    config.write_text(f"[client]\nattempt_timeout = {ATTEMPT_TIMEOUT}\ndeadline = 30\n")
+    env = {**tree.env, "MONCLUB_CONFIG": str(config)}
+    tree.wait_healthy()
+    with rpc(tree.config) as proxy:
+        assert proxy.supervisor.stopProcess("reunions")
+    done, took = monclub(env, "seance", "voir", "polar")
+    assert took < ATTEMPT_TIMEOUT / 2, f"took {took:.1f}s: it waited for a reply"
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: unavailable: the reunions branch is stopped"), done.stderr
+    assert done.stderr.rstrip().endswith("see monclub status")
+    livre, _ = monclub(env, "pret", "voir", "dune")
+    assert livre.returncode == 1 and "livre_inconnu" in livre.stderr, "the other branch still serves"
