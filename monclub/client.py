@@ -7,6 +7,10 @@ late reply must never be taken for a newer request's) and resends on a new one, 
 exponential backoff; `unavailable` replies are retried the same way. Past `deadline` the call
 raises Timeout (no answer: outcome unknown) or Unavailable (nothing was committed).
 
+A request is checked by its shard's own op table before it is sent (InvalidField), and before the
+first attempt and after each unanswered one, monclub.reach tells whether anything listens or will
+again: when nothing will (MonClub stopped), the call fails at once instead of at its deadline.
+
 Not thread-safe: one Client per thread.
 """
 
@@ -14,13 +18,16 @@ import itertools
 import random
 import time
 import uuid
+from dataclasses import dataclass
 
 import zmq
 
 from monclub import config as configuration
-from monclub import curve, protocol, wire
+from monclub import curve, protocol, reach, wire
 from monclub.errors import InvalidRequest, MonclubError, Refus, Timeout, Unavailable
 from monclub.partition import shard_of
+from monclub.prets.ops import OPS as PRETS_OPS
+from monclub.reunions.ops import OPS as REUNIONS_OPS
 
 _BACKOFF_BASE = 0.02
 _BACKOFF_MAX = 0.5
@@ -126,44 +133,78 @@ class Client:
         return self.pret("etat", livre)
 
     def ping(self, shard: int, branch: str = "reunions") -> dict:
-        return self.send(self.config.endpoint(branch, shard), protocol.request(new_request_id(), "ping"))
+        route = _Route(branch, shard, self.config.endpoint(branch, shard))
+        return self._send(route, protocol.request(new_request_id(), "ping"))
 
     def call(self, op: str, seance: str, request_id: str | None = None, **fields) -> dict:
         """A request to the Réunions shard that owns `seance`."""
-        endpoint = self.config.endpoint("reunions", shard_of(seance, self.config.shards))
-        return self.send(endpoint, protocol.request(request_id or new_request_id(), op, seance=seance, **fields))
+        return self._send(*self._routed("reunions", op, seance, request_id, fields))
 
     def pret(self, op: str, livre: str, request_id: str | None = None, **fields) -> dict:
         """A request to the Prêts shard that owns `livre`."""
-        endpoint = self.config.endpoint("prets", shard_of(livre, self.config.pret_shards))
-        return self.send(endpoint, protocol.request(request_id or new_request_id(), op, livre=livre, **fields))
+        return self._send(*self._routed("prets", op, livre, request_id, fields))
 
-    def send(self, endpoint: str, message: dict) -> dict:
+    def _routed(self, branch: str, op: str, key: str, request_id: str | None, fields: dict) -> tuple["_Route", dict]:
+        """The request checked by the shard's own op table (InvalidField before anything is sent),
+        and where it goes."""
+        table, key_field, show = _BRANCHES[branch]
+        message = protocol.request(request_id or new_request_id(), op, **{key_field: key}, **fields)
+        parsed = table.parse(message)
+        index = shard_of(key, self.config.shards if branch == "reunions" else self.config.pret_shards)
+        shows = f"{show} {key}" if parsed.mutates else None
+        return _Route(branch, index, self.config.endpoint(branch, index), shows), message
+
+    def _send(self, route: "_Route", message: dict) -> dict:
         """Send until one reply arrives or the deadline passes; the result, or raise by code."""
         payload = wire.encode(message)
         deadline = time.monotonic() + self.deadline
-        unknown = False
+        unanswered = 0
         for attempt in itertools.count():
+            self._check_reachable(route, message["op"], unanswered)
             remaining = deadline - time.monotonic()
-            reply = self._attempt(endpoint, payload, message["id"], min(self.attempt_timeout, max(remaining, 0.01)))
+            reply = self._attempt(
+                route.endpoint, payload, message["id"], min(self.attempt_timeout, max(remaining, 0.01))
+            )
             if reply is not None and reply.get("ok"):
                 return reply["result"]
             if reply is not None and reply["error"]["code"] != "unavailable":
                 raise error_from(reply["error"]["code"], reply["error"]["message"])
-            unknown = unknown or reply is None
+            unanswered += reply is None
             pause = min(_BACKOFF_MAX, _BACKOFF_BASE * 2**attempt) * random.uniform(0.5, 1.5)
             if time.monotonic() + pause >= deadline:
                 break
             self.retries += 1
             time.sleep(pause)
-        if unknown:
-            raise Timeout(
-                f"no answer from {endpoint} within {self.deadline:.1f}s for request {message['id']}: "
-                "the outcome is unknown; send the same request id again to learn it"
-            )
-        raise Unavailable(f"{endpoint} answered unavailable until the deadline; nothing was committed")
+        raise self._gave_up(route, message["op"], unanswered, attempt + 1)
 
-    def _attempt(self, endpoint: str, payload: bytes, request_id: str, timeout: float) -> dict | None:
+    def _check_reachable(self, route: "_Route", op: str, unanswered: int) -> None:
+        """Fail at once when nothing listens for the request and nothing will start its shard again;
+        checked before the first attempt and after each unanswered one (a live socket needs none)."""
+        if route.endpoint in self.sockets:
+            return
+        self._socket(route.endpoint)
+        reason = reach.down(self.config, route.branch, route.endpoint)
+        if reason is None:
+            return
+        if unanswered and route.shows:
+            raise Timeout(f"{reason}; whether {op} was applied is unknown until it is back: `{route.shows}` shows it")
+        raise Unavailable(reason)
+
+    def _gave_up(self, route: "_Route", op: str, unanswered: int, attempts: int) -> MonclubError:
+        where = f"{route.place} ({route.endpoint})"
+        if not unanswered:
+            return Unavailable(
+                f"{where} answered unavailable until the {self.deadline:.1f}s deadline (is its database down? "
+                "see monclub status); nothing was committed"
+            )
+        if route.shows is None:
+            return Timeout(f"no answer from {where} within {self.deadline:.1f}s; see monclub status")
+        return Timeout(
+            f"no answer from {where} within {self.deadline:.1f}s ({attempts} attempts of the same request): "
+            f"whether {op} was applied is unknown; `{route.shows}` shows it"
+        )
+
+    def _socket(self, endpoint: str) -> zmq.Socket:
         socket = self.sockets.get(endpoint)
         if socket is None:
             socket = self.context.socket(zmq.REQ)
@@ -172,6 +213,10 @@ class Client:
             curve.secure_client(socket, self.config)
             socket.connect(endpoint)
             self.sockets[endpoint] = socket
+        return socket
+
+    def _attempt(self, endpoint: str, payload: bytes, request_id: str, timeout: float) -> dict | None:
+        socket = self._socket(endpoint)
         socket.send(payload)
         if socket.poll(int(timeout * 1000)):
             reply = wire.decode(socket.recv())
@@ -180,3 +225,23 @@ class Client:
         socket.close(linger=0)
         del self.sockets[endpoint]
         return None
+
+
+@dataclass(frozen=True)
+class _Route:
+    """Where a request goes, and for a mutation the command that shows whether it was applied."""
+
+    branch: str
+    shard: int
+    endpoint: str
+    shows: str | None = None
+
+    @property
+    def place(self) -> str:
+        return f"{self.branch}/shard-{self.shard}"
+
+
+_BRANCHES = {
+    "reunions": (REUNIONS_OPS, "seance", "monclub seance voir"),
+    "prets": (PRETS_OPS, "livre", "monclub pret voir"),
+}

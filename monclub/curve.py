@@ -58,12 +58,24 @@ def secure_client(socket: zmq.Socket, config: Config) -> None:
     """Give `socket` (before its connect) the client keypair and the server key it must find."""
     if not enabled(config):
         return
-    public, secret = keys.load_pair(_existing(config.client_key, "client"))
+    public, secret = keys.load_pair(_client_key(config))
     if secret is None:
         raise ConfigError(f"{config.client_key} holds no secret key: client_key names the .key_secret file")
     socket.curve_serverkey = keys.public_key(_existing(config.server_key, "server"))
     socket.curve_publickey = public
     socket.curve_secretkey = secret
+
+
+def _client_key(config: Config) -> Path:
+    """The client's secret key file; this machine's own (`local`) missing while the server key is
+    there means it was revoked, and `keys client local` makes a new one (`keys init` keeps the keys)."""
+    path = config.client_key
+    if path == keys.client_secret(config.home) and not path.exists() and keys.server_secret(config.home).exists():
+        raise ConfigError(
+            f"CURVE is on and this machine's client key {path} does not exist (revoked?): "
+            f"run `monclub keys client {keys.LOCAL}` to make and allow a new one"
+        )
+    return _existing(path, "client")
 
 
 def _existing(path: Path | None, which: str) -> Path:

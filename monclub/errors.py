@@ -79,6 +79,15 @@ class InvalidRequest(MonclubError):
     code = "invalid_request"
 
 
+class InvalidField(InvalidRequest):
+    """One field broke its rule: `rule` names the limit ("must be an integer from 0 to 100000")."""
+
+    def __init__(self, field: str, rule: str):
+        super().__init__(f"field {field!r} {rule}")
+        self.field = field
+        self.rule = rule
+
+
 class Unavailable(MonclubError):
     code = "unavailable"
 

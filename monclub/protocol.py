@@ -10,31 +10,65 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from monclub.errors import InvalidRequest
+from monclub.errors import InvalidField, InvalidRequest
 
 VERSION = 1
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _REQUEST_ID = re.compile(r"^[\x21-\x7e]{8,128}$")
 MAX_COUNT = 100_000
 MAX_CENTS = 100_000_000
-MAX_MEMBRE = 2**63 - 1
+MAX_ROW_ID = 2**63 - 1
+MAX_TITRE = 200
+MAX_NOM = 200
+MAX_EMAIL = 254
+MAX_JOURS = 365
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_EMAIL = re.compile(rf"[\x21-\x3f\x41-\x7e]{{1,64}}@{_LABEL}(?:\.{_LABEL})*")
 
 
 def seance_id(name: str, value) -> str:
     if not isinstance(value, str) or not _ID.fullmatch(value):
-        raise InvalidRequest(f"field {name!r} must be 1 to 64 characters of A-Z a-z 0-9 _ . : -")
+        raise InvalidField(name, "must be 1 to 64 characters of A-Z a-z 0-9 _ . : -")
     return value
 
 
+def _text(name: str, value, longest: int) -> str:
+    """Printable text of 1 to `longest` characters (not only spaces), valid UTF-8."""
+    if isinstance(value, str) and not _utf8(value):
+        raise InvalidField(name, "is not valid UTF-8 (an argument in another encoding?)")
+    if not isinstance(value, str) or not value.strip() or len(value) > longest or not value.isprintable():
+        raise InvalidField(name, f"must be a non-empty printable string of at most {longest} characters")
+    return value
+
+
+def _utf8(value: str) -> bool:
+    """False for the lone surrogates that stand for undecodable bytes (os.fsdecode's surrogateescape)."""
+    try:
+        value.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
 def titre(name: str, value) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > 200 or not value.isprintable():
-        raise InvalidRequest(f"field {name!r} must be a non-empty printable string of at most 200 characters")
+    return _text(name, value, MAX_TITRE)
+
+
+def nom(name: str, value) -> str:
+    """A membre's name (the membres table holds 1 to 200 characters)."""
+    return _text(name, value, MAX_NOM)
+
+
+def email(name: str, value) -> str:
+    """An address an SMTP server takes: local@domain, ASCII, no space nor control character."""
+    if not isinstance(value, str) or len(value) > MAX_EMAIL or not _EMAIL.fullmatch(value):
+        raise InvalidField(name, f"must be an address like marie@example.org, at most {MAX_EMAIL} characters")
     return value
 
 
 def _integer(name: str, value, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InvalidRequest(f"field {name!r} must be an integer from {low} to {high}")
+        raise InvalidField(name, f"must be an integer from {low} to {high}")
     return value
 
 
@@ -47,7 +81,12 @@ def cents(name: str, value) -> int:
 
 
 def membre_id(name: str, value) -> int:
-    return _integer(name, value, 1, MAX_MEMBRE)
+    return row_id(name, value)
+
+
+def row_id(name: str, value) -> int:
+    """A database id (bigint, from 1)."""
+    return _integer(name, value, 1, MAX_ROW_ID)
 
 
 def livre_id(name: str, value) -> str:
@@ -55,7 +94,7 @@ def livre_id(name: str, value) -> str:
 
 
 def jours(name: str, value) -> int:
-    return _integer(name, value, 1, 365)
+    return _integer(name, value, 1, MAX_JOURS)
 
 
 Check = Callable[[str, object], object]

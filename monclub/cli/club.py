@@ -6,7 +6,7 @@ import unicodedata
 
 import click
 
-from monclub import observe
+from monclub import observe, protocol
 from monclub.cli.common import emit, handled, json_option, load_config, on_database
 from monclub.client import Client
 from monclub.db import reads
@@ -49,6 +49,9 @@ def membre():
 @handled
 def membre_creer(nom: str, email: str | None, as_json: bool):
     """Create a member and print its id."""
+    protocol.nom("nom", nom)
+    if email is not None:
+        protocol.email("email", email)
     membre_id = on_database(creer_membre, nom, email)
     emit(as_json, {"id": membre_id, "nom": nom, "email": email}, f"membre {membre_id}: {nom}")
 
@@ -79,7 +82,8 @@ def seance():
 def seance_creer(titre, places, attente, tarif, seance_id, as_json):
     """Create a séance."""
     with _client() as client:
-        result = client.creer(seance_id or slug(titre), titre, places=places, attente=attente, tarif=tarif)
+        seance_id = slug(titre) if seance_id is None else seance_id
+        result = client.creer(seance_id, titre, places=places, attente=attente, tarif=tarif)
     emit(as_json, result["seance"], _render_seance(result["seance"]))
 
 

@@ -10,7 +10,7 @@ import psycopg
 
 from monclub import config as configuration
 from monclub.db import connect
-from monclub.errors import ConfigError, MonclubError
+from monclub.errors import ConfigError, InvalidField, MonclubError
 
 
 def fail(message: str, code: int, as_json: bool = False, error_code: str | None = None) -> NoReturn:
@@ -23,13 +23,16 @@ def fail(message: str, code: int, as_json: bool = False, error_code: str | None 
 
 
 def handled(command):
-    """Turn MonClub's errors into one line and an exit code, never a traceback."""
+    """Turn MonClub's errors into one line and an exit code, never a traceback; a field that breaks
+    its rule (checked before anything is sent) is named first: `error: invalid_request: places: …`."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         as_json = kwargs.get("as_json", False)
         try:
             return command(*args, **kwargs)
+        except InvalidField as error:
+            fail(f"{error.field}: {error.rule}", 1, as_json, error.code)
         except MonclubError as error:
             fail(error.message, 1, as_json, error.code)
         except ConfigError as error:

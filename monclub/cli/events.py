@@ -6,12 +6,16 @@ import time
 import click
 import zmq
 
+from monclub import protocol
 from monclub.cli.common import emit, fail, handled, json_option, load_config, on_database
 from monclub.db import audit, connect, reads
 from monclub.db.outbox import latest_seq, read_events
+from monclub.errors import InvalidField
 from monclub.events.bus import endpoints
 from monclub.paiements import regler
 from monclub.words import montant, paiement_statut
+
+MAX_WAIT = 3600
 
 
 def _print_event(event: dict, as_json: bool) -> None:
@@ -35,6 +39,8 @@ def events():
 @handled
 def events_tail(start: int | None, as_json: bool):
     """Print events as they are committed (replaying from --from first), until interrupted."""
+    if start is not None:
+        protocol.row_id("from", start)
     config = load_config()
     subscriber: zmq.Socket = zmq.Context.instance().socket(zmq.SUB)
     subscriber.linger = 0
@@ -66,6 +72,7 @@ def paiement():
 @handled
 def paiement_regler(paiement_id: int, as_json: bool):
     """Mark a pending payment paid."""
+    protocol.row_id("paiement", paiement_id)
     done = on_database(regler, paiement_id)
     emit(as_json, done, f"paiement {done['id']} paye ({montant(done['montant'])})")
 
@@ -76,6 +83,8 @@ def paiement_regler(paiement_id: int, as_json: bool):
 @handled
 def paiements(seance: str | None, as_json: bool):
     """List payments (what the Paiements listener did)."""
+    if seance is not None:
+        protocol.seance_id("seance", seance)
     data = on_database(reads.paiements, seance)
     text = "\n".join(
         f"{d['id']:>6}  {d['seance']:<24} membre {d['membre']:<6} {montant(d['montant']):>14}  "
@@ -91,6 +100,8 @@ def paiements(seance: str | None, as_json: bool):
 @handled
 def notifications(membre: int | None, as_json: bool):
     """List notifications (what the Notifications listener did)."""
+    if membre is not None:
+        protocol.membre_id("membre", membre)
     data = on_database(reads.notifications, membre)
     emit(
         as_json,
@@ -111,6 +122,8 @@ def notifications(membre: int | None, as_json: bool):
 @handled
 def verify(wait: float, as_json: bool):
     """Audit the database; exit 1 listing every violation."""
+    if not 0 <= wait <= MAX_WAIT:
+        raise InvalidField("wait", f"must be a number of seconds from 0 to {MAX_WAIT}")
     with connect(load_config().conninfo(), autocommit=True) as conn:
         deadline = time.monotonic() + wait
         while not reads.caught_up(conn) and time.monotonic() < deadline:

@@ -55,12 +55,27 @@ def keys_list(as_json):
 
 @keys_group.command("revoke")
 @click.argument("name")
+@click.option("--yes", is_flag=True, help="Revoke it even if it is the key this monclub itself uses.")
 @json_option
 @handled
-def keys_revoke(name, as_json):
+def keys_revoke(name, yes, as_json):
     """Remove client NAME from the allowlist (its next connection is refused)."""
-    if not keys.revoke(load_config().home, name):
+    config = load_config()
+    own = config.client_key == keys.client_secret(config.home, name) and config.client_key.exists()
+    if own and not yes:
+        fail(
+            f"{config.client_key} is the key this monclub uses: revoking it cuts its commands off the shards "
+            f"while CURVE is on; add --yes to revoke it anyway (then `monclub keys client {name}` makes a new one)",
+            1,
+            as_json,
+            "invalid_request",
+        )
+    if not keys.revoke(config.home, name):
         fail(f"no client key named {name!r}", 1, as_json, "invalid_request")
+    if own:
+        click.echo(
+            f"warning: this monclub has no client key now; `monclub keys client {name}` makes a new one", err=True
+        )
     emit(as_json, {"revoked": name}, f"client {name} revoked")
 
 

@@ -42,7 +42,7 @@ def livre():
 def livre_ajouter(titre, livre_id, as_json):
     """Add a book copy."""
     with Client(load_config()) as client:
-        result = client.ajouter_livre(livre_id or slug(titre), titre)
+        result = client.ajouter_livre(slug(titre) if livre_id is None else livre_id, titre)
     emit(as_json, result["livre"], _render(result["livre"]))
 
 

@@ -195,3 +195,23 @@ def test_the_database_password_shows_in_no_output_and_no_log(gardien, database, 
         assert password not in path.read_text(errors="replace"), f"the password leaked into {path}"
     for output in outputs:
         assert password not in output.stdout + output.stderr, f"the password leaked into {output.args}"
+
+
+def test_revoking_the_clis_own_key_asks_first_and_the_remedy_is_keys_client_local(state_dir, tmp_path):
+    config = tmp_path / "monclub.toml"
+    config.write_text(CURVE_ON_LOOPBACK.format(port=free_ports(2)))
+    env = {**os.environ, "MONCLUB_HOME": str(state_dir), "MONCLUB_CONFIG": str(config)}
+    assert monclub(env, "keys", "init").returncode == 0
+
+    asked = monclub(env, "keys", "revoke", "local")
+    assert asked.returncode == 1 and "is the key this monclub uses" in asked.stderr and "--yes" in asked.stderr
+    assert keys.client_secret(state_dir).exists(), "nothing revoked without --yes"
+    revoked = monclub(env, "keys", "revoke", "local", "--yes")
+    assert revoked.returncode == 0 and "warning: " in revoked.stderr
+    assert not keys.client_secret(state_dir).exists()
+
+    refused = monclub(env, "seance", "voir", "polar")
+    assert refused.returncode == 2 and "run `monclub keys client local`" in refused.stderr, refused.stderr
+    assert "keys init" not in refused.stderr, "keys init keeps the server keypair and does not make `local` again"
+    assert monclub(env, "keys", "client", "local").returncode == 0
+    assert keys.client_secret(state_dir).exists()
