@@ -143,13 +143,13 @@ def test_nodes_reach_each_other_over_tcp_only_at_their_addresses(netns):
         stop(server)
 
 
-def test_a_cut_node_loses_its_connections_and_gets_them_back(netns):
+def test_a_cut_node_loses_its_connections_and_gets_them_back(netns, netns_database):
     pg = netns.postgres
     node, other = netns.nodes[0], netns.nodes[1]
     # tcp_user_timeout: a query whose packets are not acknowledged fails after 1.5 s (not in 15 min)
-    conn = netns.call(node, psycopg.connect, pg.conninfo(), connect_timeout=3, tcp_user_timeout=1500, autocommit=True)
+    conn = netns.call(node, psycopg.connect, netns_database, connect_timeout=3, tcp_user_timeout=1500, autocommit=True)
     try:
-        assert conn.execute("SELECT 1").fetchone() == (1,)
+        (backend,) = conn.execute("SELECT pg_backend_pid()").fetchone()
         netns.cut(node)
         assert netns.is_cut(node)
         started = time.monotonic()
@@ -163,6 +163,10 @@ def test_a_cut_node_loses_its_connections_and_gets_them_back(netns):
         netns.call(node, query, pg.conninfo(), "SELECT 1", timeout=20)
     assert time.monotonic() - started < 10
     assert netns.call(other, query, pg.conninfo(), "SELECT 1") == (1,), "the other nodes are not cut"
+    session = f"SELECT host(client_addr) FROM pg_stat_activity WHERE pid = {backend}"
+    assert pg.owner(lambda conn: conn.execute(session).fetchone()) == (node.address,), (
+        "PostgreSQL still holds the cut node's session: only its timeouts (keepalives) would end it"
+    )
 
     netns.restore(node)
     assert not netns.is_cut(node)
