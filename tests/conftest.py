@@ -3,4 +3,5 @@ pytest_plugins = [
     "tests.fixtures.processes",
     "tests.fixtures.tree",
     "tests.fixtures.daemon",
+    "tests.fixtures.netns",
 ]

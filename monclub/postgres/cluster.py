@@ -128,10 +128,15 @@ class Cluster:
         bindir = postgres_bindir()
         initdb = [str(bindir / "initdb"), "-D", str(self.data), "-U", ROLE, "--auth=trust", "-E", "UTF8", "--no-locale"]
         self._run([*initdb, *([] if sync else ["--no-sync"])])
-        single = [str(bindir / "postgres"), "--single", "-D", str(self.data), "-c", "listen_addresses=", "postgres"]
-        self._run(single, stdin=f"CREATE DATABASE {DATABASE};\n")
+        self.single_user(f"CREATE DATABASE {DATABASE};\n")
         (self.directory / _MARKER).write_text(f"{time.time()}\n")
         return True
+
+    def single_user(self, statements: str, database: str = "postgres") -> None:
+        """Run `statements` in single-user mode, with the server stopped (no connection needed:
+        e.g. give the owner a password before a server that allows only password logins starts)."""
+        argv = [str(postgres_bindir() / "postgres"), "--single", "-D", str(self.data), "-c", "listen_addresses="]
+        self._run([*argv, database], stdin=statements)
 
     def _run(self, argv: list[str], stdin: str | None = None) -> None:
         done = subprocess.run(argv, input=stdin, capture_output=True, text=True, cwd=self.directory, **self._as_user())
