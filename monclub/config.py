@@ -11,6 +11,7 @@ import getpass
 import ipaddress
 import os
 import re
+import socket
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +53,7 @@ class Config:
     relance_seconds: float = 86400.0
     relances_max: int = 3
     hwm: int = 1000
+    node: str = field(default_factory=socket.gethostname)
 
     @property
     def loopback(self) -> bool:
@@ -235,6 +237,18 @@ def _fault(value: str | None) -> str | None:
     return value or None
 
 
+_NODE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+def _node(value) -> str:
+    """This node's name in the cluster (`[cluster] node`, MONCLUB_NODE): the host name by default."""
+    if value is None:
+        return socket.gethostname()
+    if not isinstance(value, str) or not _NODE.fullmatch(value):
+        raise ConfigError(f"cluster.node: {value!r} must be 1 to 64 characters of A-Z a-z 0-9 _ . -")
+    return value
+
+
 def load(env=None) -> Config:
     env = os.environ if env is None else env
     data = _read_file(env)
@@ -244,6 +258,7 @@ def load(env=None) -> Config:
     prets = data.get("prets", {})
     notifications = data.get("notifications", {})
     access = data.get("access", {})
+    cluster = data.get("cluster", {})
     home = Path(env.get("MONCLUB_HOME") or data.get("home") or CHECKOUT / ".monclub").absolute()
     tcp = _tcp(reunions.get("tcp"))
     database_url = _database_url(env.get("MONCLUB_DATABASE_URL") or data.get("database_url"))
@@ -274,4 +289,5 @@ def load(env=None) -> Config:
         relance_seconds=_positive_float(prets.get("relance_seconds", 86400.0), "prets.relance_seconds"),
         relances_max=_positive_int(prets.get("relances_max", 3), "prets.relances_max", minimum=0),
         hwm=_positive_int(reunions.get("hwm", 1000), "reunions.hwm"),
+        node=_node(env.get("MONCLUB_NODE") or cluster.get("node")),
     )

@@ -216,13 +216,26 @@ def _phase_line(phase: dict) -> str:
 def _postgres_lines(postgres: dict) -> list[str]:
     if not postgres["kills"]:
         return []
-    times = ", ".join(
+    cells = [
         row["not_serving"] if row["serving_seconds"] is None else f"{row['serving_seconds']:.2f}"
         for row in postgres["kills"]
-    )
+    ]
+    times = ", ".join(cell if count == 1 else f"{cell} ×{count}" for cell, count in _runs(cells))
     summary = postgres["serving_seconds"]
     overall = f"median {summary['median']} s, max {summary['max']} s" if summary["count"] else "never"
     return [f"PostgreSQL kills, time to serve again (s): {times}; {overall}"]
+
+
+def _runs(cells: list[str]) -> list[tuple[str, int]]:
+    """Consecutive equal cells counted once: a hundred kills of a server that was not back yet
+    read as one entry."""
+    runs: list[tuple[str, int]] = []
+    for cell in cells:
+        if runs and runs[-1][0] == cell:
+            runs[-1] = (cell, runs[-1][1] + 1)
+        else:
+            runs.append((cell, 1))
+    return runs
 
 
 def _left_line(report: dict) -> str:

@@ -8,7 +8,7 @@ from monclub.shards.owner import Owner
 
 
 def livre_shard(config: Config, conninfo: str, index: int) -> Owner:
-    return postgres_owner(Livres(config), LivreStore, index, config.pret_shards, conninfo, config.fault)
+    return postgres_owner(Livres(config), LivreStore, index, config.pret_shards, conninfo, config.fault, config.node)
 
 
 BRANCH = Branch("prets", lambda config: config.pret_shards, livre_shard)

@@ -41,10 +41,16 @@ class Branch:
 
 
 def postgres_owner(
-    domain: Domain, store: type[PostgresStore], index: int, shards: int, conninfo: str, fault: str | None
+    domain: Domain,
+    store: type[PostgresStore],
+    index: int,
+    shards: int,
+    conninfo: str,
+    fault: str | None,
+    node: str | None = None,
 ) -> Owner:
-    """The owner of shard `index`, on its PostgreSQL store."""
-    open_store = partial(store.open, conninfo, place(domain.branch, index), index, fault != "no_fence")
+    """The owner of shard `index` of this node, on its PostgreSQL store."""
+    open_store = partial(store.open, conninfo, place(domain.branch, index), index, fault != "no_fence", node)
     return Owner(domain, index, shards, open_store, fault)
 
 

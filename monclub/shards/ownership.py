@@ -9,7 +9,6 @@ write is fenced knows that nothing of it was committed.
 """
 
 import os
-import socket
 
 import psycopg
 
@@ -70,16 +69,17 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def take(conn: psycopg.Connection, branch: str, partition: int, owner: str) -> int:
-    """Take the partition with a new epoch and a lease; the epoch. Raise Held while another
-    process's lease runs, unless that process is this host's and dead (a shard restarted after
-    its predecessor was reaped takes its partition at once)."""
+def take(conn: psycopg.Connection, branch: str, partition: int, owner: str, node: str) -> int:
+    """Take the partition for this process of `node`, with a new epoch and a lease; the epoch.
+    Raise Held while another process's lease runs, unless that process is this node's and dead (a
+    shard restarted after its predecessor was reaped takes its partition at once): a process of
+    another node is only known to be gone when its lease has run out by PostgreSQL's clock."""
     keys = {
         "branch": branch,
         "partition": partition,
-        "owner": owner,
+        "owner": f"{owner} on {node}",
         "pid": os.getpid(),
-        "host": socket.gethostname(),
+        "host": node,
         "lease": LEASE_SECONDS,
     }
     with conn.transaction():

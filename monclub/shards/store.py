@@ -12,6 +12,7 @@ rolled back) or was lost (the outcome of a COMMIT in flight is unknown).
 """
 
 import os
+import socket
 from typing import Protocol
 
 import psycopg
@@ -75,10 +76,13 @@ class PostgresStore:
         self.fence = fence
 
     @classmethod
-    def open(cls, conninfo: str, shard: str, index: int, fence: bool = True) -> "PostgresStore":
+    def open(
+        cls, conninfo: str, shard: str, index: int, fence: bool = True, node: str | None = None
+    ) -> "PostgresStore":
         """Connect and take ownership of the shard's partition (its lock, then a new epoch), or
         raise Unavailable. `fence` False is the deliberately broken build of the drills
-        (MONCLUB_FAULT=no_fence): its writes skip the epoch check."""
+        (MONCLUB_FAULT=no_fence): its writes skip the epoch check. `node`: this node's name in the
+        cluster (`[cluster] node`), the host name by default."""
         try:
             conn = connect(conninfo, autocommit=True)
         except psycopg.OperationalError as error:
@@ -87,7 +91,7 @@ class PostgresStore:
             if not ownership.lock(conn, cls.branch, index):
                 conn.close()
                 raise Unavailable(f"another process owns {shard}; retry shortly")
-            epoch = ownership.take(conn, cls.branch, index, f"{shard} pid {os.getpid()}")
+            epoch = ownership.take(conn, cls.branch, index, f"{shard} pid {os.getpid()}", node or socket.gethostname())
         except ownership.Held as held:
             conn.close()
             raise Unavailable(f"{shard} is waiting for its partition ({held}); retry shortly") from None

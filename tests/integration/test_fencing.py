@@ -1,6 +1,7 @@
 """Fencing by epoch, on the real database: a write checks, inside its own transaction, that its
 epoch is still the partition's, and that check conflicts with the bump of a new owner."""
 
+import subprocess
 import threading
 
 import psycopg
@@ -102,3 +103,30 @@ def test_a_stale_owner_cannot_commit_and_the_audit_counts_it_when_the_fence_is_o
         stale = [line for line in violations(sql) if line.startswith("commit under a stale epoch")]
         assert len(stale) == 1 and ", reunions, 0, 1, 2" in stale[0]
         store.close()
+
+
+def test_a_lease_is_respected_unless_its_process_is_this_nodes_and_dead(sql):
+    """Who may take a partition whose lease still runs: the same process again (it reconnects);
+    a process of the same node once the holder is dead; nobody else until the lease runs out."""
+    assert ownership.take(sql, "reunions", 0, "shard-0 pid x", "node-a") == 1
+    with pytest.raises(ownership.Held, match="on node-a"):
+        ownership.take(sql, "reunions", 0, "shard-0 pid y", "node-b")
+    assert ownership.take(sql, "reunions", 0, "shard-0 pid x", "node-a") == 2
+    reaped = subprocess.Popen(["true"])
+    reaped.wait()
+    sql.execute(
+        "UPDATE partitions SET owner_pid = %s, lease_until = now() + interval '1 hour' WHERE partition = 0",
+        (reaped.pid,),
+    )
+    with pytest.raises(ownership.Held):
+        ownership.take(sql, "reunions", 0, "shard-0 pid y", "node-b")
+    assert ownership.take(sql, "reunions", 0, "shard-0 pid z", "node-a") == 3
+    sql.execute("UPDATE partitions SET owner_pid = 1, lease_until = now() + interval '1 second' WHERE partition = 0")
+    assert wait_for(lambda: _took(sql, "node-b"), 5, "the lease to run out") == 4
+
+
+def _took(sql, node: str) -> int | None:
+    try:
+        return ownership.take(sql, "reunions", 0, "shard-0", node)
+    except ownership.Held:
+        return None

@@ -50,7 +50,7 @@ def _take_when_free(intruder, partition: int) -> int:
     def attempt() -> int | None:
         nonlocal held
         try:
-            return ownership.take(intruder, "reunions", partition, "intruder")
+            return ownership.take(intruder, "reunions", partition, "intruder", "another-node")
         except ownership.Held:
             held += 1
             return None

@@ -1,3 +1,4 @@
+import socket
 from pathlib import Path
 
 import pytest
@@ -117,3 +118,14 @@ def test_15_an_owner_url_is_refused_without_its_password_or_without_a_database_u
     assert "owner_database_url" in str(malformed.value) and "s3cr3t" not in str(malformed.value)
     with pytest.raises(ConfigError, match="without database_url"):
         config.load({**write(tmp_path, ""), "MONCLUB_OWNER_DATABASE_URL": "postgresql:///x"})
+
+
+def test_the_node_is_named_by_the_config_or_the_host(tmp_path):
+    settings = tmp_path / "monclub.toml"
+    settings.write_text('[cluster]\nnode = "paris-1"\n')
+    assert config.load({"MONCLUB_CONFIG": str(settings), "MONCLUB_HOME": str(tmp_path)}).node == "paris-1"
+    assert config.load({"MONCLUB_HOME": str(tmp_path), "MONCLUB_NODE": "lyon"}).node == "lyon"
+    assert config.load({"MONCLUB_HOME": str(tmp_path)}).node == socket.gethostname()
+    settings.write_text('[cluster]\nnode = "paris 1"\n')
+    with pytest.raises(ConfigError, match="cluster.node"):
+        config.load({"MONCLUB_CONFIG": str(settings), "MONCLUB_HOME": str(tmp_path)})

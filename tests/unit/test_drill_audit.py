@@ -1,5 +1,6 @@
 """The drill's auditor: acknowledged outcomes of one pair against that pair's recorded events."""
 
+from monclub.drills import chaos
 from monclub.drills.chaos import postgres_kills
 from monclub.drills.faults import Kill
 from monclub.drills.load import Outcomes, consistent
@@ -54,3 +55,18 @@ def test_time_to_serve_again_after_each_postgres_kill():
     assert report["kills"][0]["at"] == 5.0 and report["kills"][0]["database_seconds"] == 1.2
     assert report["serving_seconds"] == {"count": 2, "median": 6.25, "max": 11.0}
     assert postgres_kills([], outcomes, 95.0)["serving_seconds"] == {"count": 0, "median": None, "max": None}
+
+
+def test_the_text_report_counts_a_run_of_kills_of_a_server_that_was_not_back_once():
+    row = {"serving_seconds": None, "not_serving": "killed again (database not back)"}
+    kills = [
+        {"serving_seconds": 0.5, "not_serving": None},
+        *[row] * 100,
+        {"serving_seconds": 1.25, "not_serving": None},
+    ]
+    summary = {"count": 2, "median": 0.875, "max": 1.25}
+    (line,) = chaos._postgres_lines({"kills": kills, "serving_seconds": summary})
+    assert line == (
+        "PostgreSQL kills, time to serve again (s): 0.50, killed again (database not back) ×100, 1.25;"
+        " median 0.875 s, max 1.25 s"
+    )
