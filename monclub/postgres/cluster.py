@@ -29,6 +29,19 @@ STATE_DIRECTORY = "state_directory"
 _SYNCFS_SINCE = 14
 
 
+# How soon the server ends the session of a peer that is gone without a word (a killed or cut-off
+# host): by default the OS's keepalives would keep it, and its advisory locks, about two hours.
+# They act on tcp sessions only (the embedded server listens on its unix socket alone; a server
+# reached over tcp, as in the multi-host tests, or an external one, should have them: docs/cluster.md).
+DEAD_PEER_SETTINGS = {
+    "tcp_keepalives_idle": "5",  # s of silence before the first probe
+    "tcp_keepalives_interval": "2",  # s between probes
+    "tcp_keepalives_count": "3",  # unanswered probes: an idle dead peer is dropped after 5 + 3 × 2 = 11 s
+    "tcp_user_timeout": "6000",  # ms a sent byte may stay unacknowledged before the session is dropped
+    "client_connection_check_interval": "2000",  # ms: a long query notices that its client is gone
+}
+
+
 def postgres_bindir() -> Path:
     candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"), key=lambda p: int(p.parts[-3]))
     if not candidates:
@@ -150,6 +163,7 @@ class Cluster:
             "unix_socket_permissions": "0700",
             "max_connections": "200",
             "cluster_name": "monclub",
+            **DEAD_PEER_SETTINGS,
         }
         if int(bindir.parts[-2]) >= _SYNCFS_SINCE:
             # After a crash, the server first fsyncs every file of the data directory, one by one:
