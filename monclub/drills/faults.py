@@ -89,9 +89,17 @@ class Faults:
             self.stopped_watching.wait(WATCH_INTERVAL)
 
     def stop_watching(self, timeout: float = 5.0) -> list[str]:
-        """End the watches; the places whose last kill never saw them serve again."""
+        """End the watches; the places whose last kill never saw them serve again. A watch may end
+        between two of its looks, so each kill still open gets a last look first (a place killed
+        at the end of the load serves again during quiescence)."""
         self.stopped_watching.set()
         for thread in self.watchers:
             thread.join(timeout)
+        with self.lock:
+            still_open = [kill for kill in self.kills if kill.open]
+        for kill in still_open:
+            if serving(self.config, kill.place, {kill.pid}):
+                with self.lock:
+                    kill.back = time.monotonic() - kill.at
         with self.lock:
             return sorted({kill.place for kill in self.kills if kill.open})
