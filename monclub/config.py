@@ -54,6 +54,7 @@ class Config:
     relances_max: int = 3
     hwm: int = 1000
     node: str = field(default_factory=socket.gethostname)
+    web: dict = field(default_factory=dict)
 
     @property
     def loopback(self) -> bool:
@@ -249,6 +250,18 @@ def _node(value) -> str:
     return value
 
 
+def _web(table, env) -> dict:
+    """The [web] table as written (monclub.web.settings checks it), the environment winning:
+    MONCLUB_WEB_PORT, MONCLUB_WEB_BIND, MONCLUB_WEB_TOKEN."""
+    if not isinstance(table, dict):
+        raise ConfigError("[web] must be a table (port, bind, actions, token)")
+    found = dict(table)
+    for key in ("port", "bind", "token"):
+        if env.get(f"MONCLUB_WEB_{key.upper()}"):
+            found[key] = env[f"MONCLUB_WEB_{key.upper()}"]
+    return found
+
+
 def load(env=None) -> Config:
     env = os.environ if env is None else env
     data = _read_file(env)
@@ -290,4 +303,5 @@ def load(env=None) -> Config:
         relances_max=_positive_int(prets.get("relances_max", 3), "prets.relances_max", minimum=0),
         hwm=_positive_int(reunions.get("hwm", 1000), "reunions.hwm"),
         node=_node(env.get("MONCLUB_NODE") or cluster.get("node")),
+        web=_web(data.get("web", {}), env),
     )

@@ -18,10 +18,11 @@ from monclub.config import CHECKOUT, Config
 from monclub.errors import ConfigError
 from monclub.supervision import starts
 from monclub.supervision.control import query_status
+from monclub.web.settings import read_address
 
 CONF = CHECKOUT / "supervisord.conf"
 BRANCHES = ("reunions", "prets")
-ORDER = ("postgres", "bus", "relay", "reunions", "prets", "paiements", "notifications")
+ORDER = ("postgres", "bus", "relay", "reunions", "prets", "paiements", "notifications", "web")
 DOWN = ("STOPPED", "EXITED", "FATAL", "BACKOFF")
 
 
@@ -157,6 +158,8 @@ def status(config: Config) -> dict:
     programs = [_program(info, config, now, causes) for info in infos if config.embedded or info["name"] != "postgres"]
     programs.sort(key=lambda p: ORDER.index(p["name"]) if p["name"] in ORDER else len(ORDER))
     for program in programs:
+        if program["name"] == "web" and program["pid"]:
+            program["url"] = _web_url(config, program["pid"])
         if program["name"] in BRANCHES:
             branch = query_status(config.endpoint(program["name"]), timeout=1.0) if program["pid"] else None
             program["children"] = branch["children"] if branch else []
@@ -165,6 +168,12 @@ def status(config: Config) -> dict:
         "programs": programs,
         "healthy": _healthy(config, programs),
     }
+
+
+def _web_url(config: Config, pid: int) -> str | None:
+    """The address the running web program wrote to run/web.json (monclub.web.settings)."""
+    found = read_address(config) or {}
+    return found.get("url") if found.get("pid") == pid else None
 
 
 def places(state: dict) -> dict[str, int | None]:

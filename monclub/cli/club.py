@@ -18,10 +18,11 @@ def _client() -> Client:
     return Client(load_config())
 
 
-def slug(titre: str) -> str:
+def slug(titre: str, suffix: str | None = None) -> str:
+    """An id from a titre: its words, then `suffix` (random when not given)."""
     ascii_only = unicodedata.normalize("NFKD", titre).encode("ascii", "ignore").decode()
     words = re.sub(r"[^a-z0-9]+", "-", ascii_only.lower()).strip("-")[:40]
-    return f"{words or 'seance'}-{secrets.token_hex(2)}"
+    return f"{words or 'seance'}-{suffix or secrets.token_hex(2)}"
 
 
 def _render_seance(etat: dict) -> str:

@@ -60,6 +60,8 @@ def _line(node: dict) -> str:
         parts.append(node["waiting"])
     if "lag" in node:
         parts.append(f"lag {node['lag'] if node['lag'] is not None else '?'}")
+    if node.get("url"):
+        parts.append(node["url"])
     if node.get("last_exit"):
         parts.append(f"last exit: {node['last_exit']}")
     return "  ".join(parts)

@@ -1,0 +1,7 @@
+import sys
+
+from monclub import program
+from monclub.web.server import serve
+
+if __name__ == "__main__":
+    sys.exit(program.run("web", serve))

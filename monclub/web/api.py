@@ -1,0 +1,220 @@
+"""The HTTP JSON API: one route per club command of the CLI (docs/http.md).
+
+Commands of a séance or a copy go to its shard through MonClub's client, with the
+Idempotency-Key's request id when one is sent; the membres and the payments, which no shard
+owns, are written as the CLI writes them, in one transaction with the key's stored reply. Reads
+come from PostgreSQL (monclub.db.reads) or, for one aggregate, from its shard's query op.
+"""
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from monclub import observe, protocol, tree
+from monclub.cli.club import slug
+from monclub.client import Client
+from monclub.db import reads
+from monclub.db.membres import creer_membre
+from monclub.db.outbox import read_events
+from monclub.paiements import regler
+from monclub.web import idempotency
+from monclub.web.requests import Incoming, incoming, path_id, query_int
+
+EVENTS_PAGE = 100
+EVENTS_PAGE_MAX = 1000
+
+
+@dataclass(frozen=True)
+class ShardCommand:
+    """A route to a shard op: the body fields it takes, where its aggregate id comes from (a path
+    parameter, or the body's `id` for a creation), what fills a field left out."""
+
+    branch: str
+    op: str
+    fields: tuple[str, ...]
+    required: tuple[str, ...]
+    path_key: str | None = None
+    defaults: dict = field(default_factory=dict)
+    created: str | None = None
+
+
+def _web(request: Request):
+    return request.app.state.web
+
+
+def _aggregate_id(request: Request, spec: ShardCommand, got: Incoming, fields: dict) -> str:
+    """The séance or copy the command names; a creation without an `id` gets one from its titre,
+    the same for every resend of one Idempotency-Key (so that a resend reaches the same shard)."""
+    if spec.path_key:
+        return path_id(request, spec.path_key)
+    given = fields.pop("id", None)
+    if given is not None:
+        return protocol.seance_id("id", given)
+    titre = protocol.titre("titre", fields["titre"])
+    return slug(titre, hashlib.sha256(got.key.encode()).hexdigest()[:4] if got.key else None)
+
+
+def shard_route(path: str, spec: ShardCommand) -> Route:
+    async def endpoint(request: Request) -> JSONResponse:
+        web = _web(request)
+        got = await incoming(request, web.settings.max_body, spec.fields, spec.required)
+        fields = {**spec.defaults, **got.body}
+        key = _aggregate_id(request, spec, got, fields)
+        request_id = None
+        if got.key:
+            await web.db.run(idempotency.claim, got.key, got.fingerprint)
+            request_id = idempotency.request_id(got.key)
+        send = Client.call if spec.branch == "reunions" else Client.pret
+        with web.metrics.command(spec.branch, spec.op):
+            result = await web.commands.run(lambda client: send(client, spec.op, key, request_id, **fields))
+        if spec.created:
+            return JSONResponse(result[spec.created], status_code=201)
+        return JSONResponse(result)
+
+    return Route(path, endpoint, methods=["POST"])
+
+
+def database_route(path: str, fields: tuple[str, ...], required: tuple[str, ...], status: int, action) -> Route:
+    """A command written to PostgreSQL by the web program, exactly once per Idempotency-Key:
+    `action(request, body)` checks its input and gives the function of a connection to apply."""
+
+    async def endpoint(request: Request) -> JSONResponse:
+        web = _web(request)
+        got = await incoming(request, web.settings.max_body, fields, required)
+        apply = action(request, got.body)
+        done = await web.db.run(idempotency.once, got.key, got.fingerprint, status, apply)
+        return JSONResponse(done["reply"], status_code=done["status"])
+
+    return Route(path, endpoint, methods=["POST"])
+
+
+def _membre(request: Request, body: dict) -> Callable:
+    nom = protocol.nom("nom", body["nom"])
+    email = body.get("email")
+    if email is not None:
+        protocol.email("email", email)
+    return lambda conn: {"id": creer_membre(conn, nom, email), "nom": nom, "email": email}
+
+
+def _reglement(request: Request, body: dict) -> Callable:
+    paiement = _int_path(request, "paiement")
+    return lambda conn: regler(conn, paiement)
+
+
+def _int_path(request: Request, name: str) -> int:
+    text = request.path_params[name]
+    return protocol.row_id(name, int(text) if text.isdigit() and len(text) < 20 else -1)
+
+
+def read_route(path: str, read: Callable, *params: Callable) -> Route:
+    """A listing from PostgreSQL: `read(conn, *values)`, each value taken from the request by a
+    function of `params` (a query parameter, checked)."""
+
+    async def endpoint(request: Request) -> JSONResponse:
+        values = [param(request) for param in params]
+        return JSONResponse(await _web(request).db.run(read, *values))
+
+    return Route(path, endpoint, methods=["GET"])
+
+
+def aggregate_route(path: str, branch: str, name: str, query: Callable[[Client, str], dict]) -> Route:
+    """One séance or copy as its shard knows it, with the process that owns it."""
+
+    async def endpoint(request: Request) -> JSONResponse:
+        web = _web(request)
+        aggregate = path_id(request, name)
+
+        def ask(client: Client) -> dict:
+            return {**query(client, aggregate), "owner": observe.owner(web.config, branch, aggregate)}
+
+        return JSONResponse(await web.commands.run(ask))
+
+    return Route(path, endpoint, methods=["GET"])
+
+
+def _events(conn, start: int, limit: int) -> dict:
+    found = read_events(conn, start - 1, limit)
+    return {"events": found, "next": found[-1]["seq"] + 1 if found else start}
+
+
+def _events_from(request: Request) -> int:
+    return query_int(request, "from", protocol.row_id) or 1
+
+
+def _events_limit(request: Request) -> int:
+    return min(query_int(request, "limit", protocol.row_id) or EVENTS_PAGE, EVENTS_PAGE_MAX)
+
+
+def _en_retard(request: Request) -> bool:
+    return request.query_params.get("en_retard", "false").lower() in ("true", "1", "yes")
+
+
+def _seance_param(request: Request) -> str | None:
+    value = request.query_params.get("seance")
+    return None if value is None else protocol.seance_id("seance", value)
+
+
+def _membre_param(request: Request) -> int | None:
+    return query_int(request, "membre", protocol.membre_id)
+
+
+async def status(request: Request) -> JSONResponse:
+    """The tree, as `monclub status --json` shows it."""
+    config = _web(request).config
+    return JSONResponse(await _web(request).run_blocking(lambda: observe.enrich(config, tree.status(config))))
+
+
+def routes(pret_jours: int) -> list[Route]:
+    reunions, prets = "reunions", "prets"
+    return [
+        database_route("/api/membres", ("nom", "email"), ("nom",), 201, _membre),
+        read_route("/api/membres", reads.membres),
+        shard_route(
+            "/api/seances",
+            ShardCommand(
+                reunions,
+                "creer",
+                ("id", "titre", "places", "attente", "tarif"),
+                ("titre", "places"),
+                defaults={"attente": 0, "tarif": 0},
+                created="seance",
+            ),
+        ),
+        read_route("/api/seances", reads.seances),
+        aggregate_route("/api/seances/{seance}", reunions, "seance", Client.etat),
+        shard_route(
+            "/api/seances/{seance}/places",
+            ShardCommand(reunions, "changer_places", ("places",), ("places",), "seance"),
+        ),
+        shard_route("/api/seances/{seance}/annuler", ShardCommand(reunions, "annuler", (), (), "seance")),
+        shard_route(
+            "/api/seances/{seance}/inscrire", ShardCommand(reunions, "inscrire", ("membre",), ("membre",), "seance")
+        ),
+        shard_route(
+            "/api/seances/{seance}/desinscrire",
+            ShardCommand(reunions, "desinscrire", ("membre",), ("membre",), "seance"),
+        ),
+        shard_route("/api/livres", ShardCommand(prets, "ajouter", ("id", "titre"), ("titre",), created="livre")),
+        read_route("/api/livres", reads.livres),
+        aggregate_route("/api/livres/{livre}", prets, "livre", Client.livre),
+        shard_route(
+            "/api/livres/{livre}/emprunter",
+            ShardCommand(prets, "emprunter", ("membre", "jours"), ("membre",), "livre", {"jours": pret_jours}),
+        ),
+        shard_route(
+            "/api/livres/{livre}/retourner", ShardCommand(prets, "retourner", ("membre",), ("membre",), "livre")
+        ),
+        shard_route(
+            "/api/livres/{livre}/prolonger", ShardCommand(prets, "prolonger", ("membre",), ("membre",), "livre")
+        ),
+        read_route("/api/prets", reads.prets_en_cours, _en_retard),
+        read_route("/api/paiements", reads.paiements, _seance_param),
+        database_route("/api/paiements/{paiement}/regler", (), (), 200, _reglement),
+        read_route("/api/notifications", reads.notifications, _membre_param),
+        read_route("/api/events", _events, _events_from, _events_limit),
+        Route("/api/status", status, methods=["GET"]),
+    ]

@@ -1,0 +1,98 @@
+"""The web program's ASGI application: the API, the live pages, /metrics, and what they share."""
+
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import anyio.to_thread
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from monclub.config import Config
+from monclub.errors import MonclubError
+from monclub.web import api, problems
+from monclub.web.access import Guard
+from monclub.web.backend import Commands, Database
+from monclub.web.metrics import Metrics
+from monclub.web.settings import WebSettings
+
+log = logging.getLogger("monclub.web")
+PROBLEM = "application/problem+json"
+
+
+class Web:
+    """What every handler reaches through request.app.state.web."""
+
+    def __init__(self, config: Config, settings: WebSettings):
+        self.config = config
+        self.settings = settings
+        self.commands = Commands(config)
+        self.db = Database(config)
+        self.metrics = Metrics()
+
+    async def run_blocking(self, function: Callable[[], Any]) -> Any:
+        return await anyio.to_thread.run_sync(function)
+
+    def close(self) -> None:
+        self.commands.close()
+        self.db.close()
+
+
+def problem_response(problem: dict) -> JSONResponse:
+    headers = problems.headers_of(problem)
+    return JSONResponse(problem, status_code=problem["status"], media_type=PROBLEM, headers=headers)
+
+
+async def _monclub_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, MonclubError)
+    return problem_response(problems.of_error(error))
+
+
+async def _problem(request: Request, error: Exception) -> Response:
+    assert isinstance(error, problems.Problem)
+    return problem_response(error.problem)
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "invalid_request")
+    return problem_response(problems.body(code, f"{request.method} {request.url.path}: {error.detail}"))
+
+
+async def _crash(request: Request, error: Exception) -> Response:
+    log.exception("%s %s failed", request.method, request.url.path)
+    return problem_response(problems.body("internal_error", "the web program failed on this request (see its log)"))
+
+
+async def unauthorized(scope, receive, send) -> None:
+    detail = "this server needs its token: an Authorization: Bearer header, or log in at /login"
+    await problem_response(problems.body("unauthorized", detail))(scope, receive, send)
+
+
+def create_app(config: Config, settings: WebSettings) -> Starlette:
+    web = Web(config, settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        web.db.open()
+        try:
+            yield
+        finally:
+            web.close()
+
+    app = Starlette(
+        routes=api.routes(config.pret_jours),
+        lifespan=lifespan,
+        exception_handlers={
+            MonclubError: _monclub_error,
+            problems.Problem: _problem,
+            HTTPException: _http_error,
+            Exception: _crash,
+        },
+    )
+    app.state.web = web
+    app.add_middleware(Guard, settings=settings, refuse=unauthorized)
+    return app

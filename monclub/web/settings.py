@@ -1,0 +1,94 @@
+"""The [web] section: where the web program listens, whether its kill buttons act, its token.
+
+A bind beyond loopback, or kill buttons, need a token: without one the program refuses to start
+(a configuration error, exit 78), since anybody who reaches the port could otherwise act.
+"""
+
+import ipaddress
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from monclub.config import Config
+from monclub.errors import ConfigError
+
+_TOKEN = re.compile(r"[\x21-\x7e]{16,256}")
+MAX_BODY = 16 * 1024
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    bind: str = "127.0.0.1"
+    port: int = 0
+    actions: bool = False
+    token: str | None = None
+    max_body: int = MAX_BODY
+
+    @property
+    def loopback(self) -> bool:
+        return ipaddress.ip_address(self.bind).is_loopback
+
+
+def _bind(value) -> str:
+    try:
+        return str(ipaddress.ip_address(str(value)))
+    except ValueError:
+        raise ConfigError(f'web.bind = {value!r}: give an IP address, e.g. "127.0.0.1" (the default)') from None
+
+
+def _port(value) -> int:
+    try:
+        port = int(value)
+    except (TypeError, ValueError):
+        port = -1
+    if isinstance(value, bool) or not 0 <= port < 65536:
+        raise ConfigError(f"web.port = {value!r}: give a port from 1 to 65535, or 0 for a free one (the default)")
+    return port
+
+
+def _token(value) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _TOKEN.fullmatch(value):
+        raise ConfigError("web.token must be 16 to 256 printable ASCII characters without spaces")
+    return value
+
+
+def load(config: Config) -> WebSettings:
+    table = config.web
+    actions = table.get("actions", False)
+    if not isinstance(actions, bool):
+        raise ConfigError(f"web.actions must be true or false, got {actions!r}")
+    found = WebSettings(
+        bind=_bind(table.get("bind", "127.0.0.1")),
+        port=_port(table.get("port", 0)),
+        actions=actions,
+        token=_token(table.get("token")),
+    )
+    if found.token is None and not found.loopback:
+        raise ConfigError(f"web.bind = {found.bind} is beyond loopback: set web.token (or MONCLUB_WEB_TOKEN) first")
+    if found.token is None and found.actions:
+        raise ConfigError("web.actions = true needs web.token (or MONCLUB_WEB_TOKEN): the kill buttons ask for it")
+    return found
+
+
+def address_file(config: Config) -> Path:
+    return config.run_dir / "web.json"
+
+
+def write_address(config: Config, bind: str, port: int, pid: int) -> None:
+    """Where the web program listens, for `monclub status`, scripts/start and its own restart."""
+    host = f"[{bind}]" if ":" in bind else bind
+    path = address_file(config)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"url": f"http://{host}:{port}/", "bind": bind, "port": port, "pid": pid}))
+    tmp.replace(path)
+
+
+def read_address(config: Config) -> dict | None:
+    try:
+        found = json.loads(address_file(config).read_text())
+    except (OSError, ValueError):
+        return None
+    return found if isinstance(found, dict) else None

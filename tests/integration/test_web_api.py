@@ -1,0 +1,135 @@
+"""The HTTP JSON API on a real tree: real uvicorn on its ephemeral loopback port, real httpx."""
+
+import asyncio
+import uuid
+
+import httpx
+import pytest
+
+from tests.fixtures.postgres import add_membres
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
+PROBLEM = "application/problem+json"
+
+
+def _problem(answer: httpx.Response, status: int, code: str) -> dict:
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"] == PROBLEM
+    body = answer.json()
+    assert body["code"] == code and body["status"] == status and body["detail"], body
+    return body
+
+
+def _counts(sql) -> tuple:
+    return sql.execute(
+        "SELECT (SELECT seq FROM outbox_sequence), (SELECT count(*) FROM membres), (SELECT count(*) FROM livres)"
+    ).fetchone()
+
+
+def test_the_same_key_twice_is_applied_once_and_another_body_with_it_is_refused(http, sql):
+    marie, paul = add_membres(sql, 2)
+    assert http.post("/api/seances", json={"id": "polar", "titre": "Soirée Polar", "places": 5}).status_code == 201
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    first = http.post("/api/seances/polar/inscrire", json={"membre": marie}, headers=key)
+    again = http.post("/api/seances/polar/inscrire", json={"membre": marie}, headers=key)
+    assert first.status_code == again.status_code == 200 and first.json() == again.json() == {"statut": "inscrit"}
+    assert sql.execute("SELECT count(*) FROM events WHERE type = 'membre_inscrit'").fetchone()[0] == 1
+
+    other = http.post("/api/seances/polar/inscrire", json={"membre": paul}, headers=key)
+    _problem(other, 422, "idempotency_key_reused")
+    assert http.get("/api/seances/polar").json()["inscrits"] == [marie]
+
+    membre_key = {"Idempotency-Key": str(uuid.uuid4())}
+    created = [http.post("/api/membres", json={"nom": "Zoé"}, headers=membre_key) for _ in range(2)]
+    assert [c.status_code for c in created] == [201, 201] and created[0].json() == created[1].json()
+    assert sql.execute("SELECT count(*) FROM membres WHERE nom = 'Zoé'").fetchone()[0] == 1
+
+    seance_key = {"Idempotency-Key": str(uuid.uuid4())}
+    made = [http.post("/api/seances", json={"titre": "Club Manga", "places": 3}, headers=seance_key) for _ in range(2)]
+    assert made[0].status_code == made[1].status_code == 201 and made[0].json()["id"] == made[1].json()["id"]
+    assert sql.execute("SELECT count(*) FROM seances WHERE titre = 'Club Manga'").fetchone()[0] == 1
+
+
+def test_64_concurrent_registrations_on_10_places_make_exactly_10_inscrits(web, sql):
+    tree, url = web
+    membres = add_membres(sql, 64)
+    with httpx.Client(base_url=url) as http:
+        assert http.post("/api/seances", json={"id": "hot", "titre": "Hot", "places": 10, "attente": 20}).is_success
+
+    async def register_all() -> list[httpx.Response]:
+        limits = httpx.Limits(max_connections=64)
+        async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+            return await asyncio.gather(
+                *(client.post("/api/seances/hot/inscrire", json={"membre": m}) for m in membres)
+            )
+
+    answers = asyncio.run(register_all())
+    outcomes = [a.json().get("statut") or a.json()["code"] for a in answers]
+    assert outcomes.count("inscrit") == 10 and outcomes.count("en_attente") == 20
+    assert outcomes.count("seance_complete") == 34, outcomes
+    assert all(a.status_code == 409 for a in answers if a.status_code != 200)
+    etat = httpx.get(f"{url}/api/seances/hot").json()
+    assert len(etat["inscrits"]) == 10 and len(etat["attente"]) == 20
+    assert "verify: no violation" in tree.monclub("verify").stdout
+
+
+BAD = [
+    ("POST", "/api/seances", b"{not json", 422, "invalid_request"),
+    ("POST", "/api/seances", b"[1, 2]", 422, "invalid_request"),
+    ("POST", "/api/seances", b'{"titre": "' + b"x" * 20000 + b'", "places": 1}', 413, "payload_too_large"),
+    ("POST", "/api/seances", {"places": 3}, 422, "invalid_request"),
+    ("POST", "/api/seances", {"titre": "T", "places": 3, "v": 2}, 422, "invalid_request"),
+    ("POST", "/api/seances", {"titre": "T", "places": "3"}, 422, "invalid_request"),
+    ("POST", "/api/seances", {"titre": "T", "places": -1}, 422, "invalid_request"),
+    ("POST", "/api/seances", {"titre": "T", "places": 100_001}, 422, "invalid_request"),
+    ("POST", "/api/seances", {"titre": "T", "places": True}, 422, "invalid_request"),
+    ("POST", "/api/seances", {"titre": " ", "places": 1}, 422, "invalid_request"),
+    ("POST", "/api/seances", {"titre": "x" * 201, "places": 1}, 422, "invalid_request"),
+    ("POST", "/api/seances", {"id": "x" * 65, "titre": "T", "places": 1}, 422, "invalid_request"),
+    ("POST", "/api/seances", {"id": "a b", "titre": "T", "places": 1}, 422, "invalid_request"),
+    ("POST", "/api/seances", {"titre": "T", "places": 1, "tarif": 10**9}, 422, "invalid_request"),
+    ("POST", "/api/seances/polar/inscrire", {"membre": "1"}, 422, "invalid_request"),
+    ("POST", "/api/seances/polar/inscrire", {"membre": 0}, 422, "invalid_request"),
+    ("POST", "/api/seances/polar/inscrire", {}, 422, "invalid_request"),
+    ("POST", "/api/seances/polar/inscrire", {"membre": 999_999}, 404, "membre_inconnu"),
+    ("POST", "/api/seances/nope/inscrire", {"membre": 1}, 404, "seance_inconnue"),
+    ("POST", "/api/seances/nope/desinscrire", {"membre": 1}, 404, "seance_inconnue"),
+    ("POST", "/api/seances/polar/desinscrire", {"membre": 1}, 409, "non_inscrit"),
+    ("POST", "/api/seances/polar/places", {"places": 100_001}, 422, "invalid_request"),
+    ("POST", "/api/seances/nope/annuler", {}, 404, "seance_inconnue"),
+    ("GET", "/api/seances/a%20b", None, 422, "invalid_request"),
+    ("GET", "/api/seances/nope", None, 404, "seance_inconnue"),
+    ("GET", "/api/seances/polar/inscrire", None, 405, "method_not_allowed"),
+    ("POST", "/api/membres", {"nom": ""}, 422, "invalid_request"),
+    ("POST", "/api/membres", {"nom": "Marie", "email": "not an address"}, 422, "invalid_request"),
+    ("POST", "/api/membres", {"nom": "Marie", "password": "x"}, 422, "invalid_request"),
+    ("POST", "/api/livres", {"titre": 5}, 422, "invalid_request"),
+    ("POST", "/api/livres/dune/emprunter", {"membre": 1, "jours": 0}, 422, "invalid_request"),
+    ("POST", "/api/livres/dune/emprunter", {"membre": 1, "jours": 366}, 422, "invalid_request"),
+    ("POST", "/api/livres/nope/emprunter", {"membre": 1}, 404, "livre_inconnu"),
+    ("POST", "/api/livres/dune/retourner", {"membre": 1}, 409, "non_emprunte"),
+    ("POST", "/api/paiements/abc/regler", {}, 422, "invalid_request"),
+    ("POST", "/api/paiements/77/regler", {}, 404, "paiement_inconnu"),
+    ("GET", "/api/events?from=0", None, 422, "invalid_request"),
+    ("GET", "/api/events?from=abc", None, 422, "invalid_request"),
+    ("GET", "/api/events?limit=0", None, 422, "invalid_request"),
+    ("GET", "/api/notifications?membre=-1", None, 422, "invalid_request"),
+    ("GET", "/api/paiements?seance=a%20b", None, 422, "invalid_request"),
+    ("GET", "/api/nowhere", None, 404, "not_found"),
+]
+
+
+def test_bad_input_of_every_kind_gets_a_4xx_problem_and_nothing_is_applied(http, sql):
+    (membre,) = add_membres(sql, 1)
+    assert http.post("/api/seances", json={"id": "polar", "titre": "Soirée Polar", "places": 1}).is_success
+    assert http.post("/api/livres", json={"id": "dune", "titre": "Dune"}).is_success
+    before = _counts(sql)
+    for method, path, body, status, code in BAD:
+        content = body if isinstance(body, bytes) else None
+        payload = body if isinstance(body, dict) else None
+        answer = http.request(method, path, content=content, json=payload)
+        _problem(answer, status, code)
+        assert "Traceback" not in answer.text
+    short_key = http.post("/api/seances/polar/inscrire", json={"membre": membre}, headers={"Idempotency-Key": "k"})
+    assert _problem(short_key, 422, "invalid_request")["detail"].startswith("Idempotency-Key must be")
+    assert _counts(sql) == before
