@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.daemon",
     "tests.fixtures.netns",
     "tests.fixtures.web",
+    "tests.fixtures.browser",
 ]

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from monclub import observe, protocol, tree
+from monclub import observe, protocol
 from monclub.cli.club import slug
 from monclub.client import Client
 from monclub.db import reads
@@ -164,8 +164,7 @@ def _membre_param(request: Request) -> int | None:
 
 async def status(request: Request) -> JSONResponse:
     """The tree, as `monclub status --json` shows it."""
-    config = _web(request).config
-    return JSONResponse(await _web(request).run_blocking(lambda: observe.enrich(config, tree.status(config))))
+    return JSONResponse(await _web(request).tree.current())
 
 
 def routes(pret_jours: int) -> list[Route]:

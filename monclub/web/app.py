@@ -1,5 +1,6 @@
 """The web program's ASGI application: the API, the live pages, /metrics, and what they share."""
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
@@ -13,9 +14,10 @@ from starlette.responses import JSONResponse, Response
 
 from monclub.config import Config
 from monclub.errors import MonclubError
-from monclub.web import api, problems
+from monclub.web import actions, api, pages, problems
 from monclub.web.access import Guard
 from monclub.web.backend import Commands, Database
+from monclub.web.live import Feed, TreeWatch
 from monclub.web.metrics import Metrics
 from monclub.web.settings import WebSettings
 
@@ -32,6 +34,8 @@ class Web:
         self.commands = Commands(config)
         self.db = Database(config)
         self.metrics = Metrics()
+        self.feed = Feed(config, self.db)
+        self.tree = TreeWatch(config)
 
     async def run_blocking(self, function: Callable[[], Any]) -> Any:
         return await anyio.to_thread.run_sync(function)
@@ -78,13 +82,17 @@ def create_app(config: Config, settings: WebSettings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         web.db.open()
+        feed = asyncio.create_task(web.feed.run(), name="feed")
         try:
             yield
         finally:
+            feed.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await feed
             web.close()
 
     app = Starlette(
-        routes=api.routes(config.pret_jours),
+        routes=[*api.routes(config.pret_jours), *actions.routes(), *pages.routes()],
         lifespan=lifespan,
         exception_handlers={
             MonclubError: _monclub_error,

@@ -30,6 +30,9 @@ class Metrics:
             registry=self.registry,
             buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1.0, 5.0, 15.0),
         )
+        self.kills = Counter(
+            "monclub_web_kills", "Processes killed by the kill buttons, by place", ["place"], registry=self.registry
+        )
 
     @contextlib.contextmanager
     def command(self, branch: str, op: str) -> Iterator[None]:

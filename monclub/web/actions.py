@@ -1,0 +1,50 @@
+"""The kill buttons: kill -9 of one process of the local tree, from the browser.
+
+Off unless `[web] actions = true`; a POST with the token in its Authorization header (see
+monclub.web.access). Every place of the tree may be killed but supervisord, the root, which
+nothing would restart. The web program's own kill is sent once its answer is on the way.
+"""
+
+import os
+import signal
+
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from monclub import tree
+from monclub.errors import InvalidField
+from monclub.web.access import may_act
+from monclub.web.problems import Problem
+
+ROOT = "supervisord"
+
+
+def _kill(pid: int) -> None:
+    os.kill(pid, signal.SIGKILL)
+
+
+async def kill(request: Request) -> JSONResponse:
+    web = request.app.state.web
+    if not web.settings.actions:
+        raise Problem("actions_off", "the kill buttons are off: set [web] actions = true (and a token) to use them")
+    if not may_act(request.headers, web.settings):
+        raise Problem("forbidden", "a kill needs the token in an Authorization: Bearer header, from this server's page")
+    place = request.path_params["place"]
+    pids = tree.places(await web.tree.current(fresh=True))
+    if place == ROOT or place not in pids:
+        killable = ", ".join(sorted(p for p in pids if p != ROOT))
+        raise InvalidField("place", f"must be a place of the tree other than {ROOT}: {killable}")
+    pid = pids[place]
+    if pid is None:
+        raise Problem("not_found", f"{place} is not running (no pid to kill)")
+    web.metrics.kills.labels(place).inc()
+    if pid == os.getpid():
+        return JSONResponse({"place": place, "pid": pid, "killed": True}, background=BackgroundTask(_kill, pid))
+    _kill(pid)
+    return JSONResponse({"place": place, "pid": pid, "killed": True})
+
+
+def routes() -> list[Route]:
+    return [Route("/api/kill/{place:path}", kill, methods=["POST"])]
