@@ -14,6 +14,7 @@ from monclub.cli.common import emit, fail, handled, json_option, load_config, on
 from monclub.db import reads
 from monclub.postgres import cluster as clusters_module
 from monclub.postgres.cluster import Cluster
+from monclub.web import settings as web_settings
 
 SETTLE_TIMEOUT = 90.0
 FIRST_COMMANDS = (
@@ -100,6 +101,7 @@ def start(foreground: bool, as_json: bool):
     """Start MonClub: supervisord and its tree; on a running tree, start again what is down."""
     config = load_config()
     curve.check_server(config)
+    web_settings.load(config)
     say = (lambda text: None) if as_json else click.echo
     done = {"ok": True, "home": str(config.home), "already_running": False, "cluster_initialised": None}
     if tree.supervisord_pid(config):

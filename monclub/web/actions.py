@@ -3,20 +3,24 @@
 Off unless `[web] actions = true`; a POST with the token in its Authorization header (see
 monclub.web.access). Every place of the tree may be killed but supervisord, the root, which
 nothing would restart. The web program's own kill is sent once its answer is on the way.
+And /login, where a browser trades the token for a cookie.
 """
 
 import os
 import signal
+from urllib.parse import parse_qs
 
 from starlette.background import BackgroundTask
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from monclub import tree
 from monclub.errors import InvalidField
-from monclub.web.access import may_act
+from monclub.web.access import COOKIE, may_act, same
+from monclub.web.pages import templates
 from monclub.web.problems import Problem
+from monclub.web.requests import read_body
 
 ROOT = "supervisord"
 
@@ -46,5 +50,20 @@ async def kill(request: Request) -> JSONResponse:
     return JSONResponse({"place": place, "pid": pid, "killed": True})
 
 
+async def login(request: Request) -> Response:
+    """The token once, as a cookie for the pages of a server bound beyond loopback (HttpOnly:
+    no script reads it; SameSite=Strict: no other site's request carries it)."""
+    settings = request.app.state.web.settings
+    if request.method == "GET":
+        return templates.TemplateResponse(request, "login.html", {"page": "login"})
+    form = parse_qs((await read_body(request, settings.max_body)).decode(errors="replace"))
+    token = (form.get("token") or [""])[0]
+    if not same(token, settings.token):
+        return templates.TemplateResponse(request, "login.html", {"page": "login", "refused": True}, status_code=401)
+    answer = RedirectResponse("/", status_code=303)
+    answer.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https")
+    return answer
+
+
 def routes() -> list[Route]:
-    return [Route("/api/kill/{place:path}", kill, methods=["POST"])]
+    return [Route("/api/kill/{place:path}", kill, methods=["POST"]), Route("/login", login, methods=["GET", "POST"])]

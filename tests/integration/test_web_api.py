@@ -133,3 +133,14 @@ def test_bad_input_of_every_kind_gets_a_4xx_problem_and_nothing_is_applied(http,
     short_key = http.post("/api/seances/polar/inscrire", json={"membre": membre}, headers={"Idempotency-Key": "k"})
     assert _problem(short_key, 422, "invalid_request")["detail"].startswith("Idempotency-Key must be")
     assert _counts(sql) == before
+
+
+def test_a_bind_beyond_loopback_without_a_token_refuses_to_start(web):
+    tree, url = web
+    assert httpx.get(f"{url}/api/status").json()["healthy"]
+    tree.monclub("stop")
+    tree.env["MONCLUB_WEB_BIND"] = "0.0.0.0"
+    refused = tree.monclub("start", check=False)
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("error: config: web.bind = 0.0.0.0 is beyond loopback: set web.token")
+    assert tree.status()["supervisord"]["pid"] is None, "nothing was started"

@@ -222,17 +222,21 @@ function drawPrets(state) {
 // ---- the stream ------------------------------------------------------------------------------
 
 const draw = { tree: drawTree, seance: drawSeance, events: drawEvents, prets: drawPrets };
+function follow(stream) {
+  const source = new EventSource(stream);
+  source.onopen = () => setLink("live", "live");
+  source.onerror = () => setLink("down", "reconnecting…");
+  source.addEventListener("state", (message) => {
+    draw[body.dataset.page](JSON.parse(message.data));
+    setLink("live", "live");
+  });
+  source.addEventListener("event", (message) => addEvent(JSON.parse(message.data)));
+  source.addEventListener("down", (message) => {
+    const problem = JSON.parse(message.data);
+    setLink("down", `${problem.code}: ${problem.detail}`);
+  });
+}
+
 if (body.dataset.page === "tree") setUpTree();
-const source = new EventSource(body.dataset.stream);
-source.onopen = () => setLink("live", "live");
-source.onerror = () => setLink("down", "reconnecting…");
-source.addEventListener("state", (message) => {
-  draw[body.dataset.page](JSON.parse(message.data));
-  setLink("live", "live");
-  body.dataset.states = String(Number(body.dataset.states || 0) + 1);
-});
-source.addEventListener("event", (message) => addEvent(JSON.parse(message.data)));
-source.addEventListener("down", (message) => {
-  const problem = JSON.parse(message.data);
-  setLink("down", `${problem.code}: ${problem.detail}`);
-});
+if (body.dataset.stream) follow(body.dataset.stream);
+else setLink("", "");
