@@ -21,6 +21,7 @@ from monclub.errors import MonclubError, Refus, Unavailable
 from monclub.partition import shard_of
 from monclub.shards.batch import Batch
 from monclub.shards.ownership import LEASE_SECONDS, FencedOut
+from monclub.shards.stats import Stats
 from monclub.shards.store import AlreadyApplied, Store
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ class Owner:
         self.set_aside: dict[str, float] = {}
         self.pending: Batch | None = None
         self.handled = 0
+        self.stats = Stats()
         self.owned_until = 0.0
         self.waiting: str | None = None
         self.stale_memory = fault == "stale_memory"
@@ -102,7 +104,9 @@ class Owner:
             replies += self._commands(run)
             run = []
             replies.append(self._query(request))
-        return replies + self._commands(run)
+        replies += self._commands(run)
+        self.stats.answered([request.op for request in requests], replies)
+        return replies
 
     def _query(self, request: protocol.Request) -> dict | None:
         try:
@@ -176,6 +180,7 @@ class Owner:
             "handled": self.handled,
             "epoch": epoch,
             "waiting": self.waiting,
+            "stats": self.stats.snapshot(),
         }
 
     def _check_partition(self, aggregate_id: str) -> None:
@@ -365,6 +370,7 @@ class Owner:
             self.unresolved.update(ids)
             if self.stale_memory:
                 self.aggregates.update(batch.states)
+            started = self.monotonic()
             try:
                 store.enregistrer(batch.writes)
             except FencedOut as error:
@@ -377,6 +383,7 @@ class Owner:
                 else:
                     self._lose_connection(error)
                 return error
+            self.stats.committed(len(batch.writes), self.monotonic() - started)
             self.unresolved.difference_update(ids)
             self.aggregates.update(batch.states)
             self.membres.update(batch.membres)

@@ -7,10 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 import anyio.to_thread
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from monclub.config import Config
 from monclub.errors import MonclubError
@@ -33,7 +35,7 @@ class Web:
         self.settings = settings
         self.commands = Commands(config)
         self.db = Database(config)
-        self.metrics = Metrics()
+        self.metrics = Metrics(config)
         self.feed = Feed(config, self.db)
         self.tree = TreeWatch(config)
 
@@ -71,6 +73,12 @@ async def _crash(request: Request, error: Exception) -> Response:
     return problem_response(problems.body("internal_error", "the web program failed on this request (see its log)"))
 
 
+async def metrics(request: Request) -> Response:
+    web = request.app.state.web
+    text = await web.run_blocking(lambda: generate_latest(web.metrics.registry))
+    return Response(text, media_type=CONTENT_TYPE_LATEST)
+
+
 async def unauthorized(scope, receive, send) -> None:
     detail = "this server needs its token: an Authorization: Bearer header, or log in at /login"
     await problem_response(problems.body("unauthorized", detail))(scope, receive, send)
@@ -92,7 +100,12 @@ def create_app(config: Config, settings: WebSettings) -> Starlette:
             web.close()
 
     app = Starlette(
-        routes=[*api.routes(config.pret_jours), *actions.routes(), *pages.routes()],
+        routes=[
+            *api.routes(config.pret_jours),
+            *actions.routes(),
+            *pages.routes(),
+            Route("/metrics", metrics, methods=["GET"]),
+        ],
         lifespan=lifespan,
         exception_handlers={
             MonclubError: _monclub_error,

@@ -1,21 +1,32 @@
 """/metrics in Prometheus' text format, by prometheus_client.
 
-The web program counts the commands it sends (branch, op, outcome). The rest is collected at each
-scrape from where it already lives: the tree (restarts per process), each shard's ping answer on
-its query socket (commands handled, aggregates loaded), PostgreSQL's reads (listener lag, outbox
-depth). Nothing is written anywhere for it.
+The web program counts the commands it sends (branch, op, outcome) and the kills it made. The
+rest is collected at each scrape from where it already lives: the tree (restarts per process),
+each shard's ping answer on its query socket (commands by op and outcome, batch sizes, commit
+latencies: monclub.shards.stats), PostgreSQL's reads (listener lag, outbox depth). Nothing is
+written anywhere for it.
 """
 
 import contextlib
 from collections.abc import Iterator
 
+import psycopg
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.registry import Collector
 
+from monclub import tree
+from monclub.client import probe
+from monclub.config import Config
+from monclub.db import connect, reads
+from monclub.db.outbox import latest_seq
 from monclub.errors import MonclubError
+
+PROBE_SECONDS = 0.3
 
 
 class Metrics:
-    def __init__(self) -> None:
+    def __init__(self, config: Config) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.commands = Counter(
             "monclub_http_commands",
@@ -33,6 +44,7 @@ class Metrics:
         self.kills = Counter(
             "monclub_web_kills", "Processes killed by the kill buttons, by place", ["place"], registry=self.registry
         )
+        self.registry.register(TreeCollector(config))
 
     @contextlib.contextmanager
     def command(self, branch: str, op: str) -> Iterator[None]:
@@ -43,3 +55,69 @@ class Metrics:
                 self.commands.labels(branch, op, error.code).inc()
                 raise
         self.commands.labels(branch, op, "ok").inc()
+
+
+def _histogram(name: str, doc: str, found: list[tuple[list[str], dict]]) -> HistogramMetricFamily:
+    family = HistogramMetricFamily(name, doc, labels=["branch", "shard"])
+    for labels, histogram in found:
+        cumulative, buckets = 0, []
+        for bound, count in zip([*histogram["bounds"], "+Inf"], histogram["counts"], strict=True):
+            cumulative += count
+            buckets.append((str(bound), cumulative))
+        family.add_metric(labels, buckets, histogram["sum"])
+    return family
+
+
+class TreeCollector(Collector):
+    """What the tree, the shards and PostgreSQL say at the time of the scrape."""
+
+    def __init__(self, config: Config):
+        self.config = config
+
+    def describe(self):
+        return []
+
+    def collect(self):
+        state = tree.status(self.config)
+        restarts = GaugeMetricFamily("monclub_process_restarts", "Restarts since start", labels=["place"])
+        up = GaugeMetricFamily("monclub_process_up", "1 while the process of a place runs", labels=["place"])
+        for program in state["programs"]:
+            restarts.add_metric([program["name"]], program["restarts"])
+            up.add_metric([program["name"]], program["state"] == "running")
+            for child in program.get("children", []):
+                up.add_metric([f"{program['name']}/{child['name']}"], child["state"] == "running")
+        yield from (restarts, up)
+        yield from self._shards()
+        yield from self._database()
+
+    def _shards(self):
+        labels = ["branch", "shard", "op", "outcome"]
+        commands = CounterMetricFamily("monclub_shard_commands", "Commands answered by op, outcome", labels=labels)
+        batches, commits = [], []
+        for branch in tree.BRANCHES:
+            for index in range(tree.shard_count(self.config, branch)):
+                answer = probe(self.config, index, branch, timeout=PROBE_SECONDS) or {}
+                stats, shard = answer.get("stats"), [branch, str(index)]
+                if not stats:
+                    continue
+                for op, outcome, count in stats["outcomes"]:
+                    commands.add_metric([*shard, op, outcome], count)
+                batches.append((shard, stats["batch"]))
+                commits.append((shard, stats["commit"]))
+        yield commands
+        yield _histogram("monclub_shard_batch_size", "Commands written per transaction", batches)
+        yield _histogram("monclub_shard_commit_seconds", "Time of a batch's transaction, write to commit", commits)
+
+    def _database(self):
+        lag = GaugeMetricFamily("monclub_listener_lag", "Events a listener is behind the outbox", labels=["listener"])
+        depth = GaugeMetricFamily("monclub_outbox_depth", "Events committed that some listener has not applied")
+        try:
+            with connect(self.config.conninfo(), autocommit=True) as conn:
+                lags, latest = reads.listener_lags(conn), latest_seq(conn)
+        except psycopg.Error:
+            return
+        for name, behind in lags.items():
+            lag.add_metric([name], behind)
+        depth.add_metric([], max(lags.values(), default=0))
+        yield from (lag, depth)
+        yield GaugeMetricFamily("monclub_outbox_latest_seq", "The latest committed event sequence number", value=latest)

@@ -144,3 +144,24 @@ def test_a_bind_beyond_loopback_without_a_token_refuses_to_start(web):
     assert refused.returncode == 2
     assert refused.stderr.startswith("error: config: web.bind = 0.0.0.0 is beyond loopback: set web.token")
     assert tree.status()["supervisord"]["pid"] is None, "nothing was started"
+
+
+def test_metrics_count_the_commands_here_and_in_the_shards_without_writing_anything(http, sql):
+    (membre,) = add_membres(sql, 1)
+    assert http.post("/api/seances", json={"id": "polar", "titre": "Polar", "places": 1}).is_success
+    assert http.post("/api/seances/polar/inscrire", json={"membre": membre}).is_success
+    assert http.post("/api/seances/polar/inscrire", json={"membre": membre}).status_code == 409
+    before = _counts(sql)
+    answer = http.get("/metrics")
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
+    lines = answer.text.splitlines()
+    assert 'monclub_http_commands_total{branch="reunions",op="inscrire",outcome="ok"} 1.0' in lines
+    assert 'monclub_http_commands_total{branch="reunions",op="inscrire",outcome="deja_inscrit"} 1.0' in lines
+    shard = [line for line in lines if line.startswith("monclub_shard_commands_total") and 'op="inscrire"' in line]
+    assert sorted(line.rsplit(" ", 1)[1] for line in shard) == ["1.0", "1.0"]
+    assert any(line.startswith("monclub_shard_batch_size_count") and not line.endswith(" 0.0") for line in lines)
+    assert any(line.startswith("monclub_shard_commit_seconds_bucket") for line in lines)
+    assert 'monclub_process_restarts{place="web"} 0.0' in lines
+    assert any(line.startswith('monclub_listener_lag{listener="paiements"}') for line in lines)
+    assert any(line.startswith("monclub_outbox_depth ") for line in lines)
+    assert _counts(sql) == before
