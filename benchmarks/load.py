@@ -10,6 +10,8 @@ the time from the common start to the last reply.
 - monclub: a lean DEALER client (benchmarks/dealer.py) to the shard that owns the séance.
 - classic: the same registration as one PostgreSQL transaction by a direct psycopg client,
   on the same schema and cluster, see `inscrire_classic`.
+- http, noop: a raw HTTP/1.1 client to the web program (benchmarks/rawhttp.py), registering, or
+  asking its no-op endpoint (the generator's own ceiling).
 """
 
 import multiprocessing
@@ -24,15 +26,17 @@ import zmq
 
 from benchmarks.dealer import Shards
 from benchmarks.harness import percentile_ms
+from benchmarks.rawhttp import HttpRegistrations, NoOp
 
 REPLY_TIMEOUT = 30.0  # seconds: a client that waits longer for one reply gives up (counted as "timeout")
 
 
 @dataclass(frozen=True)
 class Target:
-    kind: str  # "monclub" or "classic"
+    kind: str  # "monclub", "classic", "http" or "noop" (benchmarks/rawhttp.py)
     endpoints: tuple[str, ...] = ()  # monclub: the shards' endpoints, by index
     conninfo: str = ""  # classic
+    url: str = ""  # http, noop: the web program
 
 
 def inscrire_classic(conn: psycopg.Connection, seance: str, membre: int) -> str | None:
@@ -86,6 +90,14 @@ class _ClassicClient:
         self.conn.close()
 
 
+_CLIENTS = {
+    "monclub": _MonclubClient,
+    "classic": _ClassicClient,
+    "http": lambda target: HttpRegistrations(target.url),
+    "noop": lambda target: NoOp(target.url),
+}
+
+
 def _client(
     target: Target,
     seances: list[str],
@@ -96,7 +108,7 @@ def _client(
     stop_at: list[float],
     out: list,
 ) -> None:
-    client = (_MonclubClient if target.kind == "monclub" else _ClassicClient)(target)
+    client = _CLIENTS[target.kind](target)
     rng = random.Random(seed)
     latencies, errors, last = [], Counter(), 0.0
     try:

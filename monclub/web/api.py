@@ -167,6 +167,11 @@ async def status(request: Request) -> JSONResponse:
     return JSONResponse(await _web(request).tree.current())
 
 
+async def ping(request: Request) -> JSONResponse:
+    """Nothing but an answer: liveness, and the load generator's ceiling (scripts/bench web)."""
+    return JSONResponse({"ok": True})
+
+
 def routes(pret_jours: int) -> list[Route]:
     reunions, prets = "reunions", "prets"
     return [
@@ -216,4 +221,5 @@ def routes(pret_jours: int) -> list[Route]:
         read_route("/api/notifications", reads.notifications, _membre_param),
         read_route("/api/events", _events, _events_from, _events_limit),
         Route("/api/status", status, methods=["GET"]),
+        Route("/api/ping", ping, methods=["GET"]),
     ]
