@@ -14,7 +14,6 @@ again: when nothing will (MonClub stopped), the call fails at once instead of at
 Not thread-safe: one Client per thread.
 """
 
-import itertools
 import random
 import time
 import uuid
@@ -145,37 +144,22 @@ class Client:
         return self._send(*self._routed("prets", op, livre, request_id, fields))
 
     def _routed(self, branch: str, op: str, key: str, request_id: str | None, fields: dict) -> tuple["_Route", dict]:
-        """The request checked by the shard's own op table (InvalidField before anything is sent),
-        and where it goes."""
-        table, key_field, show = _BRANCHES[branch]
-        message = protocol.request(request_id or new_request_id(), op, **{key_field: key}, **fields)
-        parsed = table.parse(message)
-        index = shard_of(key, self.config.shards if branch == "reunions" else self.config.pret_shards)
-        shows = f"{show} {key}" if parsed.mutates else None
-        return _Route(branch, index, self.config.endpoint(branch, index), shows), message
+        return route_request(self.config, branch, op, key, request_id, fields)
 
     def _send(self, route: "_Route", message: dict) -> dict:
         """Send until one reply arrives or the deadline passes; the result, or raise by code."""
-        payload = wire.encode(message)
-        deadline = time.monotonic() + self.deadline
-        unanswered = 0
-        for attempt in itertools.count():
-            self._check_reachable(route, message["op"], unanswered)
-            remaining = deadline - time.monotonic()
-            reply = self._attempt(
-                route.endpoint, payload, message["id"], min(self.attempt_timeout, max(remaining, 0.01))
-            )
-            if reply is not None and reply.get("ok"):
-                return reply["result"]
-            if reply is not None and reply["error"]["code"] != "unavailable":
-                raise error_from(reply["error"]["code"], reply["error"]["message"])
-            unanswered += reply is None
-            pause = min(_BACKOFF_MAX, _BACKOFF_BASE * 2**attempt) * random.uniform(0.5, 1.5)
-            if time.monotonic() + pause >= deadline:
-                break
+        attempts = Attempts(route, message, self.attempt_timeout, self.deadline, time.monotonic())
+        while True:
+            self._check_reachable(route, message["op"], attempts.unanswered)
+            timeout = attempts.timeout(time.monotonic())
+            result = attempts.outcome(self._attempt(route.endpoint, attempts.payload, message["id"], timeout))
+            if result is not None:
+                return result
+            pause = attempts.pause(time.monotonic())
+            if pause is None:
+                raise attempts.gave_up()
             self.retries += 1
             time.sleep(pause)
-        raise self._gave_up(route, message["op"], unanswered, attempt + 1)
 
     def _check_reachable(self, route: "_Route", op: str, unanswered: int) -> None:
         """Fail at once when nothing listens for the request and nothing will start its shard again;
@@ -183,26 +167,9 @@ class Client:
         if route.endpoint in self.sockets:
             return
         self._socket(route.endpoint)
-        reason = reach.down(self.config, route.branch, route.endpoint)
-        if reason is None:
-            return
-        if unanswered and route.shows:
-            raise Timeout(f"{reason}; whether {op} was applied is unknown until it is back: `{route.shows}` shows it")
-        raise Unavailable(reason)
-
-    def _gave_up(self, route: "_Route", op: str, unanswered: int, attempts: int) -> MonclubError:
-        where = f"{route.place} ({route.endpoint})"
-        if not unanswered:
-            return Unavailable(
-                f"{where} answered unavailable until the {self.deadline:.1f}s deadline (is its database down? "
-                "see monclub status); nothing was committed"
-            )
-        if route.shows is None:
-            return Timeout(f"no answer from {where} within {self.deadline:.1f}s; see monclub status")
-        return Timeout(
-            f"no answer from {where} within {self.deadline:.1f}s ({attempts} attempts of the same request): "
-            f"whether {op} was applied is unknown; `{route.shows}` shows it"
-        )
+        error = unreachable(self.config, route, op, unanswered)
+        if error is not None:
+            raise error
 
     def _socket(self, endpoint: str) -> zmq.Socket:
         socket = self.sockets.get(endpoint)
@@ -225,6 +192,79 @@ class Client:
         socket.close(linger=0)
         del self.sockets[endpoint]
         return None
+
+
+def route_request(
+    config: configuration.Config, branch: str, op: str, key: str, request_id: str | None, fields: dict
+) -> tuple["_Route", dict]:
+    """The request checked by the shard's own op table (InvalidField before anything is sent),
+    and where it goes: the routing every transport shares."""
+    table, key_field, show = _BRANCHES[branch]
+    message = protocol.request(request_id or new_request_id(), op, **{key_field: key}, **fields)
+    parsed = table.parse(message)
+    index = shard_of(key, config.shards if branch == "reunions" else config.pret_shards)
+    shows = f"{show} {key}" if parsed.mutates else None
+    return _Route(branch, index, config.endpoint(branch, index), shows), message
+
+
+def unreachable(config: configuration.Config, route: "_Route", op: str, unanswered: int) -> MonclubError | None:
+    """The error of a call that nothing will answer (monclub.reach), or None while its shard
+    listens or will again: `timeout` when an attempt went unanswered (its outcome is unknown)."""
+    reason = reach.down(config, route.branch, route.endpoint)
+    if reason is None:
+        return None
+    if unanswered and route.shows:
+        return Timeout(f"{reason}; whether {op} was applied is unknown until it is back: `{route.shows}` shows it")
+    return Unavailable(reason)
+
+
+class Attempts:
+    """Lazy Pirate for one call, without I/O (the sync Client and the asyncio AsyncClient drive
+    it): one request id on every attempt, how long each may wait, what a reply means, the
+    jittered backoff before the next, and the error once the deadline has passed."""
+
+    def __init__(self, route: "_Route", message: dict, attempt_timeout: float, deadline: float, now: float):
+        self.route = route
+        self.op = message["op"]
+        self.payload = wire.encode(message)
+        self.attempt_timeout = attempt_timeout
+        self.total = deadline
+        self.deadline = now + deadline
+        self.attempt = 0
+        self.unanswered = 0
+
+    def timeout(self, now: float) -> float:
+        return min(self.attempt_timeout, max(self.deadline - now, 0.01))
+
+    def outcome(self, reply: dict | None) -> dict | None:
+        """The result of an ok reply; None to try again (no reply, or `unavailable`); else raise
+        the error its code names."""
+        if reply is not None and reply.get("ok"):
+            return reply["result"]
+        if reply is not None and reply["error"]["code"] != "unavailable":
+            raise error_from(reply["error"]["code"], reply["error"]["message"])
+        self.unanswered += reply is None
+        return None
+
+    def pause(self, now: float) -> float | None:
+        """The backoff before the next attempt, or None when it would pass the deadline."""
+        pause = min(_BACKOFF_MAX, _BACKOFF_BASE * 2**self.attempt) * random.uniform(0.5, 1.5)
+        self.attempt += 1
+        return None if now + pause >= self.deadline else pause
+
+    def gave_up(self) -> MonclubError:
+        route, where = self.route, f"{self.route.place} ({self.route.endpoint})"
+        if not self.unanswered:
+            return Unavailable(
+                f"{where} answered unavailable until the {self.total:.1f}s deadline (is its database down? "
+                "see monclub status); nothing was committed"
+            )
+        if route.shows is None:
+            return Timeout(f"no answer from {where} within {self.total:.1f}s; see monclub status")
+        return Timeout(
+            f"no answer from {where} within {self.total:.1f}s ({self.attempt} attempts of the same request): "
+            f"whether {self.op} was applied is unknown; `{route.shows}` shows it"
+        )
 
 
 @dataclass(frozen=True)

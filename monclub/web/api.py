@@ -1,6 +1,6 @@
 """The HTTP JSON API: one route per club command of the CLI (docs/http.md).
 
-Commands of a séance or a copy go to its shard through MonClub's client, with the
+Commands of a séance or a copy go to its shard through MonClub's asyncio client, with the
 Idempotency-Key's request id when one is sent; the membres and the payments, which no shard
 owns, are written as the CLI writes them, in one transaction with the key's stored reply. Reads
 come from PostgreSQL (monclub.db.reads) or, for one aggregate, from its shard's query op.
@@ -16,7 +16,6 @@ from starlette.routing import Route
 
 from monclub import observe, protocol
 from monclub.cli.club import slug
-from monclub.client import Client
 from monclub.db import reads
 from monclub.db.membres import creer_membre
 from monclub.db.outbox import read_events
@@ -68,9 +67,9 @@ def shard_route(path: str, spec: ShardCommand) -> Route:
         if got.key:
             await web.db.run(idempotency.claim, got.key, got.fingerprint)
             request_id = idempotency.request_id(got.key)
-        send = Client.call if spec.branch == "reunions" else Client.pret
+        send = web.client.call if spec.branch == "reunions" else web.client.pret
         with web.metrics.command(spec.branch, spec.op):
-            result = await web.commands.run(lambda client: send(client, spec.op, key, request_id, **fields))
+            result = await send(spec.op, key, request_id, **fields)
         if spec.created:
             return JSONResponse(result[spec.created], status_code=201)
         return JSONResponse(result)
@@ -121,17 +120,16 @@ def read_route(path: str, read: Callable, *params: Callable) -> Route:
     return Route(path, endpoint, methods=["GET"])
 
 
-def aggregate_route(path: str, branch: str, name: str, query: Callable[[Client, str], dict]) -> Route:
-    """One séance or copy as its shard knows it, with the process that owns it."""
+def aggregate_route(path: str, branch: str, name: str) -> Route:
+    """One séance or copy as its shard knows it (its `etat` query), with the process that owns it."""
 
     async def endpoint(request: Request) -> JSONResponse:
         web = _web(request)
         aggregate = path_id(request, name)
-
-        def ask(client: Client) -> dict:
-            return {**query(client, aggregate), "owner": observe.owner(web.config, branch, aggregate)}
-
-        return JSONResponse(await web.commands.run(ask))
+        ask = web.client.call if branch == "reunions" else web.client.pret
+        etat = await ask("etat", aggregate)
+        owner = await web.run_blocking(lambda: observe.owner(web.config, branch, aggregate))
+        return JSONResponse({**etat, "owner": owner})
 
     return Route(path, endpoint, methods=["GET"])
 
@@ -189,7 +187,7 @@ def routes(pret_jours: int) -> list[Route]:
             ),
         ),
         read_route("/api/seances", reads.seances),
-        aggregate_route("/api/seances/{seance}", reunions, "seance", Client.etat),
+        aggregate_route("/api/seances/{seance}", reunions, "seance"),
         shard_route(
             "/api/seances/{seance}/places",
             ShardCommand(reunions, "changer_places", ("places",), ("places",), "seance"),
@@ -204,7 +202,7 @@ def routes(pret_jours: int) -> list[Route]:
         ),
         shard_route("/api/livres", ShardCommand(prets, "ajouter", ("id", "titre"), ("titre",), created="livre")),
         read_route("/api/livres", reads.livres),
-        aggregate_route("/api/livres/{livre}", prets, "livre", Client.livre),
+        aggregate_route("/api/livres/{livre}", prets, "livre"),
         shard_route(
             "/api/livres/{livre}/emprunter",
             ShardCommand(prets, "emprunter", ("membre", "jours"), ("membre",), "livre", {"jours": pret_jours}),

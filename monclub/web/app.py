@@ -14,11 +14,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from monclub.aclient import AsyncClient
 from monclub.config import Config
 from monclub.errors import MonclubError
 from monclub.web import actions, api, pages, problems
 from monclub.web.access import Guard
-from monclub.web.backend import Commands, Database
+from monclub.web.backend import Database
 from monclub.web.live import Feed, TreeWatch
 from monclub.web.metrics import Metrics
 from monclub.web.settings import WebSettings
@@ -33,7 +34,7 @@ class Web:
     def __init__(self, config: Config, settings: WebSettings):
         self.config = config
         self.settings = settings
-        self.commands = Commands(config)
+        self.client = AsyncClient(config)
         self.db = Database(config)
         self.metrics = Metrics(config)
         self.feed = Feed(config, self.db)
@@ -42,8 +43,8 @@ class Web:
     async def run_blocking(self, function: Callable[[], Any]) -> Any:
         return await anyio.to_thread.run_sync(function)
 
-    def close(self) -> None:
-        self.commands.close()
+    async def close(self) -> None:
+        await self.client.close()
         self.db.close()
 
 
@@ -97,7 +98,7 @@ def create_app(config: Config, settings: WebSettings) -> Starlette:
             feed.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await feed
-            web.close()
+            await web.close()
 
     app = Starlette(
         routes=[

@@ -1,12 +1,9 @@
-"""What the web program's handlers call, off the event loop: MonClub's client for the shards, a
-pool of PostgreSQL connections for the reads (monclub.db.reads, the same functions as the CLI).
-
-Both are synchronous and run in the worker threads of anyio: a Client is not thread-safe, so
-each call takes an idle one (or makes one) and gives it back; a connection is checked before it
-is handed out, so a restarted PostgreSQL costs no failed request once it is back.
+"""The web program's PostgreSQL: a pool of connections for the reads (monclub.db.reads, the same
+functions as the CLI) and its own few writes, used from anyio's worker threads (psycopg's sync
+API: the read functions are shared with the CLI). A connection is checked before it is handed
+out, so a restarted PostgreSQL costs no failed request once it is back.
 """
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +11,6 @@ import anyio.to_thread
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from monclub.client import Client
 from monclub.config import Config
 from monclub.db import DEAD_SERVER, TCP_USER_TIMEOUT_MS
 from monclub.db.secrets import redact
@@ -22,36 +18,6 @@ from monclub.errors import InvalidRequest, Unavailable
 
 POOL_MAX = 8
 POOL_WAIT = 2.0
-
-
-class Commands:
-    """MonClub's client, one per worker thread at a time."""
-
-    def __init__(self, config: Config):
-        self.config = config
-        self.idle: list[Client] = []
-        self.lock = threading.Lock()
-
-    def _take(self) -> Client:
-        with self.lock:
-            return self.idle.pop() if self.idle else Client(self.config)
-
-    def _with_client(self, action: Callable[[Client], dict]) -> dict:
-        client = self._take()
-        try:
-            return action(client)
-        finally:
-            with self.lock:
-                self.idle.append(client)
-
-    async def run(self, action: Callable[[Client], dict]) -> dict:
-        return await anyio.to_thread.run_sync(self._with_client, action)
-
-    def close(self) -> None:
-        with self.lock:
-            for client in self.idle:
-                client.close()
-            self.idle.clear()
 
 
 class Database:
