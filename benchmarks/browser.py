@@ -6,11 +6,10 @@ import contextlib
 import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
+from benchmarks.events import monclub
 from monclub.postgres.cluster import Cluster
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -33,15 +32,6 @@ def chromium(playwright, user_data: Path):
     return playwright.chromium.launch_persistent_context(
         user_data, executable_path=CHROMIUM, headless=True, args=FLAGS, viewport={"width": 1280, "height": 800}
     )
-
-
-def monclub(env: dict, *args: str, timeout: float = 300) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "monclub", *args], env=env, capture_output=True, text=True, timeout=timeout
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"monclub {' '.join(args)} exited {done.returncode}: {done.stderr}{done.stdout}")
-    return done.stdout
 
 
 @contextlib.contextmanager

@@ -16,8 +16,8 @@ import zmq
 import zmq.asyncio
 
 from monclub import config as configuration
-from monclub import curve, wire
-from monclub.client import Attempts, _Route, route_request, unreachable
+from monclub import wire
+from monclub.client import Attempts, _Route, connected, route_request, unreachable
 from monclub.errors import InvalidRequest
 
 
@@ -66,12 +66,7 @@ class AsyncClient:
     def _socket(self, endpoint: str) -> zmq.asyncio.Socket:
         socket = self.sockets.get(endpoint)
         if socket is None:
-            socket = self.context.socket(zmq.DEALER)
-            socket.linger = 0
-            socket.reconnect_ivl = 20
-            curve.secure_client(socket, self.config)
-            socket.connect(endpoint)
-            self.sockets[endpoint] = socket
+            socket = self.sockets[endpoint] = connected(self.context.socket(zmq.DEALER), endpoint, self.config)
             self.readers[endpoint] = asyncio.create_task(self._read(socket), name=f"replies of {endpoint}")
         return socket
 

@@ -174,12 +174,7 @@ class Client:
     def _socket(self, endpoint: str) -> zmq.Socket:
         socket = self.sockets.get(endpoint)
         if socket is None:
-            socket = self.context.socket(zmq.REQ)
-            socket.linger = 0
-            socket.reconnect_ivl = 20
-            curve.secure_client(socket, self.config)
-            socket.connect(endpoint)
-            self.sockets[endpoint] = socket
+            socket = self.sockets[endpoint] = connected(self.context.socket(zmq.REQ), endpoint, self.config)
         return socket
 
     def _attempt(self, endpoint: str, payload: bytes, request_id: str, timeout: float) -> dict | None:
@@ -192,6 +187,16 @@ class Client:
         socket.close(linger=0)
         del self.sockets[endpoint]
         return None
+
+
+def connected(socket, endpoint: str, config: configuration.Config):
+    """A client socket of either transport, set up alike: no linger, quick reconnects, CURVE
+    when the configuration asks for it, connected to `endpoint`."""
+    socket.linger = 0
+    socket.reconnect_ivl = 20
+    curve.secure_client(socket, config)
+    socket.connect(endpoint)
+    return socket
 
 
 def route_request(

@@ -51,12 +51,16 @@ def claim(conn: psycopg.Connection, key: str, print_: str) -> dict | None:
 
 
 def once(
-    conn: psycopg.Connection, key: str | None, print_: str, status: int, action: Callable[[psycopg.Connection], dict]
+    conn: psycopg.Connection,
+    key: str | None,
+    print_: str | None,
+    status: int,
+    action: Callable[[psycopg.Connection], dict],
 ) -> dict:
     """`action(conn)` applied once per key, its reply stored with the claim in one transaction:
     {"status", "reply"} (the stored one when the key was answered before)."""
     with conn.transaction():
-        stored = claim(conn, key, print_) if key else None
+        stored = claim(conn, key, print_) if key and print_ else None
         if stored is not None:
             return stored
         reply = action(conn)

@@ -20,7 +20,7 @@ def too_large(limit: int) -> Problem:
 class Incoming:
     body: dict
     key: str | None
-    fingerprint: str
+    fingerprint: str | None  # of method, path and body, when a key came with them
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -62,7 +62,7 @@ def only(body: dict, allowed: tuple[str, ...], required: tuple[str, ...]) -> dic
 async def incoming(request: Request, limit: int, allowed: tuple[str, ...], required: tuple[str, ...]) -> Incoming:
     key = idempotency.checked_key(request.headers.get("idempotency-key"))
     body = only(parse_object(await read_body(request, limit)), allowed, required)
-    return Incoming(body, key, idempotency.fingerprint(request.method, request.url.path, body))
+    return Incoming(body, key, idempotency.fingerprint(request.method, request.url.path, body) if key else None)
 
 
 def path_id(request: Request, name: str) -> str:
