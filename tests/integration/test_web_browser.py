@@ -41,6 +41,8 @@ def test_a_registration_through_the_zeromq_client_appears_on_an_open_seance_page
         client.inscrire("polar", paul)
     _membre_shown(browser, paul)
     assert browser.page.locator("#inscrits li").all_text_contents() == [f"membre {paul}"]
+    owner = browser.page.locator("#owner").text_content()
+    assert owner.startswith("owner: reunions/shard-") and f"on node {tree.config.node}, epoch " in owner
     assert browser.kept_mark(), "the page was reloaded"
     browser.screenshot("seance")
     assert browser.troubles == []
@@ -111,3 +113,25 @@ def test_an_open_page_reconnects_by_itself_after_kill_9_of_web(web, sql, browser
         client.inscrire("polar", paul)
     _membre_shown(browser, paul, timeout=15_000)
     assert browser.kept_mark(), "the page was reloaded"
+
+
+def test_a_page_carries_on_through_kills_of_the_bus_and_the_relay(web, sql, browser):
+    """Without a bus message the feed reads PostgreSQL every second: nothing is missed."""
+    tree, url = web
+    marie, paul, ines = add_membres(sql, 3)
+    with tree.client() as client:
+        client.creer("polar", "Soirée Polar", places=3)
+        client.inscrire("polar", marie)
+    _open_seance(browser, url, "polar")
+    _membre_shown(browser, marie)
+    tree.kill("bus")
+    tree.kill("relay")
+    with tree.client() as client:
+        client.inscrire("polar", paul)
+    _membre_shown(browser, paul)
+    tree.wait_healthy()
+    with tree.client() as client:
+        client.inscrire("polar", ines)
+    _membre_shown(browser, ines)
+    assert browser.kept_mark(), "the page was reloaded"
+    assert browser.troubles == []
