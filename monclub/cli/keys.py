@@ -4,6 +4,7 @@ import click
 
 from monclub import keys
 from monclub.cli.common import emit, fail, handled, json_option, load_config
+from monclub.web import settings as web_settings
 
 
 @click.group("keys")
@@ -77,6 +78,22 @@ def keys_revoke(name, yes, as_json):
             f"warning: this monclub has no client key now; `monclub keys client {name}` makes a new one", err=True
         )
     emit(as_json, {"revoked": name}, f"client {name} revoked")
+
+
+@keys_group.command("web-token")
+@json_option
+@handled
+def keys_web_token(as_json):
+    """Create the web program's token (keys/web.token, 0600) unless it exists: a bind beyond
+    loopback and the kill buttons need it. [web] token and MONCLUB_WEB_TOKEN win over it."""
+    config = load_config()
+    made = web_settings.make_token(config)
+    path = web_settings.token_file(config)
+    text = (
+        f"{'created' if made else 'kept the existing'} web token in {path} (read it there; it is not printed): "
+        "give it to /login in a browser, or as Authorization: Bearer; restart web to use a new one"
+    )
+    emit(as_json, {"created": made, "path": str(path)}, text)
 
 
 COMMANDS = (keys_group,)

@@ -1,15 +1,20 @@
 """The [web] section: where the web program listens, whether its kill buttons act, its token.
 
 A bind beyond loopback, or kill buttons, need a token: without one the program refuses to start
-(a configuration error, exit 78), since anybody who reaches the port could otherwise act.
+(a configuration error, exit 78), since anybody who reaches the port could otherwise act. The
+token is `[web] token`, MONCLUB_WEB_TOKEN, or the one `monclub keys web-token` wrote to
+keys/web.token in the state directory.
 """
 
 import ipaddress
 import json
+import os
 import re
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from monclub import keys
 from monclub.config import Config
 from monclub.errors import ConfigError
 
@@ -55,6 +60,31 @@ def _token(value) -> str | None:
     return value
 
 
+def token_file(config: Config) -> Path:
+    return keys.directory(config.home) / "web.token"
+
+
+def make_token(config: Config) -> bool:
+    """Write a new random token to keys/web.token (0600) unless one is there; True if made."""
+    path = token_file(config)
+    if path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.chmod(0o700)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        out.write(secrets.token_urlsafe(32) + "\n")
+    return True
+
+
+def _stored_token(config: Config) -> str | None:
+    """The token `monclub keys web-token` made, if any ([web] token and MONCLUB_WEB_TOKEN win)."""
+    try:
+        return token_file(config).read_text().strip()
+    except FileNotFoundError:
+        return None
+
+
 def load(config: Config) -> WebSettings:
     table = config.web
     actions = table.get("actions", False)
@@ -64,12 +94,18 @@ def load(config: Config) -> WebSettings:
         bind=_bind(table.get("bind", "127.0.0.1")),
         port=_port(table.get("port", 0)),
         actions=actions,
-        token=_token(table.get("token")),
+        token=_token(table.get("token") or _stored_token(config)),
     )
     if found.token is None and not found.loopback:
-        raise ConfigError(f"web.bind = {found.bind} is beyond loopback: set web.token (or MONCLUB_WEB_TOKEN) first")
+        raise ConfigError(
+            f"web.bind = {found.bind} is beyond loopback: set web.token (or MONCLUB_WEB_TOKEN, "
+            "or run monclub keys web-token) first"
+        )
     if found.token is None and found.actions:
-        raise ConfigError("web.actions = true needs web.token (or MONCLUB_WEB_TOKEN): the kill buttons ask for it")
+        raise ConfigError(
+            "web.actions = true needs web.token (or MONCLUB_WEB_TOKEN, or run monclub keys web-token): "
+            "the kill buttons ask for it"
+        )
     return found
 
 

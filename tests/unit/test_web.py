@@ -5,7 +5,7 @@ import pytest
 from monclub import config as configuration
 from monclub.errors import ConfigError, InvalidField, InvalidRequest, Refus, Timeout, Unavailable
 from monclub.web import idempotency, problems
-from monclub.web.settings import WebSettings, load
+from monclub.web.settings import WebSettings, load, make_token, token_file
 
 
 def _settings(tmp_path, text: str, **env) -> WebSettings:
@@ -38,6 +38,18 @@ def test_a_setting_that_would_open_the_door_or_cannot_work_is_refused(tmp_path, 
 def test_the_environment_gives_the_token_and_the_bind(tmp_path):
     found = _settings(tmp_path, "[web]\nactions = true", MONCLUB_WEB_TOKEN="t" * 16, MONCLUB_WEB_BIND="0.0.0.0")
     assert (found.bind, found.token, found.actions, found.loopback) == ("0.0.0.0", "t" * 16, True, False)
+
+
+def test_the_token_monclub_keys_made_is_used_unless_one_is_configured(tmp_path):
+    (tmp_path / "web.toml").write_text('[web]\nbind = "0.0.0.0"')
+    config = configuration.load({"MONCLUB_HOME": str(tmp_path), "MONCLUB_CONFIG": str(tmp_path / "web.toml")})
+    with pytest.raises(ConfigError, match="or run monclub keys web-token"):
+        load(config)
+    assert make_token(config) and not make_token(config)
+    stored = token_file(config).read_text().strip()
+    assert token_file(config).stat().st_mode & 0o777 == 0o600 and len(stored) >= 40
+    assert load(config).token == stored
+    assert _settings(tmp_path, '[web]\nbind = "0.0.0.0"', MONCLUB_WEB_TOKEN="e" * 16).token == "e" * 16
 
 
 @pytest.mark.parametrize(
