@@ -1,6 +1,7 @@
 """The live pages in a real browser (headless Chromium) on a real tree."""
 
 import os
+import signal
 
 import httpx
 import pytest
@@ -135,3 +136,23 @@ def test_a_page_carries_on_through_kills_of_the_bus_and_the_relay(web, sql, brow
     _membre_shown(browser, ines)
     assert browser.kept_mark(), "the page was reloaded"
     assert browser.troubles == []
+
+
+def test_an_open_page_and_the_api_recover_by_themselves_after_kill_9_of_postgres(daemon_env, browser):
+    cli, home = daemon_env
+    cli.run("start")
+    url = next(p["url"] for p in cli.status()["programs"] if p["name"] == "web").rstrip("/")
+    with httpx.Client(base_url=url, timeout=30) as http:
+        marie, paul = (http.post("/api/membres", json={"nom": nom}).json()["id"] for nom in ("Marie", "Paul"))
+        assert http.post("/api/seances", json={"id": "polar", "titre": "Soirée Polar", "places": 3}).is_success
+        assert http.post("/api/seances/polar/inscrire", json={"membre": marie}).is_success
+        _open_seance(browser, url, "polar")
+        _membre_shown(browser, marie)
+        os.kill(cli.program("postgres")["pid"], signal.SIGKILL)
+        key = {"Idempotency-Key": "after-postgres-kill"}
+        answer = http.post("/api/seances/polar/inscrire", json={"membre": paul}, headers=key)
+        assert answer.status_code == 200, answer.text
+        _membre_shown(browser, paul)
+        wait_for(lambda: http.get("/api/status").json()["healthy"], 60, "the tree healthy again", interval=0.2)
+    assert cli.program("postgres")["restarts"] == 1
+    assert browser.kept_mark(), "the page was reloaded"
