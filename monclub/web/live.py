@@ -67,9 +67,16 @@ class Feed:
             subscriber.close(linger=0)
 
     async def catch_up(self) -> None:
+        """Publish what follows the last event published. With no page open it reads nothing; once
+        one opens it starts from the latest event, with a GAP first so that the pages that opened
+        meanwhile read their state again from there (nothing between is missed)."""
+        if not self.queues:
+            self.last = None
+            return
         try:
             if self.last is None:
                 self.last = await self.db.run(latest_seq)
+                self._publish(GAP)
             while events := await self.db.run(read_events, self.last):
                 for event in events:
                     self._publish(event)
