@@ -1,12 +1,16 @@
 """The HTTP JSON API on a real tree: real uvicorn on its ephemeral loopback port, real httpx."""
 
 import asyncio
+import os
+import signal
 import uuid
 
 import httpx
 import pytest
 
+from monclub.partition import shard_of
 from tests.fixtures.postgres import add_membres
+from tests.fixtures.web import web_url
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 PROBLEM = "application/problem+json"
@@ -165,3 +169,26 @@ def test_metrics_count_the_commands_here_and_in_the_shards_without_writing_anyth
     assert any(line.startswith('monclub_listener_lag{listener="paiements"}') for line in lines)
     assert any(line.startswith("monclub_outbox_depth ") for line in lines)
     assert _counts(sql) == before
+
+
+def test_an_unknown_outcome_is_a_504_and_the_same_key_sent_again_applies_it_once(start_tree, tmp_path, sql):
+    config = tmp_path / "monclub.toml"
+    config.write_text("[client]\nattempt_timeout = 0.3\ndeadline = 2.0\n")
+    tree = start_tree(MONCLUB_CONFIG=str(config))
+    url = web_url(tree)
+    (membre,) = add_membres(sql, 1)
+    with httpx.Client(base_url=url, timeout=30) as http:
+        assert http.post("/api/seances", json={"id": "polar", "titre": "Polar", "places": 3}).is_success
+        shard = tree.pids()[f"reunions/shard-{shard_of('polar', 2)}"]
+        key = {"Idempotency-Key": str(uuid.uuid4())}
+        os.kill(shard, signal.SIGSTOP)
+        try:
+            lost = http.post("/api/seances/polar/inscrire", json={"membre": membre}, headers=key)
+        finally:
+            os.kill(shard, signal.SIGCONT)
+        problem = _problem(lost, 504, "timeout")
+        assert "same Idempotency-Key" in problem["resend"]
+        again = http.post("/api/seances/polar/inscrire", json={"membre": membre}, headers=key)
+        assert again.status_code == 200 and again.json() == {"statut": "inscrit"}
+        assert http.get("/api/seances/polar").json()["inscrits"] == [membre]
+    assert sql.execute("SELECT count(*) FROM events WHERE type = 'membre_inscrit'").fetchone()[0] == 1
