@@ -11,6 +11,10 @@ A request is checked by its shard's own op table before it is sent (InvalidField
 first attempt and after each unanswered one, monclub.reach tells whether anything listens or will
 again: when nothing will (MonClub stopped), the call fails at once instead of at its deadline.
 
+Routing: the request goes to the partition of its aggregate, first to the shard process of this
+configuration that hosts it (monclub.partition.host_of); a `wrong_owner` reply names the owner the
+directory knows, which the client remembers and resends to at once (same request id).
+
 Not thread-safe: one Client per thread.
 """
 
@@ -25,12 +29,13 @@ import zmq
 from monclub import config as configuration
 from monclub import curve, protocol, reach, wire
 from monclub.errors import InvalidRequest, MonclubError, Refus, Timeout, Unavailable
-from monclub.partition import shard_of
+from monclub.partition import host_of, partition_of
 from monclub.prets.ops import OPS as PRETS_OPS
 from monclub.reunions.ops import OPS as REUNIONS_OPS
 
 _BACKOFF_BASE = 0.02
 _BACKOFF_MAX = 0.5
+_REDIRECTS_MAX = 8
 _DOMAIN_CODES = {
     "seance_complete",
     "deja_inscrit",
@@ -86,7 +91,9 @@ class Client:
         self.deadline = deadline or self.config.deadline
         self.context: zmq.Context = zmq.Context.instance()
         self.sockets: dict[str, zmq.Socket] = {}
+        self.owners: dict[tuple[str, int], str] = {}
         self.retries = 0
+        self.redirects = 0
 
     def close(self) -> None:
         for socket in self.sockets.values():
@@ -133,8 +140,13 @@ class Client:
         return self.pret("etat", livre)
 
     def ping(self, shard: int, branch: str = "reunions") -> dict:
-        route = _Route(branch, shard, self.config.endpoint(branch, shard))
+        route = _Route(branch, None, self.config.endpoint(branch, shard))
         return self._send(route, protocol.request(new_request_id(), "ping"))
+
+    def directory(self, branch: str = "reunions", shard: int = 0) -> dict:
+        """Where every partition of `branch` lives, as the shard process `shard` reads it."""
+        route = _Route(branch, None, self.config.endpoint(branch, shard))
+        return self._send(route, protocol.request(new_request_id(), "directory"))
 
     def call(self, op: str, seance: str, request_id: str | None = None, **fields) -> dict:
         """A request to the Réunions shard that owns `seance`."""
@@ -150,24 +162,28 @@ class Client:
         table, key_field, show = _BRANCHES[branch]
         message = protocol.request(request_id or new_request_id(), op, **{key_field: key}, **fields)
         parsed = table.parse(message)
-        index = shard_of(key, self.config.shards if branch == "reunions" else self.config.pret_shards)
+        partition = partition_of(key, self.config.partition_count(branch))
+        guess = self.config.endpoint(branch, host_of(partition, self.config.shard_count(branch)))
         shows = f"{show} {key}" if parsed.mutates else None
-        return _Route(branch, index, self.config.endpoint(branch, index), shows), message
+        return _Route(branch, partition, guess, shows), message
 
     def _send(self, route: "_Route", message: dict) -> dict:
         """Send until one reply arrives or the deadline passes; the result, or raise by code."""
         payload = wire.encode(message)
         deadline = time.monotonic() + self.deadline
         unanswered = 0
+        redirects = 0
         for attempt in itertools.count():
-            self._check_reachable(route, message["op"], unanswered)
+            endpoint = self._endpoint(route)
+            self._check_reachable(route, endpoint, message["op"], unanswered)
             remaining = deadline - time.monotonic()
-            reply = self._attempt(
-                route.endpoint, payload, message["id"], min(self.attempt_timeout, max(remaining, 0.01))
-            )
+            reply = self._attempt(endpoint, payload, message["id"], min(self.attempt_timeout, max(remaining, 0.01)))
             if reply is not None and reply.get("ok"):
                 return reply["result"]
-            if reply is not None and reply["error"]["code"] != "unavailable":
+            if reply is not None and self._redirected(route, reply["error"]) and redirects < _REDIRECTS_MAX:
+                redirects += 1
+                continue
+            if reply is not None and reply["error"]["code"] not in ("unavailable", "wrong_owner"):
                 raise error_from(reply["error"]["code"], reply["error"]["message"])
             unanswered += reply is None
             pause = min(_BACKOFF_MAX, _BACKOFF_BASE * 2**attempt) * random.uniform(0.5, 1.5)
@@ -177,13 +193,31 @@ class Client:
             time.sleep(pause)
         raise self._gave_up(route, message["op"], unanswered, attempt + 1)
 
-    def _check_reachable(self, route: "_Route", op: str, unanswered: int) -> None:
+    def _endpoint(self, route: "_Route") -> str:
+        """Where the request goes now: the owner last named for its partition, else the guess."""
+        if route.partition is None:
+            return route.guess
+        return self.owners.get((route.branch, route.partition), route.guess)
+
+    def _redirected(self, route: "_Route", error: dict) -> bool:
+        """Remember the owner a `wrong_owner` reply names; True if it is another endpoint than
+        the one just asked (resend there at once)."""
+        owner = error.get("owner") if error.get("code") == "wrong_owner" else None
+        if route.partition is None or not isinstance(owner, dict) or not isinstance(owner.get("endpoint"), str):
+            return False
+        key = (route.branch, route.partition)
+        moved = self.owners.get(key, route.guess) != owner["endpoint"]
+        self.owners[key] = owner["endpoint"]
+        self.redirects += moved
+        return moved
+
+    def _check_reachable(self, route: "_Route", endpoint: str, op: str, unanswered: int) -> None:
         """Fail at once when nothing listens for the request and nothing will start its shard again;
         checked before the first attempt and after each unanswered one (a live socket needs none)."""
-        if route.endpoint in self.sockets:
+        if endpoint in self.sockets:
             return
-        self._socket(route.endpoint)
-        reason = reach.down(self.config, route.branch, route.endpoint)
+        self._socket(endpoint)
+        reason = reach.down(self.config, route.branch, endpoint)
         if reason is None:
             return
         if unanswered and route.shows:
@@ -191,7 +225,7 @@ class Client:
         raise Unavailable(reason)
 
     def _gave_up(self, route: "_Route", op: str, unanswered: int, attempts: int) -> MonclubError:
-        where = f"{route.place} ({route.endpoint})"
+        where = f"{route.place} ({self._endpoint(route)})"
         if not unanswered:
             return Unavailable(
                 f"{where} answered unavailable until the {self.deadline:.1f}s deadline (is its database down? "
@@ -229,16 +263,17 @@ class Client:
 
 @dataclass(frozen=True)
 class _Route:
-    """Where a request goes, and for a mutation the command that shows whether it was applied."""
+    """Where a request goes (its partition, None for a shard process's own op, and the endpoint
+    to try first), and for a mutation the command that shows whether it was applied."""
 
     branch: str
-    shard: int
-    endpoint: str
+    partition: int | None
+    guess: str
     shows: str | None = None
 
     @property
     def place(self) -> str:
-        return f"{self.branch}/shard-{self.shard}"
+        return self.branch if self.partition is None else f"{self.branch}/partition-{self.partition}"
 
 
 _BRANCHES = {

@@ -120,8 +120,8 @@ class Ops:
 
 
 def ops(commands: dict[str, dict[str, Check]], queries: dict[str, dict[str, Check]]) -> Ops:
-    """An op table; every shard also answers `ping`, a query with no field."""
-    reads = {"ping": {}, **queries}
+    """An op table; every shard process also answers `ping` and `directory`, queries with no field."""
+    reads = {"ping": {}, "directory": {}, **queries}
     return Ops({**reads, **commands}, frozenset(reads))
 
 
@@ -163,5 +163,6 @@ def ok(request_id: str | None, result: dict) -> dict:
     return {"v": VERSION, "id": request_id, "ok": True, "result": result}
 
 
-def error(request_id: str | None, code: str, message: str) -> dict:
-    return {"v": VERSION, "id": request_id, "ok": False, "error": {"code": code, "message": message}}
+def error(request_id: str | None, code: str, message: str, **details) -> dict:
+    """A refusal; `details` add fields to the error map (`wrong_owner`'s `owner`)."""
+    return {"v": VERSION, "id": request_id, "ok": False, "error": {"code": code, "message": message, **details}}

@@ -185,18 +185,14 @@ def all_places(config: Config) -> list[str]:
             continue
         found.append(name)
         if name in BRANCHES:
-            found += [f"{name}/shard-{i}" for i in range(shard_count(config, name))]
+            found += [f"{name}/shard-{i}" for i in range(config.shard_count(name))]
     return found
-
-
-def shard_count(config: Config, branch: str) -> int:
-    return config.shards if branch == "reunions" else config.pret_shards
 
 
 def _healthy(config: Config, programs: list[dict]) -> bool:
     if not all(p["state"] == "running" for p in programs):
         return False
-    expected = {branch: shard_count(config, branch) for branch in BRANCHES}
+    expected = {branch: config.shard_count(branch) for branch in BRANCHES}
     for program in programs:
         children = program.get("children", [])
         if program["name"] in expected and (

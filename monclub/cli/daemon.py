@@ -54,8 +54,9 @@ def _line(node: dict) -> str:
         parts += [up, f"restarts {node['restarts']}"]
     if node.get("loaded") is not None:
         parts.append(f"loaded {node['loaded']}  handled {node['handled']}")
-    if node.get("epoch") is not None:
-        parts.append(f"epoch {node['epoch']}")
+    if node.get("partitions"):
+        epochs = " ".join(f"{p['partition']}@{p['epoch'] or '-'}" for p in node["partitions"])
+        parts.append(f"partitions@epoch {epochs}")
     if node.get("waiting"):
         parts.append(node["waiting"])
     if "lag" in node:

@@ -1,4 +1,5 @@
-"""A shard: the single owner, in memory, of the aggregates of one partition of a branch.
+"""The single owner, in memory, of the aggregates of one partition of a branch (a shard process
+hosts several: monclub.shards.host routes each request to its partition's owner).
 
 For each command: validate, decide against memory with the aggregate's pure core, write the
 events and the reply in one transaction, and only after the commit keep the new state and
@@ -9,7 +10,6 @@ through `open_store`, so that the owner runs as well on the tests' in-memory dou
 """
 
 import logging
-import os
 import time
 from collections.abc import Callable
 from typing import Protocol
@@ -18,7 +18,6 @@ import psycopg
 
 from monclub import protocol, wire
 from monclub.errors import MonclubError, Refus, Unavailable
-from monclub.partition import shard_of
 from monclub.shards.batch import Batch
 from monclub.shards.ownership import LEASE_SECONDS, FencedOut
 from monclub.shards.store import AlreadyApplied, Store
@@ -29,8 +28,13 @@ LEASE_TRUSTED = LEASE_SECONDS * 0.9  # a margin for the two clocks' rates
 
 
 def place(branch: str, index: int) -> str:
-    """A shard's place in the tree, as `ps`, logs and `status` show it: `reunions/shard-2`."""
+    """A shard process's place in the tree, as `ps`, logs and `status` show it: `reunions/shard-2`."""
     return f"{branch}/shard-{index}"
+
+
+def partition_name(branch: str, partition: int) -> str:
+    """A partition as logs and replies name it: `reunions/partition-5`."""
+    return f"{branch}/partition-{partition}"
 
 
 class Domain(Protocol):
@@ -55,22 +59,20 @@ class Domain(Protocol):
 
 
 class Owner:
-    """The single owner, in memory, of one partition's aggregates: a shard process's state."""
+    """The single owner, in memory, of one partition's aggregates."""
 
     def __init__(
         self,
         domain: Domain,
-        index: int,
-        shards: int,
+        partition: int,
         open_store: Callable[[], Store],
         fault: str | None = None,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
     ):
         self.domain = domain
-        self.index = index
-        self.shards = shards
-        self.name = place(domain.branch, index)
+        self.partition = partition
+        self.name = partition_name(domain.branch, partition)
         self.open_store = open_store
         self.clock = clock
         self.monotonic = monotonic
@@ -93,7 +95,7 @@ class Owner:
         resends the same id, which is resolved once the database is back). Consecutive commands
         are committed together; a query first commits the commands before it, so that it answers
         from committed state."""
-        self.handled += sum(request.op != "ping" for request in requests)
+        self.handled += len(requests)
         replies, run = [], []
         for request in requests:
             if request.mutates:
@@ -106,10 +108,7 @@ class Owner:
 
     def _query(self, request: protocol.Request) -> dict | None:
         try:
-            if request.op == "ping":
-                return protocol.ok(request.id, self._ping())
             aggregate_id = request.args[self.domain.key]
-            self._check_partition(aggregate_id)
             self._sure_to_own()
             return protocol.ok(request.id, self.domain.query(request.op, self.aggregate(aggregate_id), aggregate_id))
         except MonclubError as error:
@@ -166,24 +165,16 @@ class Owner:
         self._drop(aggregate_id)
         self.set_aside[aggregate_id] = now + TIMER_BACKOFF
 
-    def _ping(self) -> dict:
-        """What `status` shows of this shard: its epoch while it owns its partition, or why not."""
+    def status(self) -> dict:
+        """What `status` shows of this partition: its epoch while it is owned here, or why not."""
         epoch = self.store.epoch if self.store is not None and self.store.usable else None
         return {
-            "shard": self.name,
-            "pid": os.getpid(),
-            "loaded": len(self.aggregates),
-            "handled": self.handled,
+            "partition": self.partition,
             "epoch": epoch,
             "waiting": self.waiting,
+            "loaded": len(self.aggregates),
+            "handled": self.handled,
         }
-
-    def _check_partition(self, aggregate_id: str) -> None:
-        owner = shard_of(aggregate_id, self.shards)
-        if owner != self.index:
-            raise MonclubError(
-                f"{self.domain.key} {aggregate_id} belongs to shard {owner}, not {self.index}", "wrong_shard"
-            )
 
     def _store(self) -> Store:
         if self.store is None or not self.store.usable:
@@ -265,11 +256,8 @@ class Owner:
             self.membre(membre)
 
     def _prefetch(self, requests: list[protocol.Request]) -> None:
-        """Load, in one query, the aggregates of this shard a batch needs that are not in memory."""
-        key = self.domain.key
-        missing = {
-            r.args[key] for r in requests if shard_of(r.args[key], self.shards) == self.index
-        } - self.aggregates.keys()
+        """Load, in one query, the aggregates a batch needs that are not in memory."""
+        missing = {request.args[self.domain.key] for request in requests} - self.aggregates.keys()
         if missing:
             self.aggregates.update(self._store().charger_tous(sorted(missing)))
 
@@ -317,7 +305,6 @@ class Owner:
         if request.id in batch.replies:
             return batch.replies[request.id]
         try:
-            self._check_partition(aggregate_id)
             self._check_membre(batch, request)
             before = self.aggregate(aggregate_id)
             events = self.domain.decide(before, request, self.clock())

@@ -19,14 +19,10 @@ FENCE = "SELECT monclub_fence(%s, %s, %s)"
 FENCED = "MCF01"
 LEASE_SECONDS = 2.0
 
-_BUMP = """
-INSERT INTO partitions (branch, partition, epoch, owner) VALUES (%(branch)s, %(partition)s, 1, %(owner)s)
-ON CONFLICT (branch, partition) DO UPDATE SET epoch = partitions.epoch + 1, owner = EXCLUDED.owner
-RETURNING epoch
-"""
 _RECORD = """
 INSERT INTO epochs (branch, partition, epoch, owner, outbox_seq)
-SELECT %(branch)s, %(partition)s, %(epoch)s, %(owner)s, seq FROM outbox_sequence
+SELECT %(branch)s, %(partition)s, %(epoch)s, %(owner)s || ' pid ' || %(pid)s || ' on ' || %(host)s, seq
+FROM outbox_sequence
 """
 
 
@@ -36,7 +32,7 @@ WHERE branch = %(branch)s AND partition = %(partition)s FOR UPDATE
 """
 _TAKE = """
 UPDATE partitions SET epoch = epoch + 1, owner = %(owner)s, owner_pid = %(pid)s, owner_host = %(host)s,
-    lease_until = now() + make_interval(secs => %(lease)s)
+    endpoint = %(endpoint)s, lease_until = now() + make_interval(secs => %(lease)s)
 WHERE branch = %(branch)s AND partition = %(partition)s
 RETURNING epoch
 """
@@ -69,17 +65,21 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def take(conn: psycopg.Connection, branch: str, partition: int, owner: str, node: str) -> int:
-    """Take the partition for this process of `node`, with a new epoch and a lease; the epoch.
+def take(
+    conn: psycopg.Connection, branch: str, partition: int, owner: str, node: str, endpoint: str | None = None
+) -> int:
+    """Take the partition for this process of `node`, listening at `endpoint` (the directory's
+    entry), with a new epoch and a lease; the epoch.
     Raise Held while another process's lease runs, unless that process is this node's and dead (a
     shard restarted after its predecessor was reaped takes its partition at once): a process of
     another node is only known to be gone when its lease has run out by PostgreSQL's clock."""
     keys = {
         "branch": branch,
         "partition": partition,
-        "owner": f"{owner} on {node}",
+        "owner": owner,
         "pid": os.getpid(),
         "host": node,
+        "endpoint": endpoint,
         "lease": LEASE_SECONDS,
     }
     with conn.transaction():
@@ -89,7 +89,7 @@ def take(conn: psycopg.Connection, branch: str, partition: int, owner: str, node
         holder, pid, host, left = conn.execute(_HOLDER, keys).fetchone() or (None, None, None, None)
         gone = pid is None or (host == keys["host"] and (pid == keys["pid"] or not _alive(pid)))
         if left is not None and left > 0 and not gone:
-            raise Held(holder, left)
+            raise Held(f"{holder} (pid {pid}) on {host}", left)
         epoch = scalar(conn, _TAKE, keys)
         conn.execute(_RECORD, {**keys, "epoch": epoch})
     return epoch
@@ -104,17 +104,6 @@ def renew(conn: psycopg.Connection, branch: str, partition: int, epoch: int) -> 
 def lock(conn: psycopg.Connection, branch: str, partition: int) -> bool:
     """Take the session advisory lock of the partition; False if another session holds it."""
     return bool(scalar(conn, "SELECT pg_try_advisory_lock(%s, %s)", (LOCK_CLASSES[branch], partition)))
-
-
-def acquire(conn: psycopg.Connection, branch: str, partition: int, owner: str) -> int:
-    """Bump the partition's epoch and record the acquisition; the new epoch. The outbox position
-    is read by a statement of its own, after the bump: the bump waits for every transaction that
-    passed the fence, so whatever the old owner committed is at or before that position."""
-    keys = {"branch": branch, "partition": partition, "owner": owner}
-    with conn.transaction():
-        epoch = scalar(conn, _BUMP, keys)
-        conn.execute(_RECORD, {**keys, "epoch": epoch})
-    return epoch
 
 
 def fenced(error: psycopg.Error) -> bool:

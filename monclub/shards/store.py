@@ -11,7 +11,6 @@ connection: after a failure, `usable` says whether the connection survived (the 
 rolled back) or was lost (the outcome of a COMMIT in flight is unknown).
 """
 
-import os
 import socket
 from typing import Protocol
 
@@ -77,12 +76,19 @@ class PostgresStore:
 
     @classmethod
     def open(
-        cls, conninfo: str, shard: str, index: int, fence: bool = True, node: str | None = None
+        cls,
+        conninfo: str,
+        shard: str,
+        index: int,
+        fence: bool = True,
+        node: str | None = None,
+        endpoint: str | None = None,
     ) -> "PostgresStore":
-        """Connect and take ownership of the shard's partition (its lock, then a new epoch), or
-        raise Unavailable. `fence` False is the deliberately broken build of the drills
-        (MONCLUB_FAULT=no_fence): its writes skip the epoch check. `node`: this node's name in the
-        cluster (`[cluster] node`), the host name by default."""
+        """Connect and take ownership of partition `index` for the shard process `shard` (the
+        partition's lock, then a new epoch), or raise Unavailable. `fence` False is the
+        deliberately broken build of the drills (MONCLUB_FAULT=no_fence): its writes skip the
+        epoch check. `node`: this node's name in the cluster (`[cluster] node`), the host name by
+        default; `endpoint`: where the shard listens, for the directory."""
         try:
             conn = connect(conninfo, autocommit=True)
         except psycopg.OperationalError as error:
@@ -90,11 +96,11 @@ class PostgresStore:
         try:
             if not ownership.lock(conn, cls.branch, index):
                 conn.close()
-                raise Unavailable(f"another process owns {shard}; retry shortly")
-            epoch = ownership.take(conn, cls.branch, index, f"{shard} pid {os.getpid()}", node or socket.gethostname())
+                raise Unavailable(f"waiting for partition {index} (its lock is held by another session); retry shortly")
+            epoch = ownership.take(conn, cls.branch, index, shard, node or socket.gethostname(), endpoint)
         except ownership.Held as held:
             conn.close()
-            raise Unavailable(f"{shard} is waiting for its partition ({held}); retry shortly") from None
+            raise Unavailable(f"waiting for partition {index} ({held}); retry shortly") from None
         except psycopg.Error as error:
             conn.close()
             raise Unavailable(f"database not ready: {str(error).strip().splitlines()[0]}") from None

@@ -7,9 +7,9 @@ import threading
 import pytest
 
 from monclub.errors import MonclubError, Unavailable
-from monclub.partition import shard_of
 from monclub.tree import alive
 from tests.fixtures.postgres import add_membres
+from tests.fixtures.processes import home_shard
 from tests.fixtures.waiting import wait_for
 
 CLIENTS = 50
@@ -79,7 +79,7 @@ def test_fifty_clients_on_ten_places(reunions, sql):
 def test_fifty_clients_with_the_owning_shard_killed_mid_storm(reunions, sql):
     with reunions.client() as client:
         client.creer("polar", "Soirée Polar", places=PLACES, attente=CLIENTS)
-    shard = shard_of("polar", reunions.config.shards)
+    shard = home_shard(reunions.config, "polar")
     killed = []
 
     def kill():
@@ -114,9 +114,18 @@ def test_more_restarts_than_the_intensity_and_the_supervisor_exits_1(start_reuni
     assert reunions.process.wait(timeout=10) == 1
 
 
-def test_a_different_shard_count_than_the_database_has_is_refused_with_exit_78(start_reunions):
+def test_a_different_partition_count_than_the_database_has_is_refused_with_exit_78(start_reunions):
     start_reunions(shards=2).stop()
-    assert start_reunions(shards=3, wait=False).process.wait(timeout=20) == 78
+    other = start_reunions(shards=2, wait=False, config="[reunions]\npartitions = 8\n")
+    assert other.process.wait(timeout=20) == 78
+
+
+def test_the_shard_count_may_change_at_a_restart(start_reunions):
+    start_reunions(shards=2).stop()
+    reunions = start_reunions(shards=3)
+    with reunions.client() as client:
+        client.creer("polar", "Polar", places=2)
+        assert client.etat("polar")["places"] == 2
 
 
 def test_shards_die_with_their_supervisor(reunions):

@@ -13,7 +13,7 @@ import pytest
 from monclub.client import probe
 from monclub.db import connect
 from monclub.errors import Unavailable
-from monclub.partition import shard_of
+from monclub.partition import partition_of
 from monclub.shards import ownership
 from tests.fixtures.postgres import add_membres
 from tests.fixtures.waiting import wait_for
@@ -62,7 +62,7 @@ def _take_when_free(intruder, partition: int) -> int:
 
 def test_a_shard_whose_session_ended_never_answers_from_stale_memory(reunions, database, sql):
     a, b, c = add_membres(sql, 3)
-    partition = shard_of("polar", reunions.config.shards)
+    partition = partition_of("polar", reunions.config.partitions)
     with reunions.client() as client:
         client.creer("polar", "Polar", places=5)
         client.inscrire("polar", a)
@@ -104,6 +104,10 @@ def test_a_restarted_shard_that_cannot_take_its_partition_says_so_then_takes_it(
             20,
             "the restarted shard to say it waits",
         )
-        assert "another process owns reunions/shard-1" in waiting
-    answer = wait_for(lambda: (found := probe(reunions.config, 1)) and found["epoch"] and found, 20, "the partition")
+        assert waiting == "waiting for partition 1 (its lock is held by another session)"
+    answer = wait_for(
+        lambda: (found := probe(reunions.config, 1)) and all(p["epoch"] for p in found["partitions"]) and found,
+        20,
+        "the partition",
+    )
     assert answer["waiting"] is None

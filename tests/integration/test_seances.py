@@ -1,13 +1,17 @@
 """Séances through real shard processes on a real PostgreSQL."""
 
 import uuid
+from dataclasses import replace
 
 import psycopg
 import pytest
 
 from monclub import protocol, wire
+from monclub.client import Client
 from monclub.errors import Refus
+from monclub.partition import partition_of
 from tests.fixtures.postgres import add_membres
+from tests.fixtures.processes import home_shard
 
 
 def stored(sql, seance: str) -> tuple[list[int], list[int]]:
@@ -106,18 +110,29 @@ def test_a_refusal_is_also_the_outcome_a_retry_gets(reunions, sql):
     assert stored(sql, "polar") == ([], [])
 
 
-def test_a_shard_refuses_a_seance_outside_its_partition(reunions):
-    from monclub.partition import shard_of
-
-    wrong = 1 - shard_of("polar", 2)
+def test_a_shard_answers_wrong_owner_naming_the_owner_of_a_partition_it_does_not_host(reunions):
+    home = home_shard(reunions.config, "polar")
     with reunions.client() as client:
+        client.creer("polar", "Polar", places=2)
         reply = client._attempt(
-            reunions.config.endpoint("reunions", wrong),
+            reunions.config.endpoint("reunions", 1 - home),
             wire.encode(protocol.request("r" * 16, "etat", seance="polar")),
             "r" * 16,
             2.0,
         )
-    assert reply["error"]["code"] == "wrong_shard"
+    assert reply["error"]["code"] == "wrong_owner"
+    assert reply["error"]["owner"]["endpoint"] == reunions.config.endpoint("reunions", home)
+    assert reply["error"]["owner"]["partition"] == partition_of("polar", reunions.config.partitions)
+
+
+def test_a_client_that_guesses_the_wrong_shard_is_redirected_once_and_remembers(reunions):
+    seance = next(f"s{i}" for i in range(100) if home_shard(reunions.config, f"s{i}") == 1)
+    with reunions.client() as client:
+        client.creer(seance, "Polar", places=2)
+    with Client(replace(reunions.config, shards=1)) as guessing:
+        assert guessing.etat(seance)["places"] == 2
+        assert guessing.etat(seance)["places"] == 2
+        assert guessing.redirects == 1, "redirected by shard 0 once, then sent to the owner directly"
 
 
 def test_a_direct_sql_write_that_would_overbook_is_refused_by_the_database(reunions, sql):

@@ -19,6 +19,7 @@ from monclub.shards import ownership
 from monclub.shards.batch import Write
 from monclub.shards.store import AlreadyApplied
 from tests.fixtures.memory_store import MemoryDatabase
+from tests.fixtures.ownership import bump
 from tests.fixtures.postgres import add_membres
 
 LIVRES = Livres(Config(home=Path("/nonexistent"), pret_shards=1))
@@ -50,7 +51,7 @@ class Postgres:
 
     def take_over(self) -> None:
         """Another owner acquires the partition (as a node that found the lease expired would)."""
-        ownership.acquire(self.sql, self.domain.branch, 0, "another owner")
+        bump(self.sql, self.domain.branch, 0, "another owner")
 
     def outbox(self) -> list[tuple[str, str]]:
         return [tuple(row) for row in self.sql.execute("SELECT type, aggregate FROM events ORDER BY seq")]
