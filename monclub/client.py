@@ -24,6 +24,7 @@ import zmq
 
 from monclub import config as configuration
 from monclub import curve, protocol, reach, wire
+from monclub.accueil.ops import OPS as ACCUEIL_OPS
 from monclub.errors import InvalidRequest, MonclubError, Refus, Timeout, Unavailable
 from monclub.partition import shard_of
 from monclub.prets.ops import OPS as PRETS_OPS
@@ -132,6 +133,13 @@ class Client:
     def livre(self, livre: str) -> dict:
         return self.pret("etat", livre)
 
+    def accueil(self, op: str, request_id: str | None = None, **fields) -> dict:
+        """A request to the accueil: membres, listings page by page, payments settled
+        (docs/protocol.md, section 14)."""
+        message = protocol.request(request_id or new_request_id(), op, **fields)
+        shows = _ACCUEIL_SHOWS.get(op) if ACCUEIL_OPS.parse(message).mutates else None
+        return self._send(_Route("accueil", 0, self.config.service_endpoint("accueil"), shows), message)
+
     def ping(self, shard: int, branch: str = "reunions") -> dict:
         route = _Route(branch, shard, self.config.endpoint(branch, shard))
         return self._send(route, protocol.request(new_request_id(), "ping"))
@@ -238,10 +246,11 @@ class _Route:
 
     @property
     def place(self) -> str:
-        return f"{self.branch}/shard-{self.shard}"
+        return f"{self.branch}/shard-{self.shard}" if self.branch in _BRANCHES else self.branch
 
 
 _BRANCHES = {
     "reunions": (REUNIONS_OPS, "seance", "monclub seance voir"),
     "prets": (PRETS_OPS, "livre", "monclub pret voir"),
 }
+_ACCUEIL_SHOWS = {"creer_membre": "monclub membre liste", "regler_paiement": "monclub paiements"}
