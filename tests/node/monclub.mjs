@@ -1,0 +1,190 @@
+// A MonClub client in JavaScript, written from docs/protocol.md alone: ZeroMQ (zeromq 6) and
+// msgpack (@msgpack/msgpack), nothing of MonClub's Python. Every endpoint is reached over tcp
+// with CurveZMQ; the bus's PUB, which is ipc only, through $MONCLUB_HOME/run/bus-out.sock.
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+
+import { decode, encode } from "@msgpack/msgpack";
+import * as zmq from "zeromq";
+
+// membre ids go up to 2^63 - 1: 64-bit integers are BigInt both ways (section 2).
+const CODEC = { useBigInt64: true };
+export const pack = (value) => Buffer.from(encode(value, CODEC));
+export const unpack = (bytes) => decode(bytes, CODEC);
+export const newId = () => randomUUID().replaceAll("-", "");
+
+// CRC-32/IEEE, as zlib computes it, unsigned (section 2).
+const TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+export function crc32(text) {
+  let c = 0xffffffff;
+  for (const byte of Buffer.from(text, "utf8")) c = TABLE[(c ^ byte) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+// A key file (section 1): the line `    public-key = "<40 characters of Z85>"` (or secret-key).
+export function readKey(path, which) {
+  const found = readFileSync(path, "utf8").match(new RegExp(`^\\s*${which}\\s*=\\s*"(.{40})"\\s*$`, "m"));
+  if (!found) throw new Error(`no ${which} in ${path}`);
+  return found[1];
+}
+
+export class Club {
+  // MONCLUB_TCP host:port as `[reunions] tcp`, MONCLUB_SHARDS N, MONCLUB_PRET_SHARDS P,
+  // MONCLUB_SERVER_KEY keys/server.key, MONCLUB_CLIENT_KEY this client's NAME.key_secret,
+  // MONCLUB_HOME the state directory (the bus's ipc socket).
+  constructor(env) {
+    const [host, port] = env.MONCLUB_TCP.split(":");
+    this.host = host;
+    this.port = Number(port);
+    this.shards = Number(env.MONCLUB_SHARDS);
+    this.pretShards = Number(env.MONCLUB_PRET_SHARDS);
+    this.home = env.MONCLUB_HOME;
+    this.keys = {
+      curveServerKey: readKey(env.MONCLUB_SERVER_KEY, "public-key"),
+      curvePublicKey: readKey(env.MONCLUB_CLIENT_KEY, "public-key"),
+      curveSecretKey: readKey(env.MONCLUB_CLIENT_KEY, "secret-key"),
+    };
+  }
+
+  at(offset) {
+    return `tcp://${this.host}:${this.port + offset}`;
+  }
+
+  seanceShard(seance) {
+    return crc32(seance) % this.shards;
+  }
+
+  livreShard(livre) {
+    return crc32(livre) % this.pretShards;
+  }
+
+  // Sections 1, 11, 14 and 15: shards from the port, loans 100 further, the accueil at 200, the replay at 201.
+  reunions(index) {
+    return this.at(index);
+  }
+
+  prets(index) {
+    return this.at(100 + index);
+  }
+
+  get accueil() {
+    return this.at(200);
+  }
+
+  get replay() {
+    return this.at(201);
+  }
+
+  get bus() {
+    return `ipc://${this.home}/run/bus-out.sock`;
+  }
+
+  // One request by the retry recipe of section 9; the reply and its exact bytes.
+  async call(endpoint, message, options = {}) {
+    return lazyPirate(endpoint, pack(message), { keys: this.keys, ...options });
+  }
+
+  async seance(op, fields, id = newId()) {
+    return this.call(this.reunions(this.seanceShard(fields.seance)), { v: 1, id, op, ...fields });
+  }
+
+  async livre(op, fields, id = newId()) {
+    return this.call(this.prets(this.livreShard(fields.livre)), { v: 1, id, op, ...fields });
+  }
+
+  async desk(op, fields = {}, id = newId()) {
+    return this.call(this.accueil, { v: 1, id, op, ...fields });
+  }
+
+  // Every row of a listing of the accueil, page after page (section 14).
+  async listing(op, filters = {}, limite = 2) {
+    const rows = [];
+    let apres = null;
+    do {
+      const { reply } = await this.desk(op, { ...filters, apres, limite });
+      assertOk(reply);
+      rows.push(...reply.result[op]);
+      apres = reply.result.suivant;
+    } while (apres !== null);
+    return rows;
+  }
+
+  // The events from seq `depuis` up to `jusqua`, page after page from the replay socket (section 15).
+  async replayEvents(depuis, jusqua) {
+    const events = [];
+    for (let next = depuis; next <= jusqua; ) {
+      const { reply } = await this.call(this.replay, { v: 1, id: newId(), op: "events", depuis: BigInt(next), limite: 100 });
+      assertOk(reply);
+      if (reply.result.events.length === 0) break;
+      events.push(...reply.result.events);
+      next = Number(events.at(-1).seq) + 1;
+    }
+    return events;
+  }
+}
+
+export function assertOk(reply) {
+  if (!reply.ok) throw new Error(`refused: ${reply.error.code}: ${reply.error.message}`);
+  return reply.result;
+}
+
+async function attempt(endpoint, payload, timeout, keys) {
+  const socket = new zmq.Request({ linger: 0, sendTimeout: timeout, receiveTimeout: timeout, ...keys });
+  socket.connect(endpoint);
+  try {
+    await socket.send(payload);
+    const [bytes] = await socket.receive();
+    return bytes;
+  } catch (error) {
+    if (error.code === "EAGAIN") return null;
+    throw error;
+  } finally {
+    socket.close();
+  }
+}
+
+// Section 9: the same bytes on every attempt, a new REQ socket after each unanswered one, a
+// jittered backoff, `unavailable` retried, anything else final.
+export async function lazyPirate(endpoint, payload, { keys, attemptTimeout = 1500, deadline = 15000 }) {
+  const end = Date.now() + deadline;
+  let unanswered = 0;
+  for (let k = 0; ; k++) {
+    const bytes = await attempt(endpoint, payload, Math.max(10, Math.min(attemptTimeout, end - Date.now())), keys);
+    if (bytes !== null) {
+      const reply = unpack(bytes);
+      if (reply.ok || reply.error.code !== "unavailable") return { reply, bytes };
+    } else unanswered++;
+    const pause = Math.min(500, 20 * 2 ** k) * (0.5 + Math.random());
+    if (Date.now() + pause >= end) {
+      throw new Error(unanswered ? `timeout: no answer from ${endpoint}, outcome unknown` : "unavailable");
+    }
+    await sleep(pause);
+  }
+}
+
+// A subscriber of the bus that tells a gap (section 15): `last` is the highest seq it has.
+export class Follower {
+  constructor(club) {
+    this.club = club;
+    this.socket = new zmq.Subscriber({ linger: 0, receiveTimeout: 5000 });
+    this.socket.connect(club.bus);
+    this.socket.subscribe("event");
+    this.socket.subscribe("heartbeat");
+  }
+
+  // The next message as {topic, seq, event?}.
+  async next() {
+    const [topic, body] = await this.socket.receive();
+    const message = unpack(body);
+    return { topic: topic.toString(), seq: Number(message.seq), event: topic.toString() === "event" ? message : null };
+  }
+
+  close() {
+    this.socket.close();
+  }
+}
