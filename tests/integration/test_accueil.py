@@ -7,9 +7,10 @@ import pytest
 
 from monclub import wire
 from monclub.accueil.ops import PAGE_MAX
+from monclub.db import connect
 from monclub.errors import InvalidField
 from monclub.paiements import Paiements
-from tests.fixtures.postgres import add_membres
+from tests.fixtures.postgres import add_membres, private_cluster
 from tests.fixtures.services import client_of
 
 
@@ -20,6 +21,10 @@ def _request(op: str, **fields) -> tuple[str, bytes]:
 
 def _rows(sql, query: str, *params) -> list[tuple]:
     return sql.execute(query, params).fetchall()
+
+
+def test_ping_names_the_service_and_its_process(accueil):
+    assert accueil.call("ping")["result"] == {"service": "accueil", "pid": accueil.process.pid, "handled": 0}
 
 
 def test_creer_membre_is_applied_once_and_a_resend_gets_the_same_bytes(accueil, sql):
@@ -134,7 +139,11 @@ def test_every_listing_of_the_cli_is_read_over_the_wire(accueil, sql):
         ({"op": "creer_membre", "nom": "Marie", "email": "pas une adresse"}, "field 'email' must be an address"),
         ({"op": "creer_membre", "nom": "\t", "email": None}, "field 'nom' must be a non-empty printable string"),
         ({"op": "regler_paiement", "paiement": 0}, "field 'paiement' must be an integer from 1"),
-        ({"op": "inscrire", "seance": "polar", "membre": 1}, "field 'op' must be one of creer_membre, livres, membres"),
+        (
+            {"op": "inscrire", "seance": "polar", "membre": 1},
+            "field 'op' must be one of creer_membre, livres, membres, notifications, paiements, ping, prets, "
+            "regler_paiement, seances",
+        ),
     ],
 )
 def test_bad_input_is_refused_naming_the_field_and_writes_nothing(accueil, sql, fields, message):
@@ -151,3 +160,29 @@ def test_the_client_checks_before_sending_and_reads_the_replies(accueil, sql):
         created = client.accueil("creer_membre", nom="Zoé", email=None)["membre"]
         assert client.accueil("membres", apres=None, limite=1) == {"membres": [created], "suivant": None}
     assert refused.value.field == "limite"
+
+
+def _silent(accueil, payload: bytes, seconds: float = 1.0) -> bool:
+    with pytest.raises(AssertionError, match="no reply"):
+        accueil.raw(payload, timeout=seconds)
+    return True
+
+
+def test_a_creer_membre_cut_off_from_the_database_is_unanswered_until_it_is_back_then_applied_once(start_service):
+    with private_cluster() as server:
+        conninfo = server.cluster.conninfo()
+        accueil = start_service("accueil", on=conninfo)
+        assert accueil.call("membres", apres=None, limite=1)["ok"]
+        server.stop()
+        _, payload = _request("creer_membre", nom="Marie", email=None)
+        assert _silent(accueil, payload) and _silent(accueil, payload), "outcome unknown: no reply"
+        down = accueil.call("membres", apres=None, limite=1)["error"]
+        assert down == {"code": "unavailable", "message": "database unreachable; nothing was committed"}
+        server.start()
+        pid = accueil.process.pid
+        replies = [wire.decode(accueil.raw(payload)) for _ in range(3)]
+        assert replies[0]["error"]["code"] == "unavailable"  # looked up: never committed
+        assert replies[1]["ok"] and replies[2] == replies[1]
+        with connect(conninfo, autocommit=True) as conn:
+            assert conn.execute("SELECT nom FROM membres").fetchall() == [("Marie",)]
+        assert accueil.process.pid == pid and accueil.process.poll() is None
