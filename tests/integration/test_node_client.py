@@ -20,7 +20,7 @@ def test_the_node_suite_drives_monclub_over_the_wire_only(start_tree, state_dir)
     assert (NODE_DIR / "node_modules" / "zeromq").is_dir(), "run scripts/install --test (npm ci in tests/node)"
     keys.init(state_dir)
     client_key = keys.add_client(state_dir, "node")
-    port = free_ports(202)
+    port = free_ports(203)
     config = state_dir / "monclub.toml"
     config.write_text(CURVE_ON_LOOPBACK.format(port=port))
     tree = start_tree(MONCLUB_CONFIG=str(config))
@@ -30,7 +30,6 @@ def test_the_node_suite_drives_monclub_over_the_wire_only(start_tree, state_dir)
         "MONCLUB_TCP": f"127.0.0.1:{port}",
         "MONCLUB_SHARDS": str(tree.config.shards),
         "MONCLUB_PRET_SHARDS": str(tree.config.pret_shards),
-        "MONCLUB_HOME": str(state_dir),
         "MONCLUB_SERVER_KEY": str(keys.server_public(state_dir)),
         "MONCLUB_CLIENT_KEY": str(client_key),
     }

@@ -172,11 +172,14 @@ test("a subscriber that missed events finds the gap and replays it", async () =>
   );
 });
 
-test("a client whose key is not allowed gets no reply at all", async () => {
+test("a client whose key is not allowed gets no reply at all, nor any message from the bus", async () => {
   const { publicKey, secretKey } = curveKeyPair();
   const stranger = { ...club.keys, curvePublicKey: publicKey, curveSecretKey: secretKey };
   await assert.rejects(
     lazyPirate(club.accueil, pack({ v: 1, id: newId(), op: "ping" }), { keys: stranger, attemptTimeout: 300, deadline: 1000 }),
     /timeout/,
   );
+  const follower = new Follower({ bus: club.bus, keys: stranger }, 1500);
+  followers.push(follower);
+  await assert.rejects(follower.next(), (error) => error.code === "EAGAIN", "heartbeats come every 0.5 s to allowed keys");
 });

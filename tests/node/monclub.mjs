@@ -1,6 +1,6 @@
 // A MonClub client in JavaScript, written from docs/protocol.md alone: ZeroMQ (zeromq 6) and
-// msgpack (@msgpack/msgpack), nothing of MonClub's Python. Every endpoint is reached over tcp
-// with CurveZMQ; the bus's PUB, which is ipc only, through $MONCLUB_HOME/run/bus-out.sock.
+// msgpack (@msgpack/msgpack), nothing of MonClub's Python. Every endpoint, the bus included, is
+// reached over tcp with CurveZMQ.
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -35,15 +35,13 @@ export function readKey(path, which) {
 
 export class Club {
   // MONCLUB_TCP host:port as `[reunions] tcp`, MONCLUB_SHARDS N, MONCLUB_PRET_SHARDS P,
-  // MONCLUB_SERVER_KEY keys/server.key, MONCLUB_CLIENT_KEY this client's NAME.key_secret,
-  // MONCLUB_HOME the state directory (the bus's ipc socket).
+  // MONCLUB_SERVER_KEY keys/server.key, MONCLUB_CLIENT_KEY this client's NAME.key_secret.
   constructor(env) {
     const [host, port] = env.MONCLUB_TCP.split(":");
     this.host = host;
     this.port = Number(port);
     this.shards = Number(env.MONCLUB_SHARDS);
     this.pretShards = Number(env.MONCLUB_PRET_SHARDS);
-    this.home = env.MONCLUB_HOME;
     this.keys = {
       curveServerKey: readKey(env.MONCLUB_SERVER_KEY, "public-key"),
       curvePublicKey: readKey(env.MONCLUB_CLIENT_KEY, "public-key"),
@@ -63,7 +61,8 @@ export class Club {
     return crc32(livre) % this.pretShards;
   }
 
-  // Sections 1, 11, 14 and 15: shards from the port, loans 100 further, the accueil at 200, the replay at 201.
+  // Sections 1, 11, 14 and 15: shards from the port, loans 100 further, the accueil at 200, the
+  // replay at 201, the bus at 202.
   reunions(index) {
     return this.at(index);
   }
@@ -81,7 +80,7 @@ export class Club {
   }
 
   get bus() {
-    return `ipc://${this.home}/run/bus-out.sock`;
+    return this.at(202);
   }
 
   // One request by the retry recipe of section 9; the reply and its exact bytes.
@@ -169,9 +168,8 @@ export async function lazyPirate(endpoint, payload, { keys, attemptTimeout = 150
 
 // A subscriber of the bus that tells a gap (section 15): `last` is the highest seq it has.
 export class Follower {
-  constructor(club) {
-    this.club = club;
-    this.socket = new zmq.Subscriber({ linger: 0, receiveTimeout: 5000 });
+  constructor(club, timeout = 5000) {
+    this.socket = new zmq.Subscriber({ linger: 0, receiveTimeout: timeout, ...club.keys });
     this.socket.connect(club.bus);
     this.socket.subscribe("event");
     this.socket.subscribe("heartbeat");
