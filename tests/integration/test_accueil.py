@@ -12,6 +12,7 @@ from monclub.errors import InvalidField
 from monclub.paiements import Paiements
 from tests.fixtures.postgres import add_membres, private_cluster
 from tests.fixtures.services import client_of
+from tests.fixtures.waiting import wait_for
 
 
 def _request(op: str, **fields) -> tuple[str, bytes]:
@@ -186,3 +187,15 @@ def test_a_creer_membre_cut_off_from_the_database_is_unanswered_until_it_is_back
         with connect(conninfo, autocommit=True) as conn:
             assert conn.execute("SELECT nom FROM membres").fetchall() == [("Marie",)]
         assert accueil.process.pid == pid and accueil.process.poll() is None
+
+
+def test_the_accueil_and_the_replay_come_back_after_kill_9_and_a_resend_gets_the_stored_reply(tree, sql):
+    with tree.client() as client:
+        request_id = uuid.uuid4().hex
+        created = client.accueil("creer_membre", request_id, nom="Marie", email=None)
+        for place in ("accueil", "replay"):
+            old = tree.kill(place)
+            wait_for(lambda p=place, o=old: tree.pids().get(p) not in (None, o), 30, f"{place} to come back")
+        assert client.accueil("creer_membre", request_id, nom="Marie", email=None) == created
+    assert _rows(sql, "SELECT count(*) FROM membres") == [(1,)]
+    assert tree.status()["healthy"]
