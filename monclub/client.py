@@ -28,6 +28,7 @@ import zmq
 
 from monclub import config as configuration
 from monclub import curve, protocol, reach, wire
+from monclub.accueil.ops import OPS as ACCUEIL_OPS
 from monclub.errors import InvalidRequest, MonclubError, Refus, Timeout, Unavailable
 from monclub.partition import host_of, partition_of
 from monclub.prets.ops import OPS as PRETS_OPS
@@ -138,6 +139,13 @@ class Client:
 
     def livre(self, livre: str) -> dict:
         return self.pret("etat", livre)
+
+    def accueil(self, op: str, request_id: str | None = None, **fields) -> dict:
+        """A request to the accueil: membres, listings page by page, payments settled
+        (docs/protocol.md, section 14)."""
+        message = protocol.request(request_id or new_request_id(), op, **fields)
+        shows = _ACCUEIL_SHOWS.get(op) if ACCUEIL_OPS.parse(message).mutates else None
+        return self._send(_Route("accueil", None, self.config.service_endpoint("accueil"), shows), message)
 
     def ping(self, shard: int, branch: str = "reunions") -> dict:
         route = _Route(branch, None, self.config.endpoint(branch, shard))
@@ -280,3 +288,4 @@ _BRANCHES = {
     "reunions": (REUNIONS_OPS, "seance", "monclub seance voir"),
     "prets": (PRETS_OPS, "livre", "monclub pret voir"),
 }
+_ACCUEIL_SHOWS = {"creer_membre": "monclub membre liste", "regler_paiement": "monclub paiements"}

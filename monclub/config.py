@@ -24,7 +24,7 @@ from monclub.errors import ConfigError
 
 CHECKOUT = Path(__file__).resolve().parents[1]
 _IPC_PATH_MAX = 100
-_TCP_OFFSETS = {"reunions": 0, "prets": 100}
+_TCP_OFFSETS = {"reunions": 0, "prets": 100, "accueil": 200, "replay": 201, "bus-out": 202}
 
 
 @dataclass(frozen=True)
@@ -128,6 +128,11 @@ class Config:
                 "set MONCLUB_HOME to a shorter directory, or tcp in the [reunions] section of the config"
             )
         return f"ipc://{path}"
+
+    def service_endpoint(self, name: str) -> str:
+        """The ZeroMQ endpoint of a service without shards (accueil, replay, the bus's subscribers):
+        ipc, or tcp beside the shards' when `[reunions] tcp` is set."""
+        return self.endpoint(name, 0) if self.tcp else self.endpoint(name)
 
 
 def _read_file(env) -> dict:

@@ -21,7 +21,7 @@ from monclub.supervision.control import query_status
 
 CONF = CHECKOUT / "supervisord.conf"
 BRANCHES = ("reunions", "prets")
-ORDER = ("postgres", "bus", "relay", "reunions", "prets", "paiements", "notifications")
+ORDER = ("postgres", "bus", "relay", "replay", "reunions", "prets", "paiements", "notifications", "accueil")
 DOWN = ("STOPPED", "EXITED", "FATAL", "BACKOFF")
 
 

@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.tree",
     "tests.fixtures.daemon",
     "tests.fixtures.netns",
+    "tests.fixtures.services",
 ]
