@@ -120,9 +120,14 @@ class Ops:
 
 
 def ops(commands: dict[str, dict[str, Check]], queries: dict[str, dict[str, Check]]) -> Ops:
-    """An op table; every shard process also answers `ping` and `directory`, queries with no field."""
-    reads = {"ping": {}, "directory": {}, **queries}
+    """An op table; every endpoint also answers `ping`, a query with no field."""
+    reads = {"ping": {}, **queries}
     return Ops({**reads, **commands}, frozenset(reads))
+
+
+def shard_ops(commands: dict[str, dict[str, Check]], queries: dict[str, dict[str, Check]]) -> Ops:
+    """A shard process's op table: also `directory`, a query with no field (docs/protocol.md §2)."""
+    return ops(commands, {"directory": {}, **queries})
 
 
 def is_version(value) -> bool:
