@@ -13,7 +13,8 @@ again: when nothing will (MonClub stopped), the call fails at once instead of at
 
 Routing: the request goes to the partition of its aggregate, first to the shard process of this
 configuration that hosts it (monclub.partition.host_of); a `wrong_owner` reply names the owner the
-directory knows, which the client remembers and resends to at once (same request id).
+directory knows, which the client remembers and resends to at once (same request id); an owner
+that leaves an attempt unanswered is forgotten (it may be gone), so the next attempt asks again.
 
 Not thread-safe: one Client per thread.
 """
@@ -193,6 +194,8 @@ class Client:
                 continue
             if reply is not None and reply["error"]["code"] not in ("unavailable", "wrong_owner"):
                 raise error_from(reply["error"]["code"], reply["error"]["message"])
+            if reply is None and route.partition is not None:
+                self.owners.pop((route.branch, route.partition), None)  # ask the first guess again: it redirects
             unanswered += reply is None
             pause = min(_BACKOFF_MAX, _BACKOFF_BASE * 2**attempt) * random.uniform(0.5, 1.5)
             if time.monotonic() + pause >= deadline:

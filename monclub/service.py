@@ -60,6 +60,11 @@ class Service:
             self.conn = connect(self.conninfo, autocommit=True)
         return self.conn
 
+    def close(self) -> None:
+        """On stop: the session ends."""
+        if self.conn is not None:
+            self.conn.close()
+
     def lose(self, error: Exception) -> None:
         log.warning("database connection lost (%s)", str(error).strip()[:200])
         if self.conn is not None:

@@ -21,9 +21,11 @@ from monclub import config as configuration
 from monclub import curve, program
 from monclub.db import connect
 from monclub.db.migrate import check_partitions, migrate
+from monclub.db.nodes import join
 from monclub.partition import hosted
 from monclub.shards.directory import Directory
 from monclub.shards.host import ShardHost
+from monclub.shards.membership import Membership, wanted
 from monclub.shards.owner import Domain, Owner, place
 from monclub.shards.server import serve
 from monclub.shards.store import PostgresStore
@@ -61,16 +63,25 @@ def postgres_owner(
 
 
 def shard_host(branch: Branch, config: configuration.Config, conninfo: str, index: int) -> ShardHost:
-    """Shard process `index` of this node: the owners of the partitions it hosts."""
+    """Shard process `index` of this node: it hosts the partitions the live nodes assign it
+    (monclub.shards.membership), starting with those it hosts on a single node."""
     domain = branch.domain(config)
     name = place(branch.name, index)
     endpoint = config.endpoint(branch.name, index)
-    partitions = config.partition_count(branch.name)
-    owners = [
-        postgres_owner(domain, branch.store, partition, conninfo, config.fault, config.node, name, endpoint)
-        for partition in hosted(partitions, config.shard_count(branch.name), index)
-    ]
-    return ShardHost(domain, name, partitions, owners, Directory(conninfo, branch.name))
+    partitions, shards = config.partition_count(branch.name), config.shard_count(branch.name)
+    membership = Membership(conninfo, config.node)
+
+    def make_owner(partition: int) -> Owner:
+        return postgres_owner(domain, branch.store, partition, conninfo, config.fault, config.node, name, endpoint)
+
+    def assignment() -> set[int] | None:
+        nodes = membership.live_nodes()
+        return None if nodes is None else wanted(branch.name, partitions, shards, index, config.node, nodes)
+
+    first = hosted(partitions, shards, index)
+    return ShardHost(
+        domain, name, endpoint, partitions, make_owner, assignment, Directory(conninfo, branch.name), first
+    )
 
 
 def run_shard(branch: Branch, config: configuration.Config, conninfo: str, index: int) -> int:
@@ -81,10 +92,12 @@ def run_shard(branch: Branch, config: configuration.Config, conninfo: str, index
     return serve(config.endpoint(branch.name, index), shard_host(branch, config, conninfo, index), config)
 
 
-def prepare_database(conninfo: str, branch: str, partitions: int, app_role: str | None = None) -> None:
+def prepare_database(
+    conninfo: str, branch: str, partitions: int, app_role: str | None = None, node: str | None = None
+) -> None:
     """Wait for PostgreSQL (a supervisor that cannot reach it waits, it does not crash-loop),
-    then migrate as the owner of the schema (`conninfo`), grant `app_role`, and check the
-    partition count."""
+    then migrate as the owner of the schema (`conninfo`), grant `app_role`, check the partition
+    count, and let `node` join the cluster (no longer draining)."""
     waited = 0.0
     while True:
         try:
@@ -93,6 +106,8 @@ def prepare_database(conninfo: str, branch: str, partitions: int, app_role: str 
                 if applied:
                     log.info("schema migrated: %s", ", ".join(applied))
                 check_partitions(conn, branch, partitions)
+                if node is not None:
+                    join(conn, node)
                 return
         except psycopg.OperationalError as error:
             if waited % 5 < 0.25:
@@ -105,7 +120,8 @@ def supervise(branch: Branch, config: configuration.Config) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     curve.check_server(config)
     conninfo = config.conninfo()
-    prepare_database(config.owner_conninfo(), branch.name, config.partition_count(branch.name), config.app_role())
+    partitions = config.partition_count(branch.name)
+    prepare_database(config.owner_conninfo(), branch.name, partitions, config.app_role(), config.node)
     specs = [
         ChildSpec(f"shard-{i}", partial(run_shard, branch, config, conninfo, i))
         for i in range(config.shard_count(branch.name))

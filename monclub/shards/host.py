@@ -4,12 +4,18 @@ A branch has a fixed number of partitions (chosen when the database is created);
 process hosts the owners of several (monclub.shards.owner). The host routes each request to the
 owner of its aggregate's partition, a batch split by partition (each owner commits its own part in
 one transaction; the order between partitions does not matter, their aggregates are distinct). A
-request for a partition that this process does not host is answered `wrong_owner`, naming the
-owner the directory knows, so that the client goes there at once. `ping` and `directory` are the
-process's own.
+request for a partition that this process does not host, or does not own yet while another
+process does, is answered `wrong_owner`, naming the owner the directory knows, so that the client
+goes there at once. `ping` and `directory` are the process's own.
+
+Which partitions it hosts follows the assignment (monclub.shards.membership): at each tick it
+starts hosting the partitions it should (their owners take them as soon as PostgreSQL lets them)
+and hands over at most MOVES_PER_TICK of those it owns and should no longer host (so that a node
+joining or leaving moves a bounded number of partitions at once). On stop it hands over all.
 """
 
 import os
+from collections.abc import Callable
 from typing import Protocol
 
 from monclub import protocol
@@ -26,13 +32,32 @@ class Directory(Protocol):
     def close(self) -> None: ...
 
 
+MOVES_PER_TICK = 1
+
+
 class ShardHost:
-    def __init__(self, domain: Domain, name: str, partitions: int, owners: list[Owner], directory: Directory):
+    """`make_owner(partition)` makes the owner of a partition this process starts hosting;
+    `assignment()` says which partitions it should host (None: unknown for now, keep them)."""
+
+    def __init__(
+        self,
+        domain: Domain,
+        name: str,
+        endpoint: str,
+        partitions: int,
+        make_owner: Callable[[int], Owner],
+        assignment: Callable[[], set[int] | None],
+        directory: Directory,
+        first: list[int],
+    ):
         self.domain = domain
         self.name = name
+        self.endpoint = endpoint
         self.partitions = partitions
-        self.owners = {owner.partition: owner for owner in owners}
+        self.make_owner = make_owner
+        self.assignment = assignment
         self.directory = directory
+        self.owners = {partition: make_owner(partition) for partition in first}
 
     def handle(self, request: protocol.Request) -> dict | None:
         return self.handle_batch([request])[0]
@@ -46,10 +71,11 @@ class ShardHost:
                 replies[position] = protocol.ok(request.id, self._ping() if request.op == "ping" else self._directory())
                 continue
             partition = partition_of(request.args[self.domain.key], self.partitions)
-            if partition in self.owners:
+            elsewhere = self._owned_elsewhere(partition)
+            if partition in self.owners and elsewhere is None:
                 by_partition.setdefault(partition, []).append(position)
             else:
-                replies[position] = self._wrong_owner(request, partition)
+                replies[position] = self._wrong_owner(request, partition, elsewhere)
         for partition, positions in by_partition.items():
             answered = self.owners[partition].handle_batch([requests[position] for position in positions])
             for position, reply in zip(positions, answered, strict=True):
@@ -57,12 +83,38 @@ class ShardHost:
         return replies
 
     def tick(self) -> None:
-        """Each owner's timers and lease."""
+        """Follow the assignment, then each owner's lease and timers."""
+        wanted = self.assignment()
+        if wanted is not None:
+            unwanted = sorted(self.owners.keys() - wanted)
+            owned = [partition for partition in unwanted if self.owners[partition].owning]
+            for partition in [p for p in unwanted if p not in owned] + owned[:MOVES_PER_TICK]:
+                self.owners.pop(partition).release()
+            for partition in sorted(wanted - self.owners.keys()):
+                self.owners[partition] = self.make_owner(partition)
         for owner in self.owners.values():
             owner.tick()
 
-    def _wrong_owner(self, request: protocol.Request, partition: int) -> dict:
-        owner = self.directory.owner_of(partition)
+    def close(self) -> None:
+        """Hand every partition over (a stop, a reload): whoever should host them next takes them
+        at once instead of waiting for the leases to run out."""
+        for owner in self.owners.values():
+            owner.release()
+        self.owners.clear()
+        self.directory.close()
+
+    def _owned_elsewhere(self, partition: int) -> dict | None:
+        """The directory's entry of a partition this process does not own now while another
+        process holds its lease (it has not handed it over yet, or this process should not host it)."""
+        owner = self.owners.get(partition)
+        if owner is not None and owner.owning:
+            return None
+        entry = self.directory.owner_of(partition)
+        if entry is None or entry["endpoint"] == self.endpoint or entry["lease_left"] <= 0:
+            return None
+        return entry
+
+    def _wrong_owner(self, request: protocol.Request, partition: int, owner: dict | None) -> dict:
         where = f"its owner listens at {owner['endpoint']}" if owner else "its owner is not known yet; retry shortly"
         aggregate = f"{self.domain.key} {request.args[self.domain.key]}"
         hosting = f"{partition_name(self.domain.branch, partition)}, not hosted by {self.name}"

@@ -213,6 +213,21 @@ class Owner:
         except Unavailable:
             pass
 
+    @property
+    def owning(self) -> bool:
+        """Whether this owner holds the partition now (a session with its epoch)."""
+        return self.store is not None and self.store.usable
+
+    def release(self) -> None:
+        """Hand the partition over (a planned move, a stop): nothing is pending between two
+        batches, so clearing the lease lets the next owner take it at once, with epoch + 1."""
+        if self.owning and self.store is not None:
+            try:
+                self.store.release()
+            except psycopg.Error as error:
+                log.warning("%s: the hand-over failed (%s); its lease runs out", self.name, str(error).strip()[:200])
+        self.forget_all()
+
     def forget_all(self) -> None:
         """Drop memory: whoever owned the shard while we had no session may have written.
         (The injected fault `stale_memory` keeps it, and updates it before the commit: a broken

@@ -63,6 +63,10 @@ class Store(Protocol):
         """Extend the lease on the partition; FencedOut (and no longer usable) once another
         owner has taken it."""
 
+    def release(self) -> None:
+        """Give the partition up (its lease cleared, so that the next owner takes it at once),
+        then close."""
+
 
 class PostgresStore:
     branch = ""
@@ -85,7 +89,9 @@ class PostgresStore:
         endpoint: str | None = None,
     ) -> "PostgresStore":
         """Connect and take ownership of partition `index` for the shard process `shard` (the
-        partition's lock, then a new epoch), or raise Unavailable. `fence` False is the
+        partition's lock, then a new epoch), or raise Unavailable. The lease decides, not the lock:
+        a session that still holds the lock while the lease it wrote has run out (a frozen node's:
+        its kernel still answers keepalives) or while its process is known dead is ended. `fence` False is the
         deliberately broken build of the drills (MONCLUB_FAULT=no_fence): its writes skip the
         epoch check. `node`: this node's name in the cluster (`[cluster] node`), the host name by
         default; `endpoint`: where the shard listens, for the directory."""
@@ -94,10 +100,10 @@ class PostgresStore:
         except psycopg.OperationalError as error:
             raise Unavailable(f"database unreachable: {str(error).strip().splitlines()[0]}") from None
         try:
-            if not ownership.lock(conn, cls.branch, index):
-                conn.close()
-                raise Unavailable(f"waiting for partition {index} (its lock is held by another session); retry shortly")
-            epoch = ownership.take(conn, cls.branch, index, shard, node or socket.gethostname(), endpoint)
+            locked = ownership.lock(conn, cls.branch, index)
+            epoch = ownership.take(conn, cls.branch, index, shard, node or socket.gethostname(), endpoint, locked)
+            if not locked:
+                ownership.end_lock_holder(conn, cls.branch, index)
         except ownership.Held as held:
             conn.close()
             raise Unavailable(f"waiting for partition {index} ({held}); retry shortly") from None
@@ -113,6 +119,12 @@ class PostgresStore:
         except ownership.FencedOut:
             self.conn.close()
             raise
+
+    def release(self) -> None:
+        try:
+            ownership.release(self.conn, self.branch, self.index, self.epoch)
+        finally:
+            self.conn.close()
 
     @property
     def usable(self) -> bool:

@@ -4,9 +4,8 @@ import os
 import signal
 import threading
 
-import pytest
-
-from monclub.errors import MonclubError, Unavailable
+from monclub.errors import MonclubError
+from monclub.partition import partition_of
 from monclub.tree import alive
 from tests.fixtures.postgres import add_membres
 from tests.fixtures.processes import home_shard
@@ -136,21 +135,28 @@ def test_shards_die_with_their_supervisor(reunions):
 
 
 def test_a_second_process_for_a_shard_cannot_write_while_the_first_lives(start_reunions, state_dirs, sql):
-    (membre,) = add_membres(sql, 1)
+    """It sends the client to the first, which writes; once the first is gone, it takes over."""
+    a, b = add_membres(sql, 2)
     first = start_reunions()
     with first.client() as client:
         client.creer("polar", "Soirée Polar", places=5)
+    epochs = "SELECT epoch, endpoint FROM partitions WHERE branch = 'reunions' AND partition = %s"
+    partition = partition_of("polar", first.config.partitions)
+    owned = sql.execute(epochs, (partition,)).fetchone()
     second = start_reunions(home=state_dirs(), wait=False)
     wait_for(lambda: second.status() is not None, 20, "the second supervisor")
-    with second.client(attempt_timeout=0.3, deadline=1.5) as stale:
-        with pytest.raises(Unavailable):
-            stale.inscrire("polar", membre)
-    assert registered(sql, "polar") == 0
+    with second.client() as redirected:
+        assert redirected.inscrire("polar", a) == {"statut": "inscrit"}
+        assert redirected.redirects == 1
+    assert sql.execute(epochs, (partition,)).fetchone() == owned, "the first one wrote, at its epoch"
     first.process.kill()
     first.process.wait()
     with second.client() as client:
-        assert client.inscrire("polar", membre) == {"statut": "inscrit"}
-    assert registered(sql, "polar") == 1
+        assert client.inscrire("polar", b) == {"statut": "inscrit"}
+    assert registered(sql, "polar") == 2
+    assert sql.execute(epochs, (partition,)).fetchone()[1] == second.config.endpoint(
+        "reunions", home_shard(second.config, "polar")
+    )
 
 
 def test_a_lost_database_session_is_reopened_without_a_restart(reunions, sql):

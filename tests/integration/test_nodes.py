@@ -1,0 +1,110 @@
+"""Several nodes on one host sharing one database (each its own state directory, node name and
+sockets): the partitions split between the live nodes as the assignment says, a client of either
+node reaches every séance by following redirects, a node killed whole loses its partitions to the
+other within seconds, and a drained node hands them over with no failed request."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+from monclub.client import Client
+from monclub.partition import partition_of
+from monclub.shards.membership import assigned_node
+from tests.fixtures.postgres import add_membres
+from tests.fixtures.processes import monclub_env
+from tests.fixtures.waiting import wait_for
+
+OWNERS = """
+SELECT partition, owner_host FROM partitions
+WHERE branch = 'reunions' AND endpoint IS NOT NULL AND lease_until > now() ORDER BY partition
+"""
+
+
+def start_node(start_reunions, state_dirs, name: str):
+    return start_reunions(home=state_dirs(), config=f'[cluster]\nnode = "{name}"\n')
+
+
+def owners(sql) -> dict[int, str]:
+    return dict(sql.execute(OWNERS).fetchall())
+
+
+def split_as_assigned(sql, nodes: list[str], partitions: int = 16) -> bool:
+    return owners(sql) == {p: assigned_node("reunions", p, nodes) for p in range(partitions)}
+
+
+def test_two_nodes_split_the_partitions_and_a_client_of_either_reaches_every_seance(start_reunions, state_dirs, sql):
+    a = start_node(start_reunions, state_dirs, "a")
+    wait_for(lambda: split_as_assigned(sql, ["a"]), 30, "node a to own every partition")
+    b = start_node(start_reunions, state_dirs, "b")
+    wait_for(lambda: split_as_assigned(sql, ["a", "b"]), 30, "the partitions to split between a and b")
+    assert set(owners(sql).values()) == {"a", "b"}
+    seances = [f"s{i}" for i in range(24)]
+    with a.client() as on_a, b.client() as on_b:
+        for seance in seances:
+            on_a.creer(seance, "Polar", places=2)
+        assert [on_b.etat(seance)["places"] for seance in seances] == [2] * 24
+        assert on_a.redirects and on_b.redirects, "each was sent to the other node for its partitions"
+
+
+def kill_node(reunions) -> None:
+    """kill -9 of every process of the node at once."""
+    pids = [reunions.process.pid, *filter(None, reunions.shard_pids().values())]
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    reunions.process.wait()
+
+
+def test_a_node_killed_whole_loses_its_partitions_to_the_other_within_seconds(start_reunions, state_dirs, sql):
+    a = start_node(start_reunions, state_dirs, "a")
+    b = start_node(start_reunions, state_dirs, "b")
+    wait_for(lambda: split_as_assigned(sql, ["a", "b"]), 30, "the partitions to split")
+    lost = [p for p, node in owners(sql).items() if node == "b"]
+    kill_node(b)
+    wait_for(lambda: split_as_assigned(sql, ["a"]), 20, "node a to take node b's partitions")
+    seance = next(f"s{i}" for i in range(200) if partition_of(f"s{i}", 16) in lost)
+    with a.client() as client:
+        assert client.creer(seance, "Polar", places=2)["seance"]["places"] == 2
+
+
+def test_a_drained_node_hands_its_partitions_over_with_no_failed_request(start_reunions, state_dirs, sql):
+    a = start_node(start_reunions, state_dirs, "a")
+    start_node(start_reunions, state_dirs, "b")
+    wait_for(lambda: split_as_assigned(sql, ["a", "b"]), 30, "the partitions to split")
+    membres = add_membres(sql, 200)
+    seances = [f"s{i}" for i in range(16)]
+    with a.client() as client:
+        for seance in seances:
+            client.creer(seance, "Polar", places=200)
+    failures, done, stop = [], [], threading.Event()
+
+    def load() -> None:
+        with Client(a.config) as client:
+            for k, membre in enumerate(membres):
+                if stop.is_set():
+                    break
+                try:
+                    client.inscrire(seances[k % len(seances)], membre)
+                    done.append(membre)
+                except Exception as error:
+                    failures.append(repr(error))
+
+    worker = threading.Thread(target=load)
+    worker.start()
+    wait_for(lambda: len(done) >= 20, 30, "the load to run")
+    drained = subprocess.run(
+        [sys.executable, "-m", "monclub", "node", "drain", "--node", "b", "--timeout", "30"],
+        env={**monclub_env(a.config.home, a.env["MONCLUB_DATABASE_URL"], 2), "MONCLUB_CONFIG": a.env["MONCLUB_CONFIG"]},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    stop.set()
+    worker.join(timeout=60)
+    assert drained.returncode == 0, drained.stderr
+    assert "b drained: its partitions moved to a" in drained.stdout
+    assert split_as_assigned(sql, ["a"])
+    assert failures == []
+    registered = sql.execute("SELECT count(*) FROM inscriptions").fetchone()[0]
+    assert registered == len(done)
