@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 import psycopg
 
-from monclub import curve, observe, tree
+from monclub import curve, observe, reload, tree
 from monclub.cli.common import emit, fail, handled, json_option, load_config, on_database
 from monclub.db import reads
 from monclub.postgres import cluster as clusters_module
@@ -144,6 +144,19 @@ def _settle(config, as_json: bool) -> dict:
     return state
 
 
+@click.command("reload")
+@click.option("--branch", "branches", multiple=True, type=click.Choice(tree.BRANCHES), help="Only this branch.")
+@json_option
+@handled
+def reload_command(branches: tuple[str, ...], as_json: bool):
+    """Replace every shard process of this node, one at a time, by a fresh one running the code on
+    disk; each hands its partitions over to its successor, so no request fails."""
+    config = load_config()
+    say = (lambda text: None) if as_json else click.echo
+    replaced = reload.reload(config, branches or tree.BRANCHES, say)
+    emit(as_json, {"ok": True, "replaced": replaced}, f"reloaded {len(replaced)} shard processes")
+
+
 @click.command()
 @json_option
 @handled
@@ -197,4 +210,4 @@ def clusters(remove_orphans: bool, as_json: bool):
     )
 
 
-COMMANDS = (start, stop, status, clusters)
+COMMANDS = (start, stop, status, clusters, reload_command)

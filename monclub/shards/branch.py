@@ -84,6 +84,11 @@ def shard_host(branch: Branch, config: configuration.Config, conninfo: str, inde
     )
 
 
+def fresh_command(branch: str, index: int) -> list[str]:
+    """The command line of a fresh shard process (monclub.shards.child), for a `replace`."""
+    return [sys.executable, "-m", "monclub.shards.child", branch, str(index)]
+
+
 def run_shard(branch: Branch, config: configuration.Config, conninfo: str, index: int) -> int:
     """The program of one shard process, forked by its branch supervisor."""
     name = place(branch.name, index)
@@ -123,7 +128,7 @@ def supervise(branch: Branch, config: configuration.Config) -> int:
     partitions = config.partition_count(branch.name)
     prepare_database(config.owner_conninfo(), branch.name, partitions, config.app_role(), config.node)
     specs = [
-        ChildSpec(f"shard-{i}", partial(run_shard, branch, config, conninfo, i))
+        ChildSpec(f"shard-{i}", partial(run_shard, branch, config, conninfo, i), fresh_command(branch.name, i))
         for i in range(config.shard_count(branch.name))
     ]
     policy = RestartPolicy(intensity=config.restart_intensity, period=config.restart_period)
