@@ -164,10 +164,14 @@ def request(request_id: str, op: str, **fields) -> dict:
     return {"v": VERSION, "id": request_id, "op": op, **fields}
 
 
-def ok(request_id: str | None, result: dict) -> dict:
-    return {"v": VERSION, "id": request_id, "ok": True, "result": result}
+def ok(request_id: str | None, result: dict, epoch: int | None = None) -> dict:
+    """A success; `epoch`: the epoch at which the partition's owner decided it (docs/protocol.md §6)."""
+    reply = {"v": VERSION, "id": request_id, "ok": True, "result": result}
+    return reply if epoch is None else {**reply, "epoch": epoch}
 
 
-def error(request_id: str | None, code: str, message: str, **details) -> dict:
-    """A refusal; `details` add fields to the error map (`wrong_owner`'s `owner`)."""
-    return {"v": VERSION, "id": request_id, "ok": False, "error": {"code": code, "message": message, **details}}
+def error(request_id: str | None, code: str, message: str, epoch: int | None = None, **details) -> dict:
+    """A refusal; `epoch` as for `ok` (a refusal of the domain); `details` add fields to the
+    error map (`wrong_owner`'s `owner`)."""
+    reply = {"v": VERSION, "id": request_id, "ok": False, "error": {"code": code, "message": message, **details}}
+    return reply if epoch is None else {**reply, "epoch": epoch}

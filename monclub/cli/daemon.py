@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 import psycopg
 
-from monclub import curve, observe, reload, tree
+from monclub import curve, drain, observe, reload, tree
 from monclub.cli.common import emit, fail, handled, json_option, load_config, on_database
 from monclub.db import reads
 from monclub.postgres import cluster as clusters_module
@@ -161,8 +161,11 @@ def reload_command(branches: tuple[str, ...], as_json: bool):
 @json_option
 @handled
 def stop(as_json: bool):
-    """Stop every process of the tree, then supervisord."""
+    """Stop every process of the tree, then supervisord. On a node of a cluster, its partitions
+    are first handed over to the other live nodes (as `monclub node drain` does)."""
     config = load_config()
+    if tree.supervisord_pid(config):
+        drain.before_stop(config)
     stopped = tree.shutdown(config)
     text = "MonClub stopped." if stopped else f"MonClub is not running (state in {config.home})."
     emit(as_json, {"ok": True, "home": str(config.home), "was_running": stopped}, text)

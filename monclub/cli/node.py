@@ -1,13 +1,10 @@
 """`monclub node`: the nodes sharing this database, and planned moves (drain a node, let it join)."""
 
-import time
-
 import click
 
+from monclub import drain as drain_module
 from monclub.cli.common import emit, fail, handled, json_option, load_config, on_database
 from monclub.db import nodes as nodes_table
-
-DRAIN_TIMEOUT = 60.0
 
 
 @click.group()
@@ -33,31 +30,15 @@ def liste(as_json: bool):
 
 @node.command()
 @click.option("--node", "name", help="The node to drain (default: this one, [cluster] node).")
-@click.option("--timeout", default=DRAIN_TIMEOUT, show_default=True, help="Seconds to wait for the hand-over.")
+@click.option("--timeout", default=drain_module.TIMEOUT, show_default=True, help="Seconds to wait for the hand-over.")
 @json_option
 @handled
 def drain(name: str | None, timeout: float, as_json: bool):
     """Hand every partition of a node over to the other live nodes, a few at a time, and wait
-    until they own them all. The node keeps running, owning nothing, until `monclub node join` or its
-    next start."""
+    until they own them all. The node keeps running, owning nothing, until `monclub node join` or
+    its next start."""
     name = name or load_config().node
-    others = [
-        n["node"] for n in on_database(nodes_table.nodes) if n["live"] and not n["draining"] and n["node"] != name
-    ]
-    if not others:
-        fail(
-            f"no other live node would take the partitions of {name}; start another node first",
-            1,
-            as_json,
-            "unavailable",
-        )
-    if not on_database(nodes_table.set_draining, name, True):
-        fail(f"no node {name} on this database; see monclub node liste", 1, as_json, "invalid_request")
-    deadline = time.monotonic() + timeout
-    while (left := on_database(nodes_table.moving, name)) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    if left:
-        fail(f"{left} partitions still moving after {timeout:.0f}s; see monclub node liste", 1, as_json, "timeout")
+    others = drain_module.drain(load_config(), name, timeout)
     emit(
         as_json,
         {"ok": True, "node": name, "to": others},

@@ -110,7 +110,8 @@ class Owner:
         try:
             aggregate_id = request.args[self.domain.key]
             self._sure_to_own()
-            return protocol.ok(request.id, self.domain.query(request.op, self.aggregate(aggregate_id), aggregate_id))
+            result = self.domain.query(request.op, self.aggregate(aggregate_id), aggregate_id)
+            return protocol.ok(request.id, result, self._store().epoch)
         except MonclubError as error:
             return protocol.error(request.id, error.code, error.message)
         except FencedOut as error:
@@ -284,8 +285,9 @@ class Owner:
             return []
         self.pending = batch = Batch(trusting=len(requests) > 1)
         try:
+            epoch = self._store().epoch
             self._prefetch(requests)
-            replies: list[dict | None] = [self._decide(batch, request) for request in requests]
+            replies: list[dict | None] = [self._decide(batch, request, epoch) for request in requests]
         except Unavailable as error:
             return [self._unreachable(request, error.message) for request in requests]
         except psycopg.Error as error:
@@ -314,8 +316,8 @@ class Owner:
             )
         ]
 
-    def _decide(self, batch: Batch, request: protocol.Request) -> dict:
-        """One command's reply, its write added to the batch (refusals are stored too)."""
+    def _decide(self, batch: Batch, request: protocol.Request, epoch: int) -> dict:
+        """One command's reply at `epoch`, its write added to the batch (refusals are stored too)."""
         aggregate_id = request.args[self.domain.key]
         if request.id in batch.replies:
             return batch.replies[request.id]
@@ -324,11 +326,11 @@ class Owner:
             before = self.aggregate(aggregate_id)
             events = self.domain.decide(before, request, self.clock())
             after = self.domain.apply(before, events)
-            reply = protocol.ok(request.id, self.domain.result(request.op, events, after))
+            reply = protocol.ok(request.id, self.domain.result(request.op, events, after), epoch)
         except Refus as refus:
             events, after = [], None
             refus = self._membre_first(request, refus)
-            reply = protocol.error(request.id, refus.code, refus.message)
+            reply = protocol.error(request.id, refus.code, refus.message, epoch)
         except (Unavailable, psycopg.Error):
             raise
         except MonclubError as error:

@@ -12,6 +12,7 @@ from monclub.errors import Refus
 from monclub.partition import partition_of
 from tests.fixtures.postgres import add_membres
 from tests.fixtures.processes import home_shard
+from tests.fixtures.waiting import wait_for
 
 
 def stored(sql, seance: str) -> tuple[list[int], list[int]]:
@@ -158,3 +159,33 @@ def test_when_the_database_refuses_a_write_the_shard_reloads_and_stays_right(reu
         assert getattr(failed.value, "code", None) == "internal_error"
         assert client.inscrire("polar", b) == {"statut": "en_attente", "position": 1}
     assert stored(sql, "polar") == ([a], [b])
+
+
+def test_replies_carry_the_epoch_they_were_decided_at_and_a_resend_the_stored_one(reunions, sql):
+    (membre,) = add_membres(sql, 1)
+    endpoint = reunions.config.endpoint("reunions", home_shard(reunions.config, "polar"))
+    partition = partition_of("polar", reunions.config.partitions)
+    epoch_of = "SELECT epoch FROM partitions WHERE branch = 'reunions' AND partition = %s"
+
+    def send(op: str, request_id: str, **fields) -> dict:
+        with reunions.client() as client:
+            return client._attempt(endpoint, wire.encode(protocol.request(request_id, op, **fields)), request_id, 5.0)
+
+    created = send("creer", "creer-polar-0001", seance="polar", titre="Polar", places=2, attente=0, tarif=0)
+    first = sql.execute(epoch_of, (partition,)).fetchone()[0]
+    assert created["epoch"] == first
+    assert send("etat", "etat-polar-0001", seance="polar")["epoch"] == first
+    reunions.kill_shard(home_shard(reunions.config, "polar"))
+    refused = wait_for(
+        lambda: (
+            (reply := send("creer", "creer-polar-0002", seance="polar", titre="P", places=1, attente=0, tarif=0))
+            and reply["ok"] is False
+            and reply["error"]["code"] != "unavailable"
+            and reply
+        ),
+        30,
+        "the restarted shard",
+    )
+    assert refused["error"]["code"] == "seance_existe" and refused["epoch"] == first + 1
+    assert send("creer", "creer-polar-0001", seance="polar", titre="Polar", places=2, attente=0, tarif=0) == created
+    assert send("inscrire", "inscrire-polar-01", seance="polar", membre=membre)["epoch"] == first + 1
