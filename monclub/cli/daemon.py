@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 import psycopg
 
+from monclub import cluster as cluster_view
 from monclub import curve, drain, observe, reload, tree
 from monclub.cli.common import emit, fail, handled, json_option, load_config, on_database
 from monclub.db import reads
@@ -174,15 +175,20 @@ def stop(as_json: bool):
 @click.command()
 @json_option
 @click.option("--watch", is_flag=True, help="Redraw every second until interrupted.")
+@click.option("--cluster", "whole", is_flag=True, help="Also every node, partition owner and recent move.")
 @handled
-def status(as_json: bool, watch: bool):
+def status(as_json: bool, watch: bool, whole: bool):
     """Show the supervision tree; exit 1 when any part of it is not running."""
     config = load_config()
     while True:
         state = observe.enrich(config, tree.status(config))
+        text = render(state)
+        if whole:
+            state["cluster"] = cluster_view.view(config)
+            text += "\n" + cluster_view.render(state["cluster"])
         if watch and not as_json:
             click.clear()
-        emit(as_json, state, render(state))
+        emit(as_json, state, text)
         if not watch:
             break
         time.sleep(1.0)

@@ -3,6 +3,7 @@ sockets): the partitions split between the live nodes as the assignment says, a 
 node reaches every séance by following redirects, a node killed whole loses its partitions to the
 other within seconds, and a drained node hands them over with no failed request."""
 
+import json
 import os
 import signal
 import subprocess
@@ -46,6 +47,23 @@ def test_two_nodes_split_the_partitions_and_a_client_of_either_reaches_every_sea
             on_a.creer(seance, "Polar", places=2)
         assert [on_b.etat(seance)["places"] for seance in seances] == [2] * 24
         assert on_a.redirects and on_b.redirects, "each was sent to the other node for its partitions"
+    shown = subprocess.run(
+        [sys.executable, "-m", "monclub", "status", "--cluster", "--json"],
+        env=a.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    seen = json.loads(shown.stdout)["cluster"]
+    assert [(n["node"], n["live"], n["draining"]) for n in seen["nodes"]] == [("a", True, False), ("b", True, False)]
+    assert sum(n["owns"] for n in seen["nodes"]) == 16
+    listed = {o["partition"]: o["node"] for o in seen["partitions"]["reunions"]}
+    assert listed == {p: assigned_node("reunions", p, ["a", "b"]) for p in range(16)}
+    assert len(seen["moves"]) >= 16, "every acquisition of the last minute"
+    text = subprocess.run(
+        [sys.executable, "-m", "monclub", "status", "--cluster"], env=a.env, capture_output=True, text=True, timeout=60
+    ).stdout
+    assert "cluster: 2 nodes" in text and "reunions partitions:" in text
 
 
 def kill_node(reunions) -> None:
