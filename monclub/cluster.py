@@ -1,7 +1,7 @@
 """What `monclub status --cluster` adds: every node sharing the database (heartbeat age, live,
 draining or dead), every partition's owner (node, process, pid, epoch, lease left), the moves
-of the last minute (each acquisition of a partition, from the `epochs` table), and where the
-relay and the listeners run (their position rows' last writers)."""
+of the last minute (each acquisition of a partition or of the relay's lease, from the `epochs`
+table), and which node's relay publishes the events."""
 
 import psycopg
 
@@ -25,6 +25,7 @@ def view(config: Config) -> dict:
             return {
                 "nodes": nodes_table.nodes(conn),
                 "partitions": {branch: directory.owners(conn, branch) for branch in BRANCHES},
+                "relay": next(iter(directory.owners(conn, "relay")), None),
                 "moves": [
                     dict(zip(("branch", "partition", "epoch", "owner", "seconds_ago"), row, strict=True))
                     for row in conn.execute(_MOVES, (MOVES_SECONDS,)).fetchall()
@@ -48,6 +49,12 @@ def render(found: dict) -> str:
             f"  lease {o['lease_left']:.1f}s" + ("  (expired)" if o["lease_left"] <= 0 else "")
             for o in owners
         ]
+    relay = found["relay"]
+    lines.append(
+        f"relay: {relay['node']} pid {relay['pid']} epoch {relay['epoch']}, publishing at {relay['endpoint']}"
+        if relay
+        else "relay: none has run yet"
+    )
     moves = found["moves"]
     lines.append(f"moves in the last {MOVES_SECONDS:.0f}s: {len(moves)}")
     lines += [

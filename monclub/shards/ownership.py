@@ -17,7 +17,7 @@ import psycopg
 
 from monclub.db import scalar
 
-LOCK_CLASSES = {"reunions": 0x4D43_0100, "prets": 0x4D43_0300}
+LOCK_CLASSES = {"reunions": 0x4D43_0100, "prets": 0x4D43_0300, "relay": 0x4D43_0500}
 FENCE = "SELECT monclub_fence(%s, %s, %s)"
 FENCED = "MCF01"
 LEASE_SECONDS = 2.0

@@ -126,3 +126,35 @@ def test_a_drained_node_hands_its_partitions_over_with_no_failed_request(start_r
     assert failures == []
     registered = sql.execute("SELECT count(*) FROM inscriptions").fetchone()[0]
     assert registered == len(done)
+
+
+RELAY = "SELECT owner_host, epoch FROM partitions WHERE branch = 'relay' AND lease_until > now()"
+
+
+def test_one_relay_runs_in_the_cluster_the_others_stand_by_and_one_takes_over(database, state_dirs, sql, tmp_path):
+    relays = {}
+    for node in ("a", "b"):
+        env = {**monclub_env(state_dirs(), database, 2), "MONCLUB_NODE": node}
+        with (tmp_path / f"relay-{node}.log").open("wb") as log:
+            relays[node] = subprocess.Popen([sys.executable, "-m", "monclub.events.relay"], env=env, stderr=log)
+    try:
+        holder, epoch = wait_for(lambda: sql.execute(RELAY).fetchone(), 20, "a relay to hold the lease")
+        other = "b" if holder == "a" else "a"
+        wait_for(lambda: "standing by" in (tmp_path / f"relay-{other}.log").read_text(), 20, "the other to stand by")
+        relays[holder].kill()
+        relays[holder].wait()
+        taken = wait_for(lambda: (row := sql.execute(RELAY).fetchone()) and row[0] == other and row, 20, "a take-over")
+        assert taken == (other, epoch + 1)
+        shown = subprocess.run(
+            [sys.executable, "-m", "monclub", "status", "--cluster", "--json"],
+            env=monclub_env(state_dirs(), database, 2),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        relay = json.loads(shown.stdout)["cluster"]["relay"]
+        assert (relay["node"], relay["epoch"], relay["pid"]) == (other, epoch + 1, relays[other].pid)
+    finally:
+        for relay in relays.values():
+            relay.kill()
+            relay.wait()
