@@ -9,12 +9,15 @@ import pytest
 
 from monclub.db import connect
 from monclub.db.audit import violations
+from monclub.partition import partition_of
 from monclub.reunions import seance
 from monclub.reunions.domain import Seances
 from monclub.reunions.store import SeanceStore
 from monclub.shards import ownership
 from monclub.shards.batch import Write
 from tests.fixtures.ownership import bump
+from tests.fixtures.postgres import add_membres
+from tests.fixtures.processes import home_shard
 from tests.fixtures.waiting import wait_for
 
 FENCE_FOR_SHARE = ownership.FENCE
@@ -131,3 +134,23 @@ def _took(sql, node: str) -> int | None:
         return ownership.take(sql, "reunions", 0, "shard-0", node)
     except ownership.Held:
         return None
+
+
+def test_every_row_a_shard_writes_carries_the_epoch_it_was_written_under(reunions, sql):
+    a, b = add_membres(sql, 2)
+    epoch_of = "SELECT epoch FROM partitions WHERE branch = 'reunions' AND partition = %s"
+    rows = (
+        "SELECT s.epoch, array_agg(i.epoch ORDER BY i.rang) FROM seances s"
+        " JOIN inscriptions i ON i.seance_id = s.id WHERE s.id = 'polar' GROUP BY s.epoch"
+    )
+    with reunions.client() as client:
+        client.creer("polar", "Polar", places=3)
+        client.inscrire("polar", a)
+    first = sql.execute(epoch_of, (partition_of("polar", reunions.config.partitions),)).fetchone()[0]
+    assert sql.execute(rows).fetchone() == (first, [first])
+    reunions.kill_shard(home_shard(reunions.config, "polar"))
+    with reunions.client() as client:
+        client.inscrire("polar", b)
+    assert sql.execute(rows).fetchone() == (first + 1, [first, first + 1]), (
+        "the séance's counters updated at the new epoch"
+    )
