@@ -18,6 +18,7 @@ from monclub.partition import partition_of
 from monclub.reunions.store import SeanceStore
 from monclub.shards import ownership
 from tests.fixtures.postgres import add_membres
+from tests.fixtures.processes import home_shard
 from tests.fixtures.waiting import wait_for
 
 HAND_STARTED = (
@@ -71,13 +72,18 @@ def test_a_shard_whose_session_ended_never_answers_from_stale_memory(reunions, d
         client.inscrire("polar", b)
         assert client.etat("polar")["inscrits"] == [a, b]
     backend = _lock_holder(sql, partition)
+    shard = reunions.shard_pids()[home_shard(reunions.config, "polar")]
+    os.kill(shard, signal.SIGSTOP)  # so that the intruder, not the shard, takes the lock once the session ended
     with connect(database, autocommit=True) as intruder:
-        sql.execute("SELECT pg_terminate_backend(%s)", (backend,))
-        assert ownership.lock(intruder, "reunions", partition)
-        _take_when_free(intruder, partition)
-        intruder.execute(
-            "INSERT INTO inscriptions (seance_id, membre_id, statut) VALUES ('polar', %s, 'inscrit')", (c,)
-        )
+        try:
+            sql.execute("SELECT pg_terminate_backend(%s)", (backend,))
+            wait_for(lambda: ownership.lock(intruder, "reunions", partition), 10, "the ended session's lock")
+            _take_when_free(intruder, partition)
+            intruder.execute(
+                "INSERT INTO inscriptions (seance_id, membre_id, statut) VALUES ('polar', %s, 'inscrit')", (c,)
+            )
+        finally:
+            os.kill(shard, signal.SIGCONT)
         with reunions.client(deadline=1.0) as client, pytest.raises(Unavailable):
             client.etat("polar")
     with reunions.client() as client:
