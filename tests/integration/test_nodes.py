@@ -8,13 +8,12 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 
-from monclub.client import Client
 from monclub.partition import partition_of
 from monclub.shards.membership import assigned_node
 from tests.fixtures.postgres import add_membres
 from tests.fixtures.processes import monclub_env
+from tests.fixtures.registrations import Registrations
 from tests.fixtures.waiting import wait_for
 
 OWNERS = """
@@ -90,42 +89,19 @@ def test_a_drained_node_hands_its_partitions_over_with_no_failed_request(start_r
     a = start_node(start_reunions, state_dirs, "a")
     start_node(start_reunions, state_dirs, "b")
     wait_for(lambda: split_as_assigned(sql, ["a", "b"]), 30, "the partitions to split")
-    membres = add_membres(sql, 200)
-    seances = [f"s{i}" for i in range(16)]
-    with a.client() as client:
-        for seance in seances:
-            client.creer(seance, "Polar", places=200)
-    failures, done, stop = [], [], threading.Event()
-
-    def load() -> None:
-        with Client(a.config) as client:
-            for k, membre in enumerate(membres):
-                if stop.is_set():
-                    break
-                try:
-                    client.inscrire(seances[k % len(seances)], membre)
-                    done.append(membre)
-                except Exception as error:
-                    failures.append(repr(error))
-
-    worker = threading.Thread(target=load)
-    worker.start()
-    wait_for(lambda: len(done) >= 20, 30, "the load to run")
-    drained = subprocess.run(
-        [sys.executable, "-m", "monclub", "node", "drain", "--node", "b", "--timeout", "30"],
-        env={**monclub_env(a.config.home, a.env["MONCLUB_DATABASE_URL"], 2), "MONCLUB_CONFIG": a.env["MONCLUB_CONFIG"]},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    stop.set()
-    worker.join(timeout=60)
+    with Registrations(a.config, [f"s{i}" for i in range(16)], add_membres(sql, 200)) as load:
+        drained = subprocess.run(
+            [sys.executable, "-m", "monclub", "node", "drain", "--node", "b", "--timeout", "30"],
+            env=a.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert drained.returncode == 0, drained.stderr
     assert "b drained: its partitions moved to a" in drained.stdout
     assert split_as_assigned(sql, ["a"])
-    assert failures == []
-    registered = sql.execute("SELECT count(*) FROM inscriptions").fetchone()[0]
-    assert registered == len(done)
+    assert load.failures == []
+    assert sql.execute("SELECT count(*) FROM inscriptions").fetchone()[0] == len(load.done)
 
 
 RELAY = "SELECT owner_host, epoch FROM partitions WHERE branch = 'relay' AND lease_until > now()"
