@@ -12,7 +12,7 @@ import sys
 from monclub.partition import partition_of
 from monclub.shards.membership import assigned_node
 from tests.fixtures.postgres import add_membres
-from tests.fixtures.processes import monclub_env
+from tests.fixtures.processes import monclub_env, run_monclub
 from tests.fixtures.registrations import Registrations
 from tests.fixtures.waiting import wait_for
 
@@ -46,22 +46,14 @@ def test_two_nodes_split_the_partitions_and_a_client_of_either_reaches_every_sea
             on_a.creer(seance, "Polar", places=2)
         assert [on_b.etat(seance)["places"] for seance in seances] == [2] * 24
         assert on_a.redirects and on_b.redirects, "each was sent to the other node for its partitions"
-    shown = subprocess.run(
-        [sys.executable, "-m", "monclub", "status", "--cluster", "--json"],
-        env=a.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    shown = run_monclub(a.env, "status", "--cluster", "--json", timeout=60)
     seen = json.loads(shown.stdout)["cluster"]
     assert [(n["node"], n["live"], n["draining"]) for n in seen["nodes"]] == [("a", True, False), ("b", True, False)]
     assert sum(n["owns"] for n in seen["nodes"]) == 16
     listed = {o["partition"]: o["node"] for o in seen["partitions"]["reunions"]}
     assert listed == {p: assigned_node("reunions", p, ["a", "b"]) for p in range(16)}
     assert len(seen["moves"]) >= 16, "every acquisition of the last minute"
-    text = subprocess.run(
-        [sys.executable, "-m", "monclub", "status", "--cluster"], env=a.env, capture_output=True, text=True, timeout=60
-    ).stdout
+    text = run_monclub(a.env, "status", "--cluster", timeout=60).stdout
     assert "cluster: 2 nodes" in text and "reunions partitions:" in text
 
 
@@ -90,13 +82,7 @@ def test_a_drained_node_hands_its_partitions_over_with_no_failed_request(start_r
     start_node(start_reunions, state_dirs, "b")
     wait_for(lambda: split_as_assigned(sql, ["a", "b"]), 30, "the partitions to split")
     with Registrations(a.config, [f"s{i}" for i in range(16)], add_membres(sql, 200)) as load:
-        drained = subprocess.run(
-            [sys.executable, "-m", "monclub", "node", "drain", "--node", "b", "--timeout", "30"],
-            env=a.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        drained = run_monclub(a.env, "node", "drain", "--node", "b", "--timeout", "30", timeout=60)
     assert drained.returncode == 0, drained.stderr
     assert "b drained: its partitions moved to a" in drained.stdout
     assert split_as_assigned(sql, ["a"])
@@ -121,13 +107,7 @@ def test_one_relay_runs_in_the_cluster_the_others_stand_by_and_one_takes_over(da
         relays[holder].wait()
         taken = wait_for(lambda: (row := sql.execute(RELAY).fetchone()) and row[0] == other and row, 20, "a take-over")
         assert taken == (other, epoch + 1)
-        shown = subprocess.run(
-            [sys.executable, "-m", "monclub", "status", "--cluster", "--json"],
-            env=monclub_env(state_dirs(), database, 2),
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        shown = run_monclub(monclub_env(state_dirs(), database, 2), "status", "--cluster", "--json", timeout=60)
         relay = json.loads(shown.stdout)["cluster"]["relay"]
         assert (relay["node"], relay["epoch"], relay["pid"]) == (other, epoch + 1, relays[other].pid)
     finally:

@@ -1,23 +1,15 @@
 """`monclub reload` under load: every shard process is replaced, one at a time, by a fresh process
 running the code on disk, through the hand-over; no request fails, none is applied twice."""
 
-import subprocess
-import sys
-
 from tests.fixtures.postgres import add_membres
+from tests.fixtures.processes import run_monclub
 from tests.fixtures.registrations import Registrations
 
 
 def test_reload_under_load_replaces_every_shard_with_no_failed_request(reunions, sql):
     before = reunions.shard_pids()
     with Registrations(reunions.config, [f"s{i}" for i in range(8)], add_membres(sql, 400)) as load:
-        reloaded = subprocess.run(
-            [sys.executable, "-m", "monclub", "reload", "--branch", "reunions"],
-            env=reunions.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        reloaded = run_monclub(reunions.env, "reload", "--branch", "reunions", timeout=120)
         at_reload_end = len(load.done)
     assert reloaded.returncode == 0, reloaded.stderr
     assert "reloaded 2 shard processes" in reloaded.stdout
