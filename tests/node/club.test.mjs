@@ -159,7 +159,16 @@ test("a subscriber that missed events finds the gap and replays it", async () =>
   });
   last = created.seq;
   first.close();
+  const watcher = new Follower(club); // stays subscribed: tells when the missed events were published
+  followers.push(watcher);
+  await watcher.next();
   for (const membre of membres) assertOk((await club.seance("inscrire", { seance, membre })).reply);
+  let published = 0;
+  await until("the three registrations on the bus", async () => {
+    const message = await watcher.next();
+    published += message.event?.aggregate === `seance/${seance}` ? 1 : 0;
+    return published === membres.length;
+  });
 
   const second = new Follower(club);
   followers.push(second);
