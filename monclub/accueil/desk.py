@@ -20,6 +20,7 @@ from monclub.db.membres import creer_membre
 from monclub.errors import MonclubError
 from monclub.paiements import regler
 from monclub.service import NOTHING, Service
+from monclub.shards import directory
 
 NAME = "accueil"
 _STORED = "SELECT reply FROM requests WHERE id = %s"
@@ -73,6 +74,8 @@ class Accueil(Service):
     def decide(self, request: protocol.Request) -> dict | None:
         if request.mutates:
             return self._mutate(request)
+        if request.op == "directory":
+            return protocol.ok(request.id, directory.describe(self.session(), request.args["branch"]))
         return protocol.ok(request.id, page(self.session(), request.op, request.args))
 
     def unreachable(self, request: protocol.Request) -> dict | None:

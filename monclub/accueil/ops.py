@@ -9,6 +9,7 @@ from monclub.errors import InvalidField
 from monclub.protocol import Check, email, membre_id, nom, row_id, seance_id
 
 PAGE_MAX = 50
+BRANCHES = ("reunions", "prets")
 
 
 def nil_or(check: Check) -> Check:
@@ -23,6 +24,12 @@ def nil_or(check: Check) -> Check:
 def flag(name: str, value) -> bool:
     if not isinstance(value, bool):
         raise InvalidField(name, "must be true or false")
+    return value
+
+
+def branch(name: str, value) -> str:
+    if value not in BRANCHES:
+        raise InvalidField(name, f"must be one of {', '.join(BRANCHES)}")
     return value
 
 
@@ -43,6 +50,7 @@ OPS = protocol.ops(
         "regler_paiement": {"paiement": row_id},
     },
     queries={
+        "directory": {"branch": branch},
         "membres": page(row_id),
         "seances": page(seance_id),
         "livres": page(seance_id),

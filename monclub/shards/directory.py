@@ -35,6 +35,13 @@ def owners(conn: psycopg.Connection, branch: str, partitions: list[int] | None =
     return [dict(zip(_FIELDS, (*row[:-1], round(row[-1], 3)), strict=True)) for row in rows]
 
 
+def describe(conn: psycopg.Connection, branch: str) -> dict:
+    """The `directory` reply of any endpoint: the branch's partition count (as the database
+    recorded it) and its owners."""
+    row = conn.execute("SELECT value FROM meta WHERE key = %s", (f"{branch}_partitions",)).fetchone()
+    return {"branch": branch, "partitions": int(row[0]) if row else None, "owners": owners(conn, branch)}
+
+
 class Directory:
     """A shard process's view of the directory, on a connection of its own opened when first needed."""
 

@@ -28,6 +28,26 @@ def test_ping_names_the_service_and_its_process(accueil):
     assert accueil.call("ping")["result"] == {"service": "accueil", "pid": accueil.process.pid, "handled": 0}
 
 
+def test_the_directory_of_either_branch_is_read_from_the_accueil_too(accueil, sql, owner_sql):
+    sql.execute(
+        "INSERT INTO partitions (branch, partition, epoch, owner, owner_pid, owner_host, endpoint, lease_until)"
+        " VALUES ('prets', 3, 2, 'prets/shard-1', 77, 'b', 'tcp://127.0.0.1:7201', now() + interval '1 minute')"
+    )
+    owner_sql.execute("INSERT INTO meta (key, value) VALUES ('prets_partitions', '8') ON CONFLICT (key) DO NOTHING")
+    result = accueil.call("directory", branch="prets")["result"]
+    assert result["branch"] == "prets" and result["partitions"] == 8
+    (owner,) = result["owners"]
+    assert {k: owner[k] for k in ("partition", "endpoint", "node", "pid", "shard", "epoch")} == {
+        "partition": 3,
+        "endpoint": "tcp://127.0.0.1:7201",
+        "node": "b",
+        "pid": 77,
+        "shard": "prets/shard-1",
+        "epoch": 2,
+    }
+    assert 0 < owner["lease_left"] <= 60
+
+
 def test_creer_membre_is_applied_once_and_a_resend_gets_the_same_bytes(accueil, sql):
     request_id, payload = _request("creer_membre", nom="Marie", email="marie@example.org")
     first = accueil.raw(payload)
@@ -140,10 +160,11 @@ def test_every_listing_of_the_cli_is_read_over_the_wire(accueil, sql):
         ({"op": "creer_membre", "nom": "Marie", "email": "pas une adresse"}, "field 'email' must be an address"),
         ({"op": "creer_membre", "nom": "\t", "email": None}, "field 'nom' must be a non-empty printable string"),
         ({"op": "regler_paiement", "paiement": 0}, "field 'paiement' must be an integer from 1"),
+        ({"op": "directory", "branch": "clubs"}, "field 'branch' must be one of reunions, prets"),
         (
             {"op": "inscrire", "seance": "polar", "membre": 1},
-            "field 'op' must be one of creer_membre, livres, membres, notifications, paiements, ping, prets, "
-            "regler_paiement, seances",
+            "field 'op' must be one of creer_membre, directory, livres, membres, notifications, paiements, ping, "
+            "prets, regler_paiement, seances",
         ),
     ],
 )
