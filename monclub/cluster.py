@@ -1,7 +1,8 @@
 """What `monclub status --cluster` adds: every node sharing the database (heartbeat age, live,
-draining or dead), every partition's owner (node, process, pid, epoch, lease left), the moves
-of the last minute (each acquisition of a partition or of the relay's lease, from the `epochs`
-table), and which node's relay publishes the events."""
+draining or dead), every partition's owner (node, process, pid, epoch, lease left), the
+partitions moving now (no owner under a running lease), the moves of the last minute (each
+acquisition of a partition or of the relay's lease, from the `epochs` table), and which node's
+relay publishes the events."""
 
 import psycopg
 
@@ -12,6 +13,10 @@ from monclub.shards import directory
 from monclub.tree import BRANCHES
 
 MOVES_SECONDS = 60.0
+_UNOWNED = """
+SELECT branch, partition FROM partitions
+WHERE branch <> 'relay' AND (endpoint IS NULL OR NOT lease_until > now()) ORDER BY branch, partition
+"""
 _MOVES = """
 SELECT branch, partition, epoch, owner, extract(epoch FROM now() - acquired_at)::float8 FROM epochs
 WHERE acquired_at > now() - make_interval(secs => %s) ORDER BY acquired_at DESC LIMIT 100
@@ -26,6 +31,7 @@ def view(config: Config) -> dict:
                 "nodes": nodes_table.nodes(conn),
                 "partitions": {branch: directory.owners(conn, branch) for branch in BRANCHES},
                 "relay": next(iter(directory.owners(conn, "relay")), None),
+                "moving": [f"{branch}/{partition}" for branch, partition in conn.execute(_UNOWNED).fetchall()],
                 "moves": [
                     dict(zip(("branch", "partition", "epoch", "owner", "seconds_ago"), row, strict=True))
                     for row in conn.execute(_MOVES, (MOVES_SECONDS,)).fetchall()
@@ -56,6 +62,7 @@ def render(found: dict) -> str:
         else "relay: none has run yet"
     )
     moves = found["moves"]
+    lines.append(f"moving now (no owner under a running lease): {', '.join(found['moving']) or 'none'}")
     lines.append(f"moves in the last {MOVES_SECONDS:.0f}s: {len(moves)}")
     lines += [
         f"  {m['branch']}/{m['partition']} epoch {m['epoch']} to {m['owner']}, {m['seconds_ago']:.1f}s ago"

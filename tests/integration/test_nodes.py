@@ -53,6 +53,7 @@ def test_two_nodes_split_the_partitions_and_a_client_of_either_reaches_every_sea
     listed = {o["partition"]: o["node"] for o in seen["partitions"]["reunions"]}
     assert listed == {p: assigned_node("reunions", p, ["a", "b"]) for p in range(16)}
     assert len(seen["moves"]) >= 16, "every acquisition of the last minute"
+    assert seen["moving"] == []
     text = run_monclub(a.env, "status", "--cluster", timeout=60).stdout
     assert "cluster: 2 nodes" in text and "reunions partitions:" in text
 
