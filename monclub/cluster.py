@@ -1,14 +1,15 @@
 """What `monclub status --cluster` adds: every node sharing the database (heartbeat age, live,
 draining or dead), every partition's owner (node, process, pid, epoch, lease left), the
 partitions moving now (no owner under a running lease), the moves of the last minute (each
-acquisition of a partition or of the relay's lease, from the `epochs` table), and which node's
-relay publishes the events."""
+acquisition of a partition or of the relay's lease, from the `epochs` table), which node's relay
+publishes the events and where each listener runs."""
 
 import psycopg
 
 from monclub.config import Config
 from monclub.db import connect
 from monclub.db import nodes as nodes_table
+from monclub.events.listener import LISTENER_LOCK_CLASS
 from monclub.shards import directory
 from monclub.tree import BRANCHES
 
@@ -16,6 +17,11 @@ MOVES_SECONDS = 60.0
 _UNOWNED = """
 SELECT branch, partition FROM partitions
 WHERE branch <> 'relay' AND (endpoint IS NULL OR NOT lease_until > now()) ORDER BY branch, partition
+"""
+_LISTENERS = """
+SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE l.locktype = 'advisory' AND l.classid = %s AND l.granted AND a.application_name LIKE 'monclub %% on %%'
+ORDER BY 1
 """
 _MOVES = """
 SELECT branch, partition, epoch, owner, extract(epoch FROM now() - acquired_at)::float8 FROM epochs
@@ -32,6 +38,7 @@ def view(config: Config) -> dict:
                 "partitions": {branch: directory.owners(conn, branch) for branch in BRANCHES},
                 "relay": next(iter(directory.owners(conn, "relay")), None),
                 "moving": [f"{branch}/{partition}" for branch, partition in conn.execute(_UNOWNED).fetchall()],
+                "listeners": _listeners(conn),
                 "moves": [
                     dict(zip(("branch", "partition", "epoch", "owner", "seconds_ago"), row, strict=True))
                     for row in conn.execute(_MOVES, (MOVES_SECONDS,)).fetchall()
@@ -39,6 +46,15 @@ def view(config: Config) -> dict:
             }
     except psycopg.Error as error:
         return {"error": f"database unreachable: {str(error).strip().splitlines()[0]}"}
+
+
+def _listeners(conn: psycopg.Connection) -> dict[str, str]:
+    """Where each listener runs: the node its session (holding the listener's lock) names."""
+    found = {}
+    for (name,) in conn.execute(_LISTENERS, (LISTENER_LOCK_CLASS,)).fetchall():
+        listener, _, node = name.removeprefix("monclub ").partition(" on ")
+        found[listener] = node
+    return found
 
 
 def render(found: dict) -> str:
@@ -61,6 +77,8 @@ def render(found: dict) -> str:
         if relay
         else "relay: none has run yet"
     )
+    listeners = ", ".join(f"{name} on {node}" for name, node in found["listeners"].items())
+    lines.append(f"listeners: {listeners or 'none running'}")
     moves = found["moves"]
     lines.append(f"moving now (no owner under a running lease): {', '.join(found['moving']) or 'none'}")
     lines.append(f"moves in the last {MOVES_SECONDS:.0f}s: {len(moves)}")

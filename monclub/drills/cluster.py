@@ -83,6 +83,7 @@ class NodeFaults:
     seed: int
     faults: list[Fault] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    busy: dict[str, threading.Thread] = field(default_factory=dict)
 
     @property
     def per_target(self) -> Counter:
@@ -90,9 +91,17 @@ class NodeFaults:
             return Counter(f"{fault.node} {fault.kind}" for fault in self.faults)
 
     def loop(self, stop: threading.Event) -> None:
+        """Every `every` seconds a fault on a node not in a fault already, each in a thread of its
+        own (a node killed is started again, which takes a while); returns once all are over."""
         rng = random.Random(self.seed)
         while not stop.wait(self.every):
-            self.inject(rng.choice(self.nodes), rng.choice(KINDS))
+            free = [node for node in self.nodes if not (node.name in self.busy and self.busy[node.name].is_alive())]
+            if free:
+                node, kind = rng.choice(free), rng.choice(KINDS)
+                self.busy[node.name] = threading.Thread(target=self.inject, args=(node, kind), daemon=True)
+                self.busy[node.name].start()
+        for thread in self.busy.values():
+            thread.join()
 
     def inject(self, node: Node, kind: str) -> None:
         pids = list(running_places(node.config).values())

@@ -98,6 +98,11 @@ class Follower:
             self.catch_up()
 
 
+def application_name(listener: str, config: configuration.Config) -> str:
+    """How the listener's session names itself to PostgreSQL: `status --cluster` reads its node there."""
+    return f"monclub {listener} on {config.node}"
+
+
 def follow(config: configuration.Config, effects: Effects, stop: Stop) -> None:
     """Subscribe first (so nothing published meanwhile is missed), then catch up, then follow."""
     context: zmq.Context = zmq.Context.instance()
@@ -107,7 +112,9 @@ def follow(config: configuration.Config, effects: Effects, stop: Stop) -> None:
     subscriber.subscribe(b"")
     subscriber.connect(endpoints(config)[1])
     try:
-        with connect(config.conninfo(), autocommit=True) as conn:
+        with connect(
+            config.conninfo(), autocommit=True, application_name=application_name(effects.name, config)
+        ) as conn:
             follower = Follower(conn, effects)
             follower.catch_up()
             log.info("%s: caught up at seq %d, following the bus", effects.name, follower.position)

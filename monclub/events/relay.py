@@ -31,6 +31,7 @@ from monclub.shards import ownership
 log = logging.getLogger("monclub.relay")
 HEARTBEAT_SECONDS = 0.5
 STANDBY_SECONDS = 0.5
+RENEW_SECONDS = ownership.LEASE_SECONDS / 3
 RELAY = "relay"
 PRUNE_SECONDS = 60.0
 WAKE_SECONDS = 0.2
@@ -42,17 +43,21 @@ class Relay:
         self.publisher = publisher
         self.last: int | None = None
         self.heartbeat_at = 0.0
+        self.renewed_at = time.monotonic()
         self.pruned_at = time.monotonic()
 
     def serve(self, conn: psycopg.Connection, stop: Stop, epoch: int) -> None:
-        """Publish while this relay holds the lease at `epoch` (FencedOut once it lost it)."""
+        """Publish while this relay holds the lease at `epoch` (FencedOut once it lost it); the
+        lease is renewed on time whether events flow or not."""
         conn.execute(f"LISTEN {CHANNEL}")
         while not stop.requested:
+            if time.monotonic() - self.renewed_at >= RENEW_SECONDS:
+                ownership.renew(conn, RELAY, 0, epoch)
+                self.renewed_at = time.monotonic()
             if self.publish_new(conn):
                 continue
             now = time.monotonic()
             if now - self.heartbeat_at >= HEARTBEAT_SECONDS:
-                ownership.renew(conn, RELAY, 0, epoch)
                 self.publisher.send_multipart([TOPIC_HEARTBEAT, wire.encode({"seq": latest_seq(conn)})])
                 self.heartbeat_at = now
             if now - self.pruned_at >= PRUNE_SECONDS:
@@ -85,7 +90,10 @@ def main(config: configuration.Config) -> int:
     while not stop.requested:
         try:
             with connect(config.conninfo(), autocommit=True) as conn:
-                relay.serve(conn, stop, _take_lease(conn, config))
+                epoch = _take_lease(conn, config)
+                relay.renewed_at = time.monotonic()
+                relay.serve(conn, stop, epoch)
+                ownership.release(conn, RELAY, 0, epoch)  # stopped: a relay standing by takes over at once
         except ownership.Held as held:
             log.info("standing by: the relay is %s", held)
             time.sleep(STANDBY_SECONDS)

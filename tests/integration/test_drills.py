@@ -225,3 +225,7 @@ def test_a_cluster_drill_kills_and_freezes_whole_nodes_and_reports_no_violation(
     assert report["operations_acknowledged"] > 0
     assert "no commit under a stale epoch" in drill.stdout
     assert not (configuration.load(cli.env).home / "cluster" / "n1").exists(), "the extra nodes are removed"
+    seen = cli.json("status", "--cluster")["cluster"]
+    node = configuration.load(cli.env).node
+    assert seen["listeners"] == {"notifications": node, "paiements": node}
+    assert seen["moving"] == []

@@ -111,6 +111,10 @@ def test_one_relay_runs_in_the_cluster_the_others_stand_by_and_one_takes_over(da
         shown = run_monclub(monclub_env(state_dirs(), database, 2), "status", "--cluster", "--json", timeout=60)
         relay = json.loads(shown.stdout)["cluster"]["relay"]
         assert (relay["node"], relay["epoch"], relay["pid"]) == (other, epoch + 1, relays[other].pid)
+        relays[other].terminate()
+        assert relays[other].wait(timeout=20) == 0
+        released = "SELECT owner_pid, endpoint, lease_until FROM partitions WHERE branch = 'relay'"
+        assert sql.execute(released).fetchone() == (None, None, None), "a relay stopped hands its lease over"
     finally:
         for relay in relays.values():
             relay.kill()
