@@ -14,7 +14,8 @@ again: when nothing will (MonClub stopped), the call fails at once instead of at
 Routing: the request goes to the partition of its aggregate, first to the shard process of this
 configuration that hosts it (monclub.partition.host_of); a `wrong_owner` reply names the owner the
 directory knows, which the client remembers and resends to at once (same request id); an owner
-that leaves an attempt unanswered is forgotten (it may be gone), so the next attempt asks again.
+that leaves an attempt unanswered is forgotten with every other owner on its node (the node may be
+gone), so the next attempt asks again.
 
 Not thread-safe: one Client per thread.
 """
@@ -195,7 +196,7 @@ class Client:
             if reply is not None and reply["error"]["code"] not in ("unavailable", "wrong_owner"):
                 raise error_from(reply["error"]["code"], reply["error"]["message"])
             if reply is None and route.partition is not None:
-                self.owners.pop((route.branch, route.partition), None)  # ask the first guess again: it redirects
+                self._forget_node(endpoint)  # ask the first guess again: it redirects
             unanswered += reply is None
             pause = min(_BACKOFF_MAX, _BACKOFF_BASE * 2**attempt) * random.uniform(0.5, 1.5)
             if time.monotonic() + pause >= deadline:
@@ -209,6 +210,14 @@ class Client:
         if route.partition is None:
             return route.guess
         return self.owners.get((route.branch, route.partition), route.guess)
+
+    def _forget_node(self, endpoint: str) -> None:
+        """Forget every owner remembered on the node of `endpoint`, which left an attempt
+        unanswered: a node stops, freezes or is cut off as a whole, so each of its other
+        partitions would cost one more attempt timeout."""
+        node = _node_of(endpoint)
+        for key in [key for key, owner in self.owners.items() if _node_of(owner) == node]:
+            del self.owners[key]
 
     def _redirected(self, route: "_Route", error: dict) -> bool:
         """Remember the owner a `wrong_owner` reply names; True if it is another endpoint than
@@ -270,6 +279,12 @@ class Client:
         socket.close(linger=0)
         del self.sockets[endpoint]
         return None
+
+
+def _node_of(endpoint: str) -> str:
+    """The node an endpoint belongs to: the host of a tcp endpoint, the run directory of an ipc one."""
+    kind, _, address = endpoint.partition("://")
+    return address.rpartition(":" if kind == "tcp" else "/")[0]
 
 
 @dataclass(frozen=True)
