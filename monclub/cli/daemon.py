@@ -13,6 +13,7 @@ from monclub import cluster as cluster_view
 from monclub import curve, drain, observe, reload, tree
 from monclub.cli.common import emit, fail, handled, json_option, load_config, on_database
 from monclub.db import reads
+from monclub.errors import MonclubError
 from monclub.postgres import cluster as clusters_module
 from monclub.postgres.cluster import Cluster
 from monclub.web import settings as web_settings
@@ -170,7 +171,14 @@ def stop(as_json: bool):
     are first handed over to the other live nodes (as `monclub node drain` does)."""
     config = load_config()
     if tree.supervisord_pid(config):
-        drain.before_stop(config)
+        try:
+            drain.before_stop(config)
+        except MonclubError as error:
+            click.echo(
+                f"warning: the hand-over is incomplete ({error.message}); stopping anyway: the other nodes take "
+                "the rest of its partitions when their leases run out",
+                err=True,
+            )
     stopped = tree.shutdown(config)
     text = "MonClub stopped." if stopped else f"MonClub is not running (state in {config.home})."
     emit(as_json, {"ok": True, "home": str(config.home), "was_running": stopped}, text)

@@ -147,7 +147,7 @@ def run(config: configuration.Config, plan: chaos.Plan, count: int, progress: ch
         return _drill(config, plan, nodes, progress)
     finally:
         for node in nodes:
-            node.monclub("stop")
+            node.monclub("stop")  # it stops even when the hand-over cannot finish
             shutil.rmtree(node.config.home, ignore_errors=True)
 
 

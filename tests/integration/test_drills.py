@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -224,8 +225,22 @@ def test_a_cluster_drill_kills_and_freezes_whole_nodes_and_reports_no_violation(
     assert {kind.split()[-1] for kind in report["faults"]} == {"kill", "freeze"}
     assert report["operations_acknowledged"] > 0
     assert "no commit under a stale epoch" in drill.stdout
-    assert not (configuration.load(cli.env).home / "cluster" / "n1").exists(), "the extra nodes are removed"
+    home = configuration.load(cli.env).home
+    assert not (home / "cluster" / "n1").exists(), "the extra nodes are removed"
+    assert not _processes_titled(f"{home}/cluster/"), "and stopped"
     seen = cli.json("status", "--cluster")["cluster"]
     node = configuration.load(cli.env).node
     assert seen["listeners"] == {"notifications": node, "paiements": node}
     assert seen["moving"] == []
+
+
+def _processes_titled(part: str) -> list[int]:
+    """The pids whose title (monclub's processes show their state directory) contains `part`."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and part.encode() in (proc / "cmdline").read_bytes():
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
