@@ -1,7 +1,8 @@
 """A lean MonClub client for the benchmarks: raw DEALER sockets speaking docs/protocol.md.
 
 No retries and no backoff (monclub.client.Client's job): a benchmark wants to see each reply, or
-the lack of one, exactly when it happens. One DEALER per shard; the shard is crc32(id) mod N.
+the lack of one, exactly when it happens. One DEALER per shard process; a séance's partition is
+crc32(id) mod P, hosted by process partition mod N (monclub/partition.py).
 """
 
 import uuid
@@ -9,7 +10,7 @@ import uuid
 import zmq
 
 from monclub import protocol, wire
-from monclub.partition import shard_of
+from monclub.partition import home_shard
 
 
 def open_dealer(context: zmq.Context, endpoint: str, reconnect_ms: int = 100, immediate: bool = False) -> zmq.Socket:
@@ -37,12 +38,13 @@ def receive(socket: zmq.Socket) -> dict:
 class Shards:
     """One DEALER per shard of a branch, one request in flight at a time."""
 
-    def __init__(self, context: zmq.Context, endpoints: list[str], timeout: float):
+    def __init__(self, context: zmq.Context, endpoints: list[str], timeout: float, partitions: int):
         self.sockets = [open_dealer(context, endpoint) for endpoint in endpoints]
         self.timeout_ms = int(timeout * 1000)
+        self.partitions = partitions
 
     def socket_for(self, seance: str) -> zmq.Socket:
-        return self.sockets[shard_of(seance, len(self.sockets))]
+        return self.sockets[home_shard(seance, self.partitions, len(self.sockets))]
 
     def call(self, op: str, seance: str, **fields) -> dict | None:
         """The reply, or None when none came within the timeout (the socket is then unusable for
@@ -60,11 +62,16 @@ class Shards:
 
 
 def load_all(
-    context: zmq.Context, endpoints: list[str], seances: list[str], window: int = 64, timeout: float = 30.0
+    context: zmq.Context,
+    endpoints: list[str],
+    seances: list[str],
+    partitions: int,
+    window: int = 64,
+    timeout: float = 30.0,
 ) -> int:
     """Have the owning shards load `seances` (an `etat` each), up to `window` requests in flight
     per shard; the number of séances that answered ok. Raises if a shard stops answering."""
-    shards = Shards(context, endpoints, timeout)
+    shards = Shards(context, endpoints, timeout, partitions)
     try:
         pending = {socket: [] for socket in shards.sockets}
         for seance in seances:

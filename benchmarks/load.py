@@ -35,6 +35,7 @@ REPLY_TIMEOUT = 30.0  # seconds: a client that waits longer for one reply gives 
 class Target:
     kind: str  # "monclub", "classic", "http" or "noop" (benchmarks/rawhttp.py)
     endpoints: tuple[str, ...] = ()  # monclub: the shards' endpoints, by index
+    partitions: int = 1  # monclub: the partition count
     conninfo: str = ""  # classic
     url: str = ""  # http, noop: the web program
 
@@ -67,7 +68,7 @@ def inscrire_classic(conn: psycopg.Connection, seance: str, membre: int) -> str 
 class _MonclubClient:
     def __init__(self, target: Target):
         self.context = zmq.Context.instance()
-        self.shards = Shards(self.context, list(target.endpoints), REPLY_TIMEOUT)
+        self.shards = Shards(self.context, list(target.endpoints), REPLY_TIMEOUT, target.partitions)
 
     def inscrire(self, seance: str, membre: int) -> str | None:
         reply = self.shards.call("inscrire", seance, membre=membre)

@@ -48,7 +48,7 @@ from benchmarks.recovery import recovery
 from benchmarks.shards import SHARDS, endpoints, start_reunions
 from benchmarks.targets import evaluate, ratio, verdict
 from monclub.config import CHECKOUT
-from monclub.partition import shard_of
+from monclub.partition import home_shard
 from monclub.protocol import MAX_COUNT
 
 PHASES = ("events", "hot", "spread", "recovery")
@@ -145,21 +145,23 @@ def compare(config, conninfo: str, args, label: str, seance_count: int, membres:
     """For each C: MonClub on `seance_count` new séances, then the classic on as many others; fresh
     séances for each C, so that no run inherits the registrations of the previous one."""
     contenders = {
-        "monclub": Target("monclub", tuple(endpoints(config))),
+        "monclub": Target("monclub", tuple(endpoints(config)), config.partitions),
         "classic": Target("classic", conninfo=conninfo),
     }
     rows = []
     for i, clients in enumerate(args.clients):
         ids = {kind: owned_ids(f"{label}{clients}-{kind}", seance_count) for kind in contenders}
         insert_seances(conninfo, ids["monclub"] + ids["classic"], places=args.ops)
-        load_all(zmq.Context.instance(), endpoints(config), ids["monclub"])
+        load_all(zmq.Context.instance(), endpoints(config), ids["monclub"], config.partitions)
         row = {"clients": clients}
         for kind, target in contenders.items():
             print(f"{label}: {kind}, {clients} clients...", flush=True)
             checkpoint(conninfo)
             profiled = args.profile and label == "hot" and kind == "monclub" and clients == max(args.clients)
             with (
-                recording(shard_pid(config, shard_of(ids[kind][0], SHARDS), "reunions"), args.profile)
+                recording(
+                    shard_pid(config, home_shard(ids[kind][0], config.partitions, SHARDS), "reunions"), args.profile
+                )
                 if profiled
                 else contextlib.nullcontext()
             ):

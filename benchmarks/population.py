@@ -2,20 +2,24 @@
 
 Séances are written before any shard touches them: a shard loads a séance lazily, from the
 database, on its first message, so this is the same as séances created earlier through the shards.
-Which shard owns a séance is crc32(id) mod N (monclub/partition.py), so `owned_ids` picks ids.
+A séance's partition is crc32(id) mod P, hosted by shard process partition mod N
+(monclub/partition.py), so `owned_ids` picks ids.
 """
 
 import itertools
 
 from monclub.db import connect
-from monclub.partition import shard_of
+from monclub.partition import home_shard
 
 
-def owned_ids(prefix: str, count: int, shard: int | None = None, shards: int = 1, start: int = 0) -> list[str]:
-    """`count` ids `<prefix>-<n>` (n from `start`), only those owned by `shard` when it is given."""
+def owned_ids(
+    prefix: str, count: int, shard: int | None = None, shards: int = 1, start: int = 0, partitions: int = 1
+) -> list[str]:
+    """`count` ids `<prefix>-<n>` (n from `start`), only those hosted by shard process `shard` of
+    `shards` when it is given."""
     names = (f"{prefix}-{n}" for n in itertools.count(start))
     if shard is not None:
-        names = (name for name in names if shard_of(name, shards) == shard)
+        names = (name for name in names if home_shard(name, partitions, shards) == shard)
     return list(itertools.islice(names, count))
 
 

@@ -23,7 +23,7 @@ import zmq
 from benchmarks.dealer import load_all, open_dealer, receive, send
 from benchmarks.harness import wait_until
 from benchmarks.population import insert_seances, owned_ids
-from benchmarks.shards import loaded, rss_kib, wait_stable
+from benchmarks.shards import endpoints, loaded, rss_kib, wait_stable
 from monclub import tree
 
 RESEND = 0.003  # seconds between two probe requests
@@ -34,15 +34,16 @@ GIVE_UP = 15.0  # seconds after the kill
 class Population:
     """The séances each shard owns in the database, grown level by level."""
 
-    def __init__(self, conninfo: str, shards: int):
+    def __init__(self, conninfo: str, shards: int, partitions: int):
         self.conninfo = conninfo
+        self.partitions = partitions
         self.owned: list[list[str]] = [[] for _ in range(shards)]
 
     def grow(self, count: int) -> None:
         for shard, ids in enumerate(self.owned):
             if len(ids) < count:
                 start = int(ids[-1].rsplit("-", 1)[1]) + 1 if ids else 0
-                more = owned_ids(f"owned{shard}", count - len(ids), shard, len(self.owned), start)
+                more = owned_ids(f"owned{shard}", count - len(ids), shard, len(self.owned), start, self.partitions)
                 insert_seances(self.conninfo, more, places=10)
                 ids.extend(more)
 
@@ -86,7 +87,7 @@ def level(config, population: Population, owned: int, loaded_count: int, kills: 
         if loaded_count:
             before = rss_kib(pid)
             seances = population.owned[shard][:loaded_count]
-            load_all(zmq.Context.instance(), [config.endpoint("reunions", shard)], seances)
+            load_all(zmq.Context.instance(), endpoints(config), seances, config.partitions)
             in_memory = loaded(config, shard)
             rss.append({"before_kib": before, "after_kib": rss_kib(pid), "loaded": in_memory})
         ms, sent, refused = probe_after_kill(config.endpoint("reunions", shard), population.owned[shard][0], pid)
@@ -118,7 +119,7 @@ def memory(rss: list[dict], count: int) -> dict:
 
 
 def recovery(config, conninfo: str, owned_levels: list[int], loaded_count: int, kills: int) -> list[dict]:
-    population = Population(conninfo, config.shards)
+    population = Population(conninfo, config.shards, config.partitions)
     levels = [level(config, population, owned, 0, kills) for owned in owned_levels]
     if loaded_count:
         levels.append(level(config, population, loaded_count, loaded_count, kills))

@@ -17,8 +17,9 @@ import zmq.asyncio
 
 from monclub import config as configuration
 from monclub import wire
-from monclub.client import Attempts, _Route, connected, route_request, unreachable
+from monclub.client import REDIRECT, Attempts, connected, unreachable
 from monclub.errors import InvalidRequest
+from monclub.routing import Owners, Route, route_request
 
 
 class AsyncClient:
@@ -30,6 +31,7 @@ class AsyncClient:
         self.sockets: dict[str, zmq.asyncio.Socket] = {}
         self.readers: dict[str, asyncio.Task] = {}
         self.waiting: dict[str, list[asyncio.Future]] = {}
+        self.owners = Owners()
 
     async def call(self, op: str, seance: str, request_id: str | None = None, **fields) -> dict:
         """A request to the Réunions shard that owns `seance`."""
@@ -39,13 +41,17 @@ class AsyncClient:
         """A request to the Prêts shard that owns `livre`."""
         return await self._send(*route_request(self.config, "prets", op, livre, request_id, fields))
 
-    async def _send(self, route: _Route, message: dict) -> dict:
+    async def _send(self, route: Route, message: dict) -> dict:
         loop = asyncio.get_running_loop()
-        attempts = Attempts(route, message, self.attempt_timeout, self.deadline, loop.time())
+        attempts = Attempts(route, message, self.attempt_timeout, self.deadline, loop.time(), self.owners)
         while True:
-            await self._check_reachable(route, message["op"], attempts.unanswered)
+            endpoint = attempts.endpoint()
+            await self._check_reachable(route, endpoint, message["op"], attempts.unanswered)
             timeout = attempts.timeout(loop.time())
-            result = attempts.outcome(await self._attempt(route.endpoint, attempts.payload, message["id"], timeout))
+            reply = await self._attempt(endpoint, attempts.payload, message["id"], timeout)
+            result = attempts.outcome(reply, endpoint)
+            if result is REDIRECT:
+                continue
             if result is not None:
                 return result
             pause = attempts.pause(loop.time())
@@ -53,13 +59,13 @@ class AsyncClient:
                 raise attempts.gave_up()
             await asyncio.sleep(pause)
 
-    async def _check_reachable(self, route: _Route, op: str, unanswered: int) -> None:
+    async def _check_reachable(self, route: Route, endpoint: str, op: str, unanswered: int) -> None:
         """As the sync client: asked (in a worker thread) before the first call to a shard and
         after an unanswered attempt."""
-        if route.endpoint in self.sockets and not unanswered:
+        if endpoint in self.sockets and not unanswered:
             return
-        self._socket(route.endpoint)
-        error = await anyio.to_thread.run_sync(unreachable, self.config, route, op, unanswered)
+        self._socket(endpoint)
+        error = await anyio.to_thread.run_sync(unreachable, self.config, route, endpoint, op, unanswered)
         if error is not None:
             raise error
 

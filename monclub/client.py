@@ -7,29 +7,29 @@ late reply must never be taken for a newer request's) and resends on a new one, 
 exponential backoff; `unavailable` replies are retried the same way. Past `deadline` the call
 raises Timeout (no answer: outcome unknown) or Unavailable (nothing was committed).
 
-A request is checked by its shard's own op table before it is sent (InvalidField), and before the
-first attempt and after each unanswered one, monclub.reach tells whether anything listens or will
-again: when nothing will (MonClub stopped), the call fails at once instead of at its deadline.
+A request is routed by monclub.routing (its partition's owner, `wrong_owner` redirects followed
+at once), and before the first attempt and after each unanswered one, monclub.reach tells whether
+anything listens or will again: when nothing will (MonClub stopped), the call fails at once
+instead of at its deadline.
 
 Not thread-safe: one Client per thread.
 """
 
 import random
 import time
-import uuid
-from dataclasses import dataclass
 
 import zmq
 
 from monclub import config as configuration
 from monclub import curve, protocol, reach, wire
+from monclub.accueil.ops import OPS as ACCUEIL_OPS
 from monclub.errors import InvalidRequest, MonclubError, Refus, Timeout, Unavailable
-from monclub.partition import shard_of
-from monclub.prets.ops import OPS as PRETS_OPS
-from monclub.reunions.ops import OPS as REUNIONS_OPS
+from monclub.routing import Owners, Route, new_request_id, route_request
 
 _BACKOFF_BASE = 0.02
 _BACKOFF_MAX = 0.5
+_REDIRECTS_MAX = 8
+REDIRECT = object()  # an outcome: resend at once, to the owner a `wrong_owner` reply named
 _DOMAIN_CODES = {
     "seance_complete",
     "deja_inscrit",
@@ -47,10 +47,6 @@ _DOMAIN_CODES = {
     "deja_prolonge",
     "en_retard",
 }
-
-
-def new_request_id() -> str:
-    return uuid.uuid4().hex
 
 
 def error_from(code: str, message: str) -> MonclubError:
@@ -85,7 +81,12 @@ class Client:
         self.deadline = deadline or self.config.deadline
         self.context: zmq.Context = zmq.Context.instance()
         self.sockets: dict[str, zmq.Socket] = {}
+        self.owners = Owners()
         self.retries = 0
+
+    @property
+    def redirects(self) -> int:
+        return self.owners.redirects
 
     def close(self) -> None:
         for socket in self.sockets.values():
@@ -131,9 +132,21 @@ class Client:
     def livre(self, livre: str) -> dict:
         return self.pret("etat", livre)
 
+    def accueil(self, op: str, request_id: str | None = None, **fields) -> dict:
+        """A request to the accueil: membres, listings page by page, payments settled
+        (docs/protocol.md, section 14)."""
+        message = protocol.request(request_id or new_request_id(), op, **fields)
+        shows = _ACCUEIL_SHOWS.get(op) if ACCUEIL_OPS.parse(message).mutates else None
+        return self._send(Route("accueil", None, self.config.service_endpoint("accueil"), shows), message)
+
     def ping(self, shard: int, branch: str = "reunions") -> dict:
-        route = _Route(branch, shard, self.config.endpoint(branch, shard))
+        route = Route(branch, None, self.config.endpoint(branch, shard))
         return self._send(route, protocol.request(new_request_id(), "ping"))
+
+    def directory(self, branch: str = "reunions", shard: int = 0) -> dict:
+        """Where every partition of `branch` lives, as the shard process `shard` reads it."""
+        route = Route(branch, None, self.config.endpoint(branch, shard))
+        return self._send(route, protocol.request(new_request_id(), "directory"))
 
     def call(self, op: str, seance: str, request_id: str | None = None, **fields) -> dict:
         """A request to the Réunions shard that owns `seance`."""
@@ -143,16 +156,20 @@ class Client:
         """A request to the Prêts shard that owns `livre`."""
         return self._send(*self._routed("prets", op, livre, request_id, fields))
 
-    def _routed(self, branch: str, op: str, key: str, request_id: str | None, fields: dict) -> tuple["_Route", dict]:
+    def _routed(self, branch: str, op: str, key: str, request_id: str | None, fields: dict) -> tuple[Route, dict]:
         return route_request(self.config, branch, op, key, request_id, fields)
 
-    def _send(self, route: "_Route", message: dict) -> dict:
+    def _send(self, route: Route, message: dict) -> dict:
         """Send until one reply arrives or the deadline passes; the result, or raise by code."""
-        attempts = Attempts(route, message, self.attempt_timeout, self.deadline, time.monotonic())
+        attempts = Attempts(route, message, self.attempt_timeout, self.deadline, time.monotonic(), self.owners)
         while True:
-            self._check_reachable(route, message["op"], attempts.unanswered)
+            endpoint = attempts.endpoint()
+            self._check_reachable(route, endpoint, message["op"], attempts.unanswered)
             timeout = attempts.timeout(time.monotonic())
-            result = attempts.outcome(self._attempt(route.endpoint, attempts.payload, message["id"], timeout))
+            reply = self._attempt(endpoint, attempts.payload, message["id"], timeout)
+            result = attempts.outcome(reply, endpoint)
+            if result is REDIRECT:
+                continue
             if result is not None:
                 return result
             pause = attempts.pause(time.monotonic())
@@ -161,13 +178,13 @@ class Client:
             self.retries += 1
             time.sleep(pause)
 
-    def _check_reachable(self, route: "_Route", op: str, unanswered: int) -> None:
+    def _check_reachable(self, route: Route, endpoint: str, op: str, unanswered: int) -> None:
         """Fail at once when nothing listens for the request and nothing will start its shard again;
         checked before the first attempt and after each unanswered one (a live socket needs none)."""
-        if route.endpoint in self.sockets:
+        if endpoint in self.sockets:
             return
-        self._socket(route.endpoint)
-        error = unreachable(self.config, route, op, unanswered)
+        self._socket(endpoint)
+        error = unreachable(self.config, route, endpoint, op, unanswered)
         if error is not None:
             raise error
 
@@ -199,23 +216,12 @@ def connected(socket, endpoint: str, config: configuration.Config):
     return socket
 
 
-def route_request(
-    config: configuration.Config, branch: str, op: str, key: str, request_id: str | None, fields: dict
-) -> tuple["_Route", dict]:
-    """The request checked by the shard's own op table (InvalidField before anything is sent),
-    and where it goes: the routing every transport shares."""
-    table, key_field, show = _BRANCHES[branch]
-    message = protocol.request(request_id or new_request_id(), op, **{key_field: key}, **fields)
-    parsed = table.parse(message)
-    index = shard_of(key, config.shards if branch == "reunions" else config.pret_shards)
-    shows = f"{show} {key}" if parsed.mutates else None
-    return _Route(branch, index, config.endpoint(branch, index), shows), message
-
-
-def unreachable(config: configuration.Config, route: "_Route", op: str, unanswered: int) -> MonclubError | None:
-    """The error of a call that nothing will answer (monclub.reach), or None while its shard
-    listens or will again: `timeout` when an attempt went unanswered (its outcome is unknown)."""
-    reason = reach.down(config, route.branch, route.endpoint)
+def unreachable(
+    config: configuration.Config, route: Route, endpoint: str, op: str, unanswered: int
+) -> MonclubError | None:
+    """The error of a call that nothing will answer at `endpoint` (monclub.reach), or None while
+    it listens or will again: `timeout` when an attempt went unanswered (its outcome is unknown)."""
+    reason = reach.down(config, route.branch, endpoint)
     if reason is None:
         return None
     if unanswered and route.shows:
@@ -228,8 +234,12 @@ class Attempts:
     it): one request id on every attempt, how long each may wait, what a reply means, the
     jittered backoff before the next, and the error once the deadline has passed."""
 
-    def __init__(self, route: "_Route", message: dict, attempt_timeout: float, deadline: float, now: float):
+    def __init__(
+        self, route: Route, message: dict, attempt_timeout: float, deadline: float, now: float, owners: Owners
+    ):
         self.route = route
+        self.owners = owners
+        self.redirects = 0
         self.op = message["op"]
         self.payload = wire.encode(message)
         self.attempt_timeout = attempt_timeout
@@ -238,16 +248,25 @@ class Attempts:
         self.attempt = 0
         self.unanswered = 0
 
+    def endpoint(self) -> str:
+        return self.owners.endpoint(self.route)
+
     def timeout(self, now: float) -> float:
         return min(self.attempt_timeout, max(self.deadline - now, 0.01))
 
-    def outcome(self, reply: dict | None) -> dict | None:
-        """The result of an ok reply; None to try again (no reply, or `unavailable`); else raise
-        the error its code names."""
+    def outcome(self, reply: dict | None, endpoint: str):
+        """The result of an ok reply from `endpoint`; REDIRECT to resend at once to the owner a
+        `wrong_owner` reply named; None to try again after a pause (no reply, `unavailable`, or
+        an owner not known yet); else raise the error its code names."""
         if reply is not None and reply.get("ok"):
             return reply["result"]
-        if reply is not None and reply["error"]["code"] != "unavailable":
+        if reply is not None and self.redirects < _REDIRECTS_MAX and self.owners.redirected(self.route, reply["error"]):
+            self.redirects += 1
+            return REDIRECT
+        if reply is not None and reply["error"]["code"] not in ("unavailable", "wrong_owner"):
             raise error_from(reply["error"]["code"], reply["error"]["message"])
+        if reply is None and self.route.partition is not None:
+            self.owners.forget_node(endpoint)
         self.unanswered += reply is None
         return None
 
@@ -258,7 +277,7 @@ class Attempts:
         return None if now + pause >= self.deadline else pause
 
     def gave_up(self) -> MonclubError:
-        route, where = self.route, f"{self.route.place} ({self.route.endpoint})"
+        route, where = self.route, f"{self.route.place} ({self.endpoint()})"
         if not self.unanswered:
             return Unavailable(
                 f"{where} answered unavailable until the {self.total:.1f}s deadline (is its database down? "
@@ -272,21 +291,4 @@ class Attempts:
         )
 
 
-@dataclass(frozen=True)
-class _Route:
-    """Where a request goes, and for a mutation the command that shows whether it was applied."""
-
-    branch: str
-    shard: int
-    endpoint: str
-    shows: str | None = None
-
-    @property
-    def place(self) -> str:
-        return f"{self.branch}/shard-{self.shard}"
-
-
-_BRANCHES = {
-    "reunions": (REUNIONS_OPS, "seance", "monclub seance voir"),
-    "prets": (PRETS_OPS, "livre", "monclub pret voir"),
-}
+_ACCUEIL_SHOWS = {"creer_membre": "monclub membre liste", "regler_paiement": "monclub paiements"}

@@ -24,7 +24,7 @@ from monclub.errors import ConfigError
 
 CHECKOUT = Path(__file__).resolve().parents[1]
 _IPC_PATH_MAX = 100
-_TCP_OFFSETS = {"reunions": 0, "prets": 100}
+_TCP_OFFSETS = {"reunions": 0, "prets": 100, "accueil": 200, "replay": 201, "bus-out": 202}
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class Config:
     database_url: str | None = None
     owner_url: str | None = None
     shards: int = 4
+    partitions: int = 16
     tcp: str | None = None
     curve: bool = False
     server_key: Path | None = None
@@ -48,6 +49,7 @@ class Config:
     smtp_from: str = "monclub@localhost"
     fault: str | None = None
     pret_shards: int = 2
+    pret_partitions: int = 8
     pret_jour_seconds: float = 86400.0
     pret_jours: int = 14
     relance_seconds: float = 86400.0
@@ -106,6 +108,14 @@ class Config:
 
         return APP_ROLE
 
+    def partition_count(self, branch: str) -> int:
+        """The branch's partitions (fixed when the database is created)."""
+        return self.partitions if branch == "reunions" else self.pret_partitions
+
+    def shard_count(self, branch: str) -> int:
+        """The branch's shard processes on this node."""
+        return self.shards if branch == "reunions" else self.pret_shards
+
     def endpoint(self, name: str, index: int | None = None) -> str:
         """The ZeroMQ endpoint of a shard (index given) or of a supervisor's control socket."""
         if self.tcp and index is not None:
@@ -119,6 +129,11 @@ class Config:
                 "set MONCLUB_HOME to a shorter directory, or tcp in the [reunions] section of the config"
             )
         return f"ipc://{path}"
+
+    def service_endpoint(self, name: str) -> str:
+        """The ZeroMQ endpoint of a service without shards (accueil, replay, the bus's subscribers):
+        ipc, or tcp beside the shards' when `[reunions] tcp` is set."""
+        return self.endpoint(name, 0) if self.tcp else self.endpoint(name)
 
 
 def _read_file(env) -> dict:
@@ -275,33 +290,53 @@ def load(env=None) -> Config:
     home = Path(env.get("MONCLUB_HOME") or data.get("home") or CHECKOUT / ".monclub").absolute()
     tcp = _tcp(reunions.get("tcp"))
     database_url = _database_url(env.get("MONCLUB_DATABASE_URL") or data.get("database_url"))
-    return Config(
-        home=home,
-        database_url=database_url,
-        owner_url=_owner_url(env.get("MONCLUB_OWNER_DATABASE_URL") or data.get("owner_database_url"), database_url),
-        shards=_positive_int(env.get("MONCLUB_SHARDS") or reunions.get("shards", 4), "shards"),
-        tcp=tcp,
-        curve=_flag(access.get("curve", False), "access.curve") or not _loopback(tcp),
-        server_key=Path(access.get("server_key") or keys.server_public(home)).expanduser(),
-        client_key=Path(
-            env.get("MONCLUB_CLIENT_KEY") or access.get("client_key") or keys.client_secret(home)
-        ).expanduser(),
-        restart_intensity=_positive_int(reunions.get("restart_intensity", 5), "restart_intensity"),
-        restart_period=float(reunions.get("restart_period", 10.0)),
-        attempt_timeout=float(client.get("attempt_timeout", 1.5)),
-        deadline=float(client.get("deadline", 15.0)),
-        postgres_settings=_postgres_settings(data.get("postgres", {})),
-        events_retention=float(retention.get("events_seconds", 86400.0)),
-        requests_retention=float(retention.get("requests_seconds", 86400.0)),
-        smtp_host=_smtp_host(env.get("MONCLUB_SMTP_HOST") or notifications.get("smtp_host")),
-        smtp_from=notifications.get("smtp_from", "monclub@localhost"),
-        fault=_fault(env.get("MONCLUB_FAULT")),
-        pret_shards=_positive_int(env.get("MONCLUB_PRET_SHARDS") or prets.get("shards", 2), "prets.shards"),
-        pret_jour_seconds=_positive_float(prets.get("jour_seconds", 86400.0), "prets.jour_seconds"),
-        pret_jours=_positive_int(prets.get("jours", 14), "prets.jours"),
-        relance_seconds=_positive_float(prets.get("relance_seconds", 86400.0), "prets.relance_seconds"),
-        relances_max=_positive_int(prets.get("relances_max", 3), "prets.relances_max", minimum=0),
-        hwm=_positive_int(reunions.get("hwm", 1000), "reunions.hwm"),
-        node=_node(env.get("MONCLUB_NODE") or cluster.get("node")),
-        web=_web(data.get("web", {}), env),
+    return _checked(
+        Config(
+            home=home,
+            database_url=database_url,
+            owner_url=_owner_url(env.get("MONCLUB_OWNER_DATABASE_URL") or data.get("owner_database_url"), database_url),
+            shards=_positive_int(env.get("MONCLUB_SHARDS") or reunions.get("shards", 4), "shards"),
+            partitions=_positive_int(env.get("MONCLUB_PARTITIONS") or reunions.get("partitions", 16), "partitions"),
+            tcp=tcp,
+            curve=_flag(access.get("curve", False), "access.curve") or not _loopback(tcp),
+            server_key=Path(access.get("server_key") or keys.server_public(home)).expanduser(),
+            client_key=Path(
+                env.get("MONCLUB_CLIENT_KEY") or access.get("client_key") or keys.client_secret(home)
+            ).expanduser(),
+            restart_intensity=_positive_int(reunions.get("restart_intensity", 5), "restart_intensity"),
+            restart_period=float(reunions.get("restart_period", 10.0)),
+            attempt_timeout=float(client.get("attempt_timeout", 1.5)),
+            deadline=float(client.get("deadline", 15.0)),
+            postgres_settings=_postgres_settings(data.get("postgres", {})),
+            events_retention=float(retention.get("events_seconds", 86400.0)),
+            requests_retention=float(retention.get("requests_seconds", 86400.0)),
+            smtp_host=_smtp_host(env.get("MONCLUB_SMTP_HOST") or notifications.get("smtp_host")),
+            smtp_from=notifications.get("smtp_from", "monclub@localhost"),
+            fault=_fault(env.get("MONCLUB_FAULT")),
+            pret_shards=_positive_int(env.get("MONCLUB_PRET_SHARDS") or prets.get("shards", 2), "prets.shards"),
+            pret_partitions=_positive_int(
+                env.get("MONCLUB_PRET_PARTITIONS") or prets.get("partitions", 8), "prets.partitions"
+            ),
+            pret_jour_seconds=_positive_float(prets.get("jour_seconds", 86400.0), "prets.jour_seconds"),
+            pret_jours=_positive_int(prets.get("jours", 14), "prets.jours"),
+            relance_seconds=_positive_float(prets.get("relance_seconds", 86400.0), "prets.relance_seconds"),
+            relances_max=_positive_int(prets.get("relances_max", 3), "prets.relances_max", minimum=0),
+            hwm=_positive_int(reunions.get("hwm", 1000), "reunions.hwm"),
+            node=_node(env.get("MONCLUB_NODE") or cluster.get("node")),
+            web=_web(data.get("web", {}), env),
+        )
     )
+
+
+def _checked(config: Config) -> Config:
+    """A branch has at least as many partitions as shard processes per node (each hosts some)."""
+    for section, shards, partitions in (
+        ("reunions", config.shards, config.partitions),
+        ("prets", config.pret_shards, config.pret_partitions),
+    ):
+        if shards > partitions:
+            raise ConfigError(
+                f"{section}.shards = {shards} exceeds {section}.partitions = {partitions}: "
+                "a shard process hosts one partition or more; lower shards"
+            )
+    return config

@@ -39,7 +39,7 @@ CODES = {
         Code("paiement_inconnu", "no", "no: no such payment"),
         Code("paiement_clos", "no", "no: only a pending payment can be paid"),
         Code("invalid_request", "no", "no: fix the request"),
-        Code("wrong_shard", "no", "yes, at the shard the partition function names"),
+        Code("wrong_owner", "no", "yes, at the owner its `owner` field names (else after a pause)"),
         Code("internal_error", "no", "yes: nothing was committed"),
         Code("unavailable", "no", "yes: nothing was committed"),
         Code("timeout", "unknown", "yes, with the same request id: its stored outcome is returned (client side only)"),

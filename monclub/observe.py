@@ -3,12 +3,11 @@ to do about a part that is down; and which process owns an aggregate (`seance vo
 
 import psycopg
 
-from monclub import tree
 from monclub.client import probe
 from monclub.config import Config
 from monclub.db import connect, reads
-from monclub.partition import shard_of
-from monclub.supervision.control import query_status
+from monclub.partition import partition_of
+from monclub.shards import directory
 
 LISTENERS = ("paiements", "notifications")
 SETTLED_DOWN = ("fatal", "exited", "stopped")
@@ -16,7 +15,7 @@ SETTLED_DOWN = ("fatal", "exited", "stopped")
 
 def _shard_stats(config: Config, branch: str, index: int) -> dict:
     answer = probe(config, index, branch) or {}
-    keys = ("loaded", "handled", "epoch", "waiting")
+    keys = ("loaded", "handled", "partitions", "waiting")
     return {**{key: answer.get(key) for key in keys}, **_batches(answer.get("stats"))}
 
 
@@ -80,14 +79,21 @@ def _program_remedy(config: Config, program: dict) -> list[str]:
 
 
 def owner(config: Config, branch: str, aggregate_id: str) -> dict:
-    """The process that owns `aggregate_id` as the local tree knows it: {"place", "pid"} (pid None
-    when this machine runs no tree, e.g. a remote client). Node and epoch will join it when
-    aggregates live on several hosts."""
-    place = f"{branch}/shard-{shard_of(aggregate_id, tree.shard_count(config, branch))}"
-    status = query_status(config.endpoint(branch), timeout=0.5) if tree.supervisord_pid(config) else None
-    children = {f"{branch}/{child['name']}": child["pid"] for child in (status or {}).get("children", [])}
-    return {"place": place, "pid": children.get(place)}
+    """The owner of `aggregate_id`'s partition as the directory knows it: {partition, shard, pid,
+    node, epoch}; None for what the directory does not say (partition not owned now, or the
+    database unreachable)."""
+    partition = partition_of(aggregate_id, config.partition_count(branch))
+    try:
+        with connect(config.conninfo(), autocommit=True) as conn:
+            found = directory.owners(conn, branch, [partition])
+    except psycopg.Error:
+        found = []
+    entry = found[0] if found else {}
+    return {"partition": partition, **{key: entry.get(key) for key in ("shard", "pid", "node", "epoch")}}
 
 
 def describe_owner(found: dict) -> str:
-    return f"{found['place']} (pid {found['pid'] or '?'})"
+    if found["shard"] is None:
+        return f"partition {found['partition']}, owner unknown (see monclub status)"
+    where = f"{found['shard']} (pid {found['pid']}) on {found['node']}"
+    return f"{where}, partition {found['partition']} epoch {found['epoch']}"

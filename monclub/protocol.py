@@ -120,9 +120,14 @@ class Ops:
 
 
 def ops(commands: dict[str, dict[str, Check]], queries: dict[str, dict[str, Check]]) -> Ops:
-    """An op table; every shard also answers `ping`, a query with no field."""
+    """An op table; every endpoint also answers `ping`, a query with no field."""
     reads = {"ping": {}, **queries}
     return Ops({**reads, **commands}, frozenset(reads))
+
+
+def shard_ops(commands: dict[str, dict[str, Check]], queries: dict[str, dict[str, Check]]) -> Ops:
+    """A shard process's op table: also `directory`, a query with no field (docs/protocol.md §2)."""
+    return ops(commands, {"directory": {}, **queries})
 
 
 def is_version(value) -> bool:
@@ -159,9 +164,14 @@ def request(request_id: str, op: str, **fields) -> dict:
     return {"v": VERSION, "id": request_id, "op": op, **fields}
 
 
-def ok(request_id: str | None, result: dict) -> dict:
-    return {"v": VERSION, "id": request_id, "ok": True, "result": result}
+def ok(request_id: str | None, result: dict, epoch: int | None = None) -> dict:
+    """A success; `epoch`: the epoch at which the partition's owner decided it (docs/protocol.md §6)."""
+    reply = {"v": VERSION, "id": request_id, "ok": True, "result": result}
+    return reply if epoch is None else {**reply, "epoch": epoch}
 
 
-def error(request_id: str | None, code: str, message: str) -> dict:
-    return {"v": VERSION, "id": request_id, "ok": False, "error": {"code": code, "message": message}}
+def error(request_id: str | None, code: str, message: str, epoch: int | None = None, **details) -> dict:
+    """A refusal; `epoch` as for `ok` (a refusal of the domain); `details` add fields to the
+    error map (`wrong_owner`'s `owner`)."""
+    reply = {"v": VERSION, "id": request_id, "ok": False, "error": {"code": code, "message": message, **details}}
+    return reply if epoch is None else {**reply, "epoch": epoch}

@@ -22,7 +22,7 @@ from monclub.web.settings import read_address
 
 CONF = CHECKOUT / "supervisord.conf"
 BRANCHES = ("reunions", "prets")
-ORDER = ("postgres", "bus", "relay", "reunions", "prets", "paiements", "notifications", "web")
+ORDER = ("postgres", "bus", "relay", "replay", "reunions", "prets", "paiements", "notifications", "accueil", "web")
 DOWN = ("STOPPED", "EXITED", "FATAL", "BACKOFF")
 
 
@@ -194,18 +194,14 @@ def all_places(config: Config) -> list[str]:
             continue
         found.append(name)
         if name in BRANCHES:
-            found += [f"{name}/shard-{i}" for i in range(shard_count(config, name))]
+            found += [f"{name}/shard-{i}" for i in range(config.shard_count(name))]
     return found
-
-
-def shard_count(config: Config, branch: str) -> int:
-    return config.shards if branch == "reunions" else config.pret_shards
 
 
 def _healthy(config: Config, programs: list[dict]) -> bool:
     if not all(p["state"] == "running" for p in programs):
         return False
-    expected = {branch: shard_count(config, branch) for branch in BRANCHES}
+    expected = {branch: config.shard_count(branch) for branch in BRANCHES}
     for program in programs:
         children = program.get("children", [])
         if program["name"] in expected and (

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Register a member for a séance with pyzmq and msgpack only: MonClub's protocol seen from outside.
 
-Usage: raw_inscrire.py SEANCE MEMBRE [--home DIR] [--shards N] [--deadline S]
+Usage: raw_inscrire.py SEANCE MEMBRE [--home DIR] [--deadline S]
+
+It asks shard 0 for the directory (the partition count and where each partition's owner listens),
+sends the request to the owner of the séance's partition, and follows a `wrong_owner` redirect.
 
 It prints the reply map as JSON and exits 0 when the registration is done (inscrit or en_attente),
 1 on a refusal (deja_inscrit, seance_complete, ...), 2 when no final answer came before the
@@ -25,11 +28,20 @@ CHECKOUT = Path(__file__).resolve().parents[1]
 ATTEMPT_TIMEOUT = 1.5  # seconds to wait for one reply before resending on a new socket
 
 
-def endpoint(home: str, seance: str, shards: int) -> str:
-    # The partition function: CRC-32 of the séance id's UTF-8 bytes, modulo the number of shards
-    # (fixed when the database was created: a wrong N gets the refusal wrong_shard).
-    shard = zlib.crc32(seance.encode("utf-8")) % shards
-    return f"ipc://{home}/run/reunions-{shard}.sock"
+def new_request(op: str, **fields) -> dict:
+    # Protocol version 1, a new unique id (kept on every resend), the op and its fields.
+    return {"v": 1, "id": uuid.uuid4().hex, "op": op, **fields}
+
+
+def owner_of(context: zmq.Context, first: str, seance: str, deadline: float) -> str:
+    """Where the owner of the séance's partition listens, as the directory of shard `first` says
+    (the partition function: CRC-32 of the id's UTF-8 bytes, modulo the partition count)."""
+    reply = call(context, first, new_request("directory"), deadline)
+    if reply is None or not reply["ok"]:
+        return first  # no directory: this shard redirects if it does not host the partition
+    partition = zlib.crc32(seance.encode("utf-8")) % reply["result"]["partitions"]
+    owners = {entry["partition"]: entry["endpoint"] for entry in reply["result"]["owners"]}
+    return owners.get(partition, first)
 
 
 def call(context: zmq.Context, where: str, request: dict, deadline: float) -> dict | None:
@@ -69,22 +81,19 @@ def main() -> int:
         default=os.environ.get("MONCLUB_HOME") or str(CHECKOUT / ".monclub"),
         help="MonClub's state directory (default: $MONCLUB_HOME, else .monclub in the checkout)",
     )
-    parser.add_argument(
-        "--shards",
-        type=int,
-        default=int(os.environ.get("MONCLUB_SHARDS") or 4),
-        help="number of shards (default: $MONCLUB_SHARDS, else 4)",
-    )
     parser.add_argument("--deadline", type=float, default=15.0, help="seconds before giving up (default 15)")
     args = parser.parse_args()
-    if args.shards < 1:
-        parser.error("--shards must be 1 or more")
-    # One request: protocol version 1, a new unique id (kept on every resend), the op and its fields.
-    request = {"v": 1, "id": uuid.uuid4().hex, "op": "inscrire", "seance": args.seance, "membre": args.membre}
-    where = endpoint(os.path.abspath(args.home), args.seance, args.shards)
+    request = new_request("inscrire", seance=args.seance, membre=args.membre)
+    first = f"ipc://{os.path.abspath(args.home)}/run/reunions-0.sock"
     context = zmq.Context()
     try:
+        where = owner_of(context, first, args.seance, args.deadline)
         reply = call(context, where, request, args.deadline)
+        for _ in range(8):  # a partition that moved: go where the redirect says, same request id
+            if reply is None or reply["ok"] or reply["error"]["code"] != "wrong_owner" or not reply["error"]["owner"]:
+                break
+            where = reply["error"]["owner"]["endpoint"]
+            reply = call(context, where, request, args.deadline)
     finally:
         context.destroy(linger=0)  # closes any socket left open (Ctrl-C during an attempt)
     if reply is None:

@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.fixtures.netns",
     "tests.fixtures.web",
     "tests.fixtures.browser",
+    "tests.fixtures.services",
 ]

@@ -6,7 +6,7 @@ unavailable service, 2 for a configuration problem.
 
 import click
 
-from monclub.cli import club, daemon, drill, events, keys, prets
+from monclub.cli import club, daemon, drill, events, keys, node, prets
 
 
 @click.group()
@@ -14,5 +14,13 @@ def main():
     """MonClub: séances owned by supervised shard processes, on PostgreSQL."""
 
 
-for command in (*daemon.COMMANDS, *club.COMMANDS, *events.COMMANDS, *drill.COMMANDS, *prets.COMMANDS, *keys.COMMANDS):
+for command in (
+    *daemon.COMMANDS,
+    *club.COMMANDS,
+    *events.COMMANDS,
+    *drill.COMMANDS,
+    *prets.COMMANDS,
+    *keys.COMMANDS,
+    *node.COMMANDS,
+):
     main.add_command(command)

@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 import psycopg
 
-from monclub import curve, observe, tree
+from monclub import cluster as cluster_view
+from monclub import curve, drain, observe, reload, tree
 from monclub.cli.common import emit, fail, handled, json_option, load_config, on_database
 from monclub.db import reads
 from monclub.postgres import cluster as clusters_module
@@ -55,8 +56,9 @@ def _line(node: dict) -> str:
         parts += [up, f"restarts {node['restarts']}"]
     if node.get("loaded") is not None:
         parts.append(f"loaded {node['loaded']}  handled {node['handled']}")
-    if node.get("epoch") is not None:
-        parts.append(f"epoch {node['epoch']}")
+    if node.get("partitions"):
+        epochs = " ".join(f"{p['partition']}@{p['epoch'] or '-'}" for p in node["partitions"])
+        parts.append(f"partitions@epoch {epochs}")
     if node.get("waiting"):
         parts.append(node["waiting"])
     if "lag" in node:
@@ -147,12 +149,28 @@ def _settle(config, as_json: bool) -> dict:
     return state
 
 
+@click.command("reload")
+@click.option("--branch", "branches", multiple=True, type=click.Choice(tree.BRANCHES), help="Only this branch.")
+@json_option
+@handled
+def reload_command(branches: tuple[str, ...], as_json: bool):
+    """Replace every shard process of this node, one at a time, by a fresh one running the code on
+    disk; each hands its partitions over to its successor, so no request fails."""
+    config = load_config()
+    say = (lambda text: None) if as_json else click.echo
+    replaced = reload.reload(config, branches or tree.BRANCHES, say)
+    emit(as_json, {"ok": True, "replaced": replaced}, f"reloaded {len(replaced)} shard processes")
+
+
 @click.command()
 @json_option
 @handled
 def stop(as_json: bool):
-    """Stop every process of the tree, then supervisord."""
+    """Stop every process of the tree, then supervisord. On a node of a cluster, its partitions
+    are first handed over to the other live nodes (as `monclub node drain` does)."""
     config = load_config()
+    if tree.supervisord_pid(config):
+        drain.before_stop(config)
     stopped = tree.shutdown(config)
     text = "MonClub stopped." if stopped else f"MonClub is not running (state in {config.home})."
     emit(as_json, {"ok": True, "home": str(config.home), "was_running": stopped}, text)
@@ -161,15 +179,20 @@ def stop(as_json: bool):
 @click.command()
 @json_option
 @click.option("--watch", is_flag=True, help="Redraw every second until interrupted.")
+@click.option("--cluster", "whole", is_flag=True, help="Also every node, partition owner and recent move.")
 @handled
-def status(as_json: bool, watch: bool):
+def status(as_json: bool, watch: bool, whole: bool):
     """Show the supervision tree; exit 1 when any part of it is not running."""
     config = load_config()
     while True:
         state = observe.enrich(config, tree.status(config))
+        text = render(state)
+        if whole:
+            state["cluster"] = cluster_view.view(config)
+            text += "\n" + cluster_view.render(state["cluster"])
         if watch and not as_json:
             click.clear()
-        emit(as_json, state, render(state))
+        emit(as_json, state, text)
         if not watch:
             break
         time.sleep(1.0)
@@ -200,4 +223,4 @@ def clusters(remove_orphans: bool, as_json: bool):
     )
 
 
-COMMANDS = (start, stop, status, clusters)
+COMMANDS = (start, stop, status, clusters, reload_command)

@@ -7,7 +7,7 @@ import click
 from monclub import tree
 from monclub.cli.common import emit, fail, handled, json_option, load_config
 from monclub.config import Config
-from monclub.drills import chaos, recovery
+from monclub.drills import chaos, cluster, recovery
 from monclub.drills.progress import TextProgress
 from monclub.errors import InvalidRequest, Unavailable
 
@@ -82,7 +82,39 @@ def drill_chaos(duration, kill_every, seed, clients, targets, settle, report_pat
         report = chaos.run(load_config(), plan, progress)
     finally:
         progress.done()
-    emit(as_json, report, "\n".join(chaos.report_lines(report)))
+    _finish(report, chaos.report_lines(report), report_path, as_json)
+
+
+@drill.command("cluster")
+@click.option(
+    "--nodes", type=click.IntRange(min=2, max=8), default=3, show_default=True, help="Nodes, this one included."
+)
+@click.option("--duration", type=float, default=60.0, show_default=True, help="Seconds of load and faults.")
+@click.option("--fault-every", type=float, default=10.0, show_default=True, help="Seconds between faults.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Makes the fault schedule reproducible.")
+@click.option("--clients", type=int, default=8, show_default=True, help="Concurrent clients of the load.")
+@click.option(
+    "--settle", type=click.FloatRange(min=1), default=60.0, show_default=True, help="Quiescence deadline (s)."
+)
+@click.option(
+    "--report", "report_path", type=click.Path(dir_okay=False), default=None, help="Also write the report as JSON."
+)
+@json_option
+@handled
+def drill_cluster(nodes, duration, fault_every, seed, clients, settle, report_path, as_json):
+    """Start more nodes on this database, load them while killing or freezing whole nodes, then
+    audit (commits under a stale epoch included); exit 1 on any violation."""
+    plan = chaos.Plan(duration, fault_every, seed, clients, (), settle)
+    progress = TextProgress(duration)
+    try:
+        report = cluster.run(load_config(), plan, nodes, progress)
+    finally:
+        progress.done()
+    _finish(report, cluster.report_lines(report), report_path, as_json)
+
+
+def _finish(report: dict, lines: list[str], report_path: str | None, as_json: bool) -> None:
+    emit(as_json, report, "\n".join(lines))
     if report_path:
         with open(report_path, "w") as out:
             json.dump(report, out, indent=2, ensure_ascii=False)

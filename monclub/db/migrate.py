@@ -13,7 +13,7 @@ from monclub.errors import ConfigError
 log = logging.getLogger("monclub.migrate")
 
 _MIGRATION_LOCK = 0x4D43_0001
-_SHARDS_VARIABLES = {"reunions": "MONCLUB_SHARDS", "prets": "MONCLUB_PRET_SHARDS"}
+_PARTITIONS_VARIABLES = {"reunions": "MONCLUB_PARTITIONS", "prets": "MONCLUB_PRET_PARTITIONS"}
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -78,16 +78,17 @@ def _grant(conn: psycopg.Connection, app_role: str) -> None:
     conn.execute(sql.SQL(grants).format(app=sql.Identifier(app_role)))
 
 
-def check_shards(conn: psycopg.Connection, branch: str, shards: int) -> None:
-    """Record the shard count on first use; refuse a different one later (no resharding yet)."""
-    key = f"{branch}_shards"
+def check_partitions(conn: psycopg.Connection, branch: str, partitions: int) -> None:
+    """Record the branch's partition count on first use; refuse a different one later: the
+    partition of every aggregate depends on it (no repartitioning yet)."""
+    key = f"{branch}_partitions"
     with conn.transaction():
-        conn.execute("INSERT INTO meta (key, value) VALUES (%s, %s) ON CONFLICT DO NOTHING", (key, str(shards)))
+        conn.execute("INSERT INTO meta (key, value) VALUES (%s, %s) ON CONFLICT DO NOTHING", (key, str(partitions)))
         stored = int(scalar(conn, "SELECT value FROM meta WHERE key = %s", (key,)))
-    if stored != shards:
+    if stored != partitions:
         raise ConfigError(
-            f"the database was created with {stored} {branch} shards, the configuration asks for {shards}: "
-            f"set shards = {stored} in the [{branch}] section of the config "
-            f"(or {_SHARDS_VARIABLES[branch]}={stored}); "
-            "resharding does not exist yet"
+            f"the database was created with {stored} {branch} partitions, the configuration asks for {partitions}: "
+            f"set partitions = {stored} in the [{branch}] section of the config "
+            f"(or {_PARTITIONS_VARIABLES[branch]}={stored}); "
+            "repartitioning does not exist yet"
         )

@@ -16,3 +16,5 @@ GRANT USAGE ON SEQUENCE membres_id_seq, inscription_rang, paiements_id_seq, noti
 GRANT SELECT, INSERT, UPDATE ON partitions TO {app};
 GRANT SELECT, INSERT ON epochs TO {app};
 GRANT SELECT, INSERT, UPDATE, DELETE ON web_requests TO {app};
+GRANT SELECT, INSERT, UPDATE ON nodes TO {app};
+GRANT SELECT ON meta TO {app};

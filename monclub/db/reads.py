@@ -15,24 +15,42 @@ def _listing(conn: psycopg.Connection, query: str, params=None) -> list[dict]:
     return conn.cursor(row_factory=dict_row).execute(query, params).fetchall()
 
 
-def seances(conn: psycopg.Connection) -> list[dict]:
-    """Every séance with its counters and whether it is cancelled, oldest first."""
+def _page(apres, limite: int | None) -> dict:
+    """A listing's page: the rows after the key `apres` (None: from the first), at most `limite`
+    of them (None: all)."""
+    return {"apres": apres, "limite": limite}
+
+
+def seances(conn: psycopg.Connection, apres: str | None = None, limite: int | None = None) -> list[dict]:
+    """Every séance with its counters and whether it is cancelled, oldest first (after the séance
+    `apres` when given)."""
     return _listing(
-        conn, "SELECT id, titre, places, inscrits, en_attente, tarif, annulee FROM seances ORDER BY cree_le, id"
+        conn,
+        "SELECT id, titre, places, inscrits, en_attente, tarif, annulee FROM seances"
+        " WHERE %(apres)s::text IS NULL OR (cree_le, id) > (SELECT cree_le, id FROM seances WHERE id = %(apres)s)"
+        " ORDER BY cree_le, id LIMIT %(limite)s",
+        _page(apres, limite),
     )
 
 
-def membres(conn: psycopg.Connection) -> list[dict]:
+def membres(conn: psycopg.Connection, apres: int | None = None, limite: int | None = None) -> list[dict]:
     """Every membre, by id."""
-    return _listing(conn, "SELECT id, nom, email FROM membres ORDER BY id")
+    return _listing(
+        conn,
+        "SELECT id, nom, email FROM membres WHERE %(apres)s::bigint IS NULL OR id > %(apres)s"
+        " ORDER BY id LIMIT %(limite)s",
+        _page(apres, limite),
+    )
 
 
-def livres(conn: psycopg.Connection) -> list[dict]:
+def livres(conn: psycopg.Connection, apres: str | None = None, limite: int | None = None) -> list[dict]:
     """Every book copy with its borrower (None when it is available), oldest first."""
     return _listing(
         conn,
         "SELECT id, titre, emprunteur, extract(epoch FROM echeance)::float8 AS echeance FROM livres"
-        " ORDER BY cree_le, id",
+        " WHERE %(apres)s::text IS NULL OR (cree_le, id) > (SELECT cree_le, id FROM livres WHERE id = %(apres)s)"
+        " ORDER BY cree_le, id LIMIT %(limite)s",
+        _page(apres, limite),
     )
 
 
@@ -47,34 +65,53 @@ def club_vide(conn: psycopg.Connection) -> bool:
     )
 
 
+_PRETS = (
+    "SELECT id AS livre, titre, emprunteur AS membre, extract(epoch FROM echeance)::float8 AS echeance,"
+    " retard_signale AS en_retard, relances FROM livres"
+    " WHERE emprunteur IS NOT NULL AND (NOT %(en_retard)s OR echeance < now())"
+)
+
+
 def prets_en_cours(conn: psycopg.Connection, en_retard: bool = False) -> list[dict]:
     """The copies out on loan (only the overdue ones with `en_retard`), soonest due first."""
+    return _listing(conn, _PRETS + " ORDER BY echeance", {"en_retard": en_retard})
+
+
+def prets_par_livre(
+    conn: psycopg.Connection, en_retard: bool = False, apres: str | None = None, limite: int | None = None
+) -> list[dict]:
+    """The loans of `prets_en_cours` in the order of their copies' ids (after the copy `apres`):
+    a key that a loan keeps while it runs, to read them page by page."""
     return _listing(
         conn,
-        "SELECT id AS livre, titre, emprunteur AS membre, extract(epoch FROM echeance)::float8 AS echeance,"
-        " retard_signale AS en_retard, relances FROM livres"
-        " WHERE emprunteur IS NOT NULL AND (NOT %s OR echeance < now()) ORDER BY echeance",
-        (en_retard,),
+        _PRETS + " AND (%(apres)s::text IS NULL OR id > %(apres)s) ORDER BY id LIMIT %(limite)s",
+        {"en_retard": en_retard, **_page(apres, limite)},
     )
 
 
-def paiements(conn: psycopg.Connection, seance: str | None = None) -> list[dict]:
+def paiements(
+    conn: psycopg.Connection, seance: str | None = None, apres: int | None = None, limite: int | None = None
+) -> list[dict]:
     """The payments (of one séance if given), in the order they were made."""
     return _listing(
         conn,
         "SELECT id, seance_id AS seance, membre_id AS membre, montant, statut, event_seq FROM paiements"
-        " WHERE %(s)s::text IS NULL OR seance_id = %(s)s ORDER BY id",
-        {"s": seance},
+        " WHERE (%(s)s::text IS NULL OR seance_id = %(s)s) AND (%(apres)s::bigint IS NULL OR id > %(apres)s)"
+        " ORDER BY id LIMIT %(limite)s",
+        {"s": seance, **_page(apres, limite)},
     )
 
 
-def notifications(conn: psycopg.Connection, membre: int | None = None) -> list[dict]:
+def notifications(
+    conn: psycopg.Connection, membre: int | None = None, apres: int | None = None, limite: int | None = None
+) -> list[dict]:
     """The notifications (to one membre if given), in the order they were sent."""
     return _listing(
         conn,
         "SELECT id, event_seq, membre_id AS membre, kind, message, envoye_le::text FROM notifications"
-        " WHERE %(m)s::bigint IS NULL OR membre_id = %(m)s ORDER BY id",
-        {"m": membre},
+        " WHERE (%(m)s::bigint IS NULL OR membre_id = %(m)s) AND (%(apres)s::bigint IS NULL OR id > %(apres)s)"
+        " ORDER BY id LIMIT %(limite)s",
+        {"m": membre, **_page(apres, limite)},
     )
 
 

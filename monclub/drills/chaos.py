@@ -11,6 +11,7 @@ violation, and the next one runs. DRAIN_SECONDS and AUDIT_SECONDS never exceed `
 import statistics
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -74,7 +75,16 @@ class Phase:
         }
 
 
-def _load_and_faults(load: Load, faults: Faults, plan: Plan, progress: Progress, started: float) -> Phase:
+class Injector(Protocol):
+    """What injects the faults of a drill: a loop until `stop`, and how many of each so far."""
+
+    @property
+    def per_target(self) -> Counter: ...
+
+    def loop(self, stop: threading.Event) -> None: ...
+
+
+def load_and_faults(load: Load, faults: Injector, plan: Plan, progress: Progress, started: float) -> Phase:
     phase = Phase(PHASES[0], plan.duration + plan.drain)
     progress.phase(phase.name, phase.deadline, f"{plan.duration:.0f}s of load and kills, then the calls in flight")
     stop = threading.Event()
@@ -95,7 +105,7 @@ def _load_and_faults(load: Load, faults: Faults, plan: Plan, progress: Progress,
     return phase
 
 
-def _quiescence(config: Config, plan: Plan, progress: Progress) -> Phase:
+def quiescence(config: Config, plan: Plan, progress: Progress) -> Phase:
     phase = Phase(PHASES[1], plan.settle)
     progress.phase(phase.name, phase.deadline, "the whole tree running, every listener caught up")
     phase.seconds, phase.missed = settle.wait(
@@ -104,7 +114,7 @@ def _quiescence(config: Config, plan: Plan, progress: Progress) -> Phase:
     return phase
 
 
-def _audit(config: Config, load: Load, plan: Plan, progress: Progress) -> tuple[Phase, list[str]]:
+def audit_phase(config: Config, load: Load, plan: Plan, progress: Progress) -> tuple[Phase, list[str]]:
     """The audit's violations, on a connection tried until the deadline (the database may still be
     recovering); its queries are bounded by the same deadline."""
     phase = Phase(PHASES[2], plan.audit)
@@ -130,7 +140,7 @@ def _audit(config: Config, load: Load, plan: Plan, progress: Progress) -> tuple[
             time.sleep(0.5)
 
 
-def _summary(values: list[float], unit: float = 1.0, digits: int = 3) -> dict:
+def summary(values: list[float], unit: float = 1.0, digits: int = 3) -> dict:
     """count, median and max of `values` (seconds) in `unit`s."""
     return {
         "count": len(values),
@@ -159,7 +169,7 @@ def postgres_kills(kills: list[Kill], outcomes: Outcomes, started: float) -> dic
                 "not_serving": None if back is not None else _why_not_serving(kill, later),
             }
         )
-    return {"kills": rows, "serving_seconds": _summary(served)}
+    return {"kills": rows, "serving_seconds": summary(served)}
 
 
 def _why_not_serving(kill: Kill, later: Kill | None) -> str:
@@ -178,10 +188,10 @@ def run(config: Config, plan: Plan, progress: Progress) -> dict:
     faults = Faults(config, plan.kill_every, plan.seed, plan.targets)
     load.prepare()
     started = time.monotonic()
-    phases = [_load_and_faults(load, faults, plan, progress, started), _quiescence(config, plan, progress)]
+    phases = [load_and_faults(load, faults, plan, progress, started), quiescence(config, plan, progress)]
     unrecovered = faults.stop_watching()
-    audit_phase, violations = _audit(config, load, plan, progress)
-    phases.append(audit_phase)
+    audited, violations = audit_phase(config, load, plan, progress)
+    phases.append(audited)
     violations += [f"{place} never served again after its last kill" for place in unrecovered]
     violations += [f"{phase.name}: {phase.missed}" for phase in phases if phase.missed]
     recoveries = [kill.back for kill in faults.kills if kill.back is not None]
@@ -200,7 +210,7 @@ def run(config: Config, plan: Plan, progress: Progress) -> dict:
         "outcomes": dict(load.outcomes.counts),
         "kills": dict(faults.per_target),
         "killed_again_before_back": sum(kill.killed_again for kill in faults.kills),
-        "recovery_ms": _summary(recoveries, unit=0.001, digits=1),
+        "recovery_ms": summary(recoveries, unit=0.001, digits=1),
         "postgres": postgres_kills(faults.of("postgres"), load.outcomes, started),
         "quiescence_seconds": round(phases[1].seconds, 2),
         "violations": violations,
@@ -208,7 +218,7 @@ def run(config: Config, plan: Plan, progress: Progress) -> dict:
     }
 
 
-def _phase_line(phase: dict) -> str:
+def phase_line(phase: dict) -> str:
     verdict = "done" if phase["completed"] else f"INCOMPLETE: {phase['missed']}"
     return f"  {phase['name']}: {phase['seconds']:.1f}s (deadline {phase['deadline_seconds']:.0f}s) {verdict}"
 
@@ -254,7 +264,7 @@ def report_lines(report: dict) -> list[str]:
         f"chaos drill: seed {report['seed']}, {report['duration']:.0f}s,"
         f" a kill every {report['kill_every'] * 1000:.0f}ms, {report['clients']} clients",
         "phases:",
-        *[_phase_line(phase) for phase in report["phases"]],
+        *[phase_line(phase) for phase in report["phases"]],
         f"operations acknowledged: {report['operations_acknowledged']}   retries: {report['retries']}",
         f"outcomes: {outcomes}",
         f"kills: {kills} ({report['killed_again_before_back']} killed again before they were back)",

@@ -1,7 +1,9 @@
 """The bus program: a ZeroMQ XSUB/XPUB proxy, the application's PubSub.
 
 Publishers (the relay) connect a PUB socket to run/bus-in.sock; listeners connect SUB sockets to
-run/bus-out.sock. The bus keeps nothing: whatever it drops, listeners recover from PostgreSQL.
+run/bus-out.sock, and, when `[reunions] tcp` is set, subscribers elsewhere to its port + 202, with
+CurveZMQ as the shards. The bus keeps nothing: whatever it drops, listeners recover from
+PostgreSQL, and other subscribers from the replay socket (monclub/events/replay.py).
 """
 
 import sys
@@ -9,7 +11,7 @@ import sys
 import zmq
 
 from monclub import config as configuration
-from monclub import program
+from monclub import curve, program
 
 TOPIC_EVENT = b"event"
 TOPIC_HEARTBEAT = b"heartbeat"
@@ -30,6 +32,11 @@ def proxy(config: configuration.Config) -> int:
         socket.rcvhwm = socket.sndhwm = HWM
     xsub.bind(inbound)
     xpub.bind(outbound)
+    public = config.service_endpoint("bus-out")
+    if public != outbound:
+        # A listener takes the socket's options when it is bound: CURVE applies to tcp alone.
+        curve.secure_server(xpub, config)
+        xpub.bind(public)
     zmq.proxy(xsub, xpub)
     return 0
 

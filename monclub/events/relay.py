@@ -5,6 +5,11 @@ nothing that commits late is skipped), wakes on NOTIFY, and while idle publishes
 the latest sequence so that a listener that missed the last events notices. It starts from the
 latest event: listeners catch up on the past from PostgreSQL themselves. It also prunes what
 every listener has consumed, past the retention windows.
+
+Exactly one relay runs in a cluster: it holds the lease of the `relay` row of the partitions
+table (monclub.shards.ownership, as a shard holds a partition), renews it with each heartbeat and
+fences its pruning with its epoch; the relays of the other nodes stand by and take over once the
+lease runs out (at once on the same node, after a kill -9 and restart).
 """
 
 import logging
@@ -21,9 +26,12 @@ from monclub.db.outbox import CHANNEL, latest_seq, read_events
 from monclub.events.bus import HWM, TOPIC_EVENT, TOPIC_HEARTBEAT, endpoints
 from monclub.events.retention import prune
 from monclub.program import Stop, run
+from monclub.shards import ownership
 
 log = logging.getLogger("monclub.relay")
 HEARTBEAT_SECONDS = 0.5
+STANDBY_SECONDS = 0.5
+RELAY = "relay"
 PRUNE_SECONDS = 60.0
 WAKE_SECONDS = 0.2
 
@@ -36,17 +44,19 @@ class Relay:
         self.heartbeat_at = 0.0
         self.pruned_at = time.monotonic()
 
-    def serve(self, conn: psycopg.Connection, stop: Stop) -> None:
+    def serve(self, conn: psycopg.Connection, stop: Stop, epoch: int) -> None:
+        """Publish while this relay holds the lease at `epoch` (FencedOut once it lost it)."""
         conn.execute(f"LISTEN {CHANNEL}")
         while not stop.requested:
             if self.publish_new(conn):
                 continue
             now = time.monotonic()
             if now - self.heartbeat_at >= HEARTBEAT_SECONDS:
+                ownership.renew(conn, RELAY, 0, epoch)
                 self.publisher.send_multipart([TOPIC_HEARTBEAT, wire.encode({"seq": latest_seq(conn)})])
                 self.heartbeat_at = now
             if now - self.pruned_at >= PRUNE_SECONDS:
-                prune(conn, self.config)
+                prune(conn, self.config, (RELAY, 0, epoch))
                 self.pruned_at = now
             for _ in conn.notifies(timeout=WAKE_SECONDS, stop_after=1):
                 pass
@@ -75,13 +85,30 @@ def main(config: configuration.Config) -> int:
     while not stop.requested:
         try:
             with connect(config.conninfo(), autocommit=True) as conn:
-                relay.serve(conn, stop)
+                relay.serve(conn, stop, _take_lease(conn, config))
+        except ownership.Held as held:
+            log.info("standing by: the relay is %s", held)
+            time.sleep(STANDBY_SECONDS)
+        except ownership.FencedOut as error:
+            log.warning("%s; standing by", error)
+            relay.last = None
         except psycopg.Error as error:
             log.warning("database error (%s); retrying", str(error).strip().splitlines()[0])
             time.sleep(0.5)
     publisher.close(linger=0)
     context.term()
     return 0
+
+
+def _take_lease(conn: psycopg.Connection, config: configuration.Config) -> int:
+    """The relay's lease for this process (Held while another relay's runs); its epoch. Its
+    directory entry is where it publishes: its node's bus, for subscribers of any node."""
+    locked = ownership.lock(conn, RELAY, 0)
+    epoch = ownership.take(conn, RELAY, 0, "relay", config.node, config.service_endpoint("bus-out"), locked)
+    if not locked:
+        ownership.end_lock_holder(conn, RELAY, 0)
+    log.info("relay of the cluster at epoch %d", epoch)
+    return epoch
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import logging
 import psycopg
 
 from monclub.config import Config
+from monclub.shards import ownership
 
 log = logging.getLogger(__name__)
 _BATCH = 10_000
@@ -27,19 +28,23 @@ DELETE FROM requests WHERE id IN (SELECT id FROM requests
   WHERE cree_le < now() - make_interval(secs => %s) LIMIT %s)"""
 
 
-def _in_batches(conn: psycopg.Connection, query: str, window: float) -> int:
+def _in_batches(conn: psycopg.Connection, query: str, window: float, fence: tuple[str, int, int]) -> int:
+    """Each batch in a transaction of its own that first checks the relay's epoch (`fence`)."""
     total = 0
     for _ in range(_MAX_BATCHES):
-        deleted = conn.execute(query, (window, _BATCH)).rowcount
+        with conn.transaction():
+            conn.execute(ownership.FENCE, fence)
+            deleted = conn.execute(query, (window, _BATCH)).rowcount
         total += deleted
         if deleted < _BATCH:
             break
     return total
 
 
-def prune(conn: psycopg.Connection, config: Config) -> tuple[int, int]:
-    events = _in_batches(conn, _EVENTS, config.events_retention)
-    requests = _in_batches(conn, _REQUESTS, config.requests_retention)
+def prune(conn: psycopg.Connection, config: Config, fence: tuple[str, int, int]) -> tuple[int, int]:
+    """Prune as the relay that holds the lease at `fence` = (branch, partition, epoch)."""
+    events = _in_batches(conn, _EVENTS, config.events_retention, fence)
+    requests = _in_batches(conn, _REQUESTS, config.requests_retention, fence)
     if events or requests:
         log.info("pruned %d events and %d stored replies", events, requests)
     return events, requests

@@ -1,8 +1,8 @@
 """The ops of a Prêts shard and the checks of their fields (docs/protocol.md §11)."""
 
-from monclub.protocol import jours, livre_id, membre_id, ops, titre
+from monclub.protocol import jours, livre_id, membre_id, shard_ops, titre
 
-OPS = ops(
+OPS = shard_ops(
     commands={
         "ajouter": {"livre": livre_id, "titre": titre},
         "emprunter": {"livre": livre_id, "membre": membre_id, "jours": jours},

@@ -1,4 +1,4 @@
-"""A Prêts shard: the livre domain on the generic owner, on its PostgreSQL store."""
+"""The Prêts branch: the livre domain on the generic shard host, on its PostgreSQL store."""
 
 from monclub.config import Config
 from monclub.prets.domain import Livres
@@ -7,8 +7,9 @@ from monclub.shards.branch import Branch, postgres_owner
 from monclub.shards.owner import Owner
 
 
-def livre_shard(config: Config, conninfo: str, index: int) -> Owner:
-    return postgres_owner(Livres(config), LivreStore, index, config.pret_shards, conninfo, config.fault, config.node)
+def livre_owner(config: Config, conninfo: str, partition: int) -> Owner:
+    """The owner of one livre partition (the tests drive it without a process around it)."""
+    return postgres_owner(Livres(config), LivreStore, partition, conninfo, config.fault, config.node)
 
 
-BRANCH = Branch("prets", lambda config: config.pret_shards, livre_shard)
+BRANCH = Branch("prets", Livres, LivreStore)

@@ -1,8 +1,8 @@
 """The ops of a Réunions shard and the checks of their fields (docs/protocol.md §5)."""
 
-from monclub.protocol import cents, count, membre_id, ops, seance_id, titre
+from monclub.protocol import cents, count, membre_id, seance_id, shard_ops, titre
 
-OPS = ops(
+OPS = shard_ops(
     commands={
         "creer": {"seance": seance_id, "titre": titre, "places": count, "attente": count, "tarif": cents},
         "inscrire": {"seance": seance_id, "membre": membre_id},

@@ -1,4 +1,4 @@
-"""A Réunions shard: the séance domain on the generic owner, on its PostgreSQL store."""
+"""The Réunions branch: the séance domain on the generic shard host, on its PostgreSQL store."""
 
 from monclub.reunions.domain import Seances
 from monclub.reunions.store import SeanceStore
@@ -6,12 +6,9 @@ from monclub.shards.branch import Branch, postgres_owner
 from monclub.shards.owner import Owner
 
 
-def seance_shard(index: int, shards: int, conninfo: str, fault: str | None = None, node: str | None = None) -> Owner:
-    return postgres_owner(Seances(), SeanceStore, index, shards, conninfo, fault, node)
+def seance_owner(partition: int, conninfo: str, fault: str | None = None, node: str | None = None) -> Owner:
+    """The owner of one séance partition (the tests drive it without a process around it)."""
+    return postgres_owner(Seances(), SeanceStore, partition, conninfo, fault, node)
 
 
-BRANCH = Branch(
-    "reunions",
-    lambda config: config.shards,
-    lambda config, conninfo, index: seance_shard(index, config.shards, conninfo, config.fault, config.node),
-)
+BRANCH = Branch("reunions", lambda config: Seances(), SeanceStore)

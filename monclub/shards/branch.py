@@ -1,8 +1,9 @@
 """A branch supervisor program (Réunions, Prêts), and the shard program it forks.
 
 The branch is a program of the supervisord tree that owns one branch's shards: it waits for the
-database, migrates the schema, checks the branch's shard count, then supervises one forked process
-per shard (one_for_one). Each shard process serves its owner on its ROUTER socket. Exit codes: see
+database, migrates the schema, checks the branch's partition count, then supervises one forked
+process per shard (one_for_one). Each shard process hosts the owners of its partitions
+(monclub.partition.hosted) and serves them on its ROUTER socket. Exit codes: see
 monclub.supervision.supervisor.
 """
 
@@ -19,9 +20,15 @@ import psycopg
 from monclub import config as configuration
 from monclub import curve, program
 from monclub.db import connect
-from monclub.db.migrate import check_shards, migrate
+from monclub.db.migrate import check_partitions, migrate
+from monclub.db.nodes import join
+from monclub.partition import hosted
+from monclub.shards.directory import Directory
+from monclub.shards.host import ShardHost
+from monclub.shards.membership import Membership, wanted
 from monclub.shards.owner import Domain, Owner, place
 from monclub.shards.server import serve
+from monclub.shards.stats import Stats
 from monclub.shards.store import PostgresStore
 from monclub.supervision.policy import RestartPolicy
 from monclub.supervision.process import set_title, setup_logging
@@ -32,26 +39,58 @@ log = logging.getLogger("monclub.branch")
 
 @dataclass(frozen=True)
 class Branch:
-    """A branch of shards: its name, how many shards the configuration gives it, and how to make
-    the owner of shard `index` on the database at `conninfo`."""
+    """A branch of shards: its name, its domain (made from the configuration) and its store."""
 
     name: str
-    shards: Callable[[configuration.Config], int]
-    make_owner: Callable[[configuration.Config, str, int], Owner]
+    domain: Callable[[configuration.Config], Domain]
+    store: type[PostgresStore]
 
 
 def postgres_owner(
     domain: Domain,
     store: type[PostgresStore],
-    index: int,
-    shards: int,
+    partition: int,
     conninfo: str,
-    fault: str | None,
+    fault: str | None = None,
     node: str | None = None,
+    shard: str | None = None,
+    endpoint: str | None = None,
+    stats: Stats | None = None,
 ) -> Owner:
-    """The owner of shard `index` of this node, on its PostgreSQL store."""
-    open_store = partial(store.open, conninfo, place(domain.branch, index), index, fault != "no_fence", node)
-    return Owner(domain, index, shards, open_store, fault)
+    """The owner of `partition` on its PostgreSQL store, for the shard process `shard` of `node`
+    listening at `endpoint` (what the directory records)."""
+    shard = shard or place(domain.branch, partition)
+    open_store = partial(store.open, conninfo, shard, partition, fault != "no_fence", node, endpoint)
+    return Owner(domain, partition, open_store, fault, stats=stats)
+
+
+def shard_host(branch: Branch, config: configuration.Config, conninfo: str, index: int) -> ShardHost:
+    """Shard process `index` of this node: it hosts the partitions the live nodes assign it
+    (monclub.shards.membership), starting with those it hosts on a single node."""
+    domain = branch.domain(config)
+    name = place(branch.name, index)
+    endpoint = config.endpoint(branch.name, index)
+    partitions, shards = config.partition_count(branch.name), config.shard_count(branch.name)
+    membership = Membership(conninfo, config.node)
+    stats = Stats()
+
+    def make_owner(partition: int) -> Owner:
+        return postgres_owner(
+            domain, branch.store, partition, conninfo, config.fault, config.node, name, endpoint, stats
+        )
+
+    def assignment() -> set[int] | None:
+        nodes = membership.live_nodes()
+        return None if nodes is None else wanted(branch.name, partitions, shards, index, config.node, nodes)
+
+    first = hosted(partitions, shards, index)
+    directory = Directory(conninfo, branch.name)
+    return ShardHost(domain, name, endpoint, partitions, make_owner, assignment, directory, first, stats)
+
+
+def fresh_command(branch: str, index: int) -> list[str]:
+    """The command line of a fresh shard process (monclub.shards.child), for a `replace`."""
+    return [sys.executable, "-m", "monclub.shards.child", branch, str(index)]
 
 
 def run_shard(branch: Branch, config: configuration.Config, conninfo: str, index: int) -> int:
@@ -59,12 +98,15 @@ def run_shard(branch: Branch, config: configuration.Config, conninfo: str, index
     name = place(branch.name, index)
     set_title(name)
     setup_logging(name)
-    return serve(config.endpoint(branch.name, index), branch.make_owner(config, conninfo, index), config)
+    return serve(config.endpoint(branch.name, index), shard_host(branch, config, conninfo, index), config)
 
 
-def prepare_database(conninfo: str, branch: str, shards: int, app_role: str | None = None) -> None:
+def prepare_database(
+    conninfo: str, branch: str, partitions: int, app_role: str | None = None, node: str | None = None
+) -> None:
     """Wait for PostgreSQL (a supervisor that cannot reach it waits, it does not crash-loop),
-    then migrate as the owner of the schema (`conninfo`), grant `app_role`, and check the shard count."""
+    then migrate as the owner of the schema (`conninfo`), grant `app_role`, check the partition
+    count, and let `node` join the cluster (no longer draining)."""
     waited = 0.0
     while True:
         try:
@@ -72,7 +114,9 @@ def prepare_database(conninfo: str, branch: str, shards: int, app_role: str | No
                 applied = migrate(conn, app_role)
                 if applied:
                     log.info("schema migrated: %s", ", ".join(applied))
-                check_shards(conn, branch, shards)
+                check_partitions(conn, branch, partitions)
+                if node is not None:
+                    join(conn, node)
                 return
         except psycopg.OperationalError as error:
             if waited % 5 < 0.25:
@@ -85,9 +129,11 @@ def supervise(branch: Branch, config: configuration.Config) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     curve.check_server(config)
     conninfo = config.conninfo()
-    prepare_database(config.owner_conninfo(), branch.name, branch.shards(config), config.app_role())
+    partitions = config.partition_count(branch.name)
+    prepare_database(config.owner_conninfo(), branch.name, partitions, config.app_role(), config.node)
     specs = [
-        ChildSpec(f"shard-{i}", partial(run_shard, branch, config, conninfo, i)) for i in range(branch.shards(config))
+        ChildSpec(f"shard-{i}", partial(run_shard, branch, config, conninfo, i), fresh_command(branch.name, i))
+        for i in range(config.shard_count(branch.name))
     ]
     policy = RestartPolicy(intensity=config.restart_intensity, period=config.restart_period)
     return Supervisor(branch.name, specs, policy, config.endpoint(branch.name)).run()

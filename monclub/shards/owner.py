@@ -1,4 +1,5 @@
-"""A shard: the single owner, in memory, of the aggregates of one partition of a branch.
+"""The single owner, in memory, of the aggregates of one partition of a branch (a shard process
+hosts several: monclub.shards.host routes each request to its partition's owner).
 
 For each command: validate, decide against memory with the aggregate's pure core, write the
 events and the reply in one transaction, and only after the commit keep the new state and
@@ -9,7 +10,6 @@ through `open_store`, so that the owner runs as well on the tests' in-memory dou
 """
 
 import logging
-import os
 import time
 from collections.abc import Callable
 from typing import Protocol
@@ -18,7 +18,6 @@ import psycopg
 
 from monclub import protocol, wire
 from monclub.errors import MonclubError, Refus, Unavailable
-from monclub.partition import shard_of
 from monclub.shards.batch import Batch
 from monclub.shards.ownership import LEASE_SECONDS, FencedOut
 from monclub.shards.stats import Stats
@@ -30,8 +29,13 @@ LEASE_TRUSTED = LEASE_SECONDS * 0.9  # a margin for the two clocks' rates
 
 
 def place(branch: str, index: int) -> str:
-    """A shard's place in the tree, as `ps`, logs and `status` show it: `reunions/shard-2`."""
+    """A shard process's place in the tree, as `ps`, logs and `status` show it: `reunions/shard-2`."""
     return f"{branch}/shard-{index}"
+
+
+def partition_name(branch: str, partition: int) -> str:
+    """A partition as logs and replies name it: `reunions/partition-5`."""
+    return f"{branch}/partition-{partition}"
 
 
 class Domain(Protocol):
@@ -56,22 +60,21 @@ class Domain(Protocol):
 
 
 class Owner:
-    """The single owner, in memory, of one partition's aggregates: a shard process's state."""
+    """The single owner, in memory, of one partition's aggregates."""
 
     def __init__(
         self,
         domain: Domain,
-        index: int,
-        shards: int,
+        partition: int,
         open_store: Callable[[], Store],
         fault: str | None = None,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
+        stats: Stats | None = None,
     ):
         self.domain = domain
-        self.index = index
-        self.shards = shards
-        self.name = place(domain.branch, index)
+        self.partition = partition
+        self.name = partition_name(domain.branch, partition)
         self.open_store = open_store
         self.clock = clock
         self.monotonic = monotonic
@@ -82,7 +85,7 @@ class Owner:
         self.set_aside: dict[str, float] = {}
         self.pending: Batch | None = None
         self.handled = 0
-        self.stats = Stats()
+        self.stats = stats or Stats()  # the process's, shared by the owners it hosts
         self.owned_until = 0.0
         self.waiting: str | None = None
         self.stale_memory = fault == "stale_memory"
@@ -95,7 +98,7 @@ class Owner:
         resends the same id, which is resolved once the database is back). Consecutive commands
         are committed together; a query first commits the commands before it, so that it answers
         from committed state."""
-        self.handled += sum(request.op != "ping" for request in requests)
+        self.handled += len(requests)
         replies, run = [], []
         for request in requests:
             if request.mutates:
@@ -110,12 +113,10 @@ class Owner:
 
     def _query(self, request: protocol.Request) -> dict | None:
         try:
-            if request.op == "ping":
-                return protocol.ok(request.id, self._ping())
             aggregate_id = request.args[self.domain.key]
-            self._check_partition(aggregate_id)
             self._sure_to_own()
-            return protocol.ok(request.id, self.domain.query(request.op, self.aggregate(aggregate_id), aggregate_id))
+            result = self.domain.query(request.op, self.aggregate(aggregate_id), aggregate_id)
+            return protocol.ok(request.id, result, self._store().epoch)
         except MonclubError as error:
             return protocol.error(request.id, error.code, error.message)
         except FencedOut as error:
@@ -170,25 +171,16 @@ class Owner:
         self._drop(aggregate_id)
         self.set_aside[aggregate_id] = now + TIMER_BACKOFF
 
-    def _ping(self) -> dict:
-        """What `status` shows of this shard: its epoch while it owns its partition, or why not."""
+    def status(self) -> dict:
+        """What `status` shows of this partition: its epoch while it is owned here, or why not."""
         epoch = self.store.epoch if self.store is not None and self.store.usable else None
         return {
-            "shard": self.name,
-            "pid": os.getpid(),
-            "loaded": len(self.aggregates),
-            "handled": self.handled,
+            "partition": self.partition,
             "epoch": epoch,
             "waiting": self.waiting,
-            "stats": self.stats.snapshot(),
+            "loaded": len(self.aggregates),
+            "handled": self.handled,
         }
-
-    def _check_partition(self, aggregate_id: str) -> None:
-        owner = shard_of(aggregate_id, self.shards)
-        if owner != self.index:
-            raise MonclubError(
-                f"{self.domain.key} {aggregate_id} belongs to shard {owner}, not {self.index}", "wrong_shard"
-            )
 
     def _store(self) -> Store:
         if self.store is None or not self.store.usable:
@@ -226,6 +218,21 @@ class Owner:
             self._lose_connection(error)
         except Unavailable:
             pass
+
+    @property
+    def owning(self) -> bool:
+        """Whether this owner holds the partition now (a session with its epoch)."""
+        return self.store is not None and self.store.usable
+
+    def release(self) -> None:
+        """Hand the partition over (a planned move, a stop): nothing is pending between two
+        batches, so clearing the lease lets the next owner take it at once, with epoch + 1."""
+        if self.owning and self.store is not None:
+            try:
+                self.store.release()
+            except psycopg.Error as error:
+                log.warning("%s: the hand-over failed (%s); its lease runs out", self.name, str(error).strip()[:200])
+        self.forget_all()
 
     def forget_all(self) -> None:
         """Drop memory: whoever owned the shard while we had no session may have written.
@@ -270,11 +277,8 @@ class Owner:
             self.membre(membre)
 
     def _prefetch(self, requests: list[protocol.Request]) -> None:
-        """Load, in one query, the aggregates of this shard a batch needs that are not in memory."""
-        key = self.domain.key
-        missing = {
-            r.args[key] for r in requests if shard_of(r.args[key], self.shards) == self.index
-        } - self.aggregates.keys()
+        """Load, in one query, the aggregates a batch needs that are not in memory."""
+        missing = {request.args[self.domain.key] for request in requests} - self.aggregates.keys()
         if missing:
             self.aggregates.update(self._store().charger_tous(sorted(missing)))
 
@@ -286,8 +290,9 @@ class Owner:
             return []
         self.pending = batch = Batch(trusting=len(requests) > 1)
         try:
+            epoch = self._store().epoch
             self._prefetch(requests)
-            replies: list[dict | None] = [self._decide(batch, request) for request in requests]
+            replies: list[dict | None] = [self._decide(batch, request, epoch) for request in requests]
         except Unavailable as error:
             return [self._unreachable(request, error.message) for request in requests]
         except psycopg.Error as error:
@@ -316,22 +321,21 @@ class Owner:
             )
         ]
 
-    def _decide(self, batch: Batch, request: protocol.Request) -> dict:
-        """One command's reply, its write added to the batch (refusals are stored too)."""
+    def _decide(self, batch: Batch, request: protocol.Request, epoch: int) -> dict:
+        """One command's reply at `epoch`, its write added to the batch (refusals are stored too)."""
         aggregate_id = request.args[self.domain.key]
         if request.id in batch.replies:
             return batch.replies[request.id]
         try:
-            self._check_partition(aggregate_id)
             self._check_membre(batch, request)
             before = self.aggregate(aggregate_id)
             events = self.domain.decide(before, request, self.clock())
             after = self.domain.apply(before, events)
-            reply = protocol.ok(request.id, self.domain.result(request.op, events, after))
+            reply = protocol.ok(request.id, self.domain.result(request.op, events, after), epoch)
         except Refus as refus:
             events, after = [], None
             refus = self._membre_first(request, refus)
-            reply = protocol.error(request.id, refus.code, refus.message)
+            reply = protocol.error(request.id, refus.code, refus.message, epoch)
         except (Unavailable, psycopg.Error):
             raise
         except MonclubError as error:

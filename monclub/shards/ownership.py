@@ -1,8 +1,11 @@
 """Who may write for a partition: PostgreSQL is the one arbiter.
 
-A shard process takes its partition in two steps: the session advisory lock (the fast path on one
-host: a second process cannot take it while the first one's session lives), then the epoch bump,
-which proves ownership inside every write: each transaction a shard commits starts with
+A shard process takes a partition in two steps: the session advisory lock (the fast path on one
+host), then the epoch bump, allowed once the previous owner's lease has run out by PostgreSQL's
+clock, or at once when that owner handed the partition over or is a dead process of this node;
+the bump, not the lock, is the proof (a frozen node's session may keep its lock while its lease
+runs out: it is then ended). The epoch proves ownership inside every write: each transaction a
+shard commits starts with
 `monclub_fence(branch, partition, epoch)` (migration 010), which reads the partition's row
 FOR SHARE and fails with SQLSTATE MCF01 once another owner has bumped the epoch. An owner whose
 write is fenced knows that nothing of it was committed.
@@ -14,19 +17,15 @@ import psycopg
 
 from monclub.db import scalar
 
-LOCK_CLASSES = {"reunions": 0x4D43_0100, "prets": 0x4D43_0300}
+LOCK_CLASSES = {"reunions": 0x4D43_0100, "prets": 0x4D43_0300, "relay": 0x4D43_0500}
 FENCE = "SELECT monclub_fence(%s, %s, %s)"
 FENCED = "MCF01"
 LEASE_SECONDS = 2.0
 
-_BUMP = """
-INSERT INTO partitions (branch, partition, epoch, owner) VALUES (%(branch)s, %(partition)s, 1, %(owner)s)
-ON CONFLICT (branch, partition) DO UPDATE SET epoch = partitions.epoch + 1, owner = EXCLUDED.owner
-RETURNING epoch
-"""
 _RECORD = """
 INSERT INTO epochs (branch, partition, epoch, owner, outbox_seq)
-SELECT %(branch)s, %(partition)s, %(epoch)s, %(owner)s, seq FROM outbox_sequence
+SELECT %(branch)s, %(partition)s, %(epoch)s, %(owner)s || ' pid ' || %(pid)s || ' on ' || %(host)s, seq
+FROM outbox_sequence
 """
 
 
@@ -36,13 +35,25 @@ WHERE branch = %(branch)s AND partition = %(partition)s FOR UPDATE
 """
 _TAKE = """
 UPDATE partitions SET epoch = epoch + 1, owner = %(owner)s, owner_pid = %(pid)s, owner_host = %(host)s,
-    lease_until = now() + make_interval(secs => %(lease)s)
+    endpoint = %(endpoint)s, lease_until = now() + make_interval(secs => %(lease)s)
 WHERE branch = %(branch)s AND partition = %(partition)s
 RETURNING epoch
 """
 _RENEW = """
 UPDATE partitions SET lease_until = now() + make_interval(secs => %s)
 WHERE branch = %s AND partition = %s AND epoch = %s
+"""
+
+
+_RELEASE = """
+UPDATE partitions SET lease_until = NULL, owner_pid = NULL, endpoint = NULL
+WHERE branch = %s AND partition = %s AND epoch = %s
+"""
+
+
+_END_HOLDER = """
+SELECT pg_terminate_backend(pid) FROM pg_locks
+WHERE locktype = 'advisory' AND classid = %s AND objid = %s AND granted AND pid <> pg_backend_pid()
 """
 
 
@@ -69,17 +80,29 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def take(conn: psycopg.Connection, branch: str, partition: int, owner: str, node: str) -> int:
-    """Take the partition for this process of `node`, with a new epoch and a lease; the epoch.
+def take(
+    conn: psycopg.Connection,
+    branch: str,
+    partition: int,
+    owner: str,
+    node: str,
+    endpoint: str | None = None,
+    locked: bool = True,
+) -> int:
+    """Take the partition for this process of `node`, listening at `endpoint` (the directory's
+    entry), with a new epoch and a lease; the epoch.
     Raise Held while another process's lease runs, unless that process is this node's and dead (a
     shard restarted after its predecessor was reaped takes its partition at once): a process of
-    another node is only known to be gone when its lease has run out by PostgreSQL's clock."""
+    another node is only known to be gone when its lease has run out by PostgreSQL's clock. This
+    process's own earlier session counts as gone only when this session holds the partition's
+    lock (`locked`): the earlier one's is then known to have ended."""
     keys = {
         "branch": branch,
         "partition": partition,
-        "owner": f"{owner} on {node}",
+        "owner": owner,
         "pid": os.getpid(),
         "host": node,
+        "endpoint": endpoint,
         "lease": LEASE_SECONDS,
     }
     with conn.transaction():
@@ -87,9 +110,9 @@ def take(conn: psycopg.Connection, branch: str, partition: int, owner: str, node
             "INSERT INTO partitions (branch, partition) VALUES (%(branch)s, %(partition)s) ON CONFLICT DO NOTHING", keys
         )
         holder, pid, host, left = conn.execute(_HOLDER, keys).fetchone() or (None, None, None, None)
-        gone = pid is None or (host == keys["host"] and (pid == keys["pid"] or not _alive(pid)))
+        gone = pid is None or (host == keys["host"] and ((locked and pid == keys["pid"]) or not _alive(pid)))
         if left is not None and left > 0 and not gone:
-            raise Held(holder, left)
+            raise Held(f"{holder} (pid {pid}) on {host}", left)
         epoch = scalar(conn, _TAKE, keys)
         conn.execute(_RECORD, {**keys, "epoch": epoch})
     return epoch
@@ -101,20 +124,20 @@ def renew(conn: psycopg.Connection, branch: str, partition: int, epoch: int) -> 
         raise FencedOut(f"partition {branch}/{partition} is no longer owned at epoch {epoch}")
 
 
+def release(conn: psycopg.Connection, branch: str, partition: int, epoch: int) -> None:
+    """Give up the partition owned at `epoch`: no lease, no endpoint in the directory."""
+    conn.execute(_RELEASE, (branch, partition, epoch))
+
+
+def end_lock_holder(conn: psycopg.Connection, branch: str, partition: int) -> None:
+    """End the session that holds the partition's advisory lock (after this session took the
+    partition from it: its epoch is stale already, this only frees the lock and the connection)."""
+    conn.execute(_END_HOLDER, (LOCK_CLASSES[branch], partition))
+
+
 def lock(conn: psycopg.Connection, branch: str, partition: int) -> bool:
     """Take the session advisory lock of the partition; False if another session holds it."""
     return bool(scalar(conn, "SELECT pg_try_advisory_lock(%s, %s)", (LOCK_CLASSES[branch], partition)))
-
-
-def acquire(conn: psycopg.Connection, branch: str, partition: int, owner: str) -> int:
-    """Bump the partition's epoch and record the acquisition; the new epoch. The outbox position
-    is read by a statement of its own, after the bump: the bump waits for every transaction that
-    passed the fence, so whatever the old owner committed is at or before that position."""
-    keys = {"branch": branch, "partition": partition, "owner": owner}
-    with conn.transaction():
-        epoch = scalar(conn, _BUMP, keys)
-        conn.execute(_RECORD, {**keys, "epoch": epoch})
-    return epoch
 
 
 def fenced(error: psycopg.Error) -> bool:

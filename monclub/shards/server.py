@@ -87,9 +87,10 @@ def receive(socket: zmq.Socket) -> list[list[bytes]]:
 
 
 def serve(endpoint: str, handler, config: Config) -> int:
-    """Serve until SIGTERM. What a flood can cost is bounded by the high-water marks (per peer and
-    direction), the batch size, and a frame size cap: a larger frame closes its connection unread
-    (frames up to the cap are read, then refused by the codec with an answer)."""
+    """Serve until SIGTERM, then close the handler (a shard process hands its partitions over).
+    What a flood can cost is bounded by the high-water marks (per peer and direction), the batch
+    size, and a frame size cap: a larger frame closes its connection unread (frames up to the cap
+    are read, then refused by the codec with an answer)."""
     stop = Stop()
     if not endpoint_lock.claim(endpoint, lambda: stop.requested):
         return 0
@@ -115,4 +116,5 @@ def serve(endpoint: str, handler, config: Config) -> int:
     finally:
         socket.close(linger=0)
         context.term()
+        handler.close()
     return 0

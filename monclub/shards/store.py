@@ -11,7 +11,6 @@ connection: after a failure, `usable` says whether the connection survived (the 
 rolled back) or was lost (the outcome of a COMMIT in flight is unknown).
 """
 
-import os
 import socket
 from typing import Protocol
 
@@ -64,6 +63,10 @@ class Store(Protocol):
         """Extend the lease on the partition; FencedOut (and no longer usable) once another
         owner has taken it."""
 
+    def release(self) -> None:
+        """Give the partition up (its lease cleared, so that the next owner takes it at once),
+        then close."""
+
 
 class PostgresStore:
     branch = ""
@@ -77,24 +80,33 @@ class PostgresStore:
 
     @classmethod
     def open(
-        cls, conninfo: str, shard: str, index: int, fence: bool = True, node: str | None = None
+        cls,
+        conninfo: str,
+        shard: str,
+        index: int,
+        fence: bool = True,
+        node: str | None = None,
+        endpoint: str | None = None,
     ) -> "PostgresStore":
-        """Connect and take ownership of the shard's partition (its lock, then a new epoch), or
-        raise Unavailable. `fence` False is the deliberately broken build of the drills
-        (MONCLUB_FAULT=no_fence): its writes skip the epoch check. `node`: this node's name in the
-        cluster (`[cluster] node`), the host name by default."""
+        """Connect and take ownership of partition `index` for the shard process `shard` (the
+        partition's lock, then a new epoch), or raise Unavailable. The lease decides, not the lock:
+        a session that still holds the lock while the lease it wrote has run out (a frozen node's:
+        its kernel still answers keepalives) or while its process is known dead is ended. `fence` False is the
+        deliberately broken build of the drills (MONCLUB_FAULT=no_fence): its writes skip the
+        epoch check. `node`: this node's name in the cluster (`[cluster] node`), the host name by
+        default; `endpoint`: where the shard listens, for the directory."""
         try:
             conn = connect(conninfo, autocommit=True)
         except psycopg.OperationalError as error:
             raise Unavailable(f"database unreachable: {str(error).strip().splitlines()[0]}") from None
         try:
-            if not ownership.lock(conn, cls.branch, index):
-                conn.close()
-                raise Unavailable(f"another process owns {shard}; retry shortly")
-            epoch = ownership.take(conn, cls.branch, index, f"{shard} pid {os.getpid()}", node or socket.gethostname())
+            locked = ownership.lock(conn, cls.branch, index)
+            epoch = ownership.take(conn, cls.branch, index, shard, node or socket.gethostname(), endpoint, locked)
+            if not locked:
+                ownership.end_lock_holder(conn, cls.branch, index)
         except ownership.Held as held:
             conn.close()
-            raise Unavailable(f"{shard} is waiting for its partition ({held}); retry shortly") from None
+            raise Unavailable(f"waiting for partition {index} ({held}); retry shortly") from None
         except psycopg.Error as error:
             conn.close()
             raise Unavailable(f"database not ready: {str(error).strip().splitlines()[0]}") from None
@@ -107,6 +119,12 @@ class PostgresStore:
         except ownership.FencedOut:
             self.conn.close()
             raise
+
+    def release(self) -> None:
+        try:
+            ownership.release(self.conn, self.branch, self.index, self.epoch)
+        finally:
+            self.conn.close()
 
     @property
     def usable(self) -> bool:

@@ -2,7 +2,10 @@
 
 Children are forked from this already-imported process (a template: no import cost on restart).
 Signal handlers only wake the loop; the loop reaps, logs every exit with its cause, restarts that
-child alone after its delay, and answers `status` on a control socket.
+child alone after its delay, and answers on a control socket: `status`, and `replace` (OTP's hot
+code upgrade, as OS processes): a fresh copy of the child is started by exec, so that it runs the
+code on disk, then the old one is stopped (SIGTERM; a shard hands its partitions over, and its
+successor, which waited for its endpoint, takes them). That child is then always restarted fresh.
 
 Exit codes, the contract with supervisord (see docs/architecture.md):
   0   stopped on request (SIGTERM/SIGINT): expected, not restarted;
@@ -21,7 +24,7 @@ from dataclasses import dataclass, field
 import zmq
 
 from monclub import protocol, wire
-from monclub.errors import MonclubError
+from monclub.errors import InvalidRequest, MonclubError
 from monclub.supervision.control import parse_control
 from monclub.supervision.policy import RestartPolicy
 from monclub.supervision.process import describe_exit, die_with_parent
@@ -37,8 +40,12 @@ _STOP_GRACE = 10.0
 
 @dataclass
 class ChildSpec:
+    """`run` is the child's body in a fork of this process; `fresh`, the command that starts a
+    copy of it running the code on disk (None: it cannot be replaced)."""
+
     name: str
     run: Callable[[], int]
+    fresh: list[str] | None = None
 
 
 @dataclass
@@ -51,6 +58,7 @@ class Child:
     quick_deaths: int = 0
     restart_at: float | None = None
     last_exit: str | None = None
+    fresh: bool = False
 
     def status(self, now: float) -> dict:
         running = self.pid is not None
@@ -61,6 +69,7 @@ class Child:
             "uptime": round(now - self.started, 3) if running else None,
             "restarts": max(0, self.starts - 1),
             "last_exit": self.last_exit,
+            "fresh": self.fresh,
         }
 
 
@@ -71,6 +80,7 @@ class Supervisor:
     policy: RestartPolicy
     control_endpoint: str
     children: list[Child] = field(default_factory=list)
+    retired: set[int] = field(default_factory=set)
     _stop: bool = False
 
     def run(self) -> int:
@@ -129,6 +139,9 @@ class Supervisor:
                 return True
             child = next((c for c in self.children if c.pid == pid), None)
             if child is None:
+                if pid in self.retired:
+                    self.retired.discard(pid)
+                    log.info("%s: replaced child pid %d exited: %s", self.name, pid, describe_exit(status))
                 continue
             now = time.monotonic()
             child.pid, child.last_exit = None, describe_exit(status)
@@ -158,7 +171,7 @@ class Supervisor:
         parent = os.getpid()
         pid = os.fork()
         if pid == 0:
-            _become_child(child.spec, blocked, parent)
+            _become_child(child.spec, blocked, parent, child.spec.fresh if child.fresh else None)
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         child.pid, child.restart_at = pid, None
         child.started, child.started_wall = time.monotonic(), time.time()
@@ -172,10 +185,24 @@ class Supervisor:
                 continue
             try:
                 request = parse_control(wire.decode(frames[2]))
-                reply = protocol.ok(request, self.status())
+                result = self.replace(request.child) if request.op == "replace" else self.status()
+                reply = protocol.ok(request.id, result)
             except MonclubError as error:
                 reply = protocol.error(None, error.code, error.message)
             control.send_multipart([frames[0], b"", wire.encode(reply)])
+
+    def replace(self, name: str | None) -> dict:
+        """Start a fresh copy of child `name`, then stop the old one; their pids."""
+        child = next((c for c in self.children if c.spec.name == name), None)
+        if child is None or child.spec.fresh is None:
+            raise InvalidRequest(f"no child {name!r} that can be replaced")
+        old = child.pid
+        child.fresh = True
+        self._start(child)
+        if old is not None:
+            self.retired.add(old)
+            _signal(old, signal.SIGTERM)
+        return {"child": child.spec.name, "old": old, "pid": child.pid}
 
     def status(self) -> dict:
         now = time.monotonic()
@@ -208,8 +235,8 @@ class Supervisor:
             time.sleep(0.02)
 
 
-def _become_child(spec: ChildSpec, blocked, parent: int) -> None:
-    """Runs in the forked child and never returns."""
+def _become_child(spec: ChildSpec, blocked, parent: int, fresh: list[str] | None) -> None:
+    """Runs in the forked child and never returns: runs the child's body, or execs `fresh`."""
     code = 1
     try:
         signal.set_wakeup_fd(-1)
@@ -218,6 +245,8 @@ def _become_child(spec: ChildSpec, blocked, parent: int) -> None:
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         die_with_parent(signal.SIGKILL, parent)
         os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+        if fresh is not None:
+            os.execv(fresh[0], fresh)
         code = spec.run()
     except BaseException:
         traceback.print_exc()

@@ -95,7 +95,7 @@ class TreeCollector(Collector):
         commands = CounterMetricFamily("monclub_shard_commands", "Commands answered by op, outcome", labels=labels)
         batches, commits = [], []
         for branch in tree.BRANCHES:
-            for index in range(tree.shard_count(self.config, branch)):
+            for index in range(self.config.shard_count(branch)):
                 answer = probe(self.config, index, branch, timeout=PROBE_SECONDS) or {}
                 stats, shard = answer.get("stats"), [branch, str(index)]
                 if not stats:

@@ -22,10 +22,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from monclub import observe
-from monclub.client import probe
 from monclub.db.outbox import read_events
 from monclub.errors import MonclubError
-from monclub.partition import shard_of
 from monclub.web import views
 from monclub.web.live import GAP, TREE_SECONDS
 from monclub.web.requests import path_id
@@ -104,10 +102,9 @@ async def seance_stream(request: Request) -> EventSourceResponse:
     aggregate = f"seance/{seance_id}"
 
     def read_owner() -> dict:
-        """The owning process as the local tree knows it, its node, and the epoch it writes under."""
-        found = observe.owner(web.config, "reunions", seance_id)
-        answer = probe(web.config, shard_of(seance_id, web.config.shards)) or {}
-        return {**found, "node": web.config.node, "epoch": answer.get("epoch")}
+        """The owner of the séance's partition as the directory knows it: its process, pid,
+        node and the epoch it writes under."""
+        return observe.owner(web.config, "reunions", seance_id)
 
     async def read() -> dict:
         seance = await web.db.run(views.seance, seance_id)

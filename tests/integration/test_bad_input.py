@@ -7,12 +7,12 @@ import zmq
 from monclub import protocol, wire
 from monclub.db import connect
 from monclub.errors import InvalidRequest
-from monclub.partition import shard_of
 from monclub.prets.ops import OPS as LIVRE_OPS
 from monclub.reunions import seance as core
 from monclub.reunions.ops import OPS
-from monclub.reunions.shard import seance_shard
+from monclub.reunions.shard import seance_owner
 from tests.fixtures.postgres import add_membres
+from tests.fixtures.processes import home_shard
 
 VALID = protocol.request(
     "valid-request-0001", "creer", seance="polar", titre="Soirée Polar", places=2, attente=0, tarif=0
@@ -84,7 +84,7 @@ BAD = {
 
 @pytest.fixture
 def shard_socket(reunions):
-    endpoint = reunions.config.endpoint("reunions", shard_of("polar", reunions.config.shards))
+    endpoint = reunions.config.endpoint("reunions", home_shard(reunions.config, "polar"))
     socket = zmq.Context.instance().socket(zmq.DEALER)
     socket.linger = 0
     socket.connect(endpoint)
@@ -134,7 +134,7 @@ def test_a_malformed_envelope_is_dropped_and_the_shard_serves_on(shard_socket):
 
 def test_an_exception_on_one_seance_drops_it_alone_and_answers_internal_error(database, monkeypatch):
     """In-process shard on the real database, with a bug injected into the core for one séance."""
-    shard = seance_shard(0, 1, database)
+    shard = seance_owner(0, database)
     with connect(database, autocommit=True) as conn:
         a, b = add_membres(conn, 2)
     for seance in ("polar", "manga"):

@@ -3,8 +3,9 @@ owner of an aggregate, one convention for words, and `status` that does not coun
 
 import json
 
-from monclub.partition import shard_of
+from monclub.partition import partition_of
 from tests.fixtures.postgres import add_membres
+from tests.fixtures.processes import home_shard
 
 
 def test_listings_show_membres_livres_and_which_seance_is_cancelled(tree, sql):
@@ -39,18 +40,19 @@ def test_voir_names_the_owner_shard_and_its_pid_as_status_shows_it(tree):
         client.creer("polar", "Soirée Polar", places=2)
         client.ajouter_livre("dune", "Dune")
     pids = tree.pids()
-    seance = f"reunions/shard-{shard_of('polar', 2)}"
-    livre = f"prets/shard-{shard_of('dune', tree.config.pret_shards)}"
-    assert json.loads(tree.monclub("seance", "voir", "polar", "--json").stdout)["owner"] == {
-        "place": seance,
-        "pid": pids[seance],
-    }
-    assert f"owner: {seance} (pid {pids[seance]})" in tree.monclub("seance", "voir", "polar").stdout
-    assert json.loads(tree.monclub("pret", "voir", "dune", "--json").stdout)["owner"] == {
-        "place": livre,
-        "pid": pids[livre],
-    }
-    assert f"owner: {livre} (pid {pids[livre]})" in tree.monclub("pret", "voir", "dune").stdout
+    for branch, key, command in (("reunions", "polar", "seance"), ("prets", "dune", "pret")):
+        shard = f"{branch}/shard-{home_shard(tree.config, key, branch)}"
+        owner = json.loads(tree.monclub(command, "voir", key, "--json").stdout)["owner"]
+        partition = partition_of(key, tree.config.partition_count(branch))
+        assert owner == {
+            "partition": partition,
+            "shard": shard,
+            "pid": pids[shard],
+            "node": tree.config.node,
+            "epoch": 1,
+        }
+        text = f"owner: {shard} (pid {pids[shard]}) on {tree.config.node}, partition {partition} epoch 1"
+        assert text in tree.monclub(command, "voir", key).stdout
 
 
 def test_one_convention_plurals_and_amounts_with_their_currency(tree, sql):

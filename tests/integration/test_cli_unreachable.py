@@ -13,8 +13,8 @@ import zmq
 
 from monclub import config as configuration
 from monclub import wire
-from monclub.partition import shard_of
 from monclub.tree import rpc
+from tests.fixtures.processes import home_shard
 
 ATTEMPT_TIMEOUT = 10.0
 SHARD_COMMANDS = {
@@ -94,11 +94,11 @@ def received(router: zmq.Socket) -> list[dict]:
 def test_a_silent_shard_gets_one_request_id_until_the_deadline_and_no_advice_to_resend(silent_shards, tmp_path):
     config, sockets = silent_shards
     env = cli_env(config.home, tmp_path, "attempt_timeout = 0.3\ndeadline = 2")
-    owner = sockets[("reunions", shard_of("polar", config.shards))]
+    owner = sockets[("reunions", home_shard(config, "polar"))]
 
     read, took = monclub(env, "seance", "voir", "polar")
     assert read.returncode == 1 and 1.5 < took < 10
-    assert read.stderr.startswith("error: timeout: no answer from reunions/shard-"), read.stderr
+    assert read.stderr.startswith("error: timeout: no answer from reunions/partition-"), read.stderr
     assert "request id" not in read.stderr and "send" not in read.stderr
     received(owner)
 

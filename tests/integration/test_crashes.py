@@ -4,12 +4,11 @@ import os
 import signal
 import threading
 
-import pytest
-
-from monclub.errors import MonclubError, Unavailable
-from monclub.partition import shard_of
+from monclub.errors import MonclubError
+from monclub.partition import partition_of
 from monclub.tree import alive
 from tests.fixtures.postgres import add_membres
+from tests.fixtures.processes import home_shard
 from tests.fixtures.waiting import wait_for
 
 CLIENTS = 50
@@ -79,7 +78,7 @@ def test_fifty_clients_on_ten_places(reunions, sql):
 def test_fifty_clients_with_the_owning_shard_killed_mid_storm(reunions, sql):
     with reunions.client() as client:
         client.creer("polar", "Soirée Polar", places=PLACES, attente=CLIENTS)
-    shard = shard_of("polar", reunions.config.shards)
+    shard = home_shard(reunions.config, "polar")
     killed = []
 
     def kill():
@@ -114,9 +113,18 @@ def test_more_restarts_than_the_intensity_and_the_supervisor_exits_1(start_reuni
     assert reunions.process.wait(timeout=10) == 1
 
 
-def test_a_different_shard_count_than_the_database_has_is_refused_with_exit_78(start_reunions):
+def test_a_different_partition_count_than_the_database_has_is_refused_with_exit_78(start_reunions):
     start_reunions(shards=2).stop()
-    assert start_reunions(shards=3, wait=False).process.wait(timeout=20) == 78
+    other = start_reunions(shards=2, wait=False, config="[reunions]\npartitions = 8\n")
+    assert other.process.wait(timeout=20) == 78
+
+
+def test_the_shard_count_may_change_at_a_restart(start_reunions):
+    start_reunions(shards=2).stop()
+    reunions = start_reunions(shards=3)
+    with reunions.client() as client:
+        client.creer("polar", "Polar", places=2)
+        assert client.etat("polar")["places"] == 2
 
 
 def test_shards_die_with_their_supervisor(reunions):
@@ -127,21 +135,28 @@ def test_shards_die_with_their_supervisor(reunions):
 
 
 def test_a_second_process_for_a_shard_cannot_write_while_the_first_lives(start_reunions, state_dirs, sql):
-    (membre,) = add_membres(sql, 1)
+    """It sends the client to the first, which writes; once the first is gone, it takes over."""
+    a, b = add_membres(sql, 2)
     first = start_reunions()
     with first.client() as client:
         client.creer("polar", "Soirée Polar", places=5)
+    epochs = "SELECT epoch, endpoint FROM partitions WHERE branch = 'reunions' AND partition = %s"
+    partition = partition_of("polar", first.config.partitions)
+    owned = sql.execute(epochs, (partition,)).fetchone()
     second = start_reunions(home=state_dirs(), wait=False)
     wait_for(lambda: second.status() is not None, 20, "the second supervisor")
-    with second.client(attempt_timeout=0.3, deadline=1.5) as stale:
-        with pytest.raises(Unavailable):
-            stale.inscrire("polar", membre)
-    assert registered(sql, "polar") == 0
+    with second.client() as redirected:
+        assert redirected.inscrire("polar", a) == {"statut": "inscrit"}
+        assert redirected.redirects == 1
+    assert sql.execute(epochs, (partition,)).fetchone() == owned, "the first one wrote, at its epoch"
     first.process.kill()
     first.process.wait()
     with second.client() as client:
-        assert client.inscrire("polar", membre) == {"statut": "inscrit"}
-    assert registered(sql, "polar") == 1
+        assert client.inscrire("polar", b) == {"statut": "inscrit"}
+    assert registered(sql, "polar") == 2
+    assert sql.execute(epochs, (partition,)).fetchone()[1] == second.config.endpoint(
+        "reunions", home_shard(second.config, "polar")
+    )
 
 
 def test_a_lost_database_session_is_reopened_without_a_restart(reunions, sql):

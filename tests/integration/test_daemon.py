@@ -112,7 +112,7 @@ def test_status_tells_this_runs_exits_in_one_wording_and_the_remedy_of_each_part
     assert "down" in line and " up " not in line and _program(tree, "reunions")["uptime"] is None
 
     tree.monclub("stop")
-    tree.env["MONCLUB_SHARDS"] = "3"
+    tree.env["MONCLUB_PARTITIONS"] = "8"
     assert tree.monclub("start", check=False).returncode == 1
     assert _program(tree, "reunions")["last_exit"] == "exit 78 (configuration error)"
     down = tree.monclub("status", check=False)

@@ -201,3 +201,27 @@ def _pids(state: dict) -> list[int]:
     for program in state["programs"]:
         pids += [program["pid"], *(c["pid"] for c in program.get("children", []))]
     return pids
+
+
+def test_a_cluster_drill_kills_and_freezes_whole_nodes_and_reports_no_violation(daemon_env, tmp_path):
+    """Three nodes on this database; whole nodes killed and frozen under load; each time the
+    others take the partitions over, and the audit (stale epochs included) finds nothing."""
+    cli, _ = daemon_env
+    cli.run("start")
+    report_path = tmp_path / "cluster.json"
+    args = ["--nodes", "3", "--duration", "24", "--fault-every", "6", "--seed", "3", "--clients", "4"]
+    drill = subprocess.run(
+        [sys.executable, "-m", "monclub", "drill", "cluster", *args, "--settle", "60", "--report", str(report_path)],
+        env=cli.env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert drill.returncode == 0, drill.stdout + drill.stderr
+    report = json.loads(report_path.read_text())
+    assert report["ok"] and report["violations"] == []
+    assert sum(report["faults"].values()) >= 2 and report["failover_seconds"]["count"] >= 2
+    assert {kind.split()[-1] for kind in report["faults"]} == {"kill", "freeze"}
+    assert report["operations_acknowledged"] > 0
+    assert "no commit under a stale epoch" in drill.stdout
+    assert not (configuration.load(cli.env).home / "cluster" / "n1").exists(), "the extra nodes are removed"

@@ -9,11 +9,15 @@ import pytest
 
 from monclub.db import connect
 from monclub.db.audit import violations
+from monclub.partition import partition_of
 from monclub.reunions import seance
 from monclub.reunions.domain import Seances
 from monclub.reunions.store import SeanceStore
 from monclub.shards import ownership
 from monclub.shards.batch import Write
+from tests.fixtures.ownership import bump
+from tests.fixtures.postgres import add_membres
+from tests.fixtures.processes import home_shard
 from tests.fixtures.waiting import wait_for
 
 FENCE_FOR_SHARE = ownership.FENCE
@@ -24,12 +28,12 @@ def _bump_in_background(database: str) -> tuple[threading.Thread, dict]:
     """A new owner acquiring partition reunions/0 on a session of its own; returns at once."""
     result: dict = {}
 
-    def bump() -> None:
+    def take() -> None:
         with connect(database, autocommit=True) as conn:
             result["pid"] = conn.info.backend_pid
-            result["epoch"] = ownership.acquire(conn, "reunions", 0, "new owner")
+            result["epoch"] = bump(conn, "reunions", 0, "new owner")
 
-    thread = threading.Thread(target=bump, daemon=True)
+    thread = threading.Thread(target=take, daemon=True)
     thread.start()
     wait_for(lambda: "pid" in result, 10, "the new owner's session")
     return thread, result
@@ -44,13 +48,13 @@ def _check_then_commit(database: str, sql: psycopg.Connection, fence: str) -> tu
     """Old owner (epoch 1) checks; a new owner bumps; the old owner writes and commits. Whether
     the bump had to wait for the old owner's commit, and the epoch the new owner got."""
     with connect(database) as old:
-        assert ownership.acquire(old, "reunions", 0, "old owner") == 1
+        assert bump(old, "reunions", 0, "old owner") == 1
         old.commit()
         old.execute(fence, ("reunions", 0, 1))
-        thread, bump = _bump_in_background(database)
+        thread, bumped = _bump_in_background(database)
         waited = False
         try:
-            wait_for(lambda: _waiting_on_a_lock(sql, bump["pid"]), 2, "the bump to wait for the check")
+            wait_for(lambda: _waiting_on_a_lock(sql, bumped["pid"]), 2, "the bump to wait for the check")
             waited = True
         except AssertionError:
             thread.join(timeout=10)
@@ -60,7 +64,7 @@ def _check_then_commit(database: str, sql: psycopg.Connection, fence: str) -> tu
         old.commit()
     thread.join(timeout=10)
     assert not thread.is_alive()
-    return waited, bump["epoch"]
+    return waited, bumped["epoch"]
 
 
 def test_the_check_holds_back_a_bump_until_the_checked_write_commits(database, sql):
@@ -90,7 +94,7 @@ def _write(store: SeanceStore, request_id: str, seance_id: str) -> None:
 def test_a_stale_owner_cannot_commit_and_the_audit_counts_it_when_the_fence_is_off(database, sql, fence):
     store = SeanceStore.open(database, "reunions/shard-0", 0, fence=fence)
     _write(store, "creer-before-0001", "avant")
-    assert ownership.acquire(sql, "reunions", 0, "new owner") == store.epoch + 1
+    assert bump(sql, "reunions", 0, "new owner") == store.epoch + 1
     stale = [line for line in violations(sql) if line.startswith("commit under a stale epoch")]
     assert stale == []
     if fence:
@@ -130,3 +134,23 @@ def _took(sql, node: str) -> int | None:
         return ownership.take(sql, "reunions", 0, "shard-0", node)
     except ownership.Held:
         return None
+
+
+def test_every_row_a_shard_writes_carries_the_epoch_it_was_written_under(reunions, sql):
+    a, b = add_membres(sql, 2)
+    epoch_of = "SELECT epoch FROM partitions WHERE branch = 'reunions' AND partition = %s"
+    rows = (
+        "SELECT s.epoch, array_agg(i.epoch ORDER BY i.rang) FROM seances s"
+        " JOIN inscriptions i ON i.seance_id = s.id WHERE s.id = 'polar' GROUP BY s.epoch"
+    )
+    with reunions.client() as client:
+        client.creer("polar", "Polar", places=3)
+        client.inscrire("polar", a)
+    first = sql.execute(epoch_of, (partition_of("polar", reunions.config.partitions),)).fetchone()[0]
+    assert sql.execute(rows).fetchone() == (first, [first])
+    reunions.kill_shard(home_shard(reunions.config, "polar"))
+    with reunions.client() as client:
+        client.inscrire("polar", b)
+    assert sql.execute(rows).fetchone() == (first + 1, [first, first + 1]), (
+        "the séance's counters updated at the new epoch"
+    )

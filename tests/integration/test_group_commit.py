@@ -11,7 +11,7 @@ import pytest
 from monclub import protocol
 from monclub.reunions import seance as core
 from monclub.reunions.ops import OPS
-from monclub.reunions.shard import seance_shard
+from monclub.reunions.shard import seance_owner
 from monclub.shards.batch import Write
 from tests.fixtures.postgres import add_membres
 
@@ -26,7 +26,7 @@ def inscrire(request_id: str, membre: int, seance: str = "polar") -> protocol.Re
 
 @pytest.fixture
 def shard(database):
-    shard = seance_shard(0, 1, database)
+    shard = seance_owner(0, database)
     reply = shard.handle(
         request("creer-polar-0001", "creer", seance="polar", titre="Polar", places=2, attente=1, tarif=500)
     )

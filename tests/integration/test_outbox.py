@@ -4,10 +4,15 @@ import random
 import threading
 from pathlib import Path
 
+import psycopg
+import pytest
+
 from monclub.config import Config
 from monclub.db import connect
 from monclub.db.outbox import append_events, latest_seq, read_events
 from monclub.events.retention import prune
+from monclub.shards import ownership
+from tests.fixtures.ownership import bump
 from tests.fixtures.postgres import add_membres
 
 
@@ -94,10 +99,16 @@ def test_pruning_keeps_what_a_listener_has_not_consumed_and_recent_replies(sql, 
         " ('new-request', 'x', '', now())"
     )
     owner_sql.execute("UPDATE events SET at = now() - interval '2 days'")  # events are append-only for the programs
-    assert prune(sql, Config(home=Path("/tmp/unused"))) == (4, 1)
+    relay = ("relay", 0, ownership.take(sql, "relay", 0, "relay", "node-a"))
+    assert prune(sql, Config(home=Path("/tmp/unused")), relay) == (4, 1)
     assert [e["seq"] for e in read_events(sql, 0)] == [5, 6, 7, 8, 9, 10]
     assert sql.execute("SELECT id FROM requests").fetchall() == [("new-request",)]
     sql.execute("UPDATE listener_positions SET seq = 10")
     owner_sql.execute("UPDATE events SET at = now() WHERE seq > 8")
-    assert prune(sql, Config(home=Path("/tmp/unused"))) == (4, 0)
+    relay, stale = ("relay", 0, bump(sql, "relay", 0, "another relay")), relay
+    with pytest.raises(psycopg.Error) as fenced:
+        prune(sql, Config(home=Path("/tmp/unused")), stale)
+    assert ownership.fenced(fenced.value), "a relay that lost its lease prunes nothing"
+    assert len(read_events(sql, 0)) == 6
+    assert prune(sql, Config(home=Path("/tmp/unused")), relay) == (4, 0)
     assert [e["seq"] for e in read_events(sql, 0)] == [9, 10]

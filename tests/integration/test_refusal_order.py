@@ -11,10 +11,10 @@ from monclub import protocol
 from monclub.config import Config
 from monclub.prets.domain import Livres
 from monclub.prets.ops import OPS as LIVRE_OPS
-from monclub.prets.shard import livre_shard
+from monclub.prets.shard import livre_owner
 from monclub.reunions.domain import Seances
 from monclub.reunions.ops import OPS as SEANCE_OPS
-from monclub.reunions.shard import seance_shard
+from monclub.reunions.shard import seance_owner
 from monclub.shards.owner import Owner
 from tests.fixtures.memory_store import MemoryDatabase
 from tests.fixtures.postgres import add_membres
@@ -83,14 +83,14 @@ def _owner(request, domain, make_shard):
     """The owner on the in-memory double (a unit test) or on PostgreSQL, with four membres."""
     if request.param == "memory":
         membres = [1, 2, 3, 4]
-        return Owner(domain, 0, 1, MemoryDatabase(domain, membres=membres).open), membres
+        return Owner(domain, 0, MemoryDatabase(domain, membres=membres).open), membres
     membres = add_membres(request.getfixturevalue("sql"), 4)
     return make_shard(request.getfixturevalue("database")), membres
 
 
 @pytest.fixture(params=["memory", "postgres"])
 def seances(request):
-    shard, (a, b, c, spare) = _owner(request, Seances(), lambda database: seance_shard(0, 1, database))
+    shard, (a, b, c, spare) = _owner(request, Seances(), lambda database: seance_owner(0, database))
     ask = Sequence("setup")
     for setup in [
         ask("creer", SEANCE_OPS, seance="polar", titre="Polar", places=1, attente=1, tarif=0),
@@ -108,7 +108,7 @@ def seances(request):
 @pytest.fixture(params=["memory", "postgres"])
 def livres(request):
     config = Config(home=Path("/nonexistent"), pret_shards=1)
-    shard, (a, b, c, spare) = _owner(request, Livres(config), lambda database: livre_shard(config, database, 0))
+    shard, (a, b, c, spare) = _owner(request, Livres(config), lambda database: livre_owner(config, database, 0))
     ask = Sequence("setup")
     for setup in [
         ask("ajouter", LIVRE_OPS, livre="lent", titre="Lent"),

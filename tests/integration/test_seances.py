@@ -1,13 +1,18 @@
 """Séances through real shard processes on a real PostgreSQL."""
 
 import uuid
+from dataclasses import replace
 
 import psycopg
 import pytest
 
 from monclub import protocol, wire
+from monclub.client import Client
 from monclub.errors import Refus
+from monclub.partition import partition_of
 from tests.fixtures.postgres import add_membres
+from tests.fixtures.processes import home_shard
+from tests.fixtures.waiting import wait_for
 
 
 def stored(sql, seance: str) -> tuple[list[int], list[int]]:
@@ -106,18 +111,29 @@ def test_a_refusal_is_also_the_outcome_a_retry_gets(reunions, sql):
     assert stored(sql, "polar") == ([], [])
 
 
-def test_a_shard_refuses_a_seance_outside_its_partition(reunions):
-    from monclub.partition import shard_of
-
-    wrong = 1 - shard_of("polar", 2)
+def test_a_shard_answers_wrong_owner_naming_the_owner_of_a_partition_it_does_not_host(reunions):
+    home = home_shard(reunions.config, "polar")
     with reunions.client() as client:
+        client.creer("polar", "Polar", places=2)
         reply = client._attempt(
-            reunions.config.endpoint("reunions", wrong),
+            reunions.config.endpoint("reunions", 1 - home),
             wire.encode(protocol.request("r" * 16, "etat", seance="polar")),
             "r" * 16,
             2.0,
         )
-    assert reply["error"]["code"] == "wrong_shard"
+    assert reply["error"]["code"] == "wrong_owner"
+    assert reply["error"]["owner"]["endpoint"] == reunions.config.endpoint("reunions", home)
+    assert reply["error"]["owner"]["partition"] == partition_of("polar", reunions.config.partitions)
+
+
+def test_a_client_that_guesses_the_wrong_shard_is_redirected_once_and_remembers(reunions):
+    seance = next(f"s{i}" for i in range(100) if home_shard(reunions.config, f"s{i}") == 1)
+    with reunions.client() as client:
+        client.creer(seance, "Polar", places=2)
+    with Client(replace(reunions.config, shards=1)) as guessing:
+        assert guessing.etat(seance)["places"] == 2
+        assert guessing.etat(seance)["places"] == 2
+        assert guessing.redirects == 1, "redirected by shard 0 once, then sent to the owner directly"
 
 
 def test_a_direct_sql_write_that_would_overbook_is_refused_by_the_database(reunions, sql):
@@ -143,3 +159,33 @@ def test_when_the_database_refuses_a_write_the_shard_reloads_and_stays_right(reu
         assert getattr(failed.value, "code", None) == "internal_error"
         assert client.inscrire("polar", b) == {"statut": "en_attente", "position": 1}
     assert stored(sql, "polar") == ([a], [b])
+
+
+def test_replies_carry_the_epoch_they_were_decided_at_and_a_resend_the_stored_one(reunions, sql):
+    (membre,) = add_membres(sql, 1)
+    endpoint = reunions.config.endpoint("reunions", home_shard(reunions.config, "polar"))
+    partition = partition_of("polar", reunions.config.partitions)
+    epoch_of = "SELECT epoch FROM partitions WHERE branch = 'reunions' AND partition = %s"
+
+    def send(op: str, request_id: str, **fields) -> dict:
+        with reunions.client() as client:
+            return client._attempt(endpoint, wire.encode(protocol.request(request_id, op, **fields)), request_id, 5.0)
+
+    created = send("creer", "creer-polar-0001", seance="polar", titre="Polar", places=2, attente=0, tarif=0)
+    first = sql.execute(epoch_of, (partition,)).fetchone()[0]
+    assert created["epoch"] == first
+    assert send("etat", "etat-polar-0001", seance="polar")["epoch"] == first
+    reunions.kill_shard(home_shard(reunions.config, "polar"))
+    refused = wait_for(
+        lambda: (
+            (reply := send("creer", "creer-polar-0002", seance="polar", titre="P", places=1, attente=0, tarif=0))
+            and reply["ok"] is False
+            and reply["error"]["code"] != "unavailable"
+            and reply
+        ),
+        30,
+        "the restarted shard",
+    )
+    assert refused["error"]["code"] == "seance_existe" and refused["epoch"] == first + 1
+    assert send("creer", "creer-polar-0001", seance="polar", titre="Polar", places=2, attente=0, tarif=0) == created
+    assert send("inscrire", "inscrire-polar-01", seance="polar", membre=membre)["epoch"] == first + 1

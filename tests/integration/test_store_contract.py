@@ -19,7 +19,9 @@ from monclub.shards import ownership
 from monclub.shards.batch import Write
 from monclub.shards.store import AlreadyApplied
 from tests.fixtures.memory_store import MemoryDatabase
+from tests.fixtures.ownership import bump
 from tests.fixtures.postgres import add_membres
+from tests.fixtures.waiting import wait_for
 
 LIVRES = Livres(Config(home=Path("/nonexistent"), pret_shards=1))
 DOMAINS = {"seances": (Seances(), SeanceStore), "livres": (LIVRES, LivreStore)}
@@ -43,6 +45,14 @@ class Postgres:
         for store in self.opened:
             store.close()
 
+    def end(self, store) -> None:
+        """Close a session and wait until its server process is gone with its lock (a close does
+        not wait for it): a new session of this process then takes the partition at once."""
+        backend = store.conn.info.backend_pid
+        store.close()
+        gone = "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = %s)"
+        wait_for(lambda: self.sql.execute(gone, (backend,)).fetchone()[0], 10, "the closed session to end")
+
     def break_session(self, store) -> None:
         """Drop the session's prepared statements behind psycopg's back, as a server restart in
         the middle of a pipeline can leave them: the next write fails without being refused."""
@@ -50,7 +60,7 @@ class Postgres:
 
     def take_over(self) -> None:
         """Another owner acquires the partition (as a node that found the lease expired would)."""
-        ownership.acquire(self.sql, self.domain.branch, 0, "another owner")
+        bump(self.sql, self.domain.branch, 0, "another owner")
 
     def outbox(self) -> list[tuple[str, str]]:
         return [tuple(row) for row in self.sql.execute("SELECT type, aggregate FROM events ORDER BY seq")]
@@ -72,6 +82,9 @@ class Memory:
 
     def open(self):
         return self.db.open()
+
+    def end(self, store) -> None:
+        store.close()
 
     def close(self) -> None:
         pass
@@ -131,7 +144,7 @@ def test_a_batch_is_stored_and_loads_back_as_the_domain_folds_it(seances):
         writes.append(done)
     store.enregistrer(writes)
     assert store.charger_tous(["polar", "ghost"]) == {"polar": state}
-    store.close()
+    seances.end(store)
     assert seances.open().charger_tous(["polar"])["polar"].attente == (c,)
     assert seances.outbox() == [
         ("seance_creee", "seance/polar"),
@@ -224,7 +237,7 @@ def test_one_session_owns_the_shard_until_it_is_closed(seances):
     assert store.usable
     with pytest.raises(Unavailable):
         seances.open()
-    store.close()
+    seances.end(store)
     assert not store.usable
     assert seances.open().usable
 

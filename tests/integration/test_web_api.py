@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from monclub import config as configuration
-from monclub.partition import shard_of
 from monclub.tree import rpc
 from tests.fixtures.postgres import add_membres
+from tests.fixtures.processes import home_shard
 from tests.fixtures.web import web_url
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
@@ -181,7 +181,7 @@ def test_an_unknown_outcome_is_a_504_and_the_same_key_sent_again_applies_it_once
     (membre,) = add_membres(sql, 1)
     with httpx.Client(base_url=url, timeout=30) as http:
         assert http.post("/api/seances", json={"id": "polar", "titre": "Polar", "places": 3}).is_success
-        shard = tree.pids()[f"reunions/shard-{shard_of('polar', 2)}"]
+        shard = tree.pids()[f"reunions/shard-{home_shard(tree.config, 'polar')}"]
         key = {"Idempotency-Key": str(uuid.uuid4())}
         os.kill(shard, signal.SIGSTOP)
         try:

@@ -4,7 +4,7 @@ from benchmarks.harness import percentile_ms
 from benchmarks.load import summarize
 from benchmarks.population import owned_ids
 from benchmarks.targets import evaluate, ratio, verdict
-from monclub.partition import shard_of
+from monclub.partition import partition_of
 
 
 def row(per_second: float, p50: float = 1.0) -> dict:
@@ -84,10 +84,11 @@ def test_recovery_growth_beyond_one_and_a_half_times_plus_5_ms_is_a_miss():
 
 
 def test_owned_ids_belong_to_the_shard_and_continue_from_start():
-    ids = owned_ids("owned2", 50, shard=2, shards=4)
+    ids = owned_ids("owned2", 50, shard=2, shards=4, partitions=16)
     assert len(ids) == 50 and len(set(ids)) == 50
-    assert all(shard_of(i, 4) == 2 for i in ids)
+    assert all(partition_of(i, 16) % 4 == 2 for i in ids)
+    assert {partition_of(i, 16) for i in ids} == {2, 6, 10, 14}, "every partition of the process"
     start = int(ids[-1].rsplit("-", 1)[1]) + 1
-    more = owned_ids("owned2", 10, shard=2, shards=4, start=start)
+    more = owned_ids("owned2", 10, shard=2, shards=4, start=start, partitions=16)
     assert not set(more) & set(ids)
     assert owned_ids("x", 3) == ["x-0", "x-1", "x-2"]

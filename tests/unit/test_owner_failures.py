@@ -38,7 +38,7 @@ def statut(reply: dict | None) -> str | None:
 @pytest.fixture
 def db():
     database = MemoryDatabase(Seances(), membres=range(1, 11))
-    owner = Owner(Seances(), 0, 1, database.open)
+    owner = Owner(Seances(), 0, database.open)
     assert owner.handle(ask("creer-polar-0001", "creer", seance="polar", titre="Polar", places=5, attente=0, tarif=0))[
         "ok"
     ]
@@ -50,7 +50,7 @@ def fresh_owner(db: MemoryDatabase) -> Owner:
     """An owner with nothing in memory, as a restarted shard process has."""
     if db.session is not None:
         db.session.close()
-    return Owner(Seances(), 0, 1, db.open)
+    return Owner(Seances(), 0, db.open)
 
 
 def inscrits(db: MemoryDatabase) -> list[int]:
@@ -176,7 +176,7 @@ def test_a_timer_whose_commit_outcome_is_unknown_fires_once():
         livres, membres=[1], due=lambda livre, now: livre.prochaine is not None and livre.prochaine <= now
     )
     clock = [NOW]
-    owner = Owner(livres, 0, 1, db.open, clock=lambda: clock[0])
+    owner = Owner(livres, 0, db.open, clock=lambda: clock[0])
     for request in (
         protocol.request("ajouter-lent-0001", "ajouter", livre="lent", titre="Lent"),
         protocol.request("emprunter-lent-01", "emprunter", livre="lent", membre=1, jours=1),
@@ -219,7 +219,7 @@ class Monotonic:
 
 def test_memory_answers_reads_only_while_the_lease_runs_then_renews_it_first(db):
     clock = Monotonic()
-    owner = Owner(Seances(), 0, 1, db.open, monotonic=clock)
+    owner = Owner(Seances(), 0, db.open, monotonic=clock)
     assert statut(owner.handle(inscrire(1))) == "inscrit"
     db.take_over()
     clock.now += LEASE_TRUSTED / 2
@@ -232,7 +232,7 @@ def test_memory_answers_reads_only_while_the_lease_runs_then_renews_it_first(db)
 
 def test_the_tick_renews_the_lease_a_third_of_a_lease_before_it_ends(db):
     clock = Monotonic()
-    owner = Owner(Seances(), 0, 1, db.open, monotonic=clock)
+    owner = Owner(Seances(), 0, db.open, monotonic=clock)
     owner.handle(inscrire(1))
     first = owner.owned_until
     owner.tick()

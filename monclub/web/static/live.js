@@ -150,7 +150,7 @@ function drawSeance(state) {
   const seance = state.seance;
   const owner = state.owner;
   document.getElementById("owner").textContent = owner
-    ? `owner: ${owner.place} (pid ${owner.pid || "?"}) on node ${owner.node}, epoch ${owner.epoch ?? "?"}`
+    ? `owner: ${owner.shard ?? "?"} (pid ${owner.pid || "?"}) on node ${owner.node ?? "?"}, partition ${owner.partition} epoch ${owner.epoch ?? "?"}`
     : "";
   if (!seance) {
     document.getElementById("titre").textContent = "(no such séance yet)";

@@ -1,0 +1,127 @@
+"""The accueil's handler: each request decided alone, on one PostgreSQL session.
+
+A query reads one page of a listing. A mutation is exactly-once by request id, as on the shards:
+in one transaction, the stored reply of the id if there is one, else the change and its reply
+stored in `requests`; a refusal (`paiement_inconnu`, `paiement_clos`) is stored too. When the
+session dies during that transaction, the outcome is looked up by id on a new one; while the
+database cannot say, the request gets no reply (the client resends the same id), as on a shard.
+"""
+
+from collections.abc import Callable
+from types import SimpleNamespace
+
+import psycopg
+from psycopg import errors
+
+from monclub import protocol, wire
+from monclub.accueil.ops import OPS
+from monclub.db import reads
+from monclub.db.membres import creer_membre
+from monclub.errors import MonclubError
+from monclub.paiements import regler
+from monclub.service import NOTHING, Service
+from monclub.shards import directory
+
+NAME = "accueil"
+_STORED = "SELECT reply FROM requests WHERE id = %s"
+_STORE = "INSERT INTO requests (id, shard, reply) VALUES (%s, %s, %s)"
+
+# Each listing: its read (monclub.db.reads) and the key of a row that the next page starts after.
+LISTINGS: dict[str, tuple[Callable[..., list[dict]], str]] = {
+    "membres": (reads.membres, "id"),
+    "seances": (reads.seances, "id"),
+    "livres": (reads.livres, "id"),
+    "prets": (reads.prets_par_livre, "livre"),
+    "paiements": (reads.paiements, "id"),
+    "notifications": (reads.notifications, "id"),
+}
+
+
+def _creer_membre(conn: psycopg.Connection, args: dict) -> dict:
+    membre = creer_membre(conn, args["nom"], args["email"])
+    return {"membre": {"id": membre, "nom": args["nom"], "email": args["email"]}}
+
+
+def _regler_paiement(conn: psycopg.Connection, args: dict) -> dict:
+    return {"paiement": regler(conn, args["paiement"])}
+
+
+MUTATIONS: dict[str, Callable[[psycopg.Connection, dict], dict]] = {
+    "creer_membre": _creer_membre,
+    "regler_paiement": _regler_paiement,
+}
+
+
+def page(conn: psycopg.Connection, op: str, args: dict) -> dict:
+    """One page of a listing: at most `limite` rows, and `suivant`, the `apres` of the next page
+    (None after the last one)."""
+    read, key = LISTINGS[op]
+    limite = args["limite"]
+    rows = read(conn, **{**args, "limite": limite + 1})
+    more = len(rows) > limite
+    rows = rows[:limite]
+    return {op: rows, "suivant": rows[-1][key] if more else None}
+
+
+class Accueil(Service):
+    name = NAME
+    domain = SimpleNamespace(ops=OPS)
+
+    def __init__(self, conninfo: str):
+        super().__init__(conninfo)
+        self.unresolved: set[str] = set()
+
+    def decide(self, request: protocol.Request) -> dict | None:
+        if request.mutates:
+            return self._mutate(request)
+        if request.op == "directory":
+            return protocol.ok(request.id, directory.describe(self.session(), request.args["branch"]))
+        return protocol.ok(request.id, page(self.session(), request.op, request.args))
+
+    def unreachable(self, request: protocol.Request) -> dict | None:
+        """Silence for a request whose outcome is unknown."""
+        return None if request.id in self.unresolved else super().unreachable(request)
+
+    def _mutate(self, request: protocol.Request) -> dict | None:
+        conn = self.session()
+        if request.id in self.unresolved:
+            return self._resolve(request)
+        self.unresolved.add(request.id)
+        try:
+            reply = self._apply_once(conn, request)
+        except psycopg.OperationalError as error:
+            self.lose(error)
+            return self._resolve(request)
+        except psycopg.Error as error:
+            self.unresolved.discard(request.id)
+            if isinstance(error, errors.UniqueViolation) and error.diag.constraint_name == "requests_pkey":
+                return self._resolve(request)  # stored meanwhile by another session
+            raise
+        self.unresolved.discard(request.id)
+        return reply
+
+    def _apply_once(self, conn: psycopg.Connection, request: protocol.Request) -> dict:
+        """The stored reply of the id, or the change and its reply stored, in one transaction."""
+        with conn.transaction():
+            stored = conn.execute(_STORED, (request.id,)).fetchone()
+            if stored is not None:
+                return wire.decode(bytes(stored[0]))
+            try:
+                reply = protocol.ok(request.id, MUTATIONS[request.op](conn, request.args))
+            except MonclubError as refusal:
+                reply = protocol.error(request.id, refusal.code, refusal.message)
+            conn.execute(_STORE, (request.id, NAME, wire.encode(reply)))
+        return reply
+
+    def _resolve(self, request: protocol.Request) -> dict | None:
+        """After a session died mid-transaction: the stored reply, or `unavailable` if there is
+        none (the transaction died with its session), or no reply while the database cannot say."""
+        try:
+            stored = self.session().execute(_STORED, (request.id,)).fetchone()
+        except psycopg.OperationalError as error:
+            self.lose(error)
+            return None
+        self.unresolved.discard(request.id)
+        if stored is None:
+            return protocol.error(request.id, "unavailable", f"database connection lost; {NOTHING}")
+        return wire.decode(bytes(stored[0]))

@@ -1,0 +1,143 @@
+"""A shard process's handler: the owners of the partitions this process hosts.
+
+A branch has a fixed number of partitions (chosen when the database is created); each shard
+process hosts the owners of several (monclub.shards.owner). The host routes each request to the
+owner of its aggregate's partition, a batch split by partition (each owner commits its own part in
+one transaction; the order between partitions does not matter, their aggregates are distinct). A
+request for a partition that this process does not host, or does not own yet while another
+process does, is answered `wrong_owner`, naming the owner the directory knows, so that the client
+goes there at once. `ping` and `directory` are the process's own.
+
+Which partitions it hosts follows the assignment (monclub.shards.membership): at each tick it
+starts hosting the partitions it should (their owners take them as soon as PostgreSQL lets them)
+and hands over at most MOVES_PER_TICK of those it owns and should no longer host (so that a node
+joining or leaving moves a bounded number of partitions at once). On stop it hands over all.
+"""
+
+import os
+from collections.abc import Callable
+from typing import Protocol
+
+from monclub import protocol
+from monclub.partition import partition_of
+from monclub.shards.owner import Domain, Owner, partition_name
+from monclub.shards.stats import Stats
+
+
+class Directory(Protocol):
+    def entries(self) -> list[dict]:
+        """Each owned partition: {partition, endpoint, node, epoch, lease_left}."""
+
+    def owner_of(self, partition: int) -> dict | None: ...
+
+    def close(self) -> None: ...
+
+
+MOVES_PER_TICK = 1
+
+
+class ShardHost:
+    """`make_owner(partition)` makes the owner of a partition this process starts hosting;
+    `assignment()` says which partitions it should host (None: unknown for now, keep them)."""
+
+    def __init__(
+        self,
+        domain: Domain,
+        name: str,
+        endpoint: str,
+        partitions: int,
+        make_owner: Callable[[int], Owner],
+        assignment: Callable[[], set[int] | None],
+        directory: Directory,
+        first: list[int],
+        stats: Stats | None = None,
+    ):
+        self.domain = domain
+        self.name = name
+        self.endpoint = endpoint
+        self.partitions = partitions
+        self.make_owner = make_owner
+        self.assignment = assignment
+        self.directory = directory
+        self.stats = stats or Stats()  # the owners' make_owner shares it with them
+        self.owners = {partition: make_owner(partition) for partition in first}
+
+    def handle(self, request: protocol.Request) -> dict | None:
+        return self.handle_batch([request])[0]
+
+    def handle_batch(self, requests: list[protocol.Request]) -> list[dict | None]:
+        """The replies, in order (None where an owner does not know the outcome yet)."""
+        replies: list[dict | None] = [None] * len(requests)
+        by_partition: dict[int, list[int]] = {}
+        for position, request in enumerate(requests):
+            if request.op in ("ping", "directory"):
+                replies[position] = protocol.ok(request.id, self._ping() if request.op == "ping" else self._directory())
+                continue
+            partition = partition_of(request.args[self.domain.key], self.partitions)
+            elsewhere = self._owned_elsewhere(partition)
+            if partition in self.owners and elsewhere is None:
+                by_partition.setdefault(partition, []).append(position)
+            else:
+                replies[position] = self._wrong_owner(request, partition, elsewhere)
+        for partition, positions in by_partition.items():
+            answered = self.owners[partition].handle_batch([requests[position] for position in positions])
+            for position, reply in zip(positions, answered, strict=True):
+                replies[position] = reply
+        return replies
+
+    def tick(self) -> None:
+        """Follow the assignment, then each owner's lease and timers."""
+        wanted = self.assignment()
+        if wanted is not None:
+            unwanted = sorted(self.owners.keys() - wanted)
+            owned = [partition for partition in unwanted if self.owners[partition].owning]
+            for partition in [p for p in unwanted if p not in owned] + owned[:MOVES_PER_TICK]:
+                self.owners.pop(partition).release()
+            for partition in sorted(wanted - self.owners.keys()):
+                self.owners[partition] = self.make_owner(partition)
+        for owner in self.owners.values():
+            owner.tick()
+
+    def close(self) -> None:
+        """Hand every partition over (a stop, a reload): whoever should host them next takes them
+        at once instead of waiting for the leases to run out."""
+        for owner in self.owners.values():
+            owner.release()
+        self.owners.clear()
+        self.directory.close()
+
+    def _owned_elsewhere(self, partition: int) -> dict | None:
+        """The directory's entry of a partition this process does not own now while another
+        process holds its lease (it has not handed it over yet, or this process should not host it)."""
+        owner = self.owners.get(partition)
+        if owner is not None and owner.owning:
+            return None
+        entry = self.directory.owner_of(partition)
+        if entry is None or entry["endpoint"] == self.endpoint or entry["lease_left"] <= 0:
+            return None
+        return entry
+
+    def _wrong_owner(self, request: protocol.Request, partition: int, owner: dict | None) -> dict:
+        where = f"its owner listens at {owner['endpoint']}" if owner else "its owner is not known yet; retry shortly"
+        aggregate = f"{self.domain.key} {request.args[self.domain.key]}"
+        hosting = f"{partition_name(self.domain.branch, partition)}, not hosted by {self.name}"
+        message = f"{aggregate} is in {hosting}: {where}"
+        return protocol.error(request.id, "wrong_owner", message, owner=owner)
+
+    def _ping(self) -> dict:
+        """What `status` shows of this process: its partitions, their epochs, and why any is not
+        owned here yet."""
+        statuses = [owner.status() for owner in self.owners.values()]
+        waiting = [status["waiting"] for status in statuses if status["waiting"]]
+        return {
+            "shard": self.name,
+            "pid": os.getpid(),
+            "loaded": sum(status["loaded"] for status in statuses),
+            "handled": sum(status["handled"] for status in statuses),
+            "partitions": [{key: status[key] for key in ("partition", "epoch", "waiting")} for status in statuses],
+            "waiting": "; ".join(waiting) or None,
+            "stats": self.stats.snapshot(),
+        }
+
+    def _directory(self) -> dict:
+        return {"branch": self.domain.branch, "partitions": self.partitions, "owners": self.directory.entries()}
