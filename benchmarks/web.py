@@ -72,7 +72,7 @@ def hot(env: dict, url: str, home: Path, args: argparse.Namespace) -> list[dict]
     targets = {
         "noop": Target("noop", url=url),
         "http": Target("http", url=url),
-        "monclub": Target("monclub", shards),
+        "monclub": Target("monclub", shards, config.partitions),
         "classic": Target("classic", conninfo=conninfo),
     }
     membres = add_membres(conninfo, args.ops * len(LEVELS))
@@ -80,7 +80,7 @@ def hot(env: dict, url: str, home: Path, args: argparse.Namespace) -> list[dict]
     for i, clients in enumerate(LEVELS):
         ids = {kind: owned_ids(f"web{clients}-{kind}", 1) for kind in KINDS}
         insert_seances(conninfo, [seance for kind in KINDS for seance in ids[kind]], places=args.ops)
-        load_all(zmq.Context.instance(), list(shards), ids["http"] + ids["monclub"])
+        load_all(zmq.Context.instance(), list(shards), ids["http"] + ids["monclub"], config.partitions)
         row: dict = {"clients": clients}
         for kind in KINDS:
             print(f"hot: {kind}, {clients} clients...", flush=True)

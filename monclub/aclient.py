@@ -80,8 +80,9 @@ class AsyncClient:
         future = asyncio.get_running_loop().create_future()
         self.waiting.setdefault(request_id, []).append(future)
         try:
-            await self._socket(endpoint).send_multipart([b"", payload])
-            return await asyncio.wait_for(future, timeout)
+            async with asyncio.timeout(timeout):
+                await self._socket(endpoint).send_multipart([b"", payload])
+                return await future
         except TimeoutError:
             return None
         finally:

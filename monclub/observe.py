@@ -16,7 +16,15 @@ SETTLED_DOWN = ("fatal", "exited", "stopped")
 def _shard_stats(config: Config, branch: str, index: int) -> dict:
     answer = probe(config, index, branch) or {}
     keys = ("loaded", "handled", "partitions", "waiting")
-    return {key: answer.get(key) for key in keys}
+    return {**{key: answer.get(key) for key in keys}, **_batches(answer.get("stats"))}
+
+
+def _batches(stats: dict | None) -> dict:
+    """How many transactions the shard committed, and their mean number of commands."""
+    if not stats:
+        return {}
+    commits = sum(stats["batch"]["counts"])
+    return {"commits": commits, "batch_mean": round(stats["batch"]["sum"] / commits, 1) if commits else None}
 
 
 def _lags(config: Config) -> dict[str, int]:

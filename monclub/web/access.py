@@ -80,8 +80,8 @@ class Guard:
                 message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
             await send(message)
 
-        path = scope["path"]
-        if not path.startswith(OPEN_PATHS) and not authorized(Headers(scope=scope), self.settings):
+        guarded = self.settings.token is not None and not self.settings.loopback
+        if guarded and not scope["path"].startswith(OPEN_PATHS) and not authorized(Headers(scope=scope), self.settings):
             await self.refuse(scope, receive, with_headers)
             return
         await self.app(scope, receive, with_headers)

@@ -20,7 +20,6 @@ STATUS = {
     "unavailable": 503,
     "timeout": 504,
     "payload_too_large": 413,
-    "unsupported_media_type": 415,
     "method_not_allowed": 405,
     "unauthorized": 401,
     "forbidden": 403,

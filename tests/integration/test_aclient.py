@@ -9,8 +9,8 @@ import pytest
 
 from monclub.aclient import AsyncClient
 from monclub.errors import InvalidField, Refus, Unavailable
-from monclub.partition import shard_of
 from tests.fixtures.postgres import add_membres
+from tests.fixtures.processes import home_shard
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -47,7 +47,7 @@ def test_calls_in_flight_through_a_kill_9_of_their_shard_are_applied_once(reunio
         client = AsyncClient(reunions.config, attempt_timeout=0.3, deadline=20)
         try:
             await client.call("creer", "storm", titre="Storm", places=100, attente=0, tarif=0)
-            shard = reunions.shard_pids()[shard_of("storm", 2)]
+            shard = reunions.shard_pids()[home_shard(reunions.config, "storm")]
             calls = [asyncio.ensure_future(client.call("inscrire", "storm", membre=m)) for m in membres]
             await asyncio.sleep(0)
             os.kill(shard, signal.SIGKILL)

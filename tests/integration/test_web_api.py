@@ -8,6 +8,8 @@ import uuid
 import httpx
 import pytest
 
+from monclub import config as configuration
+from monclub.tree import rpc
 from tests.fixtures.postgres import add_membres
 from tests.fixtures.processes import home_shard
 from tests.fixtures.web import web_url
@@ -192,3 +194,33 @@ def test_an_unknown_outcome_is_a_504_and_the_same_key_sent_again_applies_it_once
         assert again.status_code == 200 and again.json() == {"statut": "inscrit"}
         assert http.get("/api/seances/polar").json()["inscrits"] == [membre]
     assert sql.execute("SELECT count(*) FROM events WHERE type = 'membre_inscrit'").fetchone()[0] == 1
+
+
+def test_with_postgres_stopped_commands_get_503_with_retry_after_then_work_again(daemon_env):
+    cli, home = daemon_env
+    cli.env["MONCLUB_CONFIG"] = str(tmp_config(home))
+    cli.run("start")
+    url = next(p["url"] for p in cli.status()["programs"] if p["name"] == "web").rstrip("/")
+    with httpx.Client(base_url=url, timeout=30) as http:
+        marie = http.post("/api/membres", json={"nom": "Marie"}).json()["id"]
+        assert http.post("/api/seances", json={"id": "polar", "titre": "Soirée Polar", "places": 3}).is_success
+        with rpc(configuration.load(cli.env)) as proxy:
+            proxy.supervisor.stopProcess("postgres")
+        for answer in (
+            http.post("/api/membres", json={"nom": "Paul"}),
+            http.post("/api/seances/polar/inscrire", json={"membre": marie}),
+            http.get("/api/seances"),
+        ):
+            assert answer.status_code == 503, answer.text
+            assert answer.headers["retry-after"] == "1" and answer.json()["code"] == "unavailable"
+        with rpc(configuration.load(cli.env)) as proxy:
+            proxy.supervisor.startProcess("postgres")
+        registered = http.post("/api/seances/polar/inscrire", json={"membre": marie})
+        assert registered.status_code == 200 and registered.json() == {"statut": "inscrit"}
+
+
+def tmp_config(home):
+    """A client deadline of 2 s, so that an unavailable shard is a 503 within the test's time."""
+    path = home.parent / "monclub.toml"
+    path.write_text("[client]\nattempt_timeout = 0.5\ndeadline = 2.0\n")
+    return path

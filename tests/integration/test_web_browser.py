@@ -97,7 +97,12 @@ def test_a_kill_needs_the_token_and_a_post(start_tree, tmp_path):
         assert tree.pids()["relay"] == pid
         assert http.post("/api/kill/supervisord", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 422
         done = http.post("/api/kill/relay", headers={"Authorization": f"Bearer {TOKEN}"})
-    assert done.status_code == 200 and done.json() == {"place": "relay", "pid": pid, "killed": True}
+        assert done.status_code == 200 and done.json() == {"place": "relay", "pid": pid, "killed": True}
+        web = tree.pids()["web"]
+        itself = http.post("/api/kill/web", headers={"Authorization": f"Bearer {TOKEN}"})
+        assert itself.status_code == 200 and itself.json()["pid"] == web, "answered before it dies"
+    wait_for(lambda: tree.pids()["web"] not in (None, web), 30, "web restarted", interval=0.1)
+    assert web_url(tree) == url and httpx.get(f"{url}/api/ping").json() == {"ok": True}
 
 
 def test_an_open_page_reconnects_by_itself_after_kill_9_of_web(web, sql, browser):

@@ -60,8 +60,9 @@ function recovery(node) {
 }
 
 function load(node) {
-  if (node.loaded !== undefined && node.loaded !== null) return `loaded ${node.loaded}, handled ${node.handled}`;
-  return node.url || null;
+  if (node.loaded === undefined || node.loaded === null) return node.url || null;
+  const batches = node.commits ? `, ${node.commits} commits of ${node.batch_mean} on average` : "";
+  return `loaded ${node.loaded}, handled ${node.handled}` + batches;
 }
 
 function treeCells(node, history) {
