@@ -1,5 +1,6 @@
 """The `nodes` table (migration 013): the nodes of a cluster, their heartbeats, and which are
-being drained; what `monclub node` and `status --cluster` read and write."""
+being drained; what `monclub node` and `status --cluster` read and write. The relay's row of the
+partitions table (a lease, not a partition: it does not move with a drain) is left out."""
 
 import psycopg
 
@@ -8,7 +9,7 @@ from monclub.shards.membership import NODE_TIMEOUT
 _NODES = """
 SELECT n.node, extract(epoch FROM now() - n.seen)::float8, n.draining,
     count(p.partition) FILTER (WHERE p.lease_until > now())
-FROM nodes n LEFT JOIN partitions p ON p.owner_host = n.node AND p.endpoint IS NOT NULL
+FROM nodes n LEFT JOIN partitions p ON p.owner_host = n.node AND p.endpoint IS NOT NULL AND p.branch <> 'relay'
 GROUP BY n.node, n.seen, n.draining ORDER BY n.node
 """
 
@@ -39,7 +40,8 @@ def moving(conn: psycopg.Connection, node: str) -> int:
     """How many partitions the node still owns under a running lease, or nobody owns (handed
     over, not taken yet): a drain is over at 0."""
     row = conn.execute(
-        "SELECT count(*) FROM partitions WHERE owner_host = %s OR endpoint IS NULL OR NOT lease_until > now()",
+        "SELECT count(*) FROM partitions"
+        " WHERE branch <> 'relay' AND (owner_host = %s OR endpoint IS NULL OR NOT lease_until > now())",
         (node,),
     ).fetchone()
     return row[0] if row else 0
