@@ -40,6 +40,8 @@ def test_start_status_kill_stop_and_start_again(daemon_env):
         "prets",
         "paiements",
         "notifications",
+        "replay",
+        "accueil",
         "web",
     }
     shards = cli.program("reunions")["children"]
@@ -100,7 +102,7 @@ def test_status_tells_this_runs_exits_in_one_wording_and_the_remedy_of_each_part
 
     tree.monclub("stop")
     tree.monclub("start")
-    assert [p["last_exit"] for p in tree.status()["programs"]] == [None] * 7, "an earlier run's exits are not shown"
+    assert [p["last_exit"] for p in tree.status()["programs"]] == [None] * 9, "an earlier run's exits are not shown"
 
     os.kill(_program(tree, "reunions")["pid"], signal.SIGTERM)
     wait_for(lambda: _program(tree, "reunions")["state"] == "exited", 30, "reunions exited")

@@ -32,7 +32,7 @@ def test_drill_kill_times_the_way_back_of_a_shard_and_of_supervisord(daemon_env)
     assert cli.status()["healthy"]
     unknown = cli.run("drill", "kill", "nulle-part", check=False)
     assert unknown.returncode == 1 and unknown.stderr.startswith("error: invalid_request: target: no place")
-    assert "places: supervisord, postgres, bus, relay, reunions, reunions/shard-0" in unknown.stderr
+    assert "places: supervisord, postgres, bus, relay, replay, reunions, reunions/shard-0" in unknown.stderr
     as_json = cli.json("drill", "kill", "prets/shard-0")
     assert as_json["place"] == "prets/shard-0" and as_json["seconds"] > 0
 
