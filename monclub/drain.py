@@ -13,6 +13,7 @@ from monclub.db import nodes as nodes_table
 from monclub.errors import InvalidRequest, Timeout, Unavailable
 
 TIMEOUT = 60.0
+STOP_TIMEOUT = 20.0  # `monclub stop` waits no longer: the leases of what is left run out anyway
 
 
 def takers(conn: psycopg.Connection, node: str) -> list[str]:
@@ -45,4 +46,4 @@ def before_stop(config: Config) -> list[str]:
                 return []
     except psycopg.Error:
         return []
-    return drain(config, config.node)
+    return drain(config, config.node, STOP_TIMEOUT)
