@@ -14,6 +14,7 @@ write is fenced knows that nothing of it was committed.
 import os
 
 import psycopg
+from psycopg import errors
 
 from monclub.db import scalar
 
@@ -33,6 +34,11 @@ _HOLDER = """
 SELECT owner, owner_pid, owner_host, extract(epoch FROM lease_until - now())::float8 FROM partitions
 WHERE branch = %(branch)s AND partition = %(partition)s FOR UPDATE
 """
+_LEASE = """
+SELECT owner, owner_pid, owner_host, extract(epoch FROM lease_until - now())::float8 FROM partitions
+WHERE branch = %(branch)s AND partition = %(partition)s
+"""
+ROW_WAIT = "500ms"
 _TAKE = """
 UPDATE partitions SET epoch = epoch + 1, owner = %(owner)s, owner_pid = %(pid)s, owner_host = %(host)s,
     endpoint = %(endpoint)s, lease_until = now() + make_interval(secs => %(lease)s)
@@ -95,7 +101,10 @@ def take(
     shard restarted after its predecessor was reaped takes its partition at once): a process of
     another node is only known to be gone when its lease has run out by PostgreSQL's clock. This
     process's own earlier session counts as gone only when this session holds the partition's
-    lock (`locked`): the earlier one's is then known to have ended."""
+    lock (`locked`): the earlier one's is then known to have ended.
+    The partition's row may be locked by a transaction of a frozen owner (stopped between its
+    fence and its commit): the take waits at most ROW_WAIT for it, then, if that owner's lease has
+    run out, ends its session (which frees the row) and raises Held, to be tried again."""
     keys = {
         "branch": branch,
         "partition": partition,
@@ -105,16 +114,29 @@ def take(
         "endpoint": endpoint,
         "lease": LEASE_SECONDS,
     }
-    with conn.transaction():
-        conn.execute(
-            "INSERT INTO partitions (branch, partition) VALUES (%(branch)s, %(partition)s) ON CONFLICT DO NOTHING", keys
-        )
-        holder, pid, host, left = conn.execute(_HOLDER, keys).fetchone() or (None, None, None, None)
-        gone = pid is None or (host == keys["host"] and ((locked and pid == keys["pid"]) or not _alive(pid)))
-        if left is not None and left > 0 and not gone:
-            raise Held(f"{holder} (pid {pid}) on {host}", left)
-        epoch = scalar(conn, _TAKE, keys)
-        conn.execute(_RECORD, {**keys, "epoch": epoch})
+    try:
+        with conn.transaction():
+            conn.execute(
+                "INSERT INTO partitions (branch, partition) VALUES (%(branch)s, %(partition)s) ON CONFLICT DO NOTHING",
+                keys,
+            )
+            conn.execute("SELECT set_config('lock_timeout', %s, true)", (ROW_WAIT,))
+            return _bump(conn, keys, locked)
+    except errors.LockNotAvailable:
+        holder, pid, host, left = conn.execute(_LEASE, keys).fetchone() or (None, None, None, None)
+        if left is None or left <= 0:
+            end_lock_holder(conn, branch, partition)
+        raise Held(f"{holder} (pid {pid}) on {host}, whose transaction holds the row", left or 0.0) from None
+
+
+def _bump(conn: psycopg.Connection, keys: dict, locked: bool) -> int:
+    """The new epoch, in the take's transaction, once the partition's row is locked."""
+    holder, pid, host, left = conn.execute(_HOLDER, keys).fetchone() or (None, None, None, None)
+    gone = pid is None or (host == keys["host"] and ((locked and pid == keys["pid"]) or not _alive(pid)))
+    if left is not None and left > 0 and not gone:
+        raise Held(f"{holder} (pid {pid}) on {host}", left)
+    epoch = scalar(conn, _TAKE, keys)
+    conn.execute(_RECORD, {**keys, "epoch": epoch})
     return epoch
 
 

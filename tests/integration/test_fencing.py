@@ -9,6 +9,7 @@ import pytest
 
 from monclub.db import connect
 from monclub.db.audit import violations
+from monclub.errors import Unavailable
 from monclub.partition import partition_of
 from monclub.reunions import seance
 from monclub.reunions.domain import Seances
@@ -154,3 +155,29 @@ def test_every_row_a_shard_writes_carries_the_epoch_it_was_written_under(reunion
     assert sql.execute(rows).fetchone() == (first + 1, [first, first + 1]), (
         "the séance's counters updated at the new epoch"
     )
+
+
+def test_an_owner_frozen_inside_its_transaction_does_not_block_the_next_owner(database, sql):
+    """Frozen between its fence and its commit, an owner holds the partition's row: once its lease
+    has run out, the next owner's take ends that session instead of waiting on the row forever."""
+    with connect(database, autocommit=True) as frozen:
+        assert ownership.lock(frozen, "reunions", 7)
+        epoch = ownership.take(frozen, "reunions", 7, "reunions/shard-3", "node-a")
+        frozen.autocommit = False
+        frozen.execute(ownership.FENCE, ("reunions", 7, epoch))  # its transaction holds the row
+        lease_over = "SELECT lease_until < now() FROM partitions WHERE branch = 'reunions' AND partition = 7"
+        wait_for(lambda: sql.execute(lease_over).fetchone()[0], 10, "the frozen owner's lease to run out")
+
+        def next_owner():
+            try:
+                return SeanceStore.open(database, "reunions/shard-1", 7, True, "node-b")
+            except Unavailable:
+                return None
+
+        store = wait_for(next_owner, 10, "the next owner to take the partition", interval=0.1)
+        try:
+            assert store.epoch == epoch + 1
+            with pytest.raises(psycopg.OperationalError):
+                frozen.commit()
+        finally:
+            store.close()
