@@ -24,14 +24,18 @@ def takers(conn: psycopg.Connection, node: str) -> list[str]:
 def drain(config: Config, node: str, timeout: float = TIMEOUT) -> list[str]:
     """Drain `node`; the nodes that took its partitions."""
     with connect(config.conninfo(), autocommit=True) as conn:
-        others = takers(conn, node)
-        if not others:
-            raise Unavailable(f"no other live node would take the partitions of {node}; start another node first")
-        if not nodes_table.set_draining(conn, node, True):
-            raise InvalidRequest(f"no node {node} on this database; see monclub node liste")
-        deadline = time.monotonic() + timeout
-        while (left := nodes_table.moving(conn, node)) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        return _drain(conn, node, timeout)
+
+
+def _drain(conn: psycopg.Connection, node: str, timeout: float) -> list[str]:
+    others = takers(conn, node)
+    if not others:
+        raise Unavailable(f"no other live node would take the partitions of {node}; start another node first")
+    if not nodes_table.set_draining(conn, node, True):
+        raise InvalidRequest(f"no node {node} on this database; see monclub node liste")
+    deadline = time.monotonic() + timeout
+    while (left := nodes_table.moving(conn, node)) and time.monotonic() < deadline:
+        time.sleep(0.1)
     if left:
         raise Timeout(f"{left} partitions still moving after {timeout:.0f}s; see monclub node liste")
     return others
@@ -41,9 +45,8 @@ def before_stop(config: Config) -> list[str]:
     """On `monclub stop`: drain this node first when other live nodes would take its partitions
     (none on a single node: nothing to wait for); the nodes that took them."""
     try:
-        with connect(config.conninfo(), autocommit=True, connect_timeout=2) as conn:
-            if not takers(conn, config.node):
-                return []
+        conn = connect(config.conninfo(), autocommit=True, connect_timeout=2)
     except psycopg.Error:
         return []
-    return drain(config, config.node, STOP_TIMEOUT)
+    with conn:
+        return _drain(conn, config.node, STOP_TIMEOUT) if takers(conn, config.node) else []
