@@ -103,10 +103,32 @@ def utc_now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
+# What decides how fast a commit is durable, recorded with every run (one server for every contender).
+SERVER_SETTINGS = (
+    "wal_sync_method",
+    "full_page_writes",
+    "wal_level",
+    "commit_delay",
+    "commit_siblings",
+    "wal_buffers",
+    "wal_writer_delay",
+    "shared_buffers",
+    "max_wal_size",
+    "checkpoint_timeout",
+    "max_connections",
+)
+
+
 def machine(conninfo: str) -> dict:
+    """The machine and the server: `postgresql_settings` (fsync, synchronous_commit), the other
+    settings of SERVER_SETTINGS, and any per-role or per-database override (none expected)."""
     with connect(conninfo, autocommit=True) as conn:
         version = conn.execute("SELECT version()").fetchone()[0]
         settings = {name: conn.execute(f"SHOW {name}").fetchone()[0] for name in ("fsync", "synchronous_commit")}
+        server = {name: conn.execute(f"SHOW {name}").fetchone()[0] for name in SERVER_SETTINGS}
+        overrides = conn.execute(
+            "SELECT setrole::regrole::text, setdatabase, setconfig FROM pg_db_role_setting"
+        ).fetchall()
     return {
         "node": platform.node(),
         "cpus": os.cpu_count(),
@@ -114,6 +136,8 @@ def machine(conninfo: str) -> dict:
         "python": platform.python_version(),
         "postgresql": version,
         "postgresql_settings": settings,
+        "server_settings": server,
+        "overrides": [list(row) for row in overrides],
     }
 
 
