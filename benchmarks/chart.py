@@ -1,11 +1,17 @@
-"""The hot-séance chart: registrations/s and latency by client count, MonClub against classic.
+"""The hot-séance chart: registrations/s and latency by client count, MonClub against the classic
+transaction and the classic with its outbox event.
 
 matplotlib is optional (the `bench` extra): without it the chart alone is skipped, with a word.
 """
 
 from pathlib import Path
 
-SERIES = (("monclub", "MonClub (shard)", "#1f77b4"), ("classic", "classic transaction", "#d62728"))
+SERIES = (
+    ("monclub", "MonClub (shard)", "#1f77b4"),
+    ("classic", "classic transaction", "#d62728"),
+    ("classic_outbox", "classic + outbox event", "#ff7f0e"),
+)
+WIDTH = 0.8  # of the bars of one client count, side by side
 
 
 def draw(hot: list[dict], title: str, path: Path) -> str:
@@ -20,9 +26,12 @@ def draw(hot: list[dict], title: str, path: Path) -> str:
     clients = [row["clients"] for row in hot]
     positions = range(len(clients))
     figure, (rate, latency) = pyplot.subplots(1, 2, figsize=(11, 4.2))
-    for offset, (kind, label, color) in zip((-0.2, 0.2), SERIES, strict=True):
+    series = [entry for entry in SERIES if entry[0] in hot[0]]  # older results have no classic_outbox
+    width = WIDTH / len(series)
+    for i, (kind, label, color) in enumerate(series):
+        offset = (i - (len(series) - 1) / 2) * width
         rate.bar(
-            [p + offset for p in positions], [row[kind]["per_second"] for row in hot], 0.4, label=label, color=color
+            [p + offset for p in positions], [row[kind]["per_second"] for row in hot], width, label=label, color=color
         )
         for quantile, style in (("p50_ms", "-o"), ("p99_ms", "--^")):
             latency.plot(

@@ -49,8 +49,14 @@ class Shards:
     def call(self, op: str, seance: str, **fields) -> dict | None:
         """The reply, or None when none came within the timeout (the socket is then unusable for
         request-reply matching, so the caller stops using this client)."""
-        socket = self.socket_for(seance)
-        request_id = send(socket, op, seance=seance, **fields)
+        return self._exchange(self.socket_for(seance), op, seance=seance, **fields)
+
+    def ping(self, seance: str) -> dict | None:
+        """The no-op `ping` of the shard `seance` routes to: its reply, or None as for `call`."""
+        return self._exchange(self.socket_for(seance), "ping")
+
+    def _exchange(self, socket: zmq.Socket, op: str, **fields) -> dict | None:
+        request_id = send(socket, op, **fields)
         if not socket.poll(self.timeout_ms):
             return None
         reply = receive(socket)

@@ -10,6 +10,12 @@ the time from the common start to the last reply.
 - monclub: a lean DEALER client (benchmarks/dealer.py) to the shard that owns the séance.
 - classic: the same registration as one PostgreSQL transaction by a direct psycopg client,
   on the same schema and cluster, see `inscrire_classic`.
+- classic_outbox: the fair second reference, the classic transaction plus the outbox event MonClub
+  writes, in the same transaction (`inscrire_classic` with `event`).
+- commit: one INSERT of one inscription row per commit (autocommit): PostgreSQL's one-row commit
+  ceiling for the same generator processes.
+- ping: the shard's no-op `ping`, to the shard a séance picked as for a registration routes to:
+  the generator's own ceiling over ZeroMQ (the shard's loop included).
 - http, noop: a raw HTTP/1.1 client to the web program (benchmarks/rawhttp.py), registering, or
   asking its no-op endpoint (the generator's own ceiling).
 """
@@ -24,6 +30,7 @@ from dataclasses import dataclass
 import psycopg
 import zmq
 
+from benchmarks import statements
 from benchmarks.dealer import Shards
 from benchmarks.harness import percentile_ms
 from benchmarks.rawhttp import HttpRegistrations, NoOp
@@ -33,24 +40,28 @@ REPLY_TIMEOUT = 30.0  # seconds: a client that waits longer for one reply gives 
 
 @dataclass(frozen=True)
 class Target:
-    kind: str  # "monclub", "classic", "http" or "noop" (benchmarks/rawhttp.py)
-    endpoints: tuple[str, ...] = ()  # monclub: the shards' endpoints, by index
-    partitions: int = 1  # monclub: the partition count
-    conninfo: str = ""  # classic
+    kind: str  # a key of _CLIENTS: monclub, classic, classic_outbox, commit, ping, http, noop
+    endpoints: tuple[str, ...] = ()  # monclub, ping: the shards' endpoints, by index
+    partitions: int = 1  # monclub, ping: the partition count
+    conninfo: str = ""  # classic, classic_outbox, commit
     url: str = ""  # http, noop: the web program
 
 
-def inscrire_classic(conn: psycopg.Connection, seance: str, membre: int) -> str | None:
+_LOCK = "SELECT places, inscrits, annulee FROM seances WHERE id = %s FOR UPDATE"
+_LOCK_NAMED = "SELECT places, inscrits, annulee, titre, tarif FROM seances WHERE id = %s FOR UPDATE"
+
+
+def inscrire_classic(conn: psycopg.Connection, seance: str, membre: int, event: bool = False) -> str | None:
     """The classic registration, a typical one: lock the séance row, check, insert, commit.
     The statement trigger compter_inscriptions (migration 004) keeps seances.inscrits up to date, as it does
-    for MonClub's writes. None when committed, else the refusal's code (nothing written)."""
+    for MonClub's writes. None when committed, else the refusal's code (nothing written).
+    `event`: also append the outbox event MonClub writes for it, last before COMMIT as MonClub
+    does (the locking SELECT then also reads the séance's titre and tarif, which the event names)."""
     with conn.transaction():
-        row = conn.execute(
-            "SELECT places, inscrits, annulee FROM seances WHERE id = %s FOR UPDATE", (seance,)
-        ).fetchone()
+        row = conn.execute(_LOCK_NAMED if event else _LOCK, (seance,)).fetchone()
         if row is None:
             return "seance_inconnue"
-        places, inscrits, annulee = row
+        places, inscrits, annulee = row[:3]
         if annulee:
             return "seance_annulee"
         if conn.execute(
@@ -62,6 +73,8 @@ def inscrire_classic(conn: psycopg.Connection, seance: str, membre: int) -> str 
         conn.execute(
             "INSERT INTO inscriptions (seance_id, membre_id, statut) VALUES (%s, %s, 'inscrit')", (seance, membre)
         )
+        if event:
+            conn.execute(*statements.one_event(statements.Seance(seance, row[3], row[4]), membre))
     return None
 
 
@@ -81,19 +94,44 @@ class _MonclubClient:
 
 
 class _ClassicClient:
+    event = False
+
     def __init__(self, target: Target):
         self.conn = psycopg.connect(target.conninfo, autocommit=True, connect_timeout=10)
 
     def inscrire(self, seance: str, membre: int) -> str | None:
-        return inscrire_classic(self.conn, seance, membre)
+        return inscrire_classic(self.conn, seance, membre, self.event)
 
     def close(self) -> None:
         self.conn.close()
 
 
+class _ClassicOutboxClient(_ClassicClient):
+    event = True
+
+
+class _CommitClient(_ClassicClient):
+    def inscrire(self, seance: str, membre: int) -> str | None:
+        self.conn.execute(
+            "INSERT INTO inscriptions (seance_id, membre_id, statut) VALUES (%s, %s, 'inscrit')", (seance, membre)
+        )
+        return None
+
+
+class _PingClient(_MonclubClient):
+    def inscrire(self, seance: str, membre: int) -> str | None:
+        reply = self.shards.ping(seance)
+        if reply is None:
+            return "timeout"
+        return None if reply["ok"] else reply["error"]["code"]
+
+
 _CLIENTS = {
     "monclub": _MonclubClient,
     "classic": _ClassicClient,
+    "classic_outbox": _ClassicOutboxClient,
+    "commit": _CommitClient,
+    "ping": _PingClient,
     "http": lambda target: HttpRegistrations(target.url),
     "noop": lambda target: NoOp(target.url),
 }

@@ -1,21 +1,34 @@
 """MonClub performance benchmark: MonClub against the classic transaction, recovery, events, memory.
 
-Run:  scripts/bench perf [--quick] [--only events,hot,spread,recovery] [options, see --help]
+Run:  scripts/bench perf [--quick] [--only events,hot,spread,ceiling,breakdown,recovery] [options, see --help]
 
 One run, one private PostgreSQL (fsync and synchronous_commit on, unix socket, in a temporary
-directory, removed on exit with everything else), phases in this order:
+directory, removed on exit with everything else; its settings recorded with the result, the same
+for every contender), phases in this order:
   events    the whole tree: commit-to-listener latency at a steady rate, catch-up of a listener
             that was down for --backlog events (benchmarks/events.py);
   hot       the Réunions supervisor alone, 4 shards: C clients register fresh members on ONE séance,
             MonClub through its shard, then the classic transaction by C direct psycopg clients on
-            another séance of the same cluster (benchmarks/load.py), for each C of --clients;
+            another séance of the same cluster, then the classic plus the outbox event MonClub
+            writes (the fair second reference: `classic_outbox`, its ratio `ratio_outbox`) on a
+            third (benchmarks/load.py), for each C of --clients;
   spread    the same over --spread séances each (a client picks one at random for each request);
+  ceiling   what this PostgreSQL makes durable, and what the load generator can send
+            (benchmarks/ceiling.py): multi-row commits of --ceiling-rows registrations (inscription
+            + outbox event) from one connection, one-row commits at 1 and the largest C
+            connections, the generator against the shards' no-op `ping` at each C; MonClub's
+            share of each (`ceiling.shares`);
+  breakdown where the time of one registration goes at 1 client: a registration through the shard
+            against each piece timed apart in turn on the same data (client encode, ZeroMQ hop,
+            decode, membre lookup, decide, reply encode and decode, the SQL round trip, COMMIT),
+            their sum and what it leaves (benchmarks/breakdown.py);
   recovery  kill -9 of a shard owning N séances for each N of --owned, then of a shard with
             --loaded séances in memory, whose RSS before and after the load gives the memory per
             loaded idle séance (benchmarks/recovery.py).
 Then the targets of the performance issue, PASS or MISS; the result is appended as one JSON line to
-benchmarks/results.jsonl and the hot phase drawn in --chart (needs matplotlib, the bench extra).
-A CHECKPOINT precedes every timed throughput run, for both contenders.
+benchmarks/results.jsonl (new phases under new keys: `ceiling`, `breakdown`, and in each hot and
+spread row `classic_outbox`, `ratio_outbox`) and the hot phase drawn in --chart (needs matplotlib,
+the bench extra). A CHECKPOINT precedes every timed throughput run, for every contender.
 """
 
 import argparse
@@ -27,7 +40,7 @@ from pathlib import Path
 
 import zmq
 
-from benchmarks import chart, events
+from benchmarks import breakdown, ceiling, chart, events
 from benchmarks.dealer import load_all
 from benchmarks.harness import (
     RESULTS,
@@ -46,12 +59,13 @@ from benchmarks.population import checkpoint, insert_seances, owned_ids
 from benchmarks.profile import recording, shard_pid
 from benchmarks.recovery import recovery
 from benchmarks.shards import SHARDS, endpoints, start_reunions
-from benchmarks.targets import evaluate, ratio, verdict
+from benchmarks.targets import by_clients, evaluate, ratio, verdict
 from monclub.config import CHECKOUT
 from monclub.partition import home_shard
 from monclub.protocol import MAX_COUNT
 
-PHASES = ("events", "hot", "spread", "recovery")
+PHASES = ("events", "hot", "spread", "ceiling", "breakdown", "recovery")
+BREAKDOWN_SAMPLES = 2000
 FULL = {
     "clients": "1,16,64",
     "ops": 30_000,
@@ -64,6 +78,7 @@ FULL = {
     "events_ops": 2000,
     "backlog": 100_000,
     "batch": 1000,
+    "ceiling_rows": 1000,
 }
 QUICK = {
     **FULL,
@@ -105,6 +120,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     parser.add_argument("--batch", type=int, help=f"events: events per appending transaction (default {FULL['batch']})")
     parser.add_argument(
+        "--ceiling-rows",
+        type=int,
+        help=f"ceiling: registrations per multi-row commit (default {FULL['ceiling_rows']})",
+    )
+    parser.add_argument(
         "--profile",
         type=Path,
         help="py-spy flame graph (SVG) of the hot séance's shard during the MonClub run with the most clients",
@@ -134,6 +154,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         not 1 <= args.events_ops <= MAX_COUNT and f"--events-ops must be 1 to {MAX_COUNT}",
         not 1 <= args.backlog <= MAX_COUNT and f"--backlog must be 1 to {MAX_COUNT}",
         not 1 <= args.batch <= 10_000 and "--batch must be 1 to 10000",
+        not 1 <= args.ceiling_rows <= 10_000 and "--ceiling-rows must be 1 to 10000",
         args.seconds <= 0 and "--seconds must be more than 0",
     ]
     if problem := next((p for p in problems if p), None):
@@ -147,11 +168,12 @@ def compare(config, conninfo: str, args, label: str, seance_count: int, membres:
     contenders = {
         "monclub": Target("monclub", tuple(endpoints(config)), config.partitions),
         "classic": Target("classic", conninfo=conninfo),
+        "classic_outbox": Target("classic_outbox", conninfo=conninfo),
     }
     rows = []
     for i, clients in enumerate(args.clients):
         ids = {kind: owned_ids(f"{label}{clients}-{kind}", seance_count) for kind in contenders}
-        insert_seances(conninfo, ids["monclub"] + ids["classic"], places=args.ops)
+        insert_seances(conninfo, [seance for kind in contenders for seance in ids[kind]], places=args.ops)
         load_all(zmq.Context.instance(), endpoints(config), ids["monclub"], config.partitions)
         row = {"clients": clients}
         for kind, target in contenders.items():
@@ -174,6 +196,7 @@ def compare(config, conninfo: str, args, label: str, seance_count: int, membres:
                     args.seconds,
                 )
         row["ratio"] = ratio(row["monclub"], row["classic"])
+        row["ratio_outbox"] = ratio(row["monclub"], row["classic_outbox"])
         rows.append(row)
     return rows
 
@@ -192,20 +215,29 @@ def run(args, base: Path, home: Path, cluster) -> dict:
         "spread": None,
         "recovery": None,
         "events": None,
+        "ceiling": None,
+        "breakdown": None,
     }
     if "events" in args.only:
         result["events"] = events.measure(args, base, home / "e", cluster)
-    if not {"hot", "spread", "recovery"} & set(args.only):
+    if not {"hot", "spread", "ceiling", "breakdown", "recovery"} & set(args.only):
         return result
     print("starting the Réunions supervisor...", flush=True)
     reunions = None
     try:
         config, reunions = start_reunions(base, home / "r", cluster)
-        membres = add_membres(conninfo, args.ops * len(args.clients)) if {"hot", "spread"} & set(args.only) else []
+        loads = {"hot", "spread", "ceiling"} & set(args.only)
+        membres = add_membres(conninfo, args.ops * len(args.clients)) if loads else []
         if "hot" in args.only:
             result["hot"] = compare(config, conninfo, args, "hot", 1, membres)
         if "spread" in args.only:
             result["spread"] = compare(config, conninfo, args, "spread", args.spread, membres)
+        if "ceiling" in args.only:
+            result["ceiling"] = ceiling.measure(config, conninfo, args, membres)
+            result["ceiling"]["shares"] = ceiling.shares(result)
+        if "breakdown" in args.only:
+            samples = min(BREAKDOWN_SAMPLES, args.ops)
+            result["breakdown"] = breakdown.measure(config, conninfo, cluster.conninfo(), samples)
         if "recovery" in args.only:
             print(f"recovery: {args.kills} kills per level...", flush=True)
             result["recovery"] = recovery(config, conninfo, args.owned, args.loaded, args.kills)
@@ -225,18 +257,21 @@ def _cell(row: dict) -> str:
     )
 
 
+def _head(name: str) -> str:
+    return f"{name + ' reg/s':>13} {'p50 ms':>7} {'p99 ms':>7} {'':>10}| "
+
+
 def report_throughput(title: str, rows: list[dict]) -> None:
+    """MonClub, the classic transaction, the classic with the outbox event (its own ratio last)."""
     print(f"\n{title}")
-    print(
-        f"{'clients':>7} | {'MonClub reg/s':>13} {'p50 ms':>7} {'p99 ms':>7} {'':>10}| "
-        f"{'classic reg/s':>13} {'p50 ms':>7} {'p99 ms':>7} {'':>10}| {'ratio':>6}"
-    )
+    print(f"{'clients':>7} | {_head('MonClub')}{_head('classic')}{'ratio':>6} | {_head('+outbox')}{'ratio':>6}")
     for row in rows:
         print(
-            f"{row['clients']:>7} |     {_cell(row['monclub'])}|     {_cell(row['classic'])}| {row['ratio'] or '-':>6}"
+            f"{row['clients']:>7} |     {_cell(row['monclub'])}|     {_cell(row['classic'])}| {row['ratio'] or '-':>6} "
+            f"|     {_cell(row['classic_outbox'])}| {row['ratio_outbox'] or '-':>6}"
         )
     for row in rows:
-        for kind in ("monclub", "classic"):
+        for kind in ("monclub", "classic", "classic_outbox"):
             if row[kind]["errors"]:
                 print(f"  errors, {kind} with {row['clients']} clients: {row[kind]['errors']}")
 
@@ -275,6 +310,11 @@ def report(result: dict) -> None:
         report_throughput(
             f"spread: C clients, {result['options']['spread']:,} séances each, picked at random", result["spread"]
         )
+    if result["ceiling"]:
+        ceiling.report(result["ceiling"])
+    if result["breakdown"]:
+        hot_1 = by_clients(result["hot"], 1)
+        breakdown.report(result["breakdown"], hot_1["monclub"]["p50_ms"] if hot_1 else None)
     if result["recovery"]:
         report_recovery(result["recovery"])
     print(f"\n{'target':<46} {'goal':>14} {'measured':>24} {'':>5}")
@@ -292,7 +332,8 @@ def main(argv=None) -> int:
     if result["hot"] and args.chart:
         m = result["machine"]
         title = (
-            f"One hot séance, MonClub against the classic transaction{' (QUICK run)' if args.quick else ''}\n"
+            "One hot séance, MonClub against the classic transaction, without and with an outbox event"
+            f"{' (QUICK run)' if args.quick else ''}\n"
             f"{result['date'][:10]}, {m['cpus']} CPUs, {m['postgresql'].split(' (')[0]}, "
             f"fsync {m['postgresql_settings']['fsync']}, synchronous_commit "
             f"{m['postgresql_settings']['synchronous_commit']}, {result['shards']} shards"
