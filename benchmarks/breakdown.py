@@ -105,11 +105,8 @@ def lines(breakdown: dict, hot_p50_ms: float | None = None) -> list[str]:
     measured = breakdown["measured_p50_us"]
     out = [f"{'piece':<40} {'x':>3} {'p50 µs':>9} {'of p50':>7}"]
     for piece in breakdown["pieces"]:
-        out.append(
-            f"{piece['what']:<40} {piece['times']:>3} {piece['us']:>9.1f} {piece['us'] / measured:>7.1%}"
-            if measured
-            else f"{piece['what']:<40} {piece['times']:>3} {piece['us']:>9.1f} {'-':>7}"
-        )
+        share = f"{piece['us'] / measured:.1%}" if measured else "-"
+        out.append(f"{piece['what']:<40} {piece['times']:>3} {piece['us']:>9.1f} {share:>7}")
     out.append(f"{'sum of the pieces':<40} {'':>3} {breakdown['sum_us']:>9.1f}")
     out.append(f"{'measured: a registration, 1 client, p50':<40} {'':>3} {measured:>9.1f}")
     out.append(f"{'left: Python around the pieces':<40} {'':>3} {breakdown['unexplained_us']:>9.1f}")
