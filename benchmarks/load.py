@@ -49,6 +49,7 @@ class Target:
 
 _LOCK = "SELECT places, inscrits, annulee FROM seances WHERE id = %s FOR UPDATE"
 _LOCK_NAMED = "SELECT places, inscrits, annulee, titre, tarif FROM seances WHERE id = %s FOR UPDATE"
+_INSERT = "INSERT INTO inscriptions (seance_id, membre_id, statut) VALUES (%s, %s, 'inscrit')"
 
 
 def inscrire_classic(conn: psycopg.Connection, seance: str, membre: int, event: bool = False) -> str | None:
@@ -70,9 +71,7 @@ def inscrire_classic(conn: psycopg.Connection, seance: str, membre: int, event: 
             return "deja_inscrit"
         if inscrits >= places:
             return "seance_complete"
-        conn.execute(
-            "INSERT INTO inscriptions (seance_id, membre_id, statut) VALUES (%s, %s, 'inscrit')", (seance, membre)
-        )
+        conn.execute(_INSERT, (seance, membre))
         if event:
             conn.execute(*statements.one_event(statements.Seance(seance, row[3], row[4]), membre))
     return None
@@ -112,9 +111,7 @@ class _ClassicOutboxClient(_ClassicClient):
 
 class _CommitClient(_ClassicClient):
     def inscrire(self, seance: str, membre: int) -> str | None:
-        self.conn.execute(
-            "INSERT INTO inscriptions (seance_id, membre_id, statut) VALUES (%s, %s, 'inscrit')", (seance, membre)
-        )
+        self.conn.execute(_INSERT, (seance, membre))
         return None
 
 
