@@ -16,7 +16,7 @@ from typing import Protocol
 
 import psycopg
 
-from monclub import protocol, wire
+from monclub import protocol
 from monclub.errors import MonclubError, Refus, Unavailable
 from monclub.shards.batch import Batch
 from monclub.shards.ownership import LEASE_SECONDS, FencedOut
@@ -324,8 +324,9 @@ class Owner:
     def _decide(self, batch: Batch, request: protocol.Request, epoch: int) -> dict:
         """One command's reply at `epoch`, its write added to the batch (refusals are stored too)."""
         aggregate_id = request.args[self.domain.key]
-        if request.id in batch.replies:
-            return batch.replies[request.id]
+        earlier = batch.earlier_reply(request)
+        if earlier is not None:
+            return earlier
         try:
             self._check_membre(batch, request)
             before = self.aggregate(aggregate_id)
@@ -346,9 +347,7 @@ class Owner:
             return protocol.error(
                 request.id, "internal_error", f"internal error on {aggregate_id}; nothing was committed"
             )
-        batch.add(
-            request.id, aggregate_id, events, after, reply, [self.domain.record(event, after) for event in events]
-        )
+        batch.add(request, aggregate_id, events, after, reply, [self.domain.record(event, after) for event in events])
         if events and "membre" in request.args:
             batch.membres.add(request.args["membre"])
         return reply
@@ -416,7 +415,7 @@ class Owner:
         lost = "database connection lost before commit; nothing was committed"
         return [
             (
-                wire.decode(stored[request.id])
+                protocol.stored_reply(request, *stored[request.id])
                 if request.id in stored
                 else protocol.error(request.id, "unavailable", lost)
             )

@@ -12,7 +12,7 @@ rolled back) or was lost (the outcome of a COMMIT in flight is unknown).
 """
 
 import socket
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import psycopg
 from psycopg import errors
@@ -24,9 +24,21 @@ from monclub.shards import ownership
 from monclub.shards.batch import Write
 
 _INSERT_REPLIES = """
-INSERT INTO requests (id, shard, epoch, reply)
-SELECT r.id, %s, %s, r.reply FROM unnest(%s::text[], %s::bytea[]) AS r(id, reply)
+INSERT INTO requests (id, shard, epoch, reply, empreinte)
+SELECT r.id, %s, %s, r.reply, r.empreinte FROM unnest(%s::text[], %s::bytea[], %s::bytea[]) AS r(id, reply, empreinte)
 """
+
+
+class Stored(NamedTuple):
+    """A reply stored under a request id, with the fingerprint of the request it answered (None
+    for a reply stored before fingerprints were kept)."""
+
+    reply: bytes
+    empreinte: bytes | None
+
+
+def _bytes(value) -> bytes | None:
+    return None if value is None else bytes(value)
 
 
 class AlreadyApplied(Exception):
@@ -50,7 +62,7 @@ class Store(Protocol):
 
     def membre_existe(self, membre: int) -> bool: ...
 
-    def reponses(self, request_ids: list[str]) -> dict[str, bytes]:
+    def reponses(self, request_ids: list[str]) -> dict[str, Stored]:
         """The stored replies of those of these requests that were applied."""
 
     def enregistrer(self, writes: list[Write]) -> None:
@@ -147,10 +159,12 @@ class PostgresStore:
     def membre_existe(self, membre: int) -> bool:
         return self.conn.execute("SELECT 1 FROM membres WHERE id = %s", (membre,)).fetchone() is not None
 
-    def reponses(self, request_ids: list[str]) -> dict[str, bytes]:
+    def reponses(self, request_ids: list[str]) -> dict[str, Stored]:
         """The stored replies of those of these requests that were applied."""
-        rows = self.conn.execute("SELECT id, reply FROM requests WHERE id = ANY(%s)", (request_ids,)).fetchall()
-        return {request_id: bytes(reply) for request_id, reply in rows}
+        rows = self.conn.execute(
+            "SELECT id, reply, empreinte FROM requests WHERE id = ANY(%s)", (request_ids,)
+        ).fetchall()
+        return {request_id: Stored(bytes(reply), _bytes(empreinte)) for request_id, reply, empreinte in rows}
 
     def enregistrer(self, writes: list[Write]) -> None:
         """Write the state changes, the outbox events and the replies of a batch in one
@@ -165,15 +179,19 @@ class PostgresStore:
         busy, a prepared statement the server lost) may have happened at or after the COMMIT: the
         session is closed, so that the owner resolves the outcome by request id instead of taking
         it for a refusal."""
-        replies = [(write.request_id, write.reply) for write in writes if write.request_id is not None]
+        replies = [write for write in writes if write.request_id is not None]
         records = [record for write in writes for record in write.records]
         try:
             with self.conn.pipeline():
                 if self.fence:
                     self.conn.execute(ownership.FENCE, (self.branch, self.index, self.epoch))
                 if replies:
-                    ids, encoded = [i for i, _ in replies], [r for _, r in replies]
-                    self.conn.execute(_INSERT_REPLIES, (self.shard, self.epoch, ids, encoded))
+                    columns = (
+                        [w.request_id for w in replies],
+                        [w.reply for w in replies],
+                        [w.empreinte for w in replies],
+                    )
+                    self.conn.execute(_INSERT_REPLIES, (self.shard, self.epoch, *columns))
                 for statement in self.statements([event for write in writes for event in write.events]):
                     self.conn.execute(*statement)
                 if records:

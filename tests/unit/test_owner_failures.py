@@ -91,7 +91,7 @@ def test_an_outcome_that_cannot_be_resolved_is_not_answered_and_the_retry_gets_t
 def test_a_request_already_applied_gets_its_stored_reply_not_a_new_decision(db):
     first = fresh_owner(db).handle(inscrire(1))
     again = fresh_owner(db).handle(inscrire(1))
-    assert again == first == wire.decode(db.replies["inscrire-polar-0001"])
+    assert again == first == wire.decode(db.replies["inscrire-polar-0001"].reply)
     assert statut(again) == "inscrit" and inscrits(db) == [1]
 
 
@@ -244,3 +244,12 @@ def test_the_tick_renews_the_lease_a_third_of_a_lease_before_it_ends(db):
     clock.now = owner.owned_until - LEASE_TRUSTED / 2
     owner.tick()
     assert owner.store is None and owner.aggregates == {}
+
+
+def test_a_request_id_resent_with_another_request_is_refused_even_by_a_fresh_owner(db):
+    first = fresh_owner(db).handle(inscrire(3))
+    reused = ask("inscrire-polar-0003", "inscrire", seance="polar", membre=4)
+    assert statut(first) == "inscrit"
+    assert statut(fresh_owner(db).handle(reused)) == "request_id_reused"
+    assert fresh_owner(db).handle(inscrire(3)) == first
+    assert inscrits(db) == [3]
