@@ -42,6 +42,12 @@ SELECT i.seance_id, i.membre_id, i.statut FROM unnest(%s::text[], %s::bigint[], 
     AS i(seance_id, membre_id, statut, ordre) ORDER BY i.ordre
 """
 _NOUVELLES = (MembreInscrit, MembreMisEnAttente)
+_MEMBRES = "ARRAY(SELECT membre_id FROM inscriptions i WHERE i.seance_id = s.id AND i.statut = '{}' ORDER BY i.rang)"
+_CHARGER = f"""
+SELECT s.id, s.titre, s.places, s.attente_max, s.tarif, s.annulee,
+       {_MEMBRES.format("inscrit")}, {_MEMBRES.format("attente")}
+FROM seances s WHERE s.id = ANY(%s)
+"""
 
 
 def _inscriptions(events: list) -> list[tuple[str, tuple]]:
@@ -68,25 +74,9 @@ class SeanceStore(PostgresStore):
         return out + _inscriptions(run)
 
     def charger_tous(self, seance_ids: list[str]) -> dict[str, Seance]:
-        rows = self.conn.execute(
-            "SELECT id, titre, places, attente_max, tarif, annulee FROM seances WHERE id = ANY(%s)", (seance_ids,)
-        ).fetchall()
-        membres: dict[str, dict[str, list[int]]] = {row[0]: {"inscrit": [], "attente": []} for row in rows}
-        for seance_id, membre, statut in self.conn.execute(
-            "SELECT seance_id, membre_id, statut FROM inscriptions WHERE seance_id = ANY(%s) ORDER BY rang",
-            (seance_ids,),
-        ):
-            membres[seance_id][statut].append(membre)
+        """The séances with their inscrits and attente in rank order, in one round trip."""
+        rows = self.conn.execute(_CHARGER, (seance_ids,)).fetchall()
         return {
-            seance_id: seance(
-                seance_id,
-                titre,
-                places,
-                attente_max,
-                tarif,
-                tuple(membres[seance_id]["inscrit"]),
-                tuple(membres[seance_id]["attente"]),
-                annulee,
-            )
-            for seance_id, titre, places, attente_max, tarif, annulee in rows
+            seance_id: seance(seance_id, titre, places, attente_max, tarif, tuple(inscrits), tuple(attente), annulee)
+            for seance_id, titre, places, attente_max, tarif, annulee, inscrits, attente in rows
         }

@@ -27,8 +27,9 @@ class Write:
 
 @dataclass
 class Batch:
-    """`trusting`: membres are taken on trust, checked by the transaction's foreign keys
-    (`Owner.membre`); `membres` are those of its accepted commands, known to exist once it commits."""
+    """`trusting`: membres are taken on trust, checked by the transaction's foreign keys (else
+    by `Owner.membre` first); `membres` are those of its accepted commands, known to exist once it
+    commits."""
 
     trusting: bool = False
     membres: set[int] = field(default_factory=set)

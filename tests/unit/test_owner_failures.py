@@ -130,10 +130,25 @@ def test_an_unknown_membre_in_a_batch_fails_it_and_each_command_is_decided_alone
     assert inscrits(db) == [1, 2] and 99 not in owner.membres
 
 
+def test_an_unknown_membre_alone_is_taken_on_trust_then_checked_when_its_write_fails(db):
+    owner = fresh_owner(db)
+    db.fail("membre_existe")
+    assert statut(owner.handle(inscrire(99))) == "unavailable", "the check after the failed write was lost"
+    assert not +db.faults
+    assert statut(owner.handle(inscrire(99))) == "membre_inconnu"
+    assert inscrits(db) == [] and 99 not in owner.membres
+
+
+def test_a_known_membre_costs_no_lookup_before_its_write(db):
+    owner = fresh_owner(db)
+    db.fail("membre_existe")
+    assert statut(owner.handle(inscrire(1))) == "inscrit"
+    assert +db.faults, "the membre was looked up before its write"
+
+
 SCENARIOS = [
     (("charger_tous",), 1),
     (("charger_tous",), 3),
-    (("membre_existe",), 1),
     (("enregistrer",), 1),
     (("enregistrer",), 3),
     (("commit",), 1),
