@@ -85,6 +85,11 @@ class ShardHost:
                 replies[position] = reply
         return replies
 
+    def after_replies(self) -> None:
+        """Wake the relay for the events this batch or tick committed, once the replies are sent."""
+        for owner in self.owners.values():
+            owner.wake_relay()
+
     def tick(self) -> None:
         """Follow the assignment, then each owner's lease and timers."""
         wanted = self.assignment()

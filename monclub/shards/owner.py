@@ -89,6 +89,7 @@ class Owner:
         self.owned_until = 0.0
         self.waiting: str | None = None
         self.stale_memory = fault == "stale_memory"
+        self.unpublished = False  # events committed since the relay was last woken
 
     def handle(self, request: protocol.Request) -> dict | None:
         return self.handle_batch([request])[0]
@@ -127,6 +128,17 @@ class Owner:
         except psycopg.Error as error:
             self._lose_connection(error)
             return protocol.error(request.id, "unavailable", "database error; retry shortly")
+
+    def wake_relay(self) -> None:
+        """After the replies: wake the relay if events were committed (a lost wake-up costs only
+        latency, the relay polls)."""
+        if not self.unpublished or self.store is None:
+            return
+        self.unpublished = False
+        try:
+            self.store.reveiller_relay()
+        except psycopg.Error as error:
+            self._lose_connection(error)
 
     def tick(self) -> None:
         """Fire every timer due now, each in a transaction of its own (no request, no reply).
@@ -388,6 +400,7 @@ class Owner:
                     self._lose_connection(error)
                 return error
             self.stats.committed(len(batch.writes), self.monotonic() - started)
+            self.unpublished = self.unpublished or any(write.records for write in batch.writes)
             self.unresolved.difference_update(ids)
             self.aggregates.update(batch.states)
             self.membres.update(batch.membres)
