@@ -22,6 +22,7 @@ from monclub import protocol
 from monclub.partition import partition_of
 from monclub.shards.owner import Domain, Owner, partition_name
 from monclub.shards.stats import Stats
+from monclub.shards.waker import RelayWaker
 
 
 class Directory(Protocol):
@@ -51,6 +52,7 @@ class ShardHost:
         directory: Directory,
         first: list[int],
         stats: Stats | None = None,
+        waker: RelayWaker | None = None,
     ):
         self.domain = domain
         self.name = name
@@ -60,6 +62,7 @@ class ShardHost:
         self.assignment = assignment
         self.directory = directory
         self.stats = stats or Stats()  # the owners' make_owner shares it with them
+        self.waker = waker
         self.owners = {partition: make_owner(partition) for partition in first}
 
     def handle(self, request: protocol.Request) -> dict | None:
@@ -87,8 +90,8 @@ class ShardHost:
 
     def after_replies(self) -> None:
         """Wake the relay for the events this batch or tick committed, once the replies are sent."""
-        for owner in self.owners.values():
-            owner.wake_relay()
+        if any([owner.take_unpublished() for owner in self.owners.values()]) and self.waker is not None:
+            self.waker.wake()
 
     def tick(self) -> None:
         """Follow the assignment, then each owner's lease and timers."""
@@ -110,6 +113,8 @@ class ShardHost:
             owner.release()
         self.owners.clear()
         self.directory.close()
+        if self.waker is not None:
+            self.waker.close()
 
     def _owned_elsewhere(self, partition: int) -> dict | None:
         """The directory's entry of a partition this process does not own now while another

@@ -129,16 +129,11 @@ class Owner:
             self._lose_connection(error)
             return protocol.error(request.id, "unavailable", "database error; retry shortly")
 
-    def wake_relay(self) -> None:
-        """After the replies: wake the relay if events were committed (a lost wake-up costs only
-        latency, the relay polls)."""
-        if not self.unpublished or self.store is None:
-            return
-        self.unpublished = False
-        try:
-            self.store.reveiller_relay()
-        except psycopg.Error as error:
-            self._lose_connection(error)
+    def take_unpublished(self) -> bool:
+        """Whether this owner committed events since it was last asked (the host then wakes the
+        relay, once its replies are sent)."""
+        unpublished, self.unpublished = self.unpublished, False
+        return unpublished
 
     def tick(self) -> None:
         """Fire every timer due now, each in a transaction of its own (no request, no reply).

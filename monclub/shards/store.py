@@ -18,7 +18,7 @@ import psycopg
 from psycopg import errors
 
 from monclub.db import connect
-from monclub.db.outbox import append_events, wake_relay
+from monclub.db.outbox import append_events
 from monclub.errors import Unavailable
 from monclub.shards import ownership
 from monclub.shards.batch import Write
@@ -67,9 +67,6 @@ class Store(Protocol):
 
     def enregistrer(self, writes: list[Write]) -> None:
         """Write a batch in one transaction; AlreadyApplied if a request id is already recorded."""
-
-    def reveiller_relay(self) -> None:
-        """Wake the relay: events were committed since it was last woken."""
 
     def due(self, now: float) -> list[str]:
         """Ids of this shard's aggregates with a timer due at `now`."""
@@ -161,9 +158,6 @@ class PostgresStore:
 
     def membre_existe(self, membre: int) -> bool:
         return self.conn.execute("SELECT 1 FROM membres WHERE id = %s", (membre,)).fetchone() is not None
-
-    def reveiller_relay(self) -> None:
-        wake_relay(self.conn)
 
     def reponses(self, request_ids: list[str]) -> dict[str, Stored]:
         """The stored replies of those of these requests that were applied."""

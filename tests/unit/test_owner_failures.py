@@ -270,14 +270,10 @@ def test_a_request_id_resent_with_another_request_is_refused_even_by_a_fresh_own
     assert inscrits(db) == [3]
 
 
-def test_the_relay_is_woken_once_after_a_batch_that_committed_events_and_not_otherwise(db):
+def test_an_owner_says_once_that_it_committed_events_and_not_for_a_query_or_a_resend(db):
     owner = fresh_owner(db)
     owner.handle_batch([inscrire(1), inscrire(2)])
-    assert db.wakes == 0, "woken before the replies were sent"
-    owner.wake_relay()
-    owner.wake_relay()
-    assert db.wakes == 1
+    assert owner.take_unpublished() and not owner.take_unpublished()
     owner.handle(ask("etat-polar-00003", "etat", seance="polar"))
     owner.handle(inscrire(1))
-    owner.wake_relay()
-    assert db.wakes == 1, "a query and a resend commit no event"
+    assert not owner.take_unpublished(), "a query and a resend commit no event"

@@ -175,3 +175,27 @@ def test_close_hands_every_owned_partition_over():
     shard.tick()
     shard.close()
     assert databases[0].released == databases[2].released == 1 and not shard.owners
+
+
+class CountingWaker:
+    def __init__(self) -> None:
+        self.wakes = 0
+
+    def wake(self) -> None:
+        self.wakes += 1
+
+    def close(self) -> None:
+        pass
+
+
+def test_the_relay_is_woken_once_per_batch_that_committed_events_and_only_after_its_replies():
+    shard, _ = host([0, 2])
+    shard.waker = waker = CountingWaker()
+    shard.handle_batch([creer(seance_in(0)), creer(seance_in(2))])
+    assert waker.wakes == 0, "woken before the replies were sent"
+    shard.after_replies()
+    shard.after_replies()
+    assert waker.wakes == 1
+    shard.handle_batch([ask("e-a-00001", "etat", seance=seance_in(0))])
+    shard.after_replies()
+    assert waker.wakes == 1, "a query commits no event"
