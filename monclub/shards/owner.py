@@ -21,7 +21,7 @@ from monclub.errors import MonclubError, Refus, Unavailable
 from monclub.shards.batch import Batch
 from monclub.shards.ownership import LEASE_SECONDS, FencedOut
 from monclub.shards.stats import Stats
-from monclub.shards.store import AlreadyApplied, Store
+from monclub.shards.store import AlreadyApplied, NotCommitted, Store
 
 log = logging.getLogger(__name__)
 TIMER_BACKOFF = 5.0
@@ -311,8 +311,12 @@ class Owner:
         failure = self._write(batch)
         if failure is None:
             return replies
-        if isinstance(failure, FencedOut):
-            message = f"{self.name} no longer owns this partition (another process took it); nothing was committed"
+        if isinstance(failure, (FencedOut, NotCommitted)):
+            message = (
+                f"{self.name} no longer owns this partition (another process took it); nothing was committed"
+                if isinstance(failure, FencedOut)
+                else "database connection ended by the server before commit; nothing was committed"
+            )
             return [self._unreachable(request, message) for request in requests]
         if self.store is None:
             return self._resolved(batch, requests, replies)
@@ -384,7 +388,7 @@ class Owner:
             started = self.monotonic()
             try:
                 store.enregistrer(batch.writes)
-            except FencedOut as error:
+            except (FencedOut, NotCommitted) as error:
                 self.unresolved.difference_update(fresh)
                 self._lose_connection(error)
                 return error

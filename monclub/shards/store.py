@@ -11,11 +11,12 @@ connection: after a failure, `usable` says whether the connection survived (the 
 rolled back) or was lost (the outcome of a COMMIT in flight is unknown).
 """
 
+import select
 import socket
 from typing import NamedTuple, Protocol
 
 import psycopg
-from psycopg import errors
+from psycopg import errors, pq
 
 from monclub.db import connect
 from monclub.db.outbox import append_events
@@ -39,6 +40,11 @@ class Stored(NamedTuple):
 
 def _bytes(value) -> bytes | None:
     return None if value is None else bytes(value)
+
+
+class NotCommitted(Exception):
+    """The session had ended before the batch was sent: nothing of it was committed (its requests
+    get `unavailable`, not silence)."""
 
 
 class AlreadyApplied(Exception):
@@ -179,6 +185,9 @@ class PostgresStore:
         busy, a prepared statement the server lost) may have happened at or after the COMMIT: the
         session is closed, so that the owner resolves the outcome by request id instead of taking
         it for a refusal."""
+        if _ended(self.conn):
+            self.conn.close()
+            raise NotCommitted("the database ended the session before this batch was sent")
         replies = [write for write in writes if write.request_id is not None]
         records = [record for write in writes for record in write.records]
         try:
@@ -207,3 +216,18 @@ class PostgresStore:
             if ownership.fenced(error):
                 raise ownership.FencedOut(str(error).strip()) from None
             raise
+
+
+def _ended(conn: psycopg.Connection) -> bool:
+    """Whether the server has ended this idle session (a shutdown, a crash restart, a terminated
+    backend): its goodbye, then the end of the stream, wait on the socket. A poll of the socket, no
+    round trip. A batch sent on such a session fails in a way that cannot tell whether it was
+    committed; this tells it was not even sent."""
+    for _ in range(2):
+        if not select.select([conn.fileno()], [], [], 0)[0]:
+            return False
+        try:
+            conn.pgconn.consume_input()
+        except psycopg.OperationalError:
+            return True
+    return conn.pgconn.status != pq.ConnStatus.OK

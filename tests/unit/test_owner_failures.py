@@ -146,6 +146,15 @@ def test_a_known_membre_costs_no_lookup_before_its_write(db):
     assert +db.faults, "the membre was looked up before its write"
 
 
+def test_a_session_the_server_ended_before_the_batch_was_sent_answers_unavailable_not_silence(db):
+    owner = fresh_owner(db)
+    db.fail("ended")
+    replies = owner.handle_batch([inscrire(1), inscrire(2)])
+    assert [statut(reply) for reply in replies] == ["unavailable", "unavailable"]
+    assert not owner.unresolved and inscrits(db) == []
+    assert [statut(reply) for reply in owner.handle_batch([inscrire(1), inscrire(2)])] == ["inscrit", "inscrit"]
+
+
 SCENARIOS = [
     (("charger_tous",), 1),
     (("charger_tous",), 3),
