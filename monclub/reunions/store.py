@@ -1,5 +1,7 @@
 """Persistence of séances: how to load one, and how each séance event changes the rows."""
 
+import json
+
 from monclub.reunions.seance import (
     MembreDesinscrit,
     MembreInscrit,
@@ -38,8 +40,8 @@ def _sql(event) -> tuple[str, tuple]:
 
 _INSERT_INSCRIPTIONS = """
 INSERT INTO inscriptions (seance_id, membre_id, statut)
-SELECT i.seance_id, i.membre_id, i.statut FROM unnest(%s::text[], %s::bigint[], %s::text[]) WITH ORDINALITY
-    AS i(seance_id, membre_id, statut, ordre) ORDER BY i.ordre
+SELECT i.value ->> 0, (i.value ->> 1)::bigint, i.value ->> 2 FROM jsonb_array_elements(%s::text::jsonb) WITH ORDINALITY
+    AS i(value, ordre) ORDER BY i.ordre
 """
 _NOUVELLES = (MembreInscrit, MembreMisEnAttente)
 _MEMBRES = "ARRAY(SELECT membre_id FROM inscriptions i WHERE i.seance_id = s.id AND i.statut = '{}' ORDER BY i.rang)"
@@ -54,8 +56,8 @@ def _inscriptions(events: list) -> list[tuple[str, tuple]]:
     """One statement for a run of registrations, in their order (their rang follows it)."""
     if not events:
         return []
-    statuts = ["inscrit" if isinstance(event, MembreInscrit) else "attente" for event in events]
-    return [(_INSERT_INSCRIPTIONS, ([e.seance for e in events], [e.membre for e in events], statuts))]
+    rows = [[e.seance, e.membre, "inscrit" if isinstance(e, MembreInscrit) else "attente"] for e in events]
+    return [(_INSERT_INSCRIPTIONS, (json.dumps(rows),))]
 
 
 class SeanceStore(PostgresStore):
