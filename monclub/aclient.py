@@ -19,7 +19,7 @@ from monclub import config as configuration
 from monclub import wire
 from monclub.client import REDIRECT, Attempts, connected, unreachable
 from monclub.errors import InvalidRequest
-from monclub.routing import Owners, Route, route_request
+from monclub.routing import Owners, Route, accueil_request, route_request
 
 
 class AsyncClient:
@@ -40,6 +40,10 @@ class AsyncClient:
     async def pret(self, op: str, livre: str, request_id: str | None = None, **fields) -> dict:
         """A request to the Prêts shard that owns `livre`."""
         return await self._send(*route_request(self.config, "prets", op, livre, request_id, fields))
+
+    async def accueil(self, op: str, request_id: str | None = None, **fields) -> dict:
+        """A request to the accueil: membres, listings page by page, payments settled."""
+        return await self._send(*accueil_request(self.config, op, request_id, fields))
 
     async def _send(self, route: Route, message: dict) -> dict:
         loop = asyncio.get_running_loop()

@@ -22,9 +22,8 @@ import zmq
 
 from monclub import config as configuration
 from monclub import curve, protocol, reach, wire
-from monclub.accueil.ops import OPS as ACCUEIL_OPS
 from monclub.errors import InvalidRequest, MonclubError, Refus, Timeout, Unavailable
-from monclub.routing import Owners, Route, new_request_id, route_request
+from monclub.routing import Owners, Route, accueil_request, new_request_id, route_request
 
 _BACKOFF_BASE = 0.02
 _BACKOFF_MAX = 0.5
@@ -135,9 +134,7 @@ class Client:
     def accueil(self, op: str, request_id: str | None = None, **fields) -> dict:
         """A request to the accueil: membres, listings page by page, payments settled
         (docs/protocol.md, section 14)."""
-        message = protocol.request(request_id or new_request_id(), op, **fields)
-        shows = _ACCUEIL_SHOWS.get(op) if ACCUEIL_OPS.parse(message).mutates else None
-        return self._send(Route("accueil", None, self.config.service_endpoint("accueil"), shows), message)
+        return self._send(*accueil_request(self.config, op, request_id, fields))
 
     def ping(self, shard: int, branch: str = "reunions") -> dict:
         route = Route(branch, None, self.config.endpoint(branch, shard))
@@ -289,6 +286,3 @@ class Attempts:
             f"no answer from {where} within {self.total:.1f}s ({self.attempt} attempts of the same request): "
             f"whether {self.op} was applied is unknown; `{route.shows}` shows it"
         )
-
-
-_ACCUEIL_SHOWS = {"creer_membre": "monclub membre liste", "regler_paiement": "monclub paiements"}

@@ -39,6 +39,7 @@ CODES = {
         Code("paiement_inconnu", "no", "no: no such payment"),
         Code("paiement_clos", "no", "no: only a pending payment can be paid"),
         Code("invalid_request", "no", "no: fix the request"),
+        Code("request_id_reused", "no", "no: this id was sent with another request; a new request needs a new id"),
         Code("wrong_owner", "no", "yes, at the owner its `owner` field names (else after a pause)"),
         Code("internal_error", "no", "yes: nothing was committed"),
         Code("unavailable", "no", "yes: nothing was committed"),

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from monclub import config as configuration
 from monclub import protocol
+from monclub.accueil.ops import OPS as ACCUEIL_OPS
 from monclub.partition import host_of, partition_of
 from monclub.prets.ops import OPS as PRETS_OPS
 from monclub.reunions.ops import OPS as REUNIONS_OPS
@@ -54,6 +55,16 @@ def route_request(
     guess = config.endpoint(branch, host_of(partition, config.shard_count(branch)))
     shows = f"{show} {key}" if parsed.mutates else None
     return Route(branch, partition, guess, shows), message
+
+
+_ACCUEIL_SHOWS = {"creer_membre": "monclub membre liste", "regler_paiement": "monclub paiements"}
+
+
+def accueil_request(config: configuration.Config, op: str, request_id: str | None, fields: dict) -> tuple[Route, dict]:
+    """A request to the accueil (docs/protocol.md, section 14), checked by its op table."""
+    message = protocol.request(request_id or new_request_id(), op, **fields)
+    shows = _ACCUEIL_SHOWS.get(op) if ACCUEIL_OPS.parse(message).mutates else None
+    return Route("accueil", None, config.service_endpoint("accueil"), shows), message
 
 
 def node_of(endpoint: str) -> str:

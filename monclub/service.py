@@ -33,6 +33,9 @@ class Service:
     def tick(self) -> None:
         """No timer."""
 
+    def after_replies(self) -> None:
+        """Nothing to do once the replies are sent."""
+
     def handle_batch(self, requests: list[protocol.Request]) -> list[dict | None]:
         return [self.handle(request) for request in requests]
 

@@ -3,7 +3,8 @@
 A query reads one page of a listing. A mutation is exactly-once by request id, as on the shards:
 in one transaction, the stored reply of the id if there is one, else the change and its reply
 stored in `requests`; a refusal (`paiement_inconnu`, `paiement_clos`) is stored too. When the
-session dies during that transaction, the outcome is looked up by id on a new one; while the
+session dies before the COMMIT, nothing was committed (`unavailable`); when it dies during the
+COMMIT, the outcome is looked up by id on a new one; while the
 database cannot say, the request gets no reply (the client resends the same id), as on a shard.
 """
 
@@ -23,8 +24,8 @@ from monclub.service import NOTHING, Service
 from monclub.shards import directory
 
 NAME = "accueil"
-_STORED = "SELECT reply FROM requests WHERE id = %s"
-_STORE = "INSERT INTO requests (id, shard, reply) VALUES (%s, %s, %s)"
+_STORED = "SELECT reply, empreinte FROM requests WHERE id = %s"
+_STORE = "INSERT INTO requests (id, shard, reply, empreinte) VALUES (%s, %s, %s, %s)"
 
 # Each listing: its read (monclub.db.reads) and the key of a row that the next page starts after.
 LISTINGS: dict[str, tuple[Callable[..., list[dict]], str]] = {
@@ -63,6 +64,11 @@ def page(conn: psycopg.Connection, op: str, args: dict) -> dict:
     return {op: rows, "suivant": rows[-1][key] if more else None}
 
 
+def _stored_reply(request: protocol.Request, row: tuple) -> dict:
+    reply, empreinte = row
+    return protocol.stored_reply(request, bytes(reply), None if empreinte is None else bytes(empreinte))
+
+
 class Accueil(Service):
     name = NAME
     domain = SimpleNamespace(ops=OPS)
@@ -70,6 +76,7 @@ class Accueil(Service):
     def __init__(self, conninfo: str):
         super().__init__(conninfo)
         self.unresolved: set[str] = set()
+        self.committing = False  # the transaction of `_apply_once` reached its COMMIT
 
     def decide(self, request: protocol.Request) -> dict | None:
         if request.mutates:
@@ -91,6 +98,9 @@ class Accueil(Service):
             reply = self._apply_once(conn, request)
         except psycopg.OperationalError as error:
             self.lose(error)
+            if not self.committing:
+                self.unresolved.discard(request.id)
+                return protocol.error(request.id, "unavailable", f"database connection lost before commit; {NOTHING}")
             return self._resolve(request)
         except psycopg.Error as error:
             self.unresolved.discard(request.id)
@@ -101,16 +111,20 @@ class Accueil(Service):
         return reply
 
     def _apply_once(self, conn: psycopg.Connection, request: protocol.Request) -> dict:
-        """The stored reply of the id, or the change and its reply stored, in one transaction."""
+        """The stored reply of the id, or the change and its reply stored, in one transaction.
+        `committing` tells a session lost before the COMMIT (nothing committed: `unavailable`)
+        from one lost during it (the outcome is looked up by id)."""
+        self.committing = False
         with conn.transaction():
             stored = conn.execute(_STORED, (request.id,)).fetchone()
             if stored is not None:
-                return wire.decode(bytes(stored[0]))
+                return _stored_reply(request, stored)
             try:
                 reply = protocol.ok(request.id, MUTATIONS[request.op](conn, request.args))
             except MonclubError as refusal:
                 reply = protocol.error(request.id, refusal.code, refusal.message)
-            conn.execute(_STORE, (request.id, NAME, wire.encode(reply)))
+            conn.execute(_STORE, (request.id, NAME, wire.encode(reply), request.empreinte))
+            self.committing = True
         return reply
 
     def _resolve(self, request: protocol.Request) -> dict | None:
@@ -124,4 +138,4 @@ class Accueil(Service):
         self.unresolved.discard(request.id)
         if stored is None:
             return protocol.error(request.id, "unavailable", f"database connection lost; {NOTHING}")
-        return wire.decode(bytes(stored[0]))
+        return _stored_reply(request, stored)

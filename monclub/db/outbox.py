@@ -42,14 +42,21 @@ def event_payload(event) -> tuple[str, dict]:
 def append_events(
     conn: psycopg.Connection, records: list[tuple[str, str, dict]], writer: tuple[str, int, int] | None = None
 ) -> None:
-    """Append (type, aggregate, payload) records inside the caller's transaction, then wake the
-    relay (NOTIFY is delivered at commit, and only then). The records travel as one JSON array:
-    one C-speed encoding instead of one per payload. `writer` is the (branch, partition, epoch)
-    of the shard that writes them, kept with each event so that the audit can find any commit
-    made under a stale epoch."""
+    """Append (type, aggregate, payload) records inside the caller's transaction. The records
+    travel as one JSON array: one C-speed encoding instead of one per payload. `writer` is the
+    (branch, partition, epoch) of the shard that writes them, kept with each event so that the
+    audit can find any commit made under a stale epoch. The relay is woken after the commit
+    (`wake_relay`), not in it."""
     branch, partition, epoch = writer or (None, None, None)
     keys = {"branch": branch, "partition": partition, "epoch": epoch}
     conn.execute(_APPEND, {"count": len(records), "records": json.dumps(records), **keys})
+
+
+def wake_relay(conn: psycopg.Connection) -> None:
+    """Wake the relay, wherever it runs, after events were committed: a NOTIFY of its own, outside
+    the writing transaction. Inside it, NOTIFY would cost every commit a round trip and a lock
+    that serializes the commits of every shard (PostgreSQL takes it at commit to queue the
+    notification). Losing it costs nothing but latency: the relay polls every WAKE_SECONDS."""
     conn.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
 
 

@@ -15,6 +15,5 @@ GRANT SELECT, INSERT, UPDATE ON listener_positions, paiements, notifications, li
 GRANT USAGE ON SEQUENCE membres_id_seq, inscription_rang, paiements_id_seq, notifications_id_seq, prets_id_seq TO {app};
 GRANT SELECT, INSERT, UPDATE ON partitions TO {app};
 GRANT SELECT, INSERT ON epochs TO {app};
-GRANT SELECT, INSERT, UPDATE, DELETE ON web_requests TO {app};
 GRANT SELECT, INSERT, UPDATE ON nodes TO {app};
 GRANT SELECT ON meta TO {app};

@@ -1,5 +1,7 @@
 """Persistence of séances: how to load one, and how each séance event changes the rows."""
 
+import json
+
 from monclub.reunions.seance import (
     MembreDesinscrit,
     MembreInscrit,
@@ -38,18 +40,24 @@ def _sql(event) -> tuple[str, tuple]:
 
 _INSERT_INSCRIPTIONS = """
 INSERT INTO inscriptions (seance_id, membre_id, statut)
-SELECT i.seance_id, i.membre_id, i.statut FROM unnest(%s::text[], %s::bigint[], %s::text[]) WITH ORDINALITY
-    AS i(seance_id, membre_id, statut, ordre) ORDER BY i.ordre
+SELECT i.value ->> 0, (i.value ->> 1)::bigint, i.value ->> 2 FROM jsonb_array_elements(%s::text::jsonb) WITH ORDINALITY
+    AS i(value, ordre) ORDER BY i.ordre
 """
 _NOUVELLES = (MembreInscrit, MembreMisEnAttente)
+_MEMBRES = "ARRAY(SELECT membre_id FROM inscriptions i WHERE i.seance_id = s.id AND i.statut = '{}' ORDER BY i.rang)"
+_CHARGER = f"""
+SELECT s.id, s.titre, s.places, s.attente_max, s.tarif, s.annulee,
+       {_MEMBRES.format("inscrit")}, {_MEMBRES.format("attente")}
+FROM seances s WHERE s.id = ANY(%s)
+"""
 
 
 def _inscriptions(events: list) -> list[tuple[str, tuple]]:
     """One statement for a run of registrations, in their order (their rang follows it)."""
     if not events:
         return []
-    statuts = ["inscrit" if isinstance(event, MembreInscrit) else "attente" for event in events]
-    return [(_INSERT_INSCRIPTIONS, ([e.seance for e in events], [e.membre for e in events], statuts))]
+    rows = [[e.seance, e.membre, "inscrit" if isinstance(e, MembreInscrit) else "attente"] for e in events]
+    return [(_INSERT_INSCRIPTIONS, (json.dumps(rows),))]
 
 
 class SeanceStore(PostgresStore):
@@ -68,25 +76,9 @@ class SeanceStore(PostgresStore):
         return out + _inscriptions(run)
 
     def charger_tous(self, seance_ids: list[str]) -> dict[str, Seance]:
-        rows = self.conn.execute(
-            "SELECT id, titre, places, attente_max, tarif, annulee FROM seances WHERE id = ANY(%s)", (seance_ids,)
-        ).fetchall()
-        membres: dict[str, dict[str, list[int]]] = {row[0]: {"inscrit": [], "attente": []} for row in rows}
-        for seance_id, membre, statut in self.conn.execute(
-            "SELECT seance_id, membre_id, statut FROM inscriptions WHERE seance_id = ANY(%s) ORDER BY rang",
-            (seance_ids,),
-        ):
-            membres[seance_id][statut].append(membre)
+        """The séances with their inscrits and attente in rank order, in one round trip."""
+        rows = self.conn.execute(_CHARGER, (seance_ids,)).fetchall()
         return {
-            seance_id: seance(
-                seance_id,
-                titre,
-                places,
-                attente_max,
-                tarif,
-                tuple(membres[seance_id]["inscrit"]),
-                tuple(membres[seance_id]["attente"]),
-                annulee,
-            )
-            for seance_id, titre, places, attente_max, tarif, annulee in rows
+            seance_id: seance(seance_id, titre, places, attente_max, tarif, tuple(inscrits), tuple(attente), annulee)
+            for seance_id, titre, places, attente_max, tarif, annulee, inscrits, attente in rows
         }

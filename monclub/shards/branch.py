@@ -30,6 +30,7 @@ from monclub.shards.owner import Domain, Owner, place
 from monclub.shards.server import serve
 from monclub.shards.stats import Stats
 from monclub.shards.store import PostgresStore
+from monclub.shards.waker import RelayWaker
 from monclub.supervision.policy import RestartPolicy
 from monclub.supervision.process import set_title, setup_logging
 from monclub.supervision.supervisor import ChildSpec, Supervisor
@@ -85,7 +86,8 @@ def shard_host(branch: Branch, config: configuration.Config, conninfo: str, inde
 
     first = hosted(partitions, shards, index)
     directory = Directory(conninfo, branch.name)
-    return ShardHost(domain, name, endpoint, partitions, make_owner, assignment, directory, first, stats)
+    waker = RelayWaker(conninfo)
+    return ShardHost(domain, name, endpoint, partitions, make_owner, assignment, directory, first, stats, waker)
 
 
 def fresh_command(branch: str, index: int) -> list[str]:

@@ -16,12 +16,14 @@ joining or leaving moves a bounded number of partitions at once). On stop it han
 
 import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from monclub import protocol
 from monclub.partition import partition_of
 from monclub.shards.owner import Domain, Owner, partition_name
 from monclub.shards.stats import Stats
+from monclub.shards.waker import RelayWaker
 
 
 class Directory(Protocol):
@@ -51,6 +53,7 @@ class ShardHost:
         directory: Directory,
         first: list[int],
         stats: Stats | None = None,
+        waker: RelayWaker | None = None,
     ):
         self.domain = domain
         self.name = name
@@ -60,6 +63,8 @@ class ShardHost:
         self.assignment = assignment
         self.directory = directory
         self.stats = stats or Stats()  # the owners' make_owner shares it with them
+        self.waker = waker
+        self.pool: ThreadPoolExecutor | None = None
         self.owners = {partition: make_owner(partition) for partition in first}
 
     def handle(self, request: protocol.Request) -> dict | None:
@@ -79,11 +84,30 @@ class ShardHost:
                 by_partition.setdefault(partition, []).append(position)
             else:
                 replies[position] = self._wrong_owner(request, partition, elsewhere)
-        for partition, positions in by_partition.items():
-            answered = self.owners[partition].handle_batch([requests[position] for position in positions])
+        groups = [
+            (self.owners[partition], [requests[i] for i in positions]) for partition, positions in by_partition.items()
+        ]
+        for positions, answered in zip(by_partition.values(), self._handled(groups), strict=True):
             for position, reply in zip(positions, answered, strict=True):
                 replies[position] = reply
         return replies
+
+    def _handled(self, groups: list[tuple[Owner, list[protocol.Request]]]) -> list[list[dict | None]]:
+        """Each owner's replies to its requests. The owners of a batch spread over partitions
+        decide and commit at once, each on its own session, in threads (the GIL is released while a
+        commit waits for PostgreSQL): the batch costs about one commit's time, not one per
+        partition. An owner is only ever used by one thread at a time."""
+        if len(groups) == 1:
+            owner, batch = groups[0]
+            return [owner.handle_batch(batch)]
+        if self.pool is None:
+            self.pool = ThreadPoolExecutor(thread_name_prefix="partition")
+        return list(self.pool.map(lambda group: group[0].handle_batch(group[1]), groups))
+
+    def after_replies(self) -> None:
+        """Wake the relay for the events this batch or tick committed, once the replies are sent."""
+        if any([owner.take_unpublished() for owner in self.owners.values()]) and self.waker is not None:
+            self.waker.wake()
 
     def tick(self) -> None:
         """Follow the assignment, then each owner's lease and timers."""
@@ -105,6 +129,10 @@ class ShardHost:
             owner.release()
         self.owners.clear()
         self.directory.close()
+        if self.pool is not None:
+            self.pool.shutdown()
+        if self.waker is not None:
+            self.waker.close()
 
     def _owned_elsewhere(self, partition: int) -> dict | None:
         """The directory's entry of a partition this process does not own now while another

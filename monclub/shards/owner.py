@@ -16,12 +16,12 @@ from typing import Protocol
 
 import psycopg
 
-from monclub import protocol, wire
+from monclub import protocol
 from monclub.errors import MonclubError, Refus, Unavailable
 from monclub.shards.batch import Batch
 from monclub.shards.ownership import LEASE_SECONDS, FencedOut
 from monclub.shards.stats import Stats
-from monclub.shards.store import AlreadyApplied, Store
+from monclub.shards.store import AlreadyApplied, NotCommitted, Store
 
 log = logging.getLogger(__name__)
 TIMER_BACKOFF = 5.0
@@ -89,6 +89,7 @@ class Owner:
         self.owned_until = 0.0
         self.waiting: str | None = None
         self.stale_memory = fault == "stale_memory"
+        self.unpublished = False  # events committed since the relay was last woken
 
     def handle(self, request: protocol.Request) -> dict | None:
         return self.handle_batch([request])[0]
@@ -127,6 +128,12 @@ class Owner:
         except psycopg.Error as error:
             self._lose_connection(error)
             return protocol.error(request.id, "unavailable", "database error; retry shortly")
+
+    def take_unpublished(self) -> bool:
+        """Whether this owner committed events since it was last asked (the host then wakes the
+        relay, once its replies are sent)."""
+        unpublished, self.unpublished = self.unpublished, False
+        return unpublished
 
     def tick(self) -> None:
         """Fire every timer due now, each in a transaction of its own (no request, no reply).
@@ -267,11 +274,11 @@ class Owner:
         self.membres.add(membre)
 
     def _check_membre(self, batch: Batch, request: protocol.Request) -> None:
-        """What the host knows of the membre a command names, before the domain decides. Inside a
-        batch of several commands it is taken on trust: every accepted command writes its membre
-        into a column that references `membres`, so PostgreSQL checks it in the batch's own
-        transaction, and a batch naming an unknown one fails and is retried command by command,
-        each checked here (a refused command is checked by `_membre_first`)."""
+        """What the host knows of the membre a command names, before the domain decides. It is
+        taken on trust first, which saves a round trip per new membre: every accepted command
+        writes its membre into a column that references `membres`, so PostgreSQL checks it in the
+        batch's own transaction, and a batch naming an unknown one fails and is retried command by
+        command, each checked here (a refused command is checked by `_membre_first`)."""
         membre = request.args.get("membre")
         if membre is not None and not batch.trusting:
             self.membre(membre)
@@ -282,13 +289,14 @@ class Owner:
         if missing:
             self.aggregates.update(self._store().charger_tous(sorted(missing)))
 
-    def _commands(self, requests: list[protocol.Request]) -> list[dict | None]:
+    def _commands(self, requests: list[protocol.Request], trusting: bool = True) -> list[dict | None]:
         """Decide each command in order, write them all in one transaction, and only then keep
         the new states. If that transaction fails without losing the connection (a request id
-        already applied, a refused write), each command is tried again in a transaction of its own."""
+        already applied, a refused write), each command is tried again in a transaction of its
+        own, its membre checked first."""
         if not requests:
             return []
-        self.pending = batch = Batch(trusting=len(requests) > 1)
+        self.pending = batch = Batch(trusting=trusting)
         try:
             epoch = self._store().epoch
             self._prefetch(requests)
@@ -303,15 +311,19 @@ class Owner:
         failure = self._write(batch)
         if failure is None:
             return replies
-        if isinstance(failure, FencedOut):
-            message = f"{self.name} no longer owns this partition (another process took it); nothing was committed"
+        if isinstance(failure, (FencedOut, NotCommitted)):
+            message = (
+                f"{self.name} no longer owns this partition (another process took it); nothing was committed"
+                if isinstance(failure, FencedOut)
+                else "database connection ended by the server before commit; nothing was committed"
+            )
             return [self._unreachable(request, message) for request in requests]
         if self.store is None:
             return self._resolved(batch, requests, replies)
-        if len(requests) > 1:
-            return [reply for request in requests for reply in self._commands([request])]
-        if isinstance(failure, AlreadyApplied):
+        if isinstance(failure, AlreadyApplied) and len(requests) == 1:
             return self._resolved(batch, requests, replies)
+        if len(requests) > 1 or trusting:
+            return [reply for request in requests for reply in self._commands([request], trusting=False)]
         aggregate_id = requests[0].args[self.domain.key]
         log.error("%s: the write on %s was refused and rolled back (%s); reloaded", self.name, aggregate_id, failure)
         self._drop(aggregate_id)
@@ -324,8 +336,9 @@ class Owner:
     def _decide(self, batch: Batch, request: protocol.Request, epoch: int) -> dict:
         """One command's reply at `epoch`, its write added to the batch (refusals are stored too)."""
         aggregate_id = request.args[self.domain.key]
-        if request.id in batch.replies:
-            return batch.replies[request.id]
+        earlier = batch.earlier_reply(request)
+        if earlier is not None:
+            return earlier
         try:
             self._check_membre(batch, request)
             before = self.aggregate(aggregate_id)
@@ -346,9 +359,7 @@ class Owner:
             return protocol.error(
                 request.id, "internal_error", f"internal error on {aggregate_id}; nothing was committed"
             )
-        batch.add(
-            request.id, aggregate_id, events, after, reply, [self.domain.record(event, after) for event in events]
-        )
+        batch.add(request, aggregate_id, events, after, reply, [self.domain.record(event, after) for event in events])
         if events and "membre" in request.args:
             batch.membres.add(request.args["membre"])
         return reply
@@ -377,7 +388,7 @@ class Owner:
             started = self.monotonic()
             try:
                 store.enregistrer(batch.writes)
-            except FencedOut as error:
+            except (FencedOut, NotCommitted) as error:
                 self.unresolved.difference_update(fresh)
                 self._lose_connection(error)
                 return error
@@ -388,6 +399,7 @@ class Owner:
                     self._lose_connection(error)
                 return error
             self.stats.committed(len(batch.writes), self.monotonic() - started)
+            self.unpublished = self.unpublished or any(write.records for write in batch.writes)
             self.unresolved.difference_update(ids)
             self.aggregates.update(batch.states)
             self.membres.update(batch.membres)
@@ -416,7 +428,7 @@ class Owner:
         lost = "database connection lost before commit; nothing was committed"
         return [
             (
-                wire.decode(stored[request.id])
+                protocol.stored_reply(request, *stored[request.id])
                 if request.id in stored
                 else protocol.error(request.id, "unavailable", lost)
             )

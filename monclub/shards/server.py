@@ -108,11 +108,13 @@ def serve(endpoint: str, handler, config: Config) -> int:
         while not stop.requested:
             if time.monotonic() - ticked >= POLL_MS / 1000:
                 handler.tick()
+                handler.after_replies()
                 ticked = time.monotonic()
             if not socket.poll(POLL_MS):
                 continue
             for reply in answer(handler, receive(socket)):
                 socket.send_multipart(reply)
+            handler.after_replies()
     finally:
         socket.close(linger=0)
         context.term()

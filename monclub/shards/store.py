@@ -11,11 +11,13 @@ connection: after a failure, `usable` says whether the connection survived (the 
 rolled back) or was lost (the outcome of a COMMIT in flight is unknown).
 """
 
+import json
+import select
 import socket
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import psycopg
-from psycopg import errors
+from psycopg import errors, pq
 
 from monclub.db import connect
 from monclub.db.outbox import append_events
@@ -23,10 +25,29 @@ from monclub.errors import Unavailable
 from monclub.shards import ownership
 from monclub.shards.batch import Write
 
+# Rows travel as one JSON text parameter (bytes in hex), not as arrays: psycopg dumps a JSON
+# string in C, while array parameters cost more client CPU than the rest of the write.
 _INSERT_REPLIES = """
-INSERT INTO requests (id, shard, epoch, reply)
-SELECT r.id, %s, %s, r.reply FROM unnest(%s::text[], %s::bytea[]) AS r(id, reply)
+INSERT INTO requests (id, shard, epoch, reply, empreinte)
+SELECT r ->> 0, %s, %s, decode(r ->> 1, 'hex'), decode(r ->> 2, 'hex') FROM jsonb_array_elements(%s::text::jsonb) AS r
 """
+
+
+class Stored(NamedTuple):
+    """A reply stored under a request id, with the fingerprint of the request it answered (None
+    for a reply stored before fingerprints were kept)."""
+
+    reply: bytes
+    empreinte: bytes | None
+
+
+def _bytes(value) -> bytes | None:
+    return None if value is None else bytes(value)
+
+
+class NotCommitted(Exception):
+    """The session had ended before the batch was sent: nothing of it was committed (its requests
+    get `unavailable`, not silence)."""
 
 
 class AlreadyApplied(Exception):
@@ -50,7 +71,7 @@ class Store(Protocol):
 
     def membre_existe(self, membre: int) -> bool: ...
 
-    def reponses(self, request_ids: list[str]) -> dict[str, bytes]:
+    def reponses(self, request_ids: list[str]) -> dict[str, Stored]:
         """The stored replies of those of these requests that were applied."""
 
     def enregistrer(self, writes: list[Write]) -> None:
@@ -147,10 +168,12 @@ class PostgresStore:
     def membre_existe(self, membre: int) -> bool:
         return self.conn.execute("SELECT 1 FROM membres WHERE id = %s", (membre,)).fetchone() is not None
 
-    def reponses(self, request_ids: list[str]) -> dict[str, bytes]:
+    def reponses(self, request_ids: list[str]) -> dict[str, Stored]:
         """The stored replies of those of these requests that were applied."""
-        rows = self.conn.execute("SELECT id, reply FROM requests WHERE id = ANY(%s)", (request_ids,)).fetchall()
-        return {request_id: bytes(reply) for request_id, reply in rows}
+        rows = self.conn.execute(
+            "SELECT id, reply, empreinte FROM requests WHERE id = ANY(%s)", (request_ids,)
+        ).fetchall()
+        return {request_id: Stored(bytes(reply), _bytes(empreinte)) for request_id, reply, empreinte in rows}
 
     def enregistrer(self, writes: list[Write]) -> None:
         """Write the state changes, the outbox events and the replies of a batch in one
@@ -165,15 +188,17 @@ class PostgresStore:
         busy, a prepared statement the server lost) may have happened at or after the COMMIT: the
         session is closed, so that the owner resolves the outcome by request id instead of taking
         it for a refusal."""
-        replies = [(write.request_id, write.reply) for write in writes if write.request_id is not None]
+        if _ended(self.conn):
+            self.conn.close()
+            raise NotCommitted("the database ended the session before this batch was sent")
+        replies = [write for write in writes if write.request_id is not None]
         records = [record for write in writes for record in write.records]
         try:
             with self.conn.pipeline():
                 if self.fence:
                     self.conn.execute(ownership.FENCE, (self.branch, self.index, self.epoch))
                 if replies:
-                    ids, encoded = [i for i, _ in replies], [r for _, r in replies]
-                    self.conn.execute(_INSERT_REPLIES, (self.shard, self.epoch, ids, encoded))
+                    self.conn.execute(_INSERT_REPLIES, (self.shard, self.epoch, _replies_json(replies)))
                 for statement in self.statements([event for write in writes for event in write.events]):
                     self.conn.execute(*statement)
                 if records:
@@ -189,3 +214,26 @@ class PostgresStore:
             if ownership.fenced(error):
                 raise ownership.FencedOut(str(error).strip()) from None
             raise
+
+
+def _replies_json(replies: list[Write]) -> str:
+    return json.dumps([[w.request_id, _hex(w.reply), _hex(w.empreinte)] for w in replies])
+
+
+def _hex(value: bytes | None) -> str | None:
+    return None if value is None else value.hex()
+
+
+def _ended(conn: psycopg.Connection) -> bool:
+    """Whether the server has ended this idle session (a shutdown, a crash restart, a terminated
+    backend): its goodbye, then the end of the stream, wait on the socket. A poll of the socket, no
+    round trip. A batch sent on such a session fails in a way that cannot tell whether it was
+    committed; this tells it was not even sent."""
+    for _ in range(2):
+        if not select.select([conn.fileno()], [], [], 0)[0]:
+            return False
+        try:
+            conn.pgconn.consume_input()
+        except psycopg.OperationalError:
+            return True
+    return conn.pgconn.status != pq.ConnStatus.OK

@@ -1,9 +1,9 @@
 """The HTTP JSON API: one route per club command of the CLI (docs/http.md).
 
-Commands of a séance or a copy go to its shard through MonClub's asyncio client, with the
-Idempotency-Key's request id when one is sent; the membres and the payments, which no shard
-owns, are written as the CLI writes them, in one transaction with the key's stored reply. Reads
-come from PostgreSQL (monclub.db.reads) or, for one aggregate, from its shard's query op.
+Every command goes through MonClub's asyncio client, with the Idempotency-Key's request id when
+one is sent: a séance's or a copy's to its shard, a new membre or a settled paiement (which no shard
+owns) to the accueil. The web program never writes to PostgreSQL: reads come from it (monclub.db.reads,
+on read-only sessions) or, for one aggregate, from its shard's query op.
 """
 
 import hashlib
@@ -17,10 +17,7 @@ from starlette.routing import Route
 from monclub import observe, protocol
 from monclub.cli.club import slug
 from monclub.db import reads
-from monclub.db.membres import creer_membre
 from monclub.db.outbox import read_events
-from monclub.paiements import regler
-from monclub.web import idempotency
 from monclub.web.requests import Incoming, incoming, path_id, query_int
 
 EVENTS_PAGE = 100
@@ -63,13 +60,9 @@ def shard_route(path: str, spec: ShardCommand) -> Route:
         got = await incoming(request, web.settings.max_body, spec.fields, spec.required)
         fields = {**spec.defaults, **got.body}
         key = _aggregate_id(request, spec, got, fields)
-        request_id = None
-        if got.key:
-            await web.db.run(idempotency.claim, got.key, got.fingerprint)
-            request_id = idempotency.request_id(got.key)
         send = web.client.call if spec.branch == "reunions" else web.client.pret
         with web.metrics.command(spec.branch, spec.op):
-            result = await send(spec.op, key, request_id, **fields)
+            result = await send(spec.op, key, got.request_id, **fields)
         if spec.created:
             return JSONResponse(result[spec.created], status_code=201)
         return JSONResponse(result)
@@ -77,31 +70,29 @@ def shard_route(path: str, spec: ShardCommand) -> Route:
     return Route(path, endpoint, methods=["POST"])
 
 
-def database_route(path: str, fields: tuple[str, ...], required: tuple[str, ...], status: int, action) -> Route:
-    """A command written to PostgreSQL by the web program, exactly once per Idempotency-Key:
-    `action(request, body)` checks its input and gives the function of a connection to apply."""
+def accueil_route(
+    path: str, op: str, fields: tuple[str, ...], required: tuple[str, ...], status: int, command: Callable
+) -> Route:
+    """A command of the accueil: `command(request, body)` gives the fields it is sent with (the
+    accueil's op table checks them before sending) and the part of its result that is the answer."""
 
     async def endpoint(request: Request) -> JSONResponse:
         web = _web(request)
         got = await incoming(request, web.settings.max_body, fields, required)
-        apply = action(request, got.body)
-        done = await web.db.run(idempotency.once, got.key, got.fingerprint, status, apply)
-        return JSONResponse(done["reply"], status_code=done["status"])
+        sent, answer = command(request, got.body)
+        with web.metrics.command("accueil", op):
+            result = await web.client.accueil(op, got.request_id, **sent)
+        return JSONResponse(result[answer], status_code=status)
 
     return Route(path, endpoint, methods=["POST"])
 
 
-def _membre(request: Request, body: dict) -> Callable:
-    nom = protocol.nom("nom", body["nom"])
-    email = body.get("email")
-    if email is not None:
-        protocol.email("email", email)
-    return lambda conn: {"id": creer_membre(conn, nom, email), "nom": nom, "email": email}
+def _membre(request: Request, body: dict) -> tuple[dict, str]:
+    return {"nom": body["nom"], "email": body.get("email")}, "membre"
 
 
-def _reglement(request: Request, body: dict) -> Callable:
-    paiement = _int_path(request, "paiement")
-    return lambda conn: regler(conn, paiement)
+def _reglement(request: Request, body: dict) -> tuple[dict, str]:
+    return {"paiement": _int_path(request, "paiement")}, "paiement"
 
 
 def _int_path(request: Request, name: str) -> int:
@@ -173,7 +164,7 @@ async def ping(request: Request) -> JSONResponse:
 def routes(pret_jours: int) -> list[Route]:
     reunions, prets = "reunions", "prets"
     return [
-        database_route("/api/membres", ("nom", "email"), ("nom",), 201, _membre),
+        accueil_route("/api/membres", "creer_membre", ("nom", "email"), ("nom",), 201, _membre),
         read_route("/api/membres", reads.membres),
         shard_route(
             "/api/seances",
@@ -215,7 +206,7 @@ def routes(pret_jours: int) -> list[Route]:
         ),
         read_route("/api/prets", reads.prets_en_cours, _en_retard),
         read_route("/api/paiements", reads.paiements, _seance_param),
-        database_route("/api/paiements/{paiement}/regler", (), (), 200, _reglement),
+        accueil_route("/api/paiements/{paiement}/regler", "regler_paiement", (), (), 200, _reglement),
         read_route("/api/notifications", reads.notifications, _membre_param),
         read_route("/api/events", _events, _events_from, _events_limit),
         Route("/api/status", status, methods=["GET"]),

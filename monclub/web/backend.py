@@ -1,7 +1,9 @@
-"""The web program's PostgreSQL: a pool of connections for the reads (monclub.db.reads, the same
-functions as the CLI) and its own few writes, used from anyio's worker threads (psycopg's sync
-API: the read functions are shared with the CLI). A connection is checked before it is handed
-out, so a restarted PostgreSQL costs no failed request once it is back.
+"""The web program's PostgreSQL: a pool of read-only connections for the reads (monclub.db.reads,
+the same functions as the CLI), used from anyio's worker threads (psycopg's sync API: the read
+functions are shared with the CLI). Every session starts with default_transaction_read_only on:
+the web program's commands go to the shards and the accueil, and a write from it would fail. A
+connection is checked before it is handed out, so a restarted PostgreSQL costs no failed request
+once it is back.
 """
 
 from collections.abc import Callable
@@ -21,7 +23,7 @@ POOL_WAIT = 2.0
 
 
 class Database:
-    """The reads (and the web program's own few writes) on pooled connections."""
+    """The reads, on pooled read-only connections."""
 
     def __init__(self, config: Config):
         self.conninfo = config.conninfo()
@@ -31,6 +33,7 @@ class Database:
             min_size=1,
             max_size=POOL_MAX,
             kwargs=options,
+            configure=_read_only,
             open=False,
             check=ConnectionPool.check_connection,
             timeout=POOL_WAIT,
@@ -56,6 +59,10 @@ class Database:
 
     def close(self) -> None:
         self.pool.close()
+
+
+def _read_only(conn: psycopg.Connection) -> None:
+    conn.execute("SET default_transaction_read_only = on")
 
 
 def _first_line(error: Exception) -> str:

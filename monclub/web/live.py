@@ -21,7 +21,6 @@ from monclub.config import Config
 from monclub.db.outbox import latest_seq, read_events
 from monclub.errors import MonclubError
 from monclub.events.bus import TOPIC_EVENT, TOPIC_HEARTBEAT, endpoints
-from monclub.web import idempotency
 from monclub.web.backend import Database
 
 log = logging.getLogger("monclub.web")
@@ -29,7 +28,6 @@ WAKE_SECONDS = 1.0
 QUEUE = 1000
 GAP = {"type": "gap"}
 TREE_SECONDS = 0.5
-PRUNE_SECONDS = 60.0
 
 
 class Feed:
@@ -40,7 +38,6 @@ class Feed:
         self.db = db
         self.queues: set[asyncio.Queue] = set()
         self.last: int | None = None
-        self.pruned_at = 0.0
 
     @contextlib.contextmanager
     def subscribe(self):
@@ -62,7 +59,6 @@ class Feed:
                 if await subscriber.poll(int(WAKE_SECONDS * 1000)):
                     await _drain(subscriber)
                 await self.catch_up()
-                await self.prune()
         finally:
             subscriber.close(linger=0)
 
@@ -91,14 +87,6 @@ class Feed:
             except asyncio.QueueFull:
                 _empty(queue)
                 queue.put_nowait(GAP)
-
-    async def prune(self) -> None:
-        """The web program forgets its old Idempotency-Keys itself (it owns that table)."""
-        if time.monotonic() - self.pruned_at < PRUNE_SECONDS:
-            return
-        self.pruned_at = time.monotonic()
-        with contextlib.suppress(MonclubError):
-            await self.db.run(idempotency.prune, self.config.requests_retention)
 
 
 async def _drain(subscriber: zmq.asyncio.Socket) -> None:

@@ -27,6 +27,7 @@ STATUS = {
     "internal_error": 500,
 }
 RETRY_AFTER_SECONDS = 1
+KEY_REUSED = "this Idempotency-Key was sent before with another request (path or body): use a new key"
 RESEND = "resend the same request with the same Idempotency-Key to learn its outcome (it is never applied twice)"
 
 
@@ -55,7 +56,10 @@ def body(code: str, detail: str, **extra) -> dict:
 
 
 def of_error(error: MonclubError) -> dict:
-    """The problem of an error the client or a shard raised."""
+    """The problem of an error the client or a shard raised (a request id reused is, over HTTP,
+    an Idempotency-Key reused: the key is the request id)."""
+    if error.code == "request_id_reused":
+        return body("idempotency_key_reused", KEY_REUSED)
     if isinstance(error, InvalidField):
         return body(error.code, f"{error.field}: {error.rule}", field=error.field, rule=error.rule)
     if error.code == "timeout":

@@ -20,7 +20,10 @@ def too_large(limit: int) -> Problem:
 class Incoming:
     body: dict
     key: str | None
-    fingerprint: str | None  # of method, path and body, when a key came with them
+
+    @property
+    def request_id(self) -> str | None:
+        return idempotency.request_id(self.key)
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -62,7 +65,7 @@ def only(body: dict, allowed: tuple[str, ...], required: tuple[str, ...]) -> dic
 async def incoming(request: Request, limit: int, allowed: tuple[str, ...], required: tuple[str, ...]) -> Incoming:
     key = idempotency.checked_key(request.headers.get("idempotency-key"))
     body = only(parse_object(await read_body(request, limit)), allowed, required)
-    return Incoming(body, key, idempotency.fingerprint(request.method, request.url.path, body) if key else None)
+    return Incoming(body, key)
 
 
 def path_id(request: Request, name: str) -> str:

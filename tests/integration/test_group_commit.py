@@ -79,6 +79,13 @@ def test_the_same_request_twice_in_a_batch_is_applied_once(shard, membres, sql):
     assert sql.execute("SELECT count(*) FROM inscriptions WHERE membre_id = %s", (membres[0],)).fetchone()[0] == 1
 
 
+def test_the_same_request_id_twice_in_a_batch_with_another_request_is_refused(shard, membres, sql):
+    replies = shard.handle_batch([inscrire("inscrire-twice-02", membres[0]), inscrire("inscrire-twice-02", membres[1])])
+    assert replies[0]["result"] == {"statut": "inscrit"}
+    assert replies[1]["error"]["code"] == "request_id_reused"
+    assert sql.execute("SELECT membre_id FROM inscriptions").fetchall() == [(membres[0],)]
+
+
 def test_a_request_already_applied_gets_its_first_reply_and_the_rest_of_the_batch_is_applied(shard, membres, sql):
     first = shard.handle(inscrire("inscrire-retry-01", membres[0]))
     replies = shard.handle_batch([inscrire("inscrire-other-01", membres[1]), inscrire("inscrire-retry-01", membres[0])])

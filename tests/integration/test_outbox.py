@@ -9,9 +9,10 @@ import pytest
 
 from monclub.config import Config
 from monclub.db import connect
-from monclub.db.outbox import append_events, latest_seq, read_events
+from monclub.db.outbox import CHANNEL, append_events, latest_seq, read_events
 from monclub.events.retention import prune
 from monclub.shards import ownership
+from monclub.shards.waker import RelayWaker
 from tests.fixtures.ownership import bump
 from tests.fixtures.postgres import add_membres
 
@@ -112,3 +113,16 @@ def test_pruning_keeps_what_a_listener_has_not_consumed_and_recent_replies(sql, 
     assert len(read_events(sql, 0)) == 6
     assert prune(sql, Config(home=Path("/tmp/unused")), relay) == (4, 0)
     assert [e["seq"] for e in read_events(sql, 0)] == [9, 10]
+
+
+def test_the_relay_waker_notifies_the_relays_channel_from_its_own_thread_and_session(database):
+    with connect(database, autocommit=True) as listener:
+        listener.execute(f"LISTEN {CHANNEL}")
+        waker = RelayWaker(database)
+        try:
+            waker.wake()
+            woken = list(listener.notifies(timeout=5, stop_after=1))
+        finally:
+            waker.close()
+    assert [notify.channel for notify in woken] == [CHANNEL]
+    assert not waker.thread.is_alive()

@@ -1,13 +1,16 @@
 """The reads of the CLI, `status`, `verify` and the drills, and the membres written directly,
 against a real database."""
 
+import anyio
 import psycopg
 import pytest
 
+from monclub.config import Config
 from monclub.db import reads
 from monclub.db.membres import creer_membre, creer_membres
 from monclub.db.outbox import append_events
 from monclub.paiements import Paiements, regler
+from monclub.web.backend import Database
 from tests.fixtures.postgres import add_membres
 
 JAN_2001, JAN_2100 = 978307200.0, 4102444800.0
@@ -196,3 +199,15 @@ def test_the_drills_reads_keep_only_their_seances_and_copies(sql):
             {"a": a, "b": b},
         )
     assert reads.prets_par_paire(sql, ["l1"]) == {("l1", a): 2, ("l1", b): 1}
+
+
+def test_the_web_programs_sessions_read_and_refuse_every_write(database, tmp_path):
+    """The web program never writes to PostgreSQL: its pool's sessions are read-only."""
+    db = Database(Config(home=tmp_path, database_url=database))
+    db.open()
+    try:
+        assert anyio.run(db.run, reads.membres) == []
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            anyio.run(db.run, lambda conn: conn.execute("INSERT INTO membres (nom) VALUES ('Marie')"))
+    finally:
+        db.close()

@@ -8,7 +8,7 @@ import pytest
 
 from monclub import protocol, wire
 from monclub.client import Client
-from monclub.errors import Refus
+from monclub.errors import MonclubError, Refus
 from monclub.partition import partition_of
 from tests.fixtures.postgres import add_membres
 from tests.fixtures.processes import home_shard
@@ -94,6 +94,23 @@ def test_a_request_sent_again_gets_the_original_outcome_and_is_applied_once(reun
         again = client.inscrire("polar", a, request_id=rid)
     assert first == again == {"statut": "inscrit"}
     assert stored(sql, "polar") == ([b], [])
+
+
+def test_a_request_id_sent_again_with_another_request_is_refused_and_nothing_is_applied(reunions, sql):
+    a, b = add_membres(sql, 2)
+    with reunions.client() as client:
+        client.creer("polar", "Soirée Polar", places=2)
+        rid = uuid.uuid4().hex
+        assert client.inscrire("polar", a, request_id=rid) == {"statut": "inscrit"}
+        for reuse in (
+            lambda: client.inscrire("polar", b, request_id=rid),
+            lambda: client.desinscrire("polar", a, request_id=rid),
+        ):
+            with pytest.raises(MonclubError) as refused:
+                reuse()
+            assert refused.value.code == "request_id_reused"
+        assert client.inscrire("polar", a, request_id=rid) == {"statut": "inscrit"}
+    assert stored(sql, "polar") == ([a], [])
 
 
 def test_a_refusal_is_also_the_outcome_a_retry_gets(reunions, sql):

@@ -17,7 +17,7 @@ from monclub.reunions.domain import Seances
 from monclub.reunions.store import SeanceStore
 from monclub.shards import ownership
 from monclub.shards.batch import Write
-from monclub.shards.store import AlreadyApplied
+from monclub.shards.store import AlreadyApplied, Stored
 from tests.fixtures.memory_store import MemoryDatabase
 from tests.fixtures.ownership import bump
 from tests.fixtures.postgres import add_membres
@@ -123,7 +123,8 @@ def write(harness, request_id: str | None, before, events: list) -> tuple[Write,
     after = harness.domain.apply(before, events)
     records = [harness.domain.record(event, after) for event in events]
     reply = None if request_id is None else wire.encode({"id": request_id, "ok": True})
-    return Write(request_id, events, records, reply), after
+    empreinte = None if request_id is None else f"print of {request_id}".encode()
+    return Write(request_id, events, records, reply, empreinte), after
 
 
 def creer(harness, store, seance_id: str = "polar", places: int = 2, attente: int = 1):
@@ -154,11 +155,11 @@ def test_a_batch_is_stored_and_loads_back_as_the_domain_folds_it(seances):
     ]
 
 
-def test_stored_replies_are_found_by_request_id_byte_for_byte(seances):
+def test_stored_replies_are_found_by_request_id_byte_for_byte_with_their_fingerprint(seances):
     store = seances.open()
     creer(seances, store)
     assert store.reponses(["creer-polar-01", "never-sent-01"]) == {
-        "creer-polar-01": wire.encode({"id": "creer-polar-01", "ok": True})
+        "creer-polar-01": Stored(wire.encode({"id": "creer-polar-01", "ok": True}), b"print of creer-polar-01")
     }
 
 

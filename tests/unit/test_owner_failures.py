@@ -91,7 +91,7 @@ def test_an_outcome_that_cannot_be_resolved_is_not_answered_and_the_retry_gets_t
 def test_a_request_already_applied_gets_its_stored_reply_not_a_new_decision(db):
     first = fresh_owner(db).handle(inscrire(1))
     again = fresh_owner(db).handle(inscrire(1))
-    assert again == first == wire.decode(db.replies["inscrire-polar-0001"])
+    assert again == first == wire.decode(db.replies["inscrire-polar-0001"].reply)
     assert statut(again) == "inscrit" and inscrits(db) == [1]
 
 
@@ -130,10 +130,34 @@ def test_an_unknown_membre_in_a_batch_fails_it_and_each_command_is_decided_alone
     assert inscrits(db) == [1, 2] and 99 not in owner.membres
 
 
+def test_an_unknown_membre_alone_is_taken_on_trust_then_checked_when_its_write_fails(db):
+    owner = fresh_owner(db)
+    db.fail("membre_existe")
+    assert statut(owner.handle(inscrire(99))) == "unavailable", "the check after the failed write was lost"
+    assert not +db.faults
+    assert statut(owner.handle(inscrire(99))) == "membre_inconnu"
+    assert inscrits(db) == [] and 99 not in owner.membres
+
+
+def test_a_known_membre_costs_no_lookup_before_its_write(db):
+    owner = fresh_owner(db)
+    db.fail("membre_existe")
+    assert statut(owner.handle(inscrire(1))) == "inscrit"
+    assert +db.faults, "the membre was looked up before its write"
+
+
+def test_a_session_the_server_ended_before_the_batch_was_sent_answers_unavailable_not_silence(db):
+    owner = fresh_owner(db)
+    db.fail("ended")
+    replies = owner.handle_batch([inscrire(1), inscrire(2)])
+    assert [statut(reply) for reply in replies] == ["unavailable", "unavailable"]
+    assert not owner.unresolved and inscrits(db) == []
+    assert [statut(reply) for reply in owner.handle_batch([inscrire(1), inscrire(2)])] == ["inscrit", "inscrit"]
+
+
 SCENARIOS = [
     (("charger_tous",), 1),
     (("charger_tous",), 3),
-    (("membre_existe",), 1),
     (("enregistrer",), 1),
     (("enregistrer",), 3),
     (("commit",), 1),
@@ -244,3 +268,21 @@ def test_the_tick_renews_the_lease_a_third_of_a_lease_before_it_ends(db):
     clock.now = owner.owned_until - LEASE_TRUSTED / 2
     owner.tick()
     assert owner.store is None and owner.aggregates == {}
+
+
+def test_a_request_id_resent_with_another_request_is_refused_even_by_a_fresh_owner(db):
+    first = fresh_owner(db).handle(inscrire(3))
+    reused = ask("inscrire-polar-0003", "inscrire", seance="polar", membre=4)
+    assert statut(first) == "inscrit"
+    assert statut(fresh_owner(db).handle(reused)) == "request_id_reused"
+    assert fresh_owner(db).handle(inscrire(3)) == first
+    assert inscrits(db) == [3]
+
+
+def test_an_owner_says_once_that_it_committed_events_and_not_for_a_query_or_a_resend(db):
+    owner = fresh_owner(db)
+    owner.handle_batch([inscrire(1), inscrire(2)])
+    assert owner.take_unpublished() and not owner.take_unpublished()
+    owner.handle(ask("etat-polar-00003", "etat", seance="polar"))
+    owner.handle(inscrire(1))
+    assert not owner.take_unpublished(), "a query and a resend commit no event"

@@ -3,7 +3,7 @@
 import pytest
 
 from monclub import config as configuration
-from monclub.errors import ConfigError, InvalidField, InvalidRequest, Refus, Timeout, Unavailable
+from monclub.errors import ConfigError, InvalidField, InvalidRequest, MonclubError, Refus, Timeout, Unavailable
 from monclub.web import idempotency, problems
 from monclub.web.settings import WebSettings, load, make_token, token_file
 
@@ -74,15 +74,15 @@ def test_a_timeout_says_to_resend_with_the_same_key_and_a_bad_field_names_itself
     assert problems.of_error(InvalidField("places", "must be"))["field"] == "places"
 
 
-def test_a_fingerprint_ignores_key_order_but_not_the_method_path_or_body():
-    base = idempotency.fingerprint("POST", "/api/seances/x/inscrire", {"membre": 1, "a": 2})
-    assert base == idempotency.fingerprint("POST", "/api/seances/x/inscrire", {"a": 2, "membre": 1})
-    assert base != idempotency.fingerprint("POST", "/api/seances/y/inscrire", {"membre": 1, "a": 2})
-    assert base != idempotency.fingerprint("POST", "/api/seances/x/inscrire", {"membre": 2, "a": 2})
+def test_a_request_id_reused_is_over_http_an_idempotency_key_reused():
+    problem = problems.of_error(MonclubError("sent before with another request", "request_id_reused"))
+    assert (problem["status"], problem["code"]) == (422, "idempotency_key_reused")
+    assert "Idempotency-Key" in problem["detail"]
 
 
 def test_keys_are_namespaced_and_bounded():
     assert idempotency.request_id("abcdefgh") == "http:abcdefgh"
+    assert idempotency.request_id(None) is None
     for bad in ("short", "x" * 101, "with space!"):
         with pytest.raises(InvalidRequest, match="Idempotency-Key"):
             idempotency.checked_key(bad)
