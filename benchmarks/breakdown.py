@@ -2,18 +2,17 @@
 
 Registrations through the shard are timed one at a time, on a séance of their own (their p50 is
 the figure to explain), each followed by one sample of each piece that crosses a process, in a
-fixed order that follows the shard's (its wake-up, the membre lookup, the write); then the
-in-process pieces are timed as many times. All on the same data, through public paths only (the
+fixed order that follows the shard's (its wake-up, then the write); then the in-process pieces are
+timed as many times. All on the same data, through public paths only (the
 wire, the pure domain, SQL on a psycopg connection as the shard's role):
 
   client encode   protocol.request + wire.encode of the real request (a fresh uuid4 id)
   ZeroMQ hop      a `ping` round trip to the same shard: both sockets, the shard's loop, and the
                   ping's own small decode, handling and encode
   shard decode    wire.decode + the op table's parse of the request's bytes
-  membre lookup   SELECT 1 FROM membres: a batch of one checks a membre the shard has not seen yet
-                  (every registration names a new one)
   decide          the domain's decide, apply, result, reply map and outbox record
-                  (monclub.reunions.domain) on the séance as it is after the registrations
+                  (monclub.reunions.domain) on the séance as it is after the registrations, and
+                  the request's fingerprint (stored with its reply)
   reply encode    wire.encode of the reply, twice: the shard stores the encoded reply with the
                   batch and encodes it again to send it
   SQL write       the statements of a batch of one (benchmarks/statements.py), on a séance of the
@@ -25,8 +24,8 @@ The sum of the pieces' medians is set against the registrations' median; what is
 around them in the shard and the client (batching, routing, counters, frames), which cannot be
 timed apart without touching monclub/. The SQL write is also split apart, not summed: BEGIN and the
 statements in one pipeline (a round trip, the statements executed), then COMMIT alone (the WAL
-flush, the NOTIFY's delivery, a round trip), the COMMIT without the NOTIFY, a bare round trip
-(SELECT 1); and the shard's own mean write time, by the commit counters of its ping.
+flush and a round trip), a bare round trip (SELECT 1); and the shard's own mean write time, by the
+commit counters of its ping.
 """
 
 import statistics
@@ -54,16 +53,14 @@ PIECES = (
     ("client_encode", "client: encode the request", 1),
     ("hop", "ZeroMQ hop (a ping round trip)", 1),
     ("shard_decode", "shard: decode and parse", 1),
-    ("membre", "shard: membre lookup (SELECT 1)", 1),
-    ("decide", "shard: decide, apply, result, record", 1),
+    ("decide", "shard: decide ... record, fingerprint", 1),
     ("reply_encode", "shard: encode the reply (x2)", 2),
     ("whole", "SQL: the batch, committed at its Sync", 1),
     ("reply_decode", "client: decode the reply", 1),
 )
 APART = (
     ("statements", "split: BEGIN + statements, 1 round trip"),
-    ("commit", "split: COMMIT (WAL flush, NOTIFY)"),
-    ("commit_no_notify", "split: COMMIT without the NOTIFY"),
+    ("commit", "split: COMMIT (WAL flush, a round trip)"),
     ("round_trip", "a bare round trip (SELECT 1)"),
     ("shard_write", "the shard's write, mean of its counters"),
 )
@@ -157,11 +154,11 @@ def in_process(seance: str, registered: list[int], fresh: list[int], places: int
     def encode(membre: int) -> bytes:
         return wire.encode(protocol.request(uuid.uuid4().hex, "inscrire", seance=seance, membre=membre))
 
-    def decide(request: protocol.Request) -> tuple[dict, list]:
+    def decide(request: protocol.Request) -> tuple[dict, list, bytes]:
         events = domain.decide(state, request, time.time())
         after = domain.apply(state, events)
         records = [domain.record(event, after) for event in events]
-        return protocol.ok(request.id, domain.result(request.op, events, after), 1), records
+        return protocol.ok(request.id, domain.result(request.op, events, after), 1), records, request.empreinte
 
     payloads = [encode(membre) for membre in fresh]
     requests = [OPS.parse(wire.decode(payload)) for payload in payloads]
@@ -201,7 +198,7 @@ class Rounds:
     machine's load shows in every piece alike): a registration through the shard, a ping to the
     same shard, and the SQL of batches of one on another séance of its partition, as the shard's role."""
 
-    KEYS = ("registration", "hop", "membre", "statements", "commit", "commit_no_notify", "whole", "round_trip")
+    KEYS = ("registration", "hop", "whole", "statements", "commit", "round_trip")
 
     def __init__(self, shards: Shards, conn, seance: str, sql_seance: str, partitions: int, reply: bytes):
         self.shards, self.conn, self.seance, self.reply = shards, conn, seance, reply
@@ -214,20 +211,19 @@ class Rounds:
         if reply is None or not reply["ok"]:
             raise RuntimeError(f"a breakdown registration failed: {reply}")
 
-    def batch(self, membre: int, notify: bool = True) -> list:
-        return statements.batch_of_one(self.writer, self.target, membre, uuid.uuid4().hex, self.reply, notify)
+    def batch(self, membre: int) -> list:
+        request = protocol.Request(uuid.uuid4().hex, "inscrire", {"seance": self.target.id, "membre": membre})
+        return statements.batch_of_one(self.writer, self.target, membre, request.id, self.reply, request.empreinte)
 
-    def take(self, membre: int, first: int, second: int, third: int) -> None:
-        """`membre` registers through the shard; `first` to `third` through SQL."""
+    def take(self, membre: int, first: int, second: int) -> None:
+        """`membre` registers through the shard; `first` and `second` through SQL."""
         add = self.samples
         add["registration"].append(clock(self.inscrire, membre))
         add["hop"].append(clock(self.shards.ping, self.seance))
-        add["membre"].append(clock(self.conn.execute, "SELECT 1 FROM membres WHERE id = %s", (first,)))
         add["whole"].append(clock(_send, self.conn, self.batch(first)))
         sent, committed = _split(self.conn, self.batch(second))
         add["statements"].append(sent)
         add["commit"].append(committed)
-        add["commit_no_notify"].append(_split(self.conn, self.batch(third, notify=False))[1])
         add["round_trip"].append(clock(self.conn.execute, "SELECT 1"))
 
 
@@ -240,7 +236,7 @@ def crossing(config, app_conninfo: str, seances: tuple[str, str], through: list[
             durable(conn)
             rounds = Rounds(shards, conn, *seances, config.partitions, reply)
             before = shards.ping(seances[0]) or {}
-            for membre, *sql in zip(through, fresh[0::3], fresh[1::3], fresh[2::3], strict=True):
+            for membre, *sql in zip(through, fresh[0::2], fresh[1::2], strict=True):
                 rounds.take(membre, *sql)
             after = shards.ping(seances[0]) or {}
     finally:
@@ -256,7 +252,7 @@ def measure(config, conninfo: str, app_conninfo: str, samples: int) -> dict:
     """`samples` rounds (a registration through the shard and each crossing piece), then the
     in-process pieces as many times, on new membres."""
     print(f"breakdown: {samples} registrations at 1 client, each piece apart in turn...", flush=True)
-    membres = add_membres(conninfo, 4 * samples)
+    membres = add_membres(conninfo, 3 * samples)
     through, fresh = membres[:samples], membres[samples:]
     seances = owned_ids("breakdown", 1)[0], sibling(owned_ids("breakdown", 1)[0], config.partitions)
     insert_seances(conninfo, list(seances), places=len(membres))

@@ -9,16 +9,16 @@ before COMMIT (its row lock is held until then: gapless numbers in commit order)
 publishes such a row as it does a shard's.
 
 `batch_of_one` spells out the statements monclub/shards/store.py, monclub/reunions/store.py and
-monclub/db/outbox.py send for one registration (as of the commit that wrote this module); the
-breakdown compares the timings of this copy with a registration through the shard, so a drift of
-the write path shows there as time left unexplained.
+monclub/db/outbox.py send for one registration (as of the commit that wrote this module: rows as
+one JSON text parameter each, bytes in hex; the relay woken after the commit, on another session,
+not by a NOTIFY inside it); the breakdown compares the timings of this copy with a registration
+through the shard, so a drift of the write path shows there as time left unexplained.
 """
 
 import json
 from dataclasses import dataclass
 
 MEMBRE_INSCRIT = "membre_inscrit"
-CHANNEL = "monclub_outbox"
 
 ONE_EVENT = """
 WITH taken AS (UPDATE outbox_sequence SET seq = seq + 1 RETURNING seq)
@@ -26,13 +26,14 @@ INSERT INTO events (seq, type, aggregate, payload) SELECT taken.seq, %s, %s, %s:
 """
 FENCE = "SELECT monclub_fence(%s, %s, %s)"
 REPLIES = (
-    "INSERT INTO requests (id, shard, epoch, reply)"
-    " SELECT r.id, %s, %s, r.reply FROM unnest(%s::text[], %s::bytea[]) AS r(id, reply)"
+    "INSERT INTO requests (id, shard, epoch, reply, empreinte)"
+    " SELECT r ->> 0, %s, %s, decode(r ->> 1, 'hex'), decode(r ->> 2, 'hex')"
+    " FROM jsonb_array_elements(%s::text::jsonb) AS r"
 )
 INSCRIPTIONS = (
-    "INSERT INTO inscriptions (seance_id, membre_id, statut) SELECT i.seance_id, i.membre_id, i.statut"
-    " FROM unnest(%s::text[], %s::bigint[], %s::text[]) WITH ORDINALITY AS i(seance_id, membre_id, statut, ordre)"
-    " ORDER BY i.ordre"
+    "INSERT INTO inscriptions (seance_id, membre_id, statut)"
+    " SELECT i.value ->> 0, (i.value ->> 1)::bigint, i.value ->> 2"
+    " FROM jsonb_array_elements(%s::text::jsonb) WITH ORDINALITY AS i(value, ordre) ORDER BY i.ordre"
 )
 EVENTS = (
     "WITH taken AS (UPDATE outbox_sequence SET seq = seq + %(count)s RETURNING seq)"
@@ -41,7 +42,6 @@ EVENTS = (
     " %(branch)s, %(partition)s, %(epoch)s"
     " FROM taken, jsonb_array_elements(%(records)s::text::jsonb) WITH ORDINALITY AS e(record, ord)"
 )
-NOTIFY = "SELECT pg_notify(%s, '')"
 
 
 @dataclass(frozen=True)
@@ -79,19 +79,19 @@ def registrations(seance: Seance, membres: list[int], writer: Writer | None = No
     branch, partition, epoch = (writer.branch, writer.partition, writer.epoch) if writer else (None, None, None)
     keys = {"branch": branch, "partition": partition, "epoch": epoch}
     return [
-        (INSCRIPTIONS, ([seance.id] * len(membres), membres, ["inscrit"] * len(membres))),
+        (INSCRIPTIONS, (json.dumps([[seance.id, membre, "inscrit"] for membre in membres]),)),
         (EVENTS, {"count": len(records), "records": json.dumps(records), **keys}),
     ]
 
 
 def batch_of_one(
-    writer: Writer, seance: Seance, membre: int, request_id: str, reply: bytes, notify: bool = True
+    writer: Writer, seance: Seance, membre: int, request_id: str, reply: bytes, empreinte: bytes
 ) -> list[tuple[str, object]]:
-    """What a shard sends for one registration: the epoch fence, the stored reply, the
-    inscription, its outbox event, and (`notify`) the NOTIFY that wakes the relay at commit."""
+    """What a shard sends for one registration: the epoch fence, the stored reply with the
+    request's fingerprint, the inscription and its outbox event."""
+    stored = json.dumps([[request_id, reply.hex(), empreinte.hex()]])
     return [
         (FENCE, (writer.branch, writer.partition, writer.epoch)),
-        (REPLIES, (writer.shard, writer.epoch, [request_id], [reply])),
+        (REPLIES, (writer.shard, writer.epoch, stored)),
         *registrations(seance, [membre], writer),
-        *([(NOTIFY, (CHANNEL,))] if notify else []),
     ]

@@ -40,22 +40,28 @@ def test_a_batch_of_one_writes_the_rows_of_a_shards_batch_of_one(reunions, sql):
         client.creer(twin, "Jumelle", places=5, attente=0, tarif=300)
         client.inscrire("polar", a)
     writer = writer_of(sql, twin, reunions.config.partitions)
-    request_id = uuid.uuid4().hex
-    reply = wire.encode(protocol.ok(request_id, {"statut": "inscrit"}, writer.epoch))
+    request = protocol.Request(uuid.uuid4().hex, "inscrire", {"seance": twin, "membre": b})
+    reply = wire.encode(protocol.ok(request.id, {"statut": "inscrit"}, writer.epoch))
+    batch = statements.batch_of_one(
+        writer, statements.Seance(twin, "Jumelle", 300), b, request.id, reply, request.empreinte
+    )
     with sql.pipeline():
-        for statement in statements.batch_of_one(writer, statements.Seance(twin, "Jumelle", 300), b, request_id, reply):
+        for statement in batch:
             sql.execute(*statement)
     shard, ours = (sql.execute(WRITER_COLUMNS, (event["seq"],)).fetchone() for event in read_events(sql, 0)[-2:])
     assert ours == (shard[0], f"seance/{twin}", "reunions", *shard[3:])
     assert shard[2] == "reunions"
     ours = read_events(sql, 0)[-1]
     assert ours["payload"] == {"seance": twin, "membre": b, "titre": "Jumelle", "tarif": 300}
-    stored = sql.execute("SELECT shard, epoch, reply FROM requests WHERE id = %s", (request_id,)).fetchone()
-    assert (stored[0], stored[1], wire.decode(bytes(stored[2]))["result"]) == (
+    stored = sql.execute("SELECT shard, epoch, reply, empreinte FROM requests WHERE id = %s", (request.id,)).fetchone()
+    assert (stored[0], stored[1], wire.decode(bytes(stored[2]))["result"], bytes(stored[3])) == (
         writer.shard,
         writer.epoch,
         {"statut": "inscrit"},
+        request.empreinte,
     )
+    shards = sql.execute("SELECT count(*) FROM requests WHERE empreinte IS NOT NULL AND shard = %s", (writer.shard,))
+    assert shards.fetchone()[0] >= 2
     assert sql.execute("SELECT inscrits FROM seances WHERE id = %s", (twin,)).fetchone()[0] == 1
 
 

@@ -63,8 +63,8 @@ def test_the_breakdown_sums_each_piece_as_often_as_a_registration_pays_it():
     result = breakdown(reply_encode=2.5, round_trip=20.0)
     by_piece = {piece["piece"]: piece["us"] for piece in result["pieces"]}
     assert by_piece["reply_encode"] == 5.0
-    assert result["sum_us"] == 10.0 * (len(PIECES) - 1) + 5.0 == 75.0
-    assert result["unexplained_us"] == 25.0
+    assert result["sum_us"] == 10.0 * (len(PIECES) - 1) + 5.0
+    assert result["unexplained_us"] == 100.0 - result["sum_us"] > 0
     assert {piece["piece"]: piece["p50_us"] for piece in result["apart"]}["round_trip"] == 20.0
 
 
@@ -72,7 +72,8 @@ def test_the_breakdown_rows_show_each_piece_its_share_and_what_is_left():
     result = breakdown(shard_write=None)
     rows = lines(result, hot_p50_ms=0.95)
     assert rows[1].split() == ["client:", "encode", "the", "request", "1", "10.0", "10.0%"]
-    assert any(row.startswith("left: Python around the pieces") and row.endswith(" 10.0") for row in rows)
+    left = 100.0 - 10.0 * (len(PIECES) + 1)
+    assert any(row.startswith("left: Python around the pieces") and row.endswith(f" {left:.1f}") for row in rows)
     assert rows[-2].split()[-1] == "-"
     assert rows[-1].split()[-1] == "950.0"
 
