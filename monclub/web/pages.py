@@ -25,7 +25,7 @@ from monclub import observe
 from monclub.db.outbox import read_events
 from monclub.errors import MonclubError
 from monclub.web import views
-from monclub.web.live import GAP, TREE_SECONDS
+from monclub.web.live import GAP
 from monclub.web.requests import path_id
 
 HERE = Path(__file__).parent
@@ -70,12 +70,14 @@ def page(name: str, **context) -> Callable:
 
 
 async def tree_stream(request: Request) -> EventSourceResponse:
+    """Every state TreeWatch sends: one per read, and one at once after a kill of a button."""
     web = _web(request)
 
     async def messages():
-        while True:
-            yield await _state(web.tree.current)
-            await asyncio.sleep(TREE_SECONDS)
+        with web.tree.subscribe() as queue:
+            while True:
+                kind, data = await queue.get()
+                yield _message(kind, data)
 
     return _stream(messages())
 
