@@ -53,7 +53,7 @@ class Recovery:
         self.history: deque[dict] = deque(maxlen=history)
         self.back: dict[str, dict] = {}
         self.last: dict[str, Seen] = {}
-        self.last_at: float | None = None
+        self.served_at: dict[str, float] = {}
 
     def killed(self, place: str, pid: int, at: float) -> None:
         """A button killed `pid`, the process of `place`, at `at`, and it is gone."""
@@ -64,29 +64,37 @@ class Recovery:
         return any(down.exact and down.at > since for down in self.down.values())
 
     def observe(self, state: dict, at: float) -> None:
-        """A read of the local tree, finished at `at`."""
-        now = {place: _seen(place, node) for place, node in nodes(state)}
-        for place in now.keys() | self.last.keys():
-            self._follow(place, self.last.get(place, NOT_THERE), now.get(place, NOT_THERE), at)
-        self.last, self.last_at = now, at
+        """A read of the local tree, finished at `at`. A place missing from it (its supervisor
+        did not answer in time) is unknown: it keeps what was last seen of it."""
+        for place, node in nodes(state):
+            seen = _seen(place, node)
+            self._follow(place, self.last.get(place, NOT_THERE), seen, at)
+            self.last[place] = seen
+            if seen.serving:
+                self.served_at[place] = at
 
     def _follow(self, place: str, before: Seen, seen: Seen, at: float) -> None:
         if place not in self.down and before.serving and seen.pid != before.pid:
-            self.down[place] = Down(before.pid, self.last_at or at, exact=False)
+            self.down[place] = Down(before.pid, self.served_at[place], exact=False)
         down = self.down.get(place)
-        if down is not None and seen.serving and seen.pid != down.pid:
-            entry = {
-                "place": place,
-                "old_pid": down.pid,
-                "new_pid": seen.pid,
-                "down_at": down.at,
-                "back_at": at,
-                "down_ms": round((at - down.at) * 1000),
-                "exact": down.exact,
-            }
-            self.history.appendleft(entry)
-            self.back[place] = entry
-            del self.down[place]
+        if down is None or not seen.serving:
+            return
+        if seen.pid == down.pid:
+            if not down.exact:  # it had not died (a button's kill is of a pid seen gone)
+                del self.down[place]
+            return
+        entry = {
+            "place": place,
+            "old_pid": down.pid,
+            "new_pid": seen.pid,
+            "down_at": down.at,
+            "back_at": at,
+            "down_ms": round((at - down.at) * 1000),
+            "exact": down.exact,
+        }
+        self.history.appendleft(entry)
+        self.back[place] = entry
+        del self.down[place]
 
     def shown(self, state: dict) -> dict:
         """`state` as the page shows it (a copy): a place marked down is "down" (the pid shown is

@@ -81,3 +81,16 @@ def test_a_missed_ping_is_no_death_and_the_history_keeps_the_last_returns_newest
     for pid in (101, 102, 103):
         recovery.observe(_tree(pid), at=float(pid))
     assert [(e["old_pid"], e["new_pid"]) for e in recovery.history] == [(102, 103), (101, 102)]
+
+
+def test_a_place_missing_from_a_read_is_unknown_not_dead():
+    recovery = Recovery()
+    recovery.observe(_tree(100), at=1.0)
+    silent = _tree(100)
+    silent["programs"][1]["children"] = []
+    recovery.observe(silent, at=1.5)
+    assert not recovery.down
+    recovery.observe(_tree(101), at=2.0)
+    assert [(e["old_pid"], e["new_pid"], e["down_at"], e["exact"]) for e in recovery.history] == [
+        (100, 101, 1.0, False)
+    ], "dated by the last read that saw it serve"
