@@ -221,5 +221,5 @@ class TreeWatch:
             return
         done, _ = await asyncio.wait({self.cluster_read}, timeout=CLUSTER_WAIT)
         if done:
-            self.cluster, self.cluster_at = self.cluster_read.result(), time.monotonic()
-            self.cluster_read = None
+            read, self.cluster_read = self.cluster_read, None
+            self.cluster, self.cluster_at = read.result(), time.monotonic()
