@@ -11,6 +11,7 @@ from monclub.shards import directory
 
 LISTENERS = ("paiements", "notifications")
 SETTLED_DOWN = ("fatal", "exited", "stopped")
+READ_TIMEOUT = 2  # seconds: what a status read waits for the database to answer at all (a frozen one)
 
 
 def _shard_stats(config: Config, branch: str, index: int) -> dict:
@@ -29,7 +30,7 @@ def _batches(stats: dict | None) -> dict:
 
 def _lags(config: Config) -> dict[str, int]:
     try:
-        with connect(config.conninfo(), autocommit=True) as conn:
+        with connect(config.conninfo(), autocommit=True, connect_timeout=READ_TIMEOUT) as conn:
             return reads.listener_lags(conn)
     except psycopg.Error:
         return {}
@@ -84,7 +85,7 @@ def owner(config: Config, branch: str, aggregate_id: str) -> dict:
     database unreachable)."""
     partition = partition_of(aggregate_id, config.partition_count(branch))
     try:
-        with connect(config.conninfo(), autocommit=True) as conn:
+        with connect(config.conninfo(), autocommit=True, connect_timeout=READ_TIMEOUT) as conn:
             found = directory.owners(conn, branch, [partition])
     except psycopg.Error:
         found = []

@@ -45,7 +45,8 @@ def shoot(url: str, user_data: Path) -> None:
         page.fill("#token", TOKEN)
         page.locator('#tree tr[data-place="reunions/shard-1"] button.kill').click()
         back = "document.querySelector('#tree tr[data-place=\"reunions/shard-1\"] td.back')"
-        page.wait_for_function(f"() => {back}.textContent.endsWith(' s')", timeout=DEADLINE_MS)
+        page.wait_for_function(f"() => {back}.textContent.startsWith('back in ')", timeout=DEADLINE_MS)
+        page.wait_for_selector("#cluster tbody tr", timeout=DEADLINE_MS)
         page.fill("#token", "")
         page.screenshot(path=DOCS / "web-tree.png", full_page=True)
         for path, name, ready in (

@@ -16,7 +16,6 @@ joining or leaving moves a bounded number of partitions at once). On stop it han
 
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from monclub import protocol
@@ -64,7 +63,6 @@ class ShardHost:
         self.directory = directory
         self.stats = stats or Stats()  # the owners' make_owner shares it with them
         self.waker = waker
-        self.pool: ThreadPoolExecutor | None = None
         self.owners = {partition: make_owner(partition) for partition in first}
 
     def handle(self, request: protocol.Request) -> dict | None:
@@ -84,25 +82,11 @@ class ShardHost:
                 by_partition.setdefault(partition, []).append(position)
             else:
                 replies[position] = self._wrong_owner(request, partition, elsewhere)
-        groups = [
-            (self.owners[partition], [requests[i] for i in positions]) for partition, positions in by_partition.items()
-        ]
-        for positions, answered in zip(by_partition.values(), self._handled(groups), strict=True):
+        for partition, positions in by_partition.items():
+            answered = self.owners[partition].handle_batch([requests[position] for position in positions])
             for position, reply in zip(positions, answered, strict=True):
                 replies[position] = reply
         return replies
-
-    def _handled(self, groups: list[tuple[Owner, list[protocol.Request]]]) -> list[list[dict | None]]:
-        """Each owner's replies to its requests. The owners of a batch spread over partitions
-        decide and commit at once, each on its own session, in threads (the GIL is released while a
-        commit waits for PostgreSQL): the batch costs about one commit's time, not one per
-        partition. An owner is only ever used by one thread at a time."""
-        if len(groups) == 1:
-            owner, batch = groups[0]
-            return [owner.handle_batch(batch)]
-        if self.pool is None:
-            self.pool = ThreadPoolExecutor(thread_name_prefix="partition")
-        return list(self.pool.map(lambda group: group[0].handle_batch(group[1]), groups))
 
     def after_replies(self) -> None:
         """Wake the relay for the events this batch or tick committed, once the replies are sent."""
@@ -129,8 +113,6 @@ class ShardHost:
             owner.release()
         self.owners.clear()
         self.directory.close()
-        if self.pool is not None:
-            self.pool.shutdown()
         if self.waker is not None:
             self.waker.close()
 

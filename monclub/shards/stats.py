@@ -6,7 +6,6 @@ of a counter). Sized to fit a ping reply within the wire's limits (monclub.wire)
 """
 
 import bisect
-import threading
 from collections import Counter
 
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
@@ -33,19 +32,13 @@ class Stats:
         self.batches = Histogram(BATCH_BUCKETS)
         self.commits = Histogram(COMMIT_BUCKETS)
         self.outcomes: Counter[tuple[str, str]] = Counter()
-        self.lock = threading.Lock()  # the owners of one process count from threads at once
 
     def committed(self, size: int, seconds: float) -> None:
-        with self.lock:
-            self.batches.observe(size)
-            self.commits.observe(seconds)
+        self.batches.observe(size)
+        self.commits.observe(seconds)
 
     def answered(self, ops: list[str], replies: list[dict | None]) -> None:
         """Each command's outcome: ok, its error code, or unknown (no answer for now); pings aside."""
-        with self.lock:
-            self._count(ops, replies)
-
-    def _count(self, ops: list[str], replies: list[dict | None]) -> None:
         for op, reply in zip(ops, replies, strict=True):
             if op == "ping":
                 continue
@@ -54,10 +47,6 @@ class Stats:
                 self.outcomes[(op, outcome)] += 1
 
     def snapshot(self) -> dict:
-        with self.lock:
-            return self._snapshot()
-
-    def _snapshot(self) -> dict:
         return {
             "batch": self.batches.snapshot(),
             "commit": self.commits.snapshot(),

@@ -2,12 +2,15 @@
 
 Off unless `[web] actions = true`; a POST with the token in its Authorization header (see
 monclub.web.access). Every place of the tree may be killed but supervisord, the root, which
-nothing would restart. The web program's own kill is sent once its answer is on the way.
+nothing would restart. The answer comes once the process is gone and the open tree pages show
+it down (monclub.web.live.TreeWatch.killed). The web program's own kill is sent once its answer
+is on the way.
 And /login, where a browser trades the token for a cookie.
 """
 
 import os
 import signal
+import time
 from urllib.parse import parse_qs
 
 from starlette.background import BackgroundTask
@@ -36,7 +39,7 @@ async def kill(request: Request) -> JSONResponse:
     if not may_act(request.headers, web.settings):
         raise Problem("forbidden", "a kill needs the token in an Authorization: Bearer header, from this server's page")
     place = request.path_params["place"]
-    pids = tree.places(await web.tree.current(fresh=True))
+    pids = tree.places(await web.tree.now())
     if place == ROOT or place not in pids:
         killable = ", ".join(sorted(p for p in pids if p != ROOT))
         raise InvalidField("place", f"must be a place of the tree other than {ROOT}: {killable}")
@@ -46,7 +49,9 @@ async def kill(request: Request) -> JSONResponse:
     web.metrics.kills.labels(place).inc()
     if pid == os.getpid():
         return JSONResponse({"place": place, "pid": pid, "killed": True}, background=BackgroundTask(_kill, pid))
+    at = time.time()
     _kill(pid)
+    await web.tree.killed(place, pid, at)
     return JSONResponse({"place": place, "pid": pid, "killed": True})
 
 

@@ -91,13 +91,14 @@ def create_app(config: Config, settings: WebSettings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         web.db.open()
-        feed = asyncio.create_task(web.feed.run(), name="feed")
+        tasks = [asyncio.create_task(web.feed.run(), name="feed"), asyncio.create_task(web.tree.run(), name="tree")]
         try:
             yield
         finally:
-            feed.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await feed
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await web.close()
 
     app = Starlette(

@@ -3,9 +3,10 @@
 A page is plain HTML from a Jinja2 template plus the one script it loads from /static (the CSP
 allows no inline script); the script opens the page's stream and draws each `state` it sends.
 A stream sends its first state at once, then a new one within a second of any change: the tree
-every TREE_SECONDS, a séance or the loans after each event of theirs (several events in a row
-make one state), the events page each event and the listeners' positions every second. Every
-stream also sends its state again every RECONCILE_SECONDS, and after a GAP, from PostgreSQL.
+at each of TreeWatch's reads (monclub.web.live) and at once after a kill, a séance or the loans
+after each event of theirs (several events in a row make one state), the events page each event
+and the listeners' positions every second. Those three also send their state again every
+RECONCILE_SECONDS, and after a GAP, from PostgreSQL.
 """
 
 import asyncio
@@ -25,7 +26,7 @@ from monclub import observe
 from monclub.db.outbox import read_events
 from monclub.errors import MonclubError
 from monclub.web import views
-from monclub.web.live import GAP, TREE_SECONDS
+from monclub.web.live import GAP
 from monclub.web.requests import path_id
 
 HERE = Path(__file__).parent
@@ -70,12 +71,14 @@ def page(name: str, **context) -> Callable:
 
 
 async def tree_stream(request: Request) -> EventSourceResponse:
+    """Every state TreeWatch sends: one per read, and one at once after a kill of a button."""
     web = _web(request)
 
     async def messages():
-        while True:
-            yield await _state(web.tree.current)
-            await asyncio.sleep(TREE_SECONDS)
+        with web.tree.subscribe() as queue:
+            while True:
+                kind, data = await queue.get()
+                yield _message(kind, data)
 
     return _stream(messages())
 

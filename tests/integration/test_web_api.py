@@ -12,6 +12,7 @@ from monclub import config as configuration
 from monclub.tree import rpc
 from tests.fixtures.postgres import add_membres
 from tests.fixtures.processes import home_shard
+from tests.fixtures.waiting import wait_for
 from tests.fixtures.web import web_url
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
@@ -213,6 +214,14 @@ def test_with_postgres_stopped_commands_get_503_with_retry_after_then_work_again
         ):
             assert answer.status_code == 503, answer.text
             assert answer.headers["retry-after"] == "1" and answer.json()["code"] == "unavailable"
+        status = wait_for(
+            lambda: (s := http.get("/api/status").json()).get("cluster", {}).get("error") and s,
+            10,
+            "the status to say the cluster cannot be read",
+            interval=0.1,
+        )
+        assert status["cluster"]["error"].startswith("database unreachable")
+        assert next(p for p in status["programs"] if p["name"] == "postgres")["state"] == "stopped"
         with rpc(configuration.load(cli.env)) as proxy:
             proxy.supervisor.startProcess("postgres")
         registered = http.post("/api/seances/polar/inscrire", json={"membre": marie})

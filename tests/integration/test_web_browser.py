@@ -1,6 +1,7 @@
 """The live pages in a real browser (headless Chromium) on a real tree."""
 
 import os
+import re
 import signal
 
 import httpx
@@ -50,6 +51,60 @@ def test_a_registration_through_the_zeromq_client_appears_on_an_open_seance_page
     assert browser.troubles == []
 
 
+OWNED = """
+SELECT count(*) FROM partitions
+WHERE owner_host = %s AND branch <> 'relay' AND endpoint IS NOT NULL AND lease_until > now()
+"""
+
+
+def _owned(sql, node: str) -> int:
+    return sql.execute(OWNED, (node,)).fetchone()[0]
+
+
+def _node_row(browser, node: str) -> dict | None:
+    """The Cluster section's row of `node` as the page shows it: its data attributes."""
+    return browser.page.evaluate(
+        'node => { const row = document.querySelector(`#cluster tr[data-node="${node}"]`);'
+        " return row ? {...row.dataset, text: row.textContent} : null; }",
+        node,
+    )
+
+
+def _is_live(browser, node: str) -> bool:
+    return (_node_row(browser, node) or {}).get("state") == "live"
+
+
+def _shows_owning(browser, sql, node: str) -> dict | None:
+    """The row of a live `node` once it shows as many partitions as the database gives it (at least one)."""
+    row = _node_row(browser, node)
+    owned = _owned(sql, node)
+    return row if row and row["state"] == "live" and owned and row["owns"] == str(owned) else None
+
+
+def test_the_tree_page_shows_every_node_of_the_cluster_and_a_stopped_one_leaves_the_live(
+    web, sql, browser, start_reunions, state_dirs
+):
+    tree, url = web
+    here = tree.config.node
+    tree.wait_healthy()
+    browser.page.goto(url)
+    partitions = tree.config.partitions + tree.config.pret_partitions
+    wait_for(lambda: _owned(sql, here) == partitions, 30, "this node to own every partition")
+    row = wait_for(lambda: _shows_owning(browser, sql, here), 10, "this node's row with its partitions", 0.1)
+    assert row["this"] == "yes" and row["owns"] == str(partitions)
+    assert "reunions 0-15" in row["text"] and "prets 0-7" in row["text"], row["text"]
+    assert browser.page.locator("#cluster tr").count() == 1 + 1, "a header and this node"
+
+    other = start_reunions(home=state_dirs(), config='[cluster]\nnode = "other"\n')
+    row = wait_for(lambda: _shows_owning(browser, sql, "other"), 30, "the other node's row with its partitions", 0.1)
+    assert row["this"] == "no"
+    assert _node_row(browser, here)["this"] == "yes"
+    other.stop()
+    wait_for(lambda: not _is_live(browser, "other"), 15, "the stopped node to leave the live", 0.1)
+    assert _is_live(browser, here)
+    assert browser.troubles == []
+
+
 def _with_actions(start_tree, tmp_path):
     config = tmp_path / "monclub.toml"
     config.write_text("[web]\nactions = true\n")
@@ -61,26 +116,73 @@ def _row(browser, place: str):
     return browser.page.locator(f'#tree tr[data-place="{place}"]')
 
 
-def test_the_kill_button_of_a_shard_shows_it_die_and_come_back_with_a_new_pid(start_tree, tmp_path, browser):
+RECORD = """place => {
+    // Every (state, pid) the row of `place` goes through, one entry per change (each SSE message
+    // is drawn in a task of its own, and the observer runs after each).
+    window.monclubSeen = [];
+    const record = () => {
+        const row = document.querySelector(`#tree tr[data-place="${place}"]`);
+        const last = window.monclubSeen[window.monclubSeen.length - 1];
+        if (row && (!last || last.state !== row.dataset.state || last.pid !== row.dataset.pid))
+            window.monclubSeen.push({state: row.dataset.state, pid: row.dataset.pid});
+    };
+    const all = {subtree: true, childList: true, attributes: true};
+    new MutationObserver(record).observe(document.getElementById("tree"), all);
+    record();
+}"""
+DOWN_THEN_BACK = """old => {
+    const seen = window.monclubSeen;
+    const down = seen.findIndex(s => s.state === "down");
+    return down >= 0 && seen.slice(down).some(s => s.state === "running" && s.pid && Number(s.pid) !== old);
+}"""
+
+
+def _history(browser, place: str):
+    return browser.page.locator(f'#history tr[data-place="{place}"]')
+
+
+def test_the_kill_button_of_a_shard_shows_it_down_then_running_with_a_new_pid(start_tree, tmp_path, browser):
     tree, url = _with_actions(start_tree, tmp_path)
+    tree.wait_healthy()
     browser.page.goto(url)
     row = _row(browser, "reunions/shard-0")
-    row.wait_for(timeout=DEADLINE_MS)
-    old = int(row.get_attribute("data-pid"))
-    browser.page.fill("#token", TOKEN)
-    row.locator("button.kill").click()
     browser.page.wait_for_function(
-        """old => {
-            const row = document.querySelector('#tree tr[data-place="reunions/shard-0"]');
-            return row.dataset.state === 'running' && row.dataset.pid && Number(row.dataset.pid) !== old
-                && row.querySelector('td.back').textContent.endsWith(' s');
-        }""",
-        arg=old,
+        "() => document.querySelector('#tree tr[data-place=\"reunions/shard-0\"]')?.dataset.state === 'running'",
         timeout=DEADLINE_MS,
     )
+    old = int(row.get_attribute("data-pid"))
+    browser.page.evaluate(RECORD, "reunions/shard-0")
+    browser.page.fill("#token", TOKEN)
+    row.locator("button.kill").click()
+    browser.page.wait_for_function(DOWN_THEN_BACK, arg=old, timeout=DEADLINE_MS)
+    seen = browser.page.evaluate("window.monclubSeen")
+    down = next(i for i, s in enumerate(seen) if s["state"] == "down")
+    assert all(s == {"state": "running", "pid": str(old)} for s in seen[:down]), seen
+    assert not any(s["state"] == "running" and s["pid"] == str(old) for s in seen[down:]), seen
+    new = int(row.get_attribute("data-pid"))
+    assert new != old and not os.path.exists(f"/proc/{old}")
     assert browser.page.locator("#kill-result").text_content() == f"killed reunions/shard-0 (pid {old})"
-    assert not os.path.exists(f"/proc/{old}")
+    assert re.fullmatch(r"back in \d+ ms", row.locator("td.back").text_content())
+    history = _history(browser, "reunions/shard-0")
+    history.wait_for(timeout=DEADLINE_MS)
+    assert (history.get_attribute("data-old"), history.get_attribute("data-new")) == (str(old), str(new))
+    assert history.get_attribute("data-exact") == "yes"
     browser.screenshot("tree")
+    assert browser.troubles == []
+
+
+def test_a_kill_9_from_a_terminal_shows_in_the_history_to_within_one_read(start_tree, tmp_path, browser):
+    tree, url = _with_actions(start_tree, tmp_path)
+    tree.wait_healthy()
+    browser.page.goto(url)
+    _row(browser, "prets/shard-1").wait_for(timeout=DEADLINE_MS)
+    browser.page.wait_for_selector('#tree tr[data-place="prets/shard-1"][data-state="running"]', timeout=DEADLINE_MS)
+    old = tree.kill("prets/shard-1")
+    history = _history(browser, "prets/shard-1")
+    history.wait_for(timeout=DEADLINE_MS)
+    assert history.get_attribute("data-old") == str(old) and history.get_attribute("data-new") not in ("", str(old))
+    assert history.get_attribute("data-exact") == "no"
+    assert "within" in history.locator("td.down").text_content()
     assert browser.troubles == []
 
 

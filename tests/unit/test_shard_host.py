@@ -3,8 +3,6 @@ a batch split across partitions keeps its order, a partition hosted elsewhere is
 `wrong_owner` naming the owner the directory knows, `ping` and `directory` are the process's, and
 the partitions hosted follow the assignment, handing over a bounded number at a time."""
 
-import threading
-
 from monclub import protocol
 from monclub.partition import partition_of
 from monclub.reunions.domain import Seances
@@ -201,16 +199,3 @@ def test_the_relay_is_woken_once_per_batch_that_committed_events_and_only_after_
     shard.handle_batch([ask("e-a-00001", "etat", seance=seance_in(0))])
     shard.after_replies()
     assert waker.wakes == 1, "a query commits no event"
-
-
-def test_the_partitions_of_one_batch_are_decided_and_committed_at_once():
-    """Two owners that each wait for the other: only owners running at once get past the barrier."""
-    shard, databases = host([0, 2])
-    barrier = threading.Barrier(2, timeout=5)
-    for owner in shard.owners.values():
-        alone = owner.handle_batch
-        owner.handle_batch = lambda requests, alone=alone: [barrier.wait(), alone(requests)][1]  # type: ignore[method-assign]
-    replies = shard.handle_batch([creer(seance_in(0)), creer(seance_in(2))])
-    assert [reply["ok"] for reply in replies] == [True, True]
-    assert set(databases[0].states) == {seance_in(0)} and set(databases[2].states) == {seance_in(2)}
-    shard.close()

@@ -26,9 +26,6 @@ function setLink(state, words) {
 
 // ---- the tree --------------------------------------------------------------------------------
 
-const seen = {}; // place -> {pid, downAt, backAfter}
-const killedAt = {}; // place -> time a kill button was pressed
-
 function places(state) {
   const rows = [];
   for (const program of state.programs) {
@@ -40,23 +37,16 @@ function places(state) {
   return rows;
 }
 
-function recovery(node) {
-  const now = Date.now();
-  const before = seen[node.place];
-  const running = node.state === "running" && node.pid;
-  if (!before) {
-    seen[node.place] = { pid: node.pid, downAt: running ? null : now, backAfter: null };
-    return seen[node.place];
-  }
-  if (!running && before.downAt === null) before.downAt = killedAt[node.place] || now;
-  if (running && node.pid !== before.pid) {
-    const downAt = before.downAt || killedAt[node.place] || now;
-    before.backAfter = ((now - downAt) / 1000).toFixed(1) + " s";
-    before.downAt = null;
-    delete killedAt[node.place];
-  }
-  before.pid = node.pid;
-  return before;
+function clock(epoch) {
+  const at = new Date(epoch * 1000);
+  return at.toLocaleTimeString() + "." + String(at.getMilliseconds()).padStart(3, "0");
+}
+
+// What the server says of a place's last death: down since when, or back after how long.
+function downOrBack(node) {
+  if (node.down) return `down since ${clock(node.down.since)}` + (node.down.exact ? "" : " (seen by a read)");
+  if (node.back_ms !== undefined) return `back in ${node.back_ms} ms`;
+  return null;
 }
 
 function load(node) {
@@ -65,7 +55,7 @@ function load(node) {
   return `loaded ${node.loaded}, handled ${node.handled}` + batches;
 }
 
-function treeCells(node, history) {
+function treeCells(node) {
   const uptime = node.uptime === null || node.uptime === undefined ? null : node.uptime.toFixed(1) + " s";
   return [
     text("td", (node.depth ? "└ " : "") + node.place, "place"),
@@ -76,7 +66,7 @@ function treeCells(node, history) {
     text("td", load(node)),
     text("td", node.lag),
     text("td", node.last_exit),
-    text("td", history.backAfter, "back"),
+    text("td", downOrBack(node), "back"),
   ];
 }
 
@@ -101,10 +91,10 @@ function drawTree(state) {
     if (!tr) {
       tr = document.createElement("tr");
       tr.dataset.place = node.place;
-      tr.append(...treeCells(node, recovery(node)));
+      tr.append(...treeCells(node));
       if (actions) tr.appendChild(killButton(node.place));
     } else {
-      const cells = treeCells(node, recovery(node));
+      const cells = treeCells(node);
       cells.forEach((cell, i) => tr.children[i].replaceWith(cell));
     }
     tr.dataset.pid = node.pid || "";
@@ -116,12 +106,106 @@ function drawTree(state) {
   healthy.textContent = state.healthy ? "healthy" : "not healthy";
   healthy.className = "badge " + (state.healthy ? "ok" : "bad");
   document.getElementById("remedies").replaceChildren(...(state.remedies || []).map((r) => text("li", r)));
+  drawHistory(state.history || []);
+  drawCluster(state.cluster);
+}
+
+function drawHistory(history) {
+  const rows = history.map((back) => {
+    const tr = document.createElement("tr");
+    tr.dataset.place = back.place;
+    tr.dataset.old = back.old_pid ?? "";
+    tr.dataset.new = back.new_pid;
+    tr.dataset.exact = back.exact ? "yes" : "no";
+    const down = back.exact ? `${back.down_ms} ms` : `within ${back.down_ms} ms (seen by the reads)`;
+    tr.append(
+      text("td", back.place, "place"),
+      text("td", back.old_pid),
+      text("td", back.new_pid),
+      text("td", clock(back.down_at)),
+      text("td", clock(back.back_at)),
+      text("td", down, "down"),
+    );
+    return tr;
+  });
+  document.querySelector("#history tbody").replaceChildren(...rows);
+}
+
+// ---- the cluster -----------------------------------------------------------------------------
+
+// 0 1 2 3 5 7 8 -> "0-3 5 7-8"
+function ranges(numbers) {
+  const parts = [];
+  for (const n of [...numbers].sort((a, b) => a - b)) {
+    const last = parts[parts.length - 1];
+    if (last && n === last[1] + 1) last[1] = n;
+    else parts.push([n, n]);
+  }
+  return parts.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(" ");
+}
+
+function owned(cluster, node) {
+  const found = [];
+  for (const [branch, owners] of Object.entries(cluster.partitions)) {
+    const mine = owners.filter((o) => o.node === node && o.lease_left > 0).map((o) => o.partition);
+    if (mine.length) found.push(`${branch} ${ranges(mine)}`);
+  }
+  return found.join("; ") || "none";
+}
+
+function nodeRow(cluster, node) {
+  const tr = document.createElement("tr");
+  const state = node.draining ? "draining" : node.live ? "live" : "dead";
+  const here = node.node === cluster.node;
+  tr.dataset.node = node.node;
+  tr.dataset.state = state;
+  tr.dataset.owns = node.owns;
+  tr.dataset.this = here ? "yes" : "no";
+  tr.append(
+    text("td", node.node, "place"),
+    text("td", state, "state " + state),
+    text("td", `${node.seen_ago.toFixed(1)} s ago`),
+    text("td", `${node.owns}: ${owned(cluster, node.node)}`),
+    text("td", here ? "this node (its kill buttons above)" : ""),
+  );
+  return tr;
+}
+
+function clusterNotes(cluster) {
+  const relay = cluster.relay;
+  const listeners = Object.entries(cluster.listeners).map(([name, node]) => `${name} on ${node}`);
+  return [
+    relay ? `relay: ${relay.node} (pid ${relay.pid}, epoch ${relay.epoch})` : "relay: none has run yet",
+    `listeners: ${listeners.join(", ") || "none running"}`,
+    `moving now (no owner under a running lease): ${cluster.moving.join(", ") || "none"}`,
+    `moves in the last minute: ${cluster.moves.length}`,
+  ];
+}
+
+function drawCluster(cluster) {
+  const error = document.getElementById("cluster-error");
+  const badge = document.getElementById("cluster-state");
+  const late = cluster.read_ago !== null && cluster.read_ago > 2;
+  error.textContent = cluster.error
+    ? `PostgreSQL does not answer: ${cluster.error}` + (late ? ` (last read ${cluster.read_ago} s ago)` : "")
+    : late
+      ? `as read ${cluster.read_ago} s ago: PostgreSQL is slow to answer`
+      : "";
+  if (cluster.error) {
+    badge.textContent = "unknown";
+    badge.className = "badge bad";
+    return;
+  }
+  const live = cluster.nodes.filter((n) => n.live && !n.draining).length;
+  badge.textContent = `${live} of ${cluster.nodes.length} nodes live`;
+  badge.className = "badge " + (live ? "ok" : "bad");
+  document.querySelector("#cluster tbody").replaceChildren(...cluster.nodes.map((n) => nodeRow(cluster, n)));
+  document.getElementById("cluster-notes").replaceChildren(...clusterNotes(cluster).map((line) => text("li", line)));
 }
 
 async function kill(place) {
   const token = document.getElementById("token").value;
   const result = document.getElementById("kill-result");
-  killedAt[place] = Date.now();
   try {
     const answer = await fetch("/api/kill/" + place, {
       method: "POST",
