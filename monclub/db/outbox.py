@@ -7,7 +7,6 @@ numbers, and a rolled-back transaction gives its numbers back. (A bigserial alon
 neither: ids are taken at insert, and rolled-back ones leave holes.)
 """
 
-import functools
 import json
 import re
 from dataclasses import fields
@@ -27,11 +26,15 @@ FROM taken, jsonb_array_elements(%(records)s::text::jsonb) WITH ORDINALITY AS e(
 """
 
 
-@functools.cache
+_SHAPES: dict[type, tuple[str, tuple[str, ...]]] = {}
+
+
 def _shape(event_class: type) -> tuple[str, tuple[str, ...]]:
     """An event class's outbox type (its name in snake_case) and its field names, computed once."""
-    kind = re.sub(r"(?<!^)(?=[A-Z])", "_", event_class.__name__).lower()
-    return kind, tuple(field.name for field in fields(event_class))
+    if event_class not in _SHAPES:
+        kind = re.sub(r"(?<!^)(?=[A-Z])", "_", event_class.__name__).lower()
+        _SHAPES[event_class] = kind, tuple(field.name for field in fields(event_class))
+    return _SHAPES[event_class]
 
 
 def event_payload(event) -> tuple[str, dict]:
