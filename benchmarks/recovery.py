@@ -48,15 +48,6 @@ class Population:
                 ids.extend(more)
 
 
-def _alive(pid: int) -> bool:
-    """tree.alive, where a process reaped between the open and the read of its /proc stat file
-    (the read fails with ESRCH, which tree.alive lets through) counts as dead."""
-    try:
-        return tree.alive(pid)
-    except ProcessLookupError:
-        return False
-
-
 def probe_after_kill(endpoint: str, seance: str, pid: int) -> tuple[float, int, int]:
     """(ms from the kill to the first ok reply, requests sent, 'unavailable' replies seen)."""
     socket = open_dealer(zmq.Context.instance(), endpoint, RECONNECT_MS, immediate=True)
@@ -66,7 +57,7 @@ def probe_after_kill(endpoint: str, seance: str, pid: int) -> tuple[float, int, 
             raise RuntimeError(f"shard at {endpoint} did not answer before the kill")
         killed = time.monotonic()
         os.kill(pid, signal.SIGKILL)
-        wait_until(lambda: not _alive(pid), 5, f"pid {pid} to die", 0.0002)
+        wait_until(lambda: not tree.alive(pid), 5, f"pid {pid} to die", 0.0002)
         ours, sent, unavailable = set(), 0, 0
         while time.monotonic() - killed < GIVE_UP:
             try:

@@ -97,11 +97,12 @@ def shutdown(config: Config, timeout: float = 90.0) -> bool:
 
 
 def alive(pid: int) -> bool:
-    """True while `pid` runs (a zombie waiting to be reaped does not count)."""
+    """True while `pid` runs (a zombie waiting to be reaped does not count, nor a process reaped
+    between the open and the read of its stat file: that read fails with ESRCH)."""
     try:
         with open(f"/proc/{pid}/stat") as stat:
             return stat.read().rsplit(") ", 1)[1][0] != "Z"
-    except (FileNotFoundError, IndexError):
+    except (FileNotFoundError, ProcessLookupError, IndexError):
         return False
 
 
