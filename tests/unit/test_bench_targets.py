@@ -55,7 +55,7 @@ def test_summarize_counts_from_the_common_start_to_the_last_reply():
 
 def test_targets_pass_miss_or_unmeasured():
     result = {
-        "hot": [pair(1, 900, 1000, p50=1.2), pair(16, 3000, 1000), pair(64, 12000, 1000)],
+        "hot": [pair(1, 900, 1000, p50=1.2), pair(16, 6500, 1000), pair(64, 12000, 1000)],
         "spread": None,
         "recovery": [
             level(10, 10.0, 40.0),
@@ -65,9 +65,10 @@ def test_targets_pass_miss_or_unmeasured():
         "events": {"latency": {"p99_ms": 3.0}, "catch_up": {"per_second": 9000.0}},
     }
     verdicts = by_name(evaluate(result))
-    assert verdicts["hot, 64 clients: MonClub / classic"] == "PASS"
-    assert verdicts["hot, 16 clients: MonClub / classic"] == "MISS"
+    assert verdicts["hot, 64 clients: MonClub / classic"] == "MISS", "the second step asks 20x"
+    assert verdicts["hot, 16 clients: MonClub / classic"] == "PASS"
     assert verdicts["hot, 1 client: MonClub / classic"] == "MISS"
+    assert verdicts["hot, 1 client: MonClub p50 <= the classic's"] == "MISS"
     assert verdicts["hot, 1 client: MonClub p50"] == "PASS"
     assert verdicts["spread, 64 clients: MonClub / classic"] == "-"
     assert verdicts["recovery median (worst level)"] == "PASS"
