@@ -202,7 +202,7 @@ class Rounds:
 
     def __init__(self, shards: Shards, conn, seance: str, sql_seance: str, partitions: int, reply: bytes):
         self.shards, self.conn, self.seance, self.reply = shards, conn, seance, reply
-        self.target = statements.Seance(sql_seance, TITRE, 0)
+        self.target = statements.seance_named(sql_seance, TITRE, 0)
         self.writer = writer_of(conn, sql_seance, partitions)
         self.samples: dict[str, list[float]] = {key: [] for key in self.KEYS}
 

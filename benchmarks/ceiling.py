@@ -47,7 +47,7 @@ def multirow(conninfo: str, rows: int, seconds: float, label: str = "ceiling-mul
             if start - began >= seconds:
                 break
             with conn.pipeline():
-                for statement in statements.registrations(statements.Seance(seance, TITRE, 0), membres):
+                for statement in statements.registrations(statements.seance_named(seance, TITRE, 0), membres):
                     conn.execute(*statement)
             latencies.append(time.monotonic() - start)
         elapsed = time.monotonic() - began

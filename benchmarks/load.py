@@ -73,7 +73,7 @@ def inscrire_classic(conn: psycopg.Connection, seance: str, membre: int, event: 
             return "seance_complete"
         conn.execute(_INSERT, (seance, membre))
         if event:
-            conn.execute(*statements.one_event(statements.Seance(seance, row[3], row[4]), membre))
+            conn.execute(*statements.one_event(statements.seance_named(seance, row[3], row[4]), membre))
     return None
 
 

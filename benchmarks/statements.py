@@ -8,49 +8,29 @@ the one counter row `outbox_sequence` updated in the writing transaction, as the
 before COMMIT (its row lock is held until then: gapless numbers in commit order). The relay
 publishes such a row as it does a shard's.
 
-`batch_of_one` spells out the statements monclub/shards/store.py, monclub/reunions/store.py and
-monclub/db/outbox.py send for one registration (as of the commit that wrote this module: rows as
-one JSON text parameter each, bytes in hex; the relay woken after the commit, on another session,
-not by a NOTIFY inside it); the breakdown compares the timings of this copy with a registration
-through the shard, so a drift of the write path shows there as time left unexplained.
+`registrations` and `batch_of_one` are MonClub's own statements (monclub/shards/ownership.py,
+monclub/shards/store.py, monclub/reunions/store.py, monclub/db/outbox.py) and its own outbox
+records (the domain's `record`), built by the functions the shards use, so they follow the write
+path as it changes; the breakdown times them beside a registration through the shard.
 """
 
 import json
 from dataclasses import dataclass
 
-MEMBRE_INSCRIT = "membre_inscrit"
+from monclub.db.outbox import append_statement
+from monclub.reunions.domain import Seances
+from monclub.reunions.seance import MembreInscrit, Seance, seance
+from monclub.reunions.store import inscriptions
+from monclub.shards.batch import Write
+from monclub.shards.ownership import FENCE
+from monclub.shards.store import replies_statement
+
+_DOMAIN = Seances()
 
 ONE_EVENT = """
 WITH taken AS (UPDATE outbox_sequence SET seq = seq + 1 RETURNING seq)
 INSERT INTO events (seq, type, aggregate, payload) SELECT taken.seq, %s, %s, %s::jsonb FROM taken
 """
-FENCE = "SELECT monclub_fence(%s, %s, %s)"
-REPLIES = (
-    "INSERT INTO requests (id, shard, epoch, reply, empreinte)"
-    " SELECT r ->> 0, %s, %s, decode(r ->> 1, 'hex'), decode(r ->> 2, 'hex')"
-    " FROM jsonb_array_elements(%s::text::jsonb) AS r"
-)
-INSCRIPTIONS = (
-    "INSERT INTO inscriptions (seance_id, membre_id, statut)"
-    " SELECT i.value ->> 0, (i.value ->> 1)::bigint, i.value ->> 2"
-    " FROM jsonb_array_elements(%s::text::jsonb) WITH ORDINALITY AS i(value, ordre) ORDER BY i.ordre"
-)
-EVENTS = (
-    "WITH taken AS (UPDATE outbox_sequence SET seq = seq + %(count)s RETURNING seq)"
-    " INSERT INTO events (seq, type, aggregate, payload, branch, partition, epoch)"
-    " SELECT taken.seq - %(count)s + e.ord, e.record ->> 0, e.record ->> 1, e.record -> 2,"
-    " %(branch)s, %(partition)s, %(epoch)s"
-    " FROM taken, jsonb_array_elements(%(records)s::text::jsonb) WITH ORDINALITY AS e(record, ord)"
-)
-
-
-@dataclass(frozen=True)
-class Seance:
-    """What an outbox record of a registration names of its séance."""
-
-    id: str
-    titre: str
-    tarif: int
 
 
 @dataclass(frozen=True)
@@ -63,35 +43,38 @@ class Writer:
     shard: str
 
 
-def payload(seance: Seance, membre: int) -> dict:
-    return {"seance": seance.id, "membre": membre, "titre": seance.titre, "tarif": seance.tarif}
+def seance_named(seance_id: str, titre: str, tarif: int) -> Seance:
+    """A séance as the domain holds it, for the titre and tarif its outbox records name."""
+    return seance(seance_id, titre, 0, 0, tarif)
 
 
-def one_event(seance: Seance, membre: int) -> tuple[str, tuple]:
+def _record(target: Seance, membre: int) -> tuple[str, str, dict]:
+    return _DOMAIN.record(MembreInscrit(target.id, membre), target)
+
+
+def one_event(target: Seance, membre: int) -> tuple[str, tuple]:
     """The outbox row of one registration, as a user who wants events would append it."""
-    return ONE_EVENT, (MEMBRE_INSCRIT, f"seance/{seance.id}", json.dumps(payload(seance, membre)))
+    kind, aggregate, payload = _record(target, membre)
+    return ONE_EVENT, (kind, aggregate, json.dumps(payload))
 
 
-def registrations(seance: Seance, membres: list[int], writer: Writer | None = None) -> list[tuple[str, object]]:
+def registrations(target: Seance, membres: list[int], writer: Writer | None = None) -> list[tuple[str, object]]:
     """The registrations of `membres` on one séance as the shard writes a batch of them: one
     multi-row INSERT, then their outbox events in one statement."""
-    records = [(MEMBRE_INSCRIT, f"seance/{seance.id}", payload(seance, membre)) for membre in membres]
-    branch, partition, epoch = (writer.branch, writer.partition, writer.epoch) if writer else (None, None, None)
-    keys = {"branch": branch, "partition": partition, "epoch": epoch}
+    keys = (writer.branch, writer.partition, writer.epoch) if writer else None
     return [
-        (INSCRIPTIONS, (json.dumps([[seance.id, membre, "inscrit"] for membre in membres]),)),
-        (EVENTS, {"count": len(records), "records": json.dumps(records), **keys}),
+        *inscriptions([MembreInscrit(target.id, membre) for membre in membres]),
+        append_statement([_record(target, membre) for membre in membres], keys),
     ]
 
 
 def batch_of_one(
-    writer: Writer, seance: Seance, membre: int, request_id: str, reply: bytes, empreinte: bytes
+    writer: Writer, target: Seance, membre: int, request_id: str, reply: bytes, empreinte: bytes
 ) -> list[tuple[str, object]]:
     """What a shard sends for one registration: the epoch fence, the stored reply with the
     request's fingerprint, the inscription and its outbox event."""
-    stored = json.dumps([[request_id, reply.hex(), empreinte.hex()]])
     return [
         (FENCE, (writer.branch, writer.partition, writer.epoch)),
-        (REPLIES, (writer.shard, writer.epoch, stored)),
-        *registrations(seance, [membre], writer),
+        replies_statement(writer.shard, writer.epoch, [Write(request_id, [], [], reply, empreinte)]),
+        *registrations(target, [membre], writer),
     ]

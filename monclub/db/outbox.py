@@ -54,9 +54,16 @@ def append_events(
     (branch, partition, epoch) of the shard that writes them, kept with each event so that the
     audit can find any commit made under a stale epoch. The relay is woken after the commit
     (`wake_relay`), not in it."""
+    conn.execute(*append_statement(records, writer))
+
+
+def append_statement(
+    records: list[tuple[str, str, dict]], writer: tuple[str, int, int] | None = None
+) -> tuple[str, dict]:
+    """The statement that appends `records` (see append_events), for a caller's own pipeline."""
     branch, partition, epoch = writer or (None, None, None)
     keys = {"branch": branch, "partition": partition, "epoch": epoch}
-    conn.execute(_APPEND, {"count": len(records), "records": json.dumps(records), **keys})
+    return _APPEND, {"count": len(records), "records": json.dumps(records), **keys}
 
 
 def wake_relay(conn: psycopg.Connection) -> None:

@@ -52,7 +52,7 @@ FROM seances s WHERE s.id = ANY(%s)
 """
 
 
-def _inscriptions(events: list) -> list[tuple[str, tuple]]:
+def inscriptions(events: list) -> list[tuple[str, tuple]]:
     """One statement for a run of registrations, in their order (their rang follows it)."""
     if not events:
         return []
@@ -71,9 +71,9 @@ class SeanceStore(PostgresStore):
             if isinstance(event, _NOUVELLES):
                 run.append(event)
                 continue
-            out += _inscriptions(run) + [_sql(event)]
+            out += inscriptions(run) + [_sql(event)]
             run = []
-        return out + _inscriptions(run)
+        return out + inscriptions(run)
 
     def charger_tous(self, seance_ids: list[str]) -> dict[str, Seance]:
         """The séances with their inscrits and attente in rank order, in one round trip."""

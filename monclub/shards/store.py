@@ -198,7 +198,7 @@ class PostgresStore:
                 if self.fence:
                     self.conn.execute(ownership.FENCE, (self.branch, self.index, self.epoch))
                 if replies:
-                    self.conn.execute(_INSERT_REPLIES, (self.shard, self.epoch, _replies_json(replies)))
+                    self.conn.execute(*replies_statement(self.shard, self.epoch, replies))
                 for statement in self.statements([event for write in writes for event in write.events]):
                     self.conn.execute(*statement)
                 if records:
@@ -216,8 +216,10 @@ class PostgresStore:
             raise
 
 
-def _replies_json(replies: list[Write]) -> str:
-    return json.dumps([[w.request_id, _hex(w.reply), _hex(w.empreinte)] for w in replies])
+def replies_statement(shard: str, epoch: int, replies: list[Write]) -> tuple[str, tuple]:
+    """The statement that stores these writes' replies with their requests' fingerprints."""
+    rows = json.dumps([[w.request_id, _hex(w.reply), _hex(w.empreinte)] for w in replies])
+    return _INSERT_REPLIES, (shard, epoch, rows)
 
 
 def _hex(value: bytes | None) -> str | None:

@@ -43,7 +43,7 @@ def test_a_batch_of_one_writes_the_rows_of_a_shards_batch_of_one(reunions, sql):
     request = protocol.Request(uuid.uuid4().hex, "inscrire", {"seance": twin, "membre": b})
     reply = wire.encode(protocol.ok(request.id, {"statut": "inscrit"}, writer.epoch))
     batch = statements.batch_of_one(
-        writer, statements.Seance(twin, "Jumelle", 300), b, request.id, reply, request.empreinte
+        writer, statements.seance_named(twin, "Jumelle", 300), b, request.id, reply, request.empreinte
     )
     with sql.pipeline():
         for statement in batch:
@@ -69,7 +69,7 @@ def test_the_ceilings_registrations_write_one_inscription_and_one_numbered_event
     membres = add_membres(sql, 5)
     sql.execute("INSERT INTO seances (id, titre, places, attente_max, tarif) VALUES ('plafond', 'P', 5, 0, 0)")
     with sql.pipeline():
-        for statement in statements.registrations(statements.Seance("plafond", "P", 0), membres):
+        for statement in statements.registrations(statements.seance_named("plafond", "P", 0), membres):
             sql.execute(*statement)
     events = read_events(sql, 0)
     assert [event["seq"] for event in events] == [1, 2, 3, 4, 5]
