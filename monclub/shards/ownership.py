@@ -30,14 +30,11 @@ FROM outbox_sequence
 """
 
 
-_HOLDER = """
-SELECT owner, owner_pid, owner_host, extract(epoch FROM lease_until - now())::float8 FROM partitions
-WHERE branch = %(branch)s AND partition = %(partition)s FOR UPDATE
-"""
 _LEASE = """
 SELECT owner, owner_pid, owner_host, extract(epoch FROM lease_until - now())::float8 FROM partitions
 WHERE branch = %(branch)s AND partition = %(partition)s
 """
+_HOLDER = _LEASE + "FOR UPDATE"
 ROW_WAIT = "500ms"
 _TAKE = """
 UPDATE partitions SET epoch = epoch + 1, owner = %(owner)s, owner_pid = %(pid)s, owner_host = %(host)s,
