@@ -2,8 +2,9 @@
 
 A branch has a fixed number of partitions (chosen when the database is created); each shard
 process hosts the owners of several (monclub.shards.owner). The host routes each request to the
-owner of its aggregate's partition, a batch split by partition (each owner commits its own part in
-one transaction; the order between partitions does not matter, their aggregates are distinct). A
+owner of its aggregate's partition, a batch split by partition (the order between partitions does
+not matter, their aggregates are distinct). The commands of several partitions are committed in
+one transaction (monclub.shards.together); a partition whose part holds a query commits its own. A
 request for a partition that this process does not host, or does not own yet while another
 process does, is answered `wrong_owner`, naming the owner the directory knows, so that the client
 goes there at once. `ping` and `directory` are the process's own.
@@ -22,6 +23,7 @@ from monclub import protocol
 from monclub.partition import partition_of
 from monclub.shards.owner import Domain, Owner, partition_name
 from monclub.shards.stats import Stats
+from monclub.shards.together import commit_together
 from monclub.shards.waker import RelayWaker
 
 
@@ -82,11 +84,19 @@ class ShardHost:
                 by_partition.setdefault(partition, []).append(position)
             else:
                 replies[position] = self._wrong_owner(request, partition, elsewhere)
+        commands = [p for p, positions in by_partition.items() if all(requests[i].mutates for i in positions)]
+        if len(commands) > 1:
+            runs = [(self.owners[p], [requests[i] for i in by_partition[p]]) for p in commands]
+            for partition, answered in zip(commands, commit_together(runs), strict=True):
+                self._place(replies, by_partition.pop(partition), answered)
         for partition, positions in by_partition.items():
-            answered = self.owners[partition].handle_batch([requests[position] for position in positions])
-            for position, reply in zip(positions, answered, strict=True):
-                replies[position] = reply
+            self._place(replies, positions, self.owners[partition].handle_batch([requests[i] for i in positions]))
         return replies
+
+    @staticmethod
+    def _place(replies: list[dict | None], positions: list[int], answered: list[dict | None]) -> None:
+        for position, reply in zip(positions, answered, strict=True):
+            replies[position] = reply
 
     def after_replies(self) -> None:
         """Wake the relay for the events this batch or tick committed, once the replies are sent."""

@@ -12,7 +12,7 @@ through `open_store`, so that the owner runs as well on the tests' in-memory dou
 import logging
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import psycopg
 
@@ -57,6 +57,24 @@ class Domain(Protocol):
 
     def record(self, event, after) -> tuple[str, str, dict]:
         """How an event reads in the outbox: (type, aggregate, payload)."""
+
+
+class Attempt(NamedTuple):
+    """A batch's transaction in flight: its request ids, those not unresolved before it, and when
+    it was sent."""
+
+    ids: list[str]
+    fresh: list[str]
+    started: float
+
+
+class Decided(NamedTuple):
+    """A run of commands decided against memory, not written yet: the replies it sends once
+    committed."""
+
+    requests: list[protocol.Request]
+    batch: Batch
+    replies: list[dict | None]
 
 
 class Owner:
@@ -171,7 +189,7 @@ class Owner:
         batch = Batch()
         after = self.domain.apply(before, events)
         batch.add(None, aggregate_id, events, after, None, [self.domain.record(event, after) for event in events])
-        if self._write(batch) is not None and self.store is not None:
+        if self.write(batch) is not None and self.store is not None:
             self._set_aside(aggregate_id, now)
 
     def _set_aside(self, aggregate_id: str, now: float) -> None:
@@ -289,11 +307,31 @@ class Owner:
         if missing:
             self.aggregates.update(self._store().charger_tous(sorted(missing)))
 
+    def decide_commands(self, requests: list[protocol.Request]) -> Decided | list[dict | None]:
+        """A run of commands decided, not written yet, for the host to write with other
+        partitions' in one transaction (monclub.shards.together); their replies at once when
+        nothing can be written. `conclude_commands` gives the replies once the write is done."""
+        self.handled += len(requests)
+        decided = self._decided(requests)
+        if isinstance(decided, list):
+            self.stats.answered([request.op for request in requests], decided)
+        return decided
+
+    def conclude_commands(self, decided: Decided, failure: Exception | None) -> list[dict | None]:
+        """The replies of decided commands, given how their write ended (`end_write`'s result)."""
+        replies = self._concluded(decided, failure)
+        self.stats.answered([request.op for request in decided.requests], replies)
+        return replies
+
     def _commands(self, requests: list[protocol.Request], trusting: bool = True) -> list[dict | None]:
         """Decide each command in order, write them all in one transaction, and only then keep
-        the new states. If that transaction fails without losing the connection (a request id
-        already applied, a refused write), each command is tried again in a transaction of its
-        own, its membre checked first."""
+        the new states."""
+        decided = self._decided(requests, trusting)
+        if isinstance(decided, list):
+            return decided
+        return self._concluded(decided, self.write(decided.batch))
+
+    def _decided(self, requests: list[protocol.Request], trusting: bool = True) -> Decided | list[dict | None]:
         if not requests:
             return []
         self.pending = batch = Batch(trusting=trusting)
@@ -308,7 +346,13 @@ class Owner:
             return [self._unreachable(request, "database error; nothing was committed") for request in requests]
         finally:
             self.pending = None
-        failure = self._write(batch)
+        return Decided(requests, batch, replies)
+
+    def _concluded(self, decided: Decided, failure: Exception | None) -> list[dict | None]:
+        """The replies once the write is done. If it failed without losing the connection (a
+        request id already applied, a refused write), each command is tried again in a
+        transaction of its own, its membre checked first."""
+        requests, batch, replies = decided.requests, decided.batch, decided.replies
         if failure is None:
             return replies
         if isinstance(failure, (FencedOut, NotCommitted)):
@@ -322,7 +366,7 @@ class Owner:
             return self._resolved(batch, requests, replies)
         if isinstance(failure, AlreadyApplied) and len(requests) == 1:
             return self._resolved(batch, requests, replies)
-        if len(requests) > 1 or trusting:
+        if len(requests) > 1 or batch.trusting:
             return [reply for request in requests for reply in self._commands([request], trusting=False)]
         aggregate_id = requests[0].args[self.domain.key]
         log.error("%s: the write on %s was refused and rolled back (%s); reloaded", self.name, aggregate_id, failure)
@@ -374,38 +418,54 @@ class Owner:
         self.membres.add(membre)
         return refus
 
-    def _write(self, batch: Batch) -> Exception | None:
+    def write(self, batch: Batch) -> Exception | None:
         """Write the batch in one transaction; None once committed, else the failure (after which
         memory is as before; if the connection was lost, `store` is None and the request ids stay
         unresolved)."""
-        if batch.writes:
-            store = self._store()
-            ids = batch.request_ids
-            fresh = [request_id for request_id in ids if request_id not in self.unresolved]
-            self.unresolved.update(ids)
-            if self.stale_memory:
-                self.aggregates.update(batch.states)
-            started = self.monotonic()
-            try:
-                store.enregistrer(batch.writes)
-            except (FencedOut, NotCommitted) as error:
-                self.unresolved.difference_update(fresh)
-                self._lose_connection(error)
-                return error
-            except (AlreadyApplied, psycopg.Error) as error:
-                if store.usable:
-                    self.unresolved.difference_update(ids)
-                else:
-                    self._lose_connection(error)
-                return error
-            self.stats.committed(len(batch.writes), self.monotonic() - started)
-            self.unpublished = self.unpublished or any(write.records for write in batch.writes)
-            self.unresolved.difference_update(ids)
+        if not batch.writes:
+            return self.end_write(batch, self.begin_write(batch), None)
+        store = self._store()
+        attempt = self.begin_write(batch)
+        try:
+            store.enregistrer(batch.writes)
+        except (FencedOut, NotCommitted, AlreadyApplied, psycopg.Error) as error:
+            return self.end_write(batch, attempt, error)
+        return self.end_write(batch, attempt, None)
+
+    def begin_write(self, batch: Batch) -> Attempt:
+        """Before a batch's transaction is sent: its request ids are unresolved until it ends."""
+        ids = batch.request_ids
+        fresh = [request_id for request_id in ids if request_id not in self.unresolved]
+        self.unresolved.update(ids)
+        if self.stale_memory:
             self.aggregates.update(batch.states)
-            self.membres.update(batch.membres)
-        for aggregate_id in batch.dropped:
-            self._drop(aggregate_id)
-        return None
+        return Attempt(ids, fresh, self.monotonic())
+
+    def abandon_write(self, attempt: Attempt) -> None:
+        """The transaction was rolled back before it was this owner's to judge (another
+        partition's part failed it): as if it had not been sent."""
+        self.unresolved.difference_update(attempt.fresh)
+
+    def end_write(self, batch: Batch, attempt: Attempt, error: Exception | None) -> Exception | None:
+        """Settle a batch's transaction: on commit, keep its states; else return the failure."""
+        if error is None:
+            if batch.writes:
+                self.stats.committed(len(batch.writes), self.monotonic() - attempt.started)
+                self.unpublished = self.unpublished or any(write.records for write in batch.writes)
+                self.unresolved.difference_update(attempt.ids)
+                self.aggregates.update(batch.states)
+                self.membres.update(batch.membres)
+            for aggregate_id in batch.dropped:
+                self._drop(aggregate_id)
+            return None
+        if isinstance(error, (FencedOut, NotCommitted)):
+            self.unresolved.difference_update(attempt.fresh)
+            self._lose_connection(error)
+        elif self.store is not None and self.store.usable:
+            self.unresolved.difference_update(attempt.ids)
+        else:
+            self._lose_connection(error)
+        return error
 
     def _unreachable(self, request: protocol.Request, message: str) -> dict | None:
         return None if request.id in self.unresolved else protocol.error(request.id, "unavailable", message)

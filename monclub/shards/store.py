@@ -14,7 +14,7 @@ rolled back) or was lost (the outcome of a COMMIT in flight is unknown).
 import json
 import select
 import socket
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import psycopg
 from psycopg import errors, pq
@@ -76,6 +76,13 @@ class Store(Protocol):
 
     def enregistrer(self, writes: list[Write]) -> None:
         """Write a batch in one transaction; AlreadyApplied if a request id is already recorded."""
+
+    def enregistrer_ensemble(self, parts: list[tuple[Any, list[Write]]]) -> None:
+        """Write the batches of several partitions (each with its owner's store of the same kind,
+        this one among them) in one transaction on this session, each fenced by its own epoch:
+        all committed, or none. FencedOut, AlreadyApplied or a refused write leave this session
+        usable when it has several parts: the transaction was rolled back, and each owner may
+        write its part again on its own."""
 
     def due(self, now: float) -> list[str]:
         """Ids of this shard's aggregates with a timer due at `now`."""
@@ -188,21 +195,25 @@ class PostgresStore:
         busy, a prepared statement the server lost) may have happened at or after the COMMIT: the
         session is closed, so that the owner resolves the outcome by request id instead of taking
         it for a refusal."""
+        self.enregistrer_ensemble([(self, writes)])
+
+    def enregistrer_ensemble(self, parts: list[tuple["PostgresStore", list[Write]]]) -> None:
+        """Write several partitions' batches (each with the store that owns its partition, this
+        one among them) in one transaction on this session, as `enregistrer` writes one: each
+        part is fenced by its own partition's epoch, which its rows take. A part fenced out fails
+        the whole transaction with FencedOut; this session is closed only if it was its own
+        part alone (the owners of the others write theirs again on their own)."""
         if _ended(self.conn):
             self.conn.close()
             raise NotCommitted("the database ended the session before this batch was sent")
-        replies = [write for write in writes if write.request_id is not None]
-        records = [record for write in writes for record in write.records]
         try:
             with self.conn.pipeline():
-                if self.fence:
-                    self.conn.execute(ownership.FENCE, (self.branch, self.index, self.epoch))
-                if replies:
-                    self.conn.execute(*replies_statement(self.shard, self.epoch, replies))
-                for statement in self.statements([event for write in writes for event in write.events]):
-                    self.conn.execute(*statement)
-                if records:
-                    append_events(self.conn, records, (self.branch, self.index, self.epoch))
+                for store, writes in parts:
+                    store._changes(self.conn, writes)
+                for store, writes in parts:
+                    records = [record for write in writes for record in write.records]
+                    if records:
+                        append_events(self.conn, records, (store.branch, store.index, store.epoch))
         except errors.UniqueViolation as error:
             if error.diag.constraint_name != "requests_pkey":
                 raise
@@ -210,10 +221,23 @@ class PostgresStore:
         except (psycopg.IntegrityError, psycopg.DataError):
             raise
         except psycopg.Error as error:
-            self.conn.close()
             if ownership.fenced(error):
+                if len(parts) == 1:
+                    self.conn.close()
                 raise ownership.FencedOut(str(error).strip()) from None
+            self.conn.close()
             raise
+
+    def _changes(self, conn: psycopg.Connection, writes: list[Write]) -> None:
+        """Queue this partition's part of a transaction on `conn`: its fence (the epoch its rows
+        take), its replies and its state changes."""
+        if self.fence:
+            conn.execute(ownership.FENCE, (self.branch, self.index, self.epoch))
+        replies = [write for write in writes if write.request_id is not None]
+        if replies:
+            conn.execute(*replies_statement(self.shard, self.epoch, replies))
+        for statement in self.statements([event for write in writes for event in write.events]):
+            conn.execute(*statement)
 
 
 def replies_statement(shard: str, epoch: int, replies: list[Write]) -> tuple[str, tuple]:

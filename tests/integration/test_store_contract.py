@@ -36,8 +36,8 @@ class Postgres:
     def add_membres(self, count: int) -> list[int]:
         return add_membres(self.sql, count)
 
-    def open(self):
-        store = self.store_class.open(self.database, f"{self.domain.branch}/shard-0", 0)
+    def open(self, partition: int = 0):
+        store = self.store_class.open(self.database, f"{self.domain.branch}/shard-0", partition)
         self.opened.append(store)
         return store
 
@@ -58,30 +58,39 @@ class Postgres:
         the middle of a pipeline can leave them: the next write fails without being refused."""
         store.conn.pgconn.exec_(b"DEALLOCATE ALL")
 
-    def take_over(self) -> None:
+    def take_over(self, partition: int = 0) -> None:
         """Another owner acquires the partition (as a node that found the lease expired would)."""
-        bump(self.sql, self.domain.branch, 0, "another owner")
+        bump(self.sql, self.domain.branch, partition, "another owner")
 
     def outbox(self) -> list[tuple[str, str]]:
         return [tuple(row) for row in self.sql.execute("SELECT type, aggregate FROM events ORDER BY seq")]
 
 
 class Memory:
+    """One in-memory database per partition, sharing the membres, as the one PostgreSQL does."""
+
     def __init__(self, domain: str):
         self.domain = DOMAINS[domain][0]
-        self.db = MemoryDatabase(
-            self.domain, due=lambda livre, now: livre.prochaine is not None and livre.prochaine <= now
-        )
+        self.membres: set[int] = set()
+        self.partitions: dict[int, MemoryDatabase] = {}
+        self.db = self.database(0)
         self.next_membre = 1
+
+    def database(self, partition: int) -> MemoryDatabase:
+        if partition not in self.partitions:
+            due = lambda livre, now: livre.prochaine is not None and livre.prochaine <= now  # noqa: E731
+            self.partitions[partition] = MemoryDatabase(self.domain, due=due)
+            self.partitions[partition].membres = self.membres
+        return self.partitions[partition]
 
     def add_membres(self, count: int) -> list[int]:
         ids = list(range(self.next_membre, self.next_membre + count))
         self.next_membre += count
-        self.db.membres.update(ids)
+        self.membres.update(ids)
         return ids
 
-    def open(self):
-        return self.db.open()
+    def open(self, partition: int = 0):
+        return self.database(partition).open()
 
     def end(self, store) -> None:
         store.close()
@@ -92,11 +101,11 @@ class Memory:
     def break_session(self, store) -> None:
         self.db.fail("enregistrer")
 
-    def take_over(self) -> None:
-        self.db.take_over()
+    def take_over(self, partition: int = 0) -> None:
+        self.database(partition).take_over()
 
     def outbox(self) -> list[tuple[str, str]]:
-        return [(kind, aggregate) for kind, aggregate, _ in self.db.outbox]
+        return [(kind, aggregate) for db in self.partitions.values() for kind, aggregate, _ in db.outbox]
 
 
 def _harness(request, domain: str):
@@ -215,6 +224,61 @@ def test_a_write_after_another_owner_acquired_the_partition_is_fenced_whole(sean
         store.enregistrer([done])
     assert not store.usable
     assert len(seances.outbox()) == 1
+
+
+def two_partitions(harness):
+    """Stores of partitions 0 and 1, a séance created in each, and a membre."""
+    stores = harness.open(0), harness.open(1)
+    (membre,) = harness.add_membres(1)
+    return stores, [creer(harness, store, name) for store, name in zip(stores, ("polar", "manga"), strict=True)], membre
+
+
+def test_batches_of_several_partitions_commit_together_on_one_session(seances):
+    (own, other), (polar, manga), a = two_partitions(seances)
+    at_polar, polar = write(seances, "inscrire-polar-01", polar, seance.inscrire(polar, a))
+    at_manga, manga = write(seances, "inscrire-manga-01", manga, seance.inscrire(manga, a))
+    own.enregistrer_ensemble([(own, [at_polar]), (other, [at_manga])])
+    assert own.charger_tous(["polar"]) == {"polar": polar} and other.charger_tous(["manga"]) == {"manga": manga}
+    assert own.reponses(["inscrire-polar-01"]).keys() == {"inscrire-polar-01"}
+    assert other.reponses(["inscrire-manga-01"]).keys() == {"inscrire-manga-01"}
+    assert sorted(seances.outbox()).count(("membre_inscrit", "seance/manga")) == 1
+
+
+@pytest.mark.parametrize("refused", ["fenced", "applied", "membre"])
+def test_a_refused_part_rolls_the_shared_write_back_whole_and_the_session_survives(seances, refused):
+    (own, other), (polar, manga), a = two_partitions(seances)
+    at_polar, _ = write(seances, "inscrire-polar-01", polar, seance.inscrire(polar, a))
+    membre = 999_999 if refused == "membre" else a
+    request_id = "creer-manga-01" if refused == "applied" else "inscrire-manga-01"
+    at_manga, _ = write(seances, request_id, manga, seance.inscrire(manga, membre))
+    if refused == "fenced":
+        seances.take_over(1)
+    expected = {"fenced": ownership.FencedOut, "applied": AlreadyApplied, "membre": psycopg.IntegrityError}[refused]
+    with pytest.raises(expected):
+        own.enregistrer_ensemble([(own, [at_polar]), (other, [at_manga])])
+    assert own.usable
+    assert own.charger_tous(["polar"]) == {"polar": polar} and other.charger_tous(["manga"]) == {"manga": manga}
+    assert own.reponses(["inscrire-polar-01"]) == {}
+    own.enregistrer([at_polar])
+    assert own.reponses(["inscrire-polar-01"]).keys() == {"inscrire-polar-01"}
+
+
+def test_each_part_of_a_shared_write_carries_its_own_partition_epoch(database, sql):
+    harness = Postgres(database, sql, "seances")
+    try:
+        (own, other), (polar, manga), a = two_partitions(harness)
+        harness.end(other)
+        other = harness.open(1)
+        assert own.epoch != other.epoch
+        at_polar, _ = write(harness, "inscrire-polar-01", polar, seance.inscrire(polar, a))
+        at_manga, _ = write(harness, "inscrire-manga-01", manga, seance.inscrire(manga, a))
+        own.enregistrer_ensemble([(own, [at_polar]), (other, [at_manga])])
+        rows = sql.execute("SELECT seance_id, epoch FROM inscriptions ORDER BY seance_id").fetchall()
+        assert rows == [("manga", other.epoch), ("polar", own.epoch)]
+        events = sql.execute("SELECT partition, epoch FROM events WHERE type = 'membre_inscrit' ORDER BY partition")
+        assert events.fetchall() == [(0, own.epoch), (1, other.epoch)]
+    finally:
+        harness.close()
 
 
 def test_the_lease_is_renewed_until_another_owner_takes_the_partition(seances):
