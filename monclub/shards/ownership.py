@@ -6,7 +6,8 @@ clock, or at once when that owner handed the partition over or is a dead process
 the bump, not the lock, is the proof (a frozen node's session may keep its lock while its lease
 runs out: it is then ended). The epoch proves ownership inside every write: each transaction a
 shard commits starts with
-`monclub_fence(branch, partition, epoch)` (migration 010), which reads the partition's row
+`monclub_fence(branch, partition, epoch)` (migration 010; in a transaction shared by several
+partitions, each partition's part starts with its own), which reads the partition's row
 FOR SHARE and fails with SQLSTATE MCF01 once another owner has bumped the epoch. An owner whose
 write is fenced knows that nothing of it was committed.
 """

@@ -2,9 +2,10 @@
 (`PostgresStore`): ownership, the request replies, and one transaction per batch of commands
 holding their state changes, outbox events and replies.
 
-Every write happens on the connection that holds the shard's ownership lock (a session advisory
-lock keyed by branch and shard): if that session is lost, so is the lock, and this connection can
-no longer write. A subclass says how to load aggregates and how each event changes their rows.
+Every write is fenced by the epoch of the partition it writes for (monclub.shards.ownership), on
+that partition's own session or, for a batch over several partitions of one process, on one of
+their sessions, each part fenced by its own epoch. A subclass says how to load aggregates and how
+each event changes their rows.
 
 The failures are psycopg's own exceptions, so that the owner tells them apart as it would on any
 connection: after a failure, `usable` says whether the connection survived (the transaction was
