@@ -2,16 +2,12 @@
 
 A shard process asks for a wake-up once the replies of a batch that committed events are sent; a
 thread of its own runs the NOTIFY on a session of its own, so that neither a commit nor the next
-request waits for it. Wake-ups are paced: at most one every PACE_SECONDS, those asked meanwhile
-make one more after it, never a queue. Unpaced, a shard at one client sent one per registration,
-and each cost the next request about 0.07 ms (the thread's share of the GIL and its backend's of
-the CPU); paced, an event waits at most PACE_SECONDS more for the relay. Losing one (a kill -9, a
-lost session) costs latency only: the relay polls.
+request waits for it. Wake-ups asked while one is in flight make one more after it, never a
+queue. Losing one (a kill -9, a lost session) costs latency only: the relay polls.
 """
 
 import logging
 import threading
-import time
 
 import psycopg
 
@@ -20,13 +16,11 @@ from monclub.db.outbox import wake_relay
 
 log = logging.getLogger(__name__)
 CLOSE_SECONDS = 2.0
-PACE_SECONDS = 0.005
 
 
 class RelayWaker:
-    def __init__(self, conninfo: str, pace: float = PACE_SECONDS):
+    def __init__(self, conninfo: str):
         self.conninfo = conninfo
-        self.pace = pace
         self.asked = threading.Event()
         self.closing = False
         self.thread = threading.Thread(target=self._run, name="relay-waker", daemon=True)
@@ -54,6 +48,5 @@ class RelayWaker:
                 log.debug("relay not woken (it polls): %s", error)
                 if conn is not None:
                     conn.close()
-            time.sleep(self.pace)
         if conn is not None:
             conn.close()

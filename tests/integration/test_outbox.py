@@ -2,7 +2,6 @@
 
 import random
 import threading
-import time
 from pathlib import Path
 
 import psycopg
@@ -127,25 +126,3 @@ def test_the_relay_waker_notifies_the_relays_channel_from_its_own_thread_and_ses
             waker.close()
     assert [notify.channel for notify in woken] == [CHANNEL]
     assert not waker.thread.is_alive()
-
-
-def test_the_relay_waker_paces_its_wake_ups_and_loses_none_asked_meanwhile(database):
-    """Asked 50 times during the pace that follows a wake-up: one more wake-up, once the pace is
-    over, not 50 and not none."""
-    pace = 0.3
-    with connect(database, autocommit=True) as listener:
-        listener.execute(f"LISTEN {CHANNEL}")
-        waker = RelayWaker(database, pace=pace)
-        try:
-            waker.wake()
-            first = list(listener.notifies(timeout=5, stop_after=1))
-            woken_at = time.monotonic()
-            for _ in range(50):
-                waker.wake()
-            second = list(listener.notifies(timeout=5, stop_after=1))
-            paced = time.monotonic() - woken_at
-            more = list(listener.notifies(timeout=pace * 3, stop_after=1))
-        finally:
-            waker.close()
-    assert len(first) == 1 and len(second) == 1 and more == []
-    assert paced >= pace * 0.9, f"the second wake-up came {paced:.3f} s after the first"
