@@ -75,6 +75,6 @@ def batch_of_one(
     request's fingerprint, the inscription and its outbox event."""
     return [
         (FENCE, (writer.branch, writer.partition, writer.epoch)),
-        replies_statement(writer.shard, writer.epoch, [Write(request_id, [], [], reply, empreinte)]),
+        replies_statement(writer.shard, [(writer.epoch, [Write(request_id, [], [], reply, empreinte)])]),
         *registrations(target, [membre], writer),
     ]

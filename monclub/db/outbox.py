@@ -9,6 +9,7 @@ neither: ids are taken at insert, and rolled-back ones leave holes.)
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import fields
 
 import psycopg
@@ -16,12 +17,13 @@ import psycopg
 from monclub.db import scalar
 
 CHANNEL = "monclub_outbox"
+Writer = tuple[str, int, int] | None  # (branch, partition, epoch) of the shard that writes
 
 _APPEND = """
 WITH taken AS (UPDATE outbox_sequence SET seq = seq + %(count)s RETURNING seq)
 INSERT INTO events (seq, type, aggregate, payload, branch, partition, epoch)
 SELECT taken.seq - %(count)s + e.ord, e.record ->> 0, e.record ->> 1, e.record -> 2,
-       %(branch)s, %(partition)s, %(epoch)s
+       e.record ->> 3, (e.record ->> 4)::integer, (e.record ->> 5)::bigint
 FROM taken, jsonb_array_elements(%(records)s::text::jsonb) WITH ORDINALITY AS e(record, ord)
 """
 
@@ -46,9 +48,7 @@ def event_payload(event) -> tuple[str, dict]:
     return kind, {name: list(value) if isinstance(value, tuple) else value for name, value in values}
 
 
-def append_events(
-    conn: psycopg.Connection, records: list[tuple[str, str, dict]], writer: tuple[str, int, int] | None = None
-) -> None:
+def append_events(conn: psycopg.Connection, records: list[tuple[str, str, dict]], writer: Writer = None) -> None:
     """Append (type, aggregate, payload) records inside the caller's transaction. The records
     travel as one JSON array: one C-speed encoding instead of one per payload. `writer` is the
     (branch, partition, epoch) of the shard that writes them, kept with each event so that the
@@ -57,13 +57,16 @@ def append_events(
     conn.execute(*append_statement(records, writer))
 
 
-def append_statement(
-    records: list[tuple[str, str, dict]], writer: tuple[str, int, int] | None = None
-) -> tuple[str, dict]:
+def append_statement(records: list[tuple[str, str, dict]], writer: Writer = None) -> tuple[str, dict]:
     """The statement that appends `records` (see append_events), for a caller's own pipeline."""
-    branch, partition, epoch = writer or (None, None, None)
-    keys = {"branch": branch, "partition": partition, "epoch": epoch}
-    return _APPEND, {"count": len(records), "records": json.dumps(records), **keys}
+    return append_parts([(records, writer)])
+
+
+def append_parts(parts: Sequence[tuple[list[tuple[str, str, dict]], Writer]]) -> tuple[str, dict]:
+    """One statement that appends the records of several writers (a transaction shared by several
+    partitions: monclub.shards.together), each record kept with its own writer."""
+    rows = [[*record, *(writer or (None, None, None))] for records, writer in parts for record in records]
+    return _APPEND, {"count": len(rows), "records": json.dumps(rows)}
 
 
 def wake_relay(conn: psycopg.Connection) -> None:

@@ -21,7 +21,7 @@ import psycopg
 from psycopg import errors, pq
 
 from monclub.db import connect
-from monclub.db.outbox import append_events
+from monclub.db.outbox import append_parts
 from monclub.errors import Unavailable
 from monclub.shards import ownership
 from monclub.shards.batch import Write
@@ -30,7 +30,8 @@ from monclub.shards.batch import Write
 # string in C, while array parameters cost more client CPU than the rest of the write.
 _INSERT_REPLIES = """
 INSERT INTO requests (id, shard, epoch, reply, empreinte)
-SELECT r ->> 0, %s, %s, decode(r ->> 1, 'hex'), decode(r ->> 2, 'hex') FROM jsonb_array_elements(%s::text::jsonb) AS r
+SELECT r ->> 0, %s, (r ->> 3)::bigint, decode(r ->> 1, 'hex'), decode(r ->> 2, 'hex')
+FROM jsonb_array_elements(%s::text::jsonb) AS r
 """
 
 
@@ -201,20 +202,26 @@ class PostgresStore:
     def enregistrer_ensemble(self, parts: list[tuple["PostgresStore", list[Write]]]) -> None:
         """Write several partitions' batches (each with the store that owns its partition, this
         one among them) in one transaction on this session, as `enregistrer` writes one: each
-        part is fenced by its own partition's epoch, which its rows take. A part fenced out fails
+        part is fenced by its own partition's epoch, which its rows take; then the replies and the
+        outbox events of all the parts, one statement each (each row with its part's epoch).
+        A part fenced out fails
         the whole transaction with FencedOut; this session is closed only if it was its own
         part alone (the owners of the others write theirs again on their own)."""
         if _ended(self.conn):
             self.conn.close()
             raise NotCommitted("the database ended the session before this batch was sent")
+        replies = [
+            (store.epoch, [write for write in writes if write.request_id is not None]) for store, writes in parts
+        ]
+        records = [([record for write in writes for record in write.records], store.writer) for store, writes in parts]
         try:
             with self.conn.pipeline():
                 for store, writes in parts:
                     store._changes(self.conn, writes)
-                for store, writes in parts:
-                    records = [record for write in writes for record in write.records]
-                    if records:
-                        append_events(self.conn, records, (store.branch, store.index, store.epoch))
+                if any(rows for _, rows in replies):
+                    self.conn.execute(*replies_statement(self.shard, replies))
+                if any(rows for rows, _ in records):
+                    self.conn.execute(*append_parts(records))
         except errors.UniqueViolation as error:
             if error.diag.constraint_name != "requests_pkey":
                 raise
@@ -229,22 +236,26 @@ class PostgresStore:
             self.conn.close()
             raise
 
+    @property
+    def writer(self) -> tuple[str, int, int]:
+        """Who writes, as the outbox keeps it with each event: (branch, partition, epoch)."""
+        return self.branch, self.index, self.epoch
+
     def _changes(self, conn: psycopg.Connection, writes: list[Write]) -> None:
         """Queue this partition's part of a transaction on `conn`: its fence (the epoch its rows
-        take), its replies and its state changes."""
+        take) and its state changes. The replies and outbox events of all the parts follow, in
+        one statement each."""
         if self.fence:
             conn.execute(ownership.FENCE, (self.branch, self.index, self.epoch))
-        replies = [write for write in writes if write.request_id is not None]
-        if replies:
-            conn.execute(*replies_statement(self.shard, self.epoch, replies))
         for statement in self.statements([event for write in writes for event in write.events]):
             conn.execute(*statement)
 
 
-def replies_statement(shard: str, epoch: int, replies: list[Write]) -> tuple[str, tuple]:
-    """The statement that stores these writes' replies with their requests' fingerprints."""
-    rows = json.dumps([[w.request_id, _hex(w.reply), _hex(w.empreinte)] for w in replies])
-    return _INSERT_REPLIES, (shard, epoch, rows)
+def replies_statement(shard: str, parts: list[tuple[int, list[Write]]]) -> tuple[str, tuple]:
+    """The statement that stores these writes' replies with their requests' fingerprints, each
+    under the epoch of its part (epoch, writes)."""
+    rows = json.dumps([[w.request_id, _hex(w.reply), _hex(w.empreinte), epoch] for epoch, ws in parts for w in ws])
+    return _INSERT_REPLIES, (shard, rows)
 
 
 def _hex(value: bytes | None) -> str | None:

@@ -2,7 +2,8 @@
 
 Each partition's owner decides its commands against its own memory, as it would alone. Their
 writes then go in one transaction on one owner's session, each part fenced by its own partition's
-epoch (monclub.shards.store.PostgresStore.enregistrer_ensemble): one commit, one WAL flush, where
+epoch, the replies and events of all the parts in one statement each
+(monclub.shards.store.PostgresStore.enregistrer_ensemble): one commit, one WAL flush, where
 one transaction per partition cost PostgreSQL a commit for every two or three commands under a
 load spread over many séances. Nothing changes for the partitions themselves: each still has its
 owner, session, epoch and lease, and no reply leaves before the commit that holds its command.
