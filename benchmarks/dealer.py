@@ -55,6 +55,11 @@ class Shards:
         """The no-op `ping` of the shard `seance` routes to: its reply, or None as for `call`."""
         return self._exchange(self.socket_for(seance), "ping")
 
+    def refused(self, seance: str) -> dict | None:
+        """A registration without its membre, which the shard `seance` routes to refuses as it
+        decodes it (`invalid_request`, a small reply): a hop with the least work at the shard."""
+        return self._exchange(self.socket_for(seance), "inscrire", seance=seance)
+
     def _exchange(self, socket: zmq.Socket, op: str, **fields) -> dict | None:
         request_id = send(socket, op, **fields)
         if not socket.poll(self.timeout_ms):
