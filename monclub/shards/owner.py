@@ -430,6 +430,7 @@ class Owner:
             store.enregistrer(batch.writes)
         except (FencedOut, NotCommitted, AlreadyApplied, psycopg.Error) as error:
             return self.end_write(batch, attempt, error)
+        self.stats.committed(len(batch.writes), self.monotonic() - attempt.started)
         return self.end_write(batch, attempt, None)
 
     def begin_write(self, batch: Batch) -> Attempt:
@@ -447,10 +448,11 @@ class Owner:
         self.unresolved.difference_update(attempt.fresh)
 
     def end_write(self, batch: Batch, attempt: Attempt, error: Exception | None) -> Exception | None:
-        """Settle a batch's transaction: on commit, keep its states; else return the failure."""
+        """Settle a batch's transaction: on commit, keep its states; else return the failure.
+        (The transaction's size and time go to the stats where it was sent: one observation for
+        a transaction, whatever the partitions it holds.)"""
         if error is None:
             if batch.writes:
-                self.stats.committed(len(batch.writes), self.monotonic() - attempt.started)
                 self.unpublished = self.unpublished or any(write.records for write in batch.writes)
                 self.unresolved.difference_update(attempt.ids)
                 self.aggregates.update(batch.states)

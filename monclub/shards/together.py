@@ -67,6 +67,8 @@ def _write_together(writing: list[tuple[Owner, Decided]]) -> dict[Owner, Excepti
         return {first: first.end_write(run.batch, attempt, error)}
     except psycopg.Error as error:
         return _unknown(attempts, error)
+    first, _, sent = attempts[0]
+    first.stats.committed(sum(len(run.batch.writes) for _, run, _ in attempts), first.monotonic() - sent.started)
     return {owner: owner.end_write(run.batch, attempt, None) for owner, run, attempt in attempts}
 
 

@@ -42,6 +42,14 @@ def test_the_commands_of_several_partitions_commit_in_one_transaction(shard):
     assert [r["epoch"] for r in replies] == [1, 1, 1]
 
 
+def test_a_shared_transaction_counts_once_in_the_stats_with_all_its_commands(shard):
+    shard, _ = shard
+    lead, other = shard.owners[0].stats.batches, shard.owners[2].stats.batches
+    before = sum(lead.counts), lead.sum, sum(other.counts)
+    shard.handle_batch([inscrire(A, 1), inscrire(B, 1), inscrire(B, 2)])
+    assert (sum(lead.counts), lead.sum, sum(other.counts)) == (before[0] + 1, before[1] + 3, before[2])
+
+
 def test_a_part_fenced_out_leaves_the_others_committed_on_their_own(shard):
     shard, databases = shard
     databases[2].take_over()
