@@ -318,7 +318,7 @@ class Owner:
         return decided
 
     def conclude_commands(self, decided: Decided, failure: Exception | None) -> list[dict | None]:
-        """The replies of decided commands, given how their write ended (`end_write`'s result)."""
+        """The replies of decided commands, given how their write ended (None: committed)."""
         replies = self._concluded(decided, failure)
         self.stats.answered([request.op for request in decided.requests], replies)
         return replies
@@ -422,16 +422,16 @@ class Owner:
         """Write the batch in one transaction; None once committed, else the failure (after which
         memory is as before; if the connection was lost, `store` is None and the request ids stay
         unresolved)."""
-        if not batch.writes:
-            return self.end_write(batch, self.begin_write(batch), None)
-        store = self._store()
-        attempt = self.begin_write(batch)
-        try:
-            store.enregistrer(batch.writes)
-        except (FencedOut, NotCommitted, AlreadyApplied, psycopg.Error) as error:
-            return self.end_write(batch, attempt, error)
-        self.stats.committed(len(batch.writes), self.monotonic() - attempt.started)
-        return self.end_write(batch, attempt, None)
+        if batch.writes:
+            store = self._store()
+            attempt = self.begin_write(batch)
+            try:
+                store.enregistrer(batch.writes)
+            except (FencedOut, NotCommitted, AlreadyApplied, psycopg.Error) as error:
+                return self.write_failed(attempt, error)
+            self.stats.committed(len(batch.writes), self.monotonic() - attempt.started)
+        self.written(batch)
+        return None
 
     def begin_write(self, batch: Batch) -> Attempt:
         """Before a batch's transaction is sent: its request ids are unresolved until it ends."""
@@ -447,19 +447,18 @@ class Owner:
         partition's part failed it): as if it had not been sent."""
         self.unresolved.difference_update(attempt.fresh)
 
-    def end_write(self, batch: Batch, attempt: Attempt, error: Exception | None) -> Exception | None:
-        """Settle a batch's transaction: on commit, keep its states; else return the failure.
-        (The transaction's size and time go to the stats where it was sent: one observation for
-        a transaction, whatever the partitions it holds.)"""
-        if error is None:
-            if batch.writes:
-                self.unpublished = self.unpublished or any(write.records for write in batch.writes)
-                self.unresolved.difference_update(attempt.ids)
-                self.aggregates.update(batch.states)
-                self.membres.update(batch.membres)
-            for aggregate_id in batch.dropped:
-                self._drop(aggregate_id)
-            return None
+    def written(self, batch: Batch) -> None:
+        """The batch's transaction committed: keep its states. (Its size and time go to the stats
+        where it was sent: one observation for a transaction, whatever the partitions it holds.)"""
+        self.unpublished = self.unpublished or any(write.records for write in batch.writes)
+        self.unresolved.difference_update(batch.request_ids)
+        self.aggregates.update(batch.states)
+        self.membres.update(batch.membres)
+        for aggregate_id in batch.dropped:
+            self._drop(aggregate_id)
+
+    def write_failed(self, attempt: Attempt, error: Exception) -> Exception:
+        """The batch's transaction failed with `error` (memory stays as it was); it is returned."""
         if isinstance(error, (FencedOut, NotCommitted)):
             self.unresolved.difference_update(attempt.fresh)
             self._lose_connection(error)

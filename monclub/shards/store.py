@@ -203,10 +203,9 @@ class PostgresStore:
         """Write several partitions' batches (each with the store that owns its partition, this
         one among them) in one transaction on this session, as `enregistrer` writes one: each
         part is fenced by its own partition's epoch, which its rows take; then the replies and the
-        outbox events of all the parts, one statement each (each row with its part's epoch).
-        A part fenced out fails
-        the whole transaction with FencedOut; this session is closed only if it was its own
-        part alone (the owners of the others write theirs again on their own)."""
+        outbox events of all the parts, one statement each (each row with its part's epoch). A
+        part fenced out fails the whole transaction with FencedOut; this session is closed only
+        if it was its own part alone (the owners of the others write theirs again on their own)."""
         if _ended(self.conn):
             self.conn.close()
             raise NotCommitted("the database ended the session before this batch was sent")

@@ -62,14 +62,16 @@ def _write_together(writing: list[tuple[Owner, Decided]]) -> dict[Owner, Excepti
         if lead.usable:
             _abandon(attempts)
             return {}
-        (first, run, attempt), *others = attempts
+        (first, _, attempt), *others = attempts
         _abandon(others)
-        return {first: first.end_write(run.batch, attempt, error)}
+        return {first: first.write_failed(attempt, error)}
     except psycopg.Error as error:
         return _unknown(attempts, error)
     first, _, sent = attempts[0]
     first.stats.committed(sum(len(run.batch.writes) for _, run, _ in attempts), first.monotonic() - sent.started)
-    return {owner: owner.end_write(run.batch, attempt, None) for owner, run, attempt in attempts}
+    for owner, run, _ in attempts:
+        owner.written(run.batch)
+    return dict.fromkeys([owner for owner, _, _ in attempts], None)
 
 
 def _abandon(attempts: list[tuple[Owner, Decided, Attempt]]) -> None:
@@ -81,4 +83,4 @@ def _unknown(attempts: list[tuple[Owner, Decided, Attempt]], error: Exception) -
     """The shared commit may or may not have happened: every owner's outcome is unknown."""
     for owner, _, _ in attempts:
         owner.forget_all()
-    return {owner: owner.end_write(run.batch, attempt, error) for owner, run, attempt in attempts}
+    return {owner: owner.write_failed(attempt, error) for owner, _, attempt in attempts}
