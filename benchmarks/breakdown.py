@@ -19,8 +19,8 @@ wire, the pure domain, SQL on a psycopg connection as the shard's role):
   reply encode    wire.encode of the reply, twice: the shard stores the encoded reply with the
                   batch and encodes it again to send it
   SQL write       the statements of a batch of one (benchmarks/statements.py), on a séance of the
-                  same partition, in one autocommit pipeline committed at its Sync, as the shard
-                  sends them: one round trip, the WAL flush included
+                  same partition, in one autocommit pipeline committed at its Sync, sent as the
+                  shard sends them (monclub.db.pipeline): one round trip, the WAL flush included
   reply decode    wire.decode of the reply, on the client
 
 The sum of the pieces' medians is set against the registrations' median; what is left is the Python
@@ -47,6 +47,7 @@ from benchmarks.population import insert_seances, owned_ids
 from benchmarks.shards import endpoints
 from monclub import protocol, wire
 from monclub.db import connect
+from monclub.db.pipeline import Pipelined
 from monclub.partition import partition_of
 from monclub.reunions import seance as core
 from monclub.reunions.domain import Seances
@@ -185,15 +186,9 @@ def writer_of(conn, seance: str, partitions: int) -> statements.Writer:
     return statements.Writer("reunions", partition, epoch, owner)
 
 
-def _send(conn, batch: list) -> None:
-    with conn.pipeline():
-        for statement in batch:
-            conn.execute(*statement)
-
-
-def _split(conn, batch: list) -> tuple[float, float]:
+def _split(pipelined: Pipelined, batch: list) -> tuple[float, float]:
     """BEGIN and the batch's statements in one pipeline, then COMMIT: their seconds."""
-    return clock(_send, conn, [("BEGIN", None), *batch]), clock(conn.execute, "COMMIT")
+    return clock(pipelined.commit, [("BEGIN", ()), *batch]), clock(pipelined.conn.execute, "COMMIT")
 
 
 class Rounds:
@@ -206,6 +201,7 @@ class Rounds:
 
     def __init__(self, shards: Shards, conn, seance: str, sql_seance: str, partitions: int, reply: bytes):
         self.shards, self.conn, self.seance, self.reply = shards, conn, seance, reply
+        self.pipelined = Pipelined(conn)
         self.target = statements.seance_named(sql_seance, TITRE, 0)
         self.writer = writer_of(conn, sql_seance, partitions)
         self.samples: dict[str, list[float]] = {key: [] for key in self.KEYS}
@@ -229,8 +225,8 @@ class Rounds:
         add = self.samples
         add["registration"].append(clock(self.inscrire, membre))
         add["hop"].append(clock(self.hop))
-        add["whole"].append(clock(_send, self.conn, self.batch(first)))
-        sent, committed = _split(self.conn, self.batch(second))
+        add["whole"].append(clock(self.pipelined.commit, self.batch(first)))
+        sent, committed = _split(self.pipelined, self.batch(second))
         add["statements"].append(sent)
         add["commit"].append(committed)
         add["round_trip"].append(clock(self.conn.execute, "SELECT 1"))

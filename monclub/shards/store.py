@@ -22,6 +22,7 @@ from psycopg import errors, pq
 
 from monclub.db import connect
 from monclub.db.outbox import append_parts
+from monclub.db.pipeline import Pipelined, Statement
 from monclub.errors import Unavailable
 from monclub.shards import ownership
 from monclub.shards.batch import Write
@@ -107,6 +108,7 @@ class PostgresStore:
         self.index = index
         self.epoch = epoch
         self.fence = fence
+        self.pipelined = Pipelined(conn)
 
     @classmethod
     def open(
@@ -213,14 +215,13 @@ class PostgresStore:
             (store.epoch, [write for write in writes if write.request_id is not None]) for store, writes in parts
         ]
         records = [([record for write in writes for record in write.records], store.writer) for store, writes in parts]
+        statements = [statement for store, writes in parts for statement in store._changes(writes)]
+        if any(rows for _, rows in replies):
+            statements.append(replies_statement(self.shard, replies))
+        if any(rows for rows, _ in records):
+            statements.append(append_parts(records))
         try:
-            with self.conn.pipeline():
-                for store, writes in parts:
-                    store._changes(self.conn, writes)
-                if any(rows for _, rows in replies):
-                    self.conn.execute(*replies_statement(self.shard, replies))
-                if any(rows for rows, _ in records):
-                    self.conn.execute(*append_parts(records))
+            self.pipelined.commit(statements)
         except errors.UniqueViolation as error:
             if error.diag.constraint_name != "requests_pkey":
                 raise
@@ -240,14 +241,12 @@ class PostgresStore:
         """Who writes, as the outbox keeps it with each event: (branch, partition, epoch)."""
         return self.branch, self.index, self.epoch
 
-    def _changes(self, conn: psycopg.Connection, writes: list[Write]) -> None:
-        """Queue this partition's part of a transaction on `conn`: its fence (the epoch its rows
-        take) and its state changes. The replies and outbox events of all the parts follow, in
-        one statement each."""
-        if self.fence:
-            conn.execute(ownership.FENCE, (self.branch, self.index, self.epoch))
-        for statement in self.statements([event for write in writes for event in write.events]):
-            conn.execute(*statement)
+    def _changes(self, writes: list[Write]) -> list[Statement]:
+        """This partition's part of a transaction: its fence (the epoch its rows take) and its
+        state changes. The replies and outbox events of all the parts follow, in one statement
+        each."""
+        fence: list[Statement] = [(ownership.FENCE, (self.branch, self.index, self.epoch))] if self.fence else []
+        return fence + self.statements([event for write in writes for event in write.events])
 
 
 def replies_statement(shard: str, parts: list[tuple[int, list[Write]]]) -> tuple[str, tuple]:
