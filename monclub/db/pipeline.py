@@ -36,6 +36,12 @@ class Pipelined:
         """Run `statements` as one transaction, in one flush; raise its first error. Every
         parameter is put in text form before anything is sent."""
         calls = [(sql, *_numbered(sql, params)) for sql, params in statements]
+        try:
+            self._run(calls)
+        except OSError as error:  # the socket itself failed: as lost as a broken connection
+            raise psycopg.OperationalError(f"pipeline socket failed: {error}") from error
+
+    def _run(self, calls: list[tuple[str, bytes, list[bytes | None]]]) -> None:
         pgconn = self.conn.pgconn
         pgconn.enter_pipeline_mode()
         sent: list[str | None] = []  # per command: the text it prepares, or None for an execution
