@@ -27,8 +27,8 @@ from monclub.errors import Unavailable
 from monclub.shards import ownership
 from monclub.shards.batch import Write
 
-# Rows travel as one JSON text parameter (bytes in hex), not as arrays: psycopg dumps a JSON
-# string in C, while array parameters cost more client CPU than the rest of the write.
+# Rows travel as one JSON text parameter (bytes in hex), not as arrays: json.dumps builds it in
+# C, while array parameters cost more client CPU than the rest of the write.
 _INSERT_REPLIES = """
 INSERT INTO requests (id, shard, epoch, reply, empreinte)
 SELECT r ->> 0, %s, (r ->> 3)::bigint, decode(r ->> 1, 'hex'), decode(r ->> 2, 'hex')
