@@ -238,14 +238,14 @@ class PostgresStore:
 
     @property
     def writer(self) -> tuple[str, int, int]:
-        """Who writes, as the outbox keeps it with each event: (branch, partition, epoch)."""
+        """Who writes: (branch, partition, epoch), as the fence checks it and the outbox keeps it."""
         return self.branch, self.index, self.epoch
 
     def _changes(self, writes: list[Write]) -> list[Statement]:
         """This partition's part of a transaction: its fence (the epoch its rows take) and its
         state changes. The replies and outbox events of all the parts follow, in one statement
         each."""
-        fence: list[Statement] = [(ownership.FENCE, (self.branch, self.index, self.epoch))] if self.fence else []
+        fence: list[Statement] = [(ownership.FENCE, self.writer)] if self.fence else []
         return fence + self.statements([event for write in writes for event in write.events])
 
 

@@ -38,7 +38,7 @@ def test_the_statements_commit_together_with_their_parameters_in_text_form(sql, 
 
 def test_a_refused_statement_rolls_back_the_whole_transaction_and_leaves_the_session_usable(sql, database):
     (membre,) = add_membres(sql, 1)
-    sql.execute(REQUEST.replace("%s", "'r1'", 1).replace("%s", "'00'"))
+    sql.execute(REQUEST, ("r1", "00"))
     with connect(database, autocommit=True) as conn:
         pipelined = Pipelined(conn)
         with pytest.raises(errors.UniqueViolation) as refused:
