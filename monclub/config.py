@@ -269,7 +269,7 @@ def _web(table, env) -> dict:
     """The [web] table as written (monclub.web.settings checks it), the environment winning:
     MONCLUB_WEB_PORT, MONCLUB_WEB_BIND, MONCLUB_WEB_TOKEN."""
     if not isinstance(table, dict):
-        raise ConfigError("[web] must be a table (port, bind, actions, token)")
+        raise ConfigError("[web] must be a table (port, bind, actions, token, hosts)")
     found = dict(table)
     for key in ("port", "bind", "token"):
         if env.get(f"MONCLUB_WEB_{key.upper()}"):

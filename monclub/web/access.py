@@ -5,16 +5,30 @@ CLI). Bound beyond loopback, every request needs the token: an `Authorization: B
 the cookie that POST /login sets from it. A kill button needs the token in the header (never the
 cookie) and, when the browser sends one, an Origin of this very server: another site's page can
 neither read the token nor send that header, so it cannot forge the POST (CSRF-safe).
+
+Before any of that, on loopback too, two checks that no browser can get around:
+- the Host header must name this server (`hosts`): a page whose own name resolves to 127.0.0.1
+  (DNS rebinding) would otherwise read and write the club as same-origin (421);
+- a request that may change something (any method but GET, HEAD, OPTIONS) is refused when the
+  browser says it comes from another page (`cross_site`: an Origin other than this server, or
+  Sec-Fetch-Site cross-site or same-site), and the API takes only application/json bodies (415),
+  which another site's page cannot send without a CORS preflight that this server never grants.
+Clients that are not browsers send neither Origin nor Sec-Fetch-Site, and keep working.
 """
 
 import hmac
+from collections.abc import Callable
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from monclub.web.problems import body
 from monclub.web.settings import WebSettings
 
 COOKIE = "monclub_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+FOREIGN_FETCH_SITES = frozenset({"cross-site", "same-site"})
+JSON = "application/json"
 OPEN_PATHS = ("/login", "/static/")
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -48,27 +62,79 @@ def cookie_token(headers: Headers) -> str | None:
 
 
 def authorized(headers: Headers, settings: WebSettings) -> bool:
-    """May this request read and send commands?"""
-    if settings.token is None or settings.loopback:
-        return True
+    """May this request read and send commands, on a server bound beyond loopback?"""
     return same(bearer(headers), settings.token) or same(cookie_token(headers), settings.token)
 
 
 def may_act(headers: Headers, settings: WebSettings) -> bool:
-    """May this request press a kill button? The token in the header, and no foreign Origin."""
-    origin = headers.get("origin")
-    if origin is not None and origin.split("://", 1)[-1] != headers.get("host"):
-        return False
+    """May this request press a kill button? The token in the header (the Guard has already
+    refused a foreign Origin)."""
     return settings.actions and same(bearer(headers), settings.token)
 
 
-class Guard:
-    """ASGI middleware: the token check, then the security headers on every answer."""
+def hosts(settings: WebSettings, port: int) -> frozenset[str]:
+    """The Host headers this server answers: its loopback names when it listens there, its bind
+    address, and the `[web] hosts` names, each with the port (or without it, for port 80)."""
+    names = {*settings.hosts}
+    if settings.loopback or settings.unspecified:
+        names |= {"127.0.0.1", "localhost", "[::1]"}
+    if not settings.unspecified:
+        names.add(f"[{settings.bind}]" if ":" in settings.bind else settings.bind)
+    found = {f"{name}:{port}" for name in names}
+    return frozenset(found | names if port == 80 else found)
 
-    def __init__(self, app: ASGIApp, settings: WebSettings, refuse: ASGIApp):
+
+def misdirected(headers: Headers, allowed: frozenset[str]) -> dict | None:
+    host = headers.get("host", "").lower()
+    if host in allowed:
+        return None
+    detail = f"this server does not answer for Host {host[:100]!r}: use {min(allowed)}, or add the name to [web] hosts"
+    return body("misdirected_request", detail)
+
+
+def foreign(headers: Headers) -> dict | None:
+    """Why a request that changes something comes from another site's page, or None."""
+    origin = headers.get("origin")
+    if origin is not None and origin.split("://", 1)[-1].lower() != headers.get("host", "").lower():
+        return body("cross_site", f"a request from another origin ({origin[:100]}) may not change anything here")
+    fetch_site = headers.get("sec-fetch-site")
+    if fetch_site in FOREIGN_FETCH_SITES:
+        detail = f"a request from another site's page (Sec-Fetch-Site: {fetch_site}) may not change anything here"
+        return body("cross_site", detail)
+    return None
+
+
+def not_json(headers: Headers) -> dict | None:
+    """An API body that is not JSON (a request without a body needs no Content-Type)."""
+    kind = headers.get("content-type")
+    if kind is None and headers.get("content-length", "0") == "0" and "transfer-encoding" not in headers:
+        return None
+    if kind is not None and kind.split(";", 1)[0].strip().lower() == JSON:
+        return None
+    return body("unsupported_media_type", f"the API takes {JSON} bodies only, got {(kind or 'none')[:100]}")
+
+
+def refusal(scope: Scope, settings: WebSettings) -> dict | None:
+    """The problem that stops this request before any route sees it, or None."""
+    headers = Headers(scope=scope)
+    server = scope.get("server") or ("", None)
+    problem = misdirected(headers, hosts(settings, server[1] or 80))
+    if problem is None and scope["method"] not in SAFE_METHODS:
+        problem = foreign(headers) or (not_json(headers) if scope["path"].startswith("/api/") else None)
+    if problem is None and settings.guarded and not scope["path"].startswith(OPEN_PATHS):
+        if not authorized(headers, settings):
+            detail = "this server needs its token: an Authorization: Bearer header, or log in at /login"
+            problem = body("unauthorized", detail)
+    return problem
+
+
+class Guard:
+    """ASGI middleware: the checks of `refusal`, then the security headers on every answer."""
+
+    def __init__(self, app: ASGIApp, settings: WebSettings, answer: Callable[[dict], ASGIApp]):
         self.app = app
         self.settings = settings
-        self.refuse = refuse
+        self.answer = answer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -80,8 +146,5 @@ class Guard:
                 message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
             await send(message)
 
-        guarded = self.settings.token is not None and not self.settings.loopback
-        if guarded and not scope["path"].startswith(OPEN_PATHS) and not authorized(Headers(scope=scope), self.settings):
-            await self.refuse(scope, receive, with_headers)
-            return
-        await self.app(scope, receive, with_headers)
+        problem = refusal(scope, self.settings)
+        await (self.app if problem is None else self.answer(problem))(scope, receive, with_headers)

@@ -80,11 +80,6 @@ async def metrics(request: Request) -> Response:
     return Response(text, media_type=CONTENT_TYPE_LATEST)
 
 
-async def unauthorized(scope, receive, send) -> None:
-    detail = "this server needs its token: an Authorization: Bearer header, or log in at /login"
-    await problem_response(problems.body("unauthorized", detail))(scope, receive, send)
-
-
 def create_app(config: Config, settings: WebSettings) -> Starlette:
     web = Web(config, settings)
 
@@ -117,5 +112,5 @@ def create_app(config: Config, settings: WebSettings) -> Starlette:
         },
     )
     app.state.web = web
-    app.add_middleware(Guard, settings=settings, refuse=unauthorized)
+    app.add_middleware(Guard, settings=settings, answer=problem_response)
     return app

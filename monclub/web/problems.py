@@ -23,6 +23,9 @@ STATUS = {
     "method_not_allowed": 405,
     "unauthorized": 401,
     "forbidden": 403,
+    "cross_site": 403,
+    "misdirected_request": 421,
+    "unsupported_media_type": 415,
     "actions_off": 403,
     "internal_error": 500,
 }

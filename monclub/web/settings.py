@@ -19,6 +19,7 @@ from monclub.config import Config
 from monclub.errors import ConfigError
 
 _TOKEN = re.compile(r"[\x21-\x7e]{16,256}")
+_HOST = re.compile(r"(?:[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?|\[[0-9a-f:.]+\]")
 MAX_BODY = 16 * 1024
 
 
@@ -29,10 +30,21 @@ class WebSettings:
     actions: bool = False
     token: str | None = None
     max_body: int = MAX_BODY
+    hosts: tuple[str, ...] = ()
 
     @property
     def loopback(self) -> bool:
         return ipaddress.ip_address(self.bind).is_loopback
+
+    @property
+    def unspecified(self) -> bool:
+        """Bound to every address (0.0.0.0 or ::)."""
+        return ipaddress.ip_address(self.bind).is_unspecified
+
+    @property
+    def guarded(self) -> bool:
+        """Does every request need the token? Beyond loopback, yes."""
+        return self.token is not None and not self.loopback
 
 
 def _bind(value) -> str:
@@ -58,6 +70,16 @@ def _token(value) -> str | None:
     if not isinstance(value, str) or not _TOKEN.fullmatch(value):
         raise ConfigError("web.token must be 16 to 256 printable ASCII characters without spaces")
     return value
+
+
+def _hosts(value) -> tuple[str, ...]:
+    """The names clients use beyond loopback (a DNS name, an IPv4 address, or [an IPv6 one])."""
+    if not isinstance(value, list) or not all(isinstance(h, str) and _HOST.fullmatch(h.lower()) for h in value):
+        raise ConfigError(
+            f"web.hosts = {value!r}: give a list of the host names and addresses clients use, "
+            'without port, e.g. ["club.example.org", "192.0.2.10", "[2001:db8::1]"]'
+        )
+    return tuple(h.lower() for h in value)
 
 
 def token_file(config: Config) -> Path:
@@ -95,6 +117,7 @@ def load(config: Config) -> WebSettings:
         port=_port(table.get("port", 0)),
         actions=actions,
         token=_token(table.get("token") or _stored_token(config)),
+        hosts=_hosts(table.get("hosts", [])),
     )
     if found.token is None and not found.loopback:
         raise ConfigError(

@@ -134,7 +134,8 @@ def test_bad_input_of_every_kind_gets_a_4xx_problem_and_nothing_is_applied(http,
     for method, path, body, status, code in BAD:
         content = body if isinstance(body, bytes) else None
         payload = body if isinstance(body, dict) else None
-        answer = http.request(method, path, content=content, json=payload)
+        headers = {"Content-Type": "application/json"} if content is not None else None
+        answer = http.request(method, path, content=content, json=payload, headers=headers)
         _problem(answer, status, code)
         assert "Traceback" not in answer.text
     short_key = http.post("/api/seances/polar/inscrire", json={"membre": membre}, headers={"Idempotency-Key": "k"})

@@ -1,5 +1,6 @@
 """Who may use the web program, checked on its ASGI application in-process (no socket, no tree):
-the token beyond loopback, /login's cookie, the kill buttons' rules, the security headers."""
+the Host it answers, cross-site requests and non-JSON bodies refused, the token beyond loopback,
+/login's cookie, the kill buttons' rules, the security headers."""
 
 import asyncio
 
@@ -19,7 +20,7 @@ def _ask(settings: WebSettings, tmp_path, *requests: tuple) -> list[httpx.Respon
 
     async def send() -> list[httpx.Response]:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             return [await client.request(method, path, **kw) for method, path, kw in requests]
 
     return asyncio.run(send())
@@ -74,3 +75,48 @@ def test_kill_buttons_are_off_by_default_and_need_the_header_token_never_the_coo
     )
     assert cookie.status_code == 403 and cookie.json()["code"] == "forbidden"
     assert get.status_code == 405 and get.json()["code"] == "method_not_allowed"
+
+
+def test_a_host_this_server_does_not_serve_is_refused_reads_included(tmp_path):
+    rebind = {"headers": {"Host": "rebind.evil.example"}}
+    read, write, named, beyond = _ask(
+        WebSettings(),
+        tmp_path,
+        ("GET", "/api/membres", rebind),
+        ("POST", "/api/membres", {**rebind, "json": {"nom": "x"}}),
+        ("GET", "/static/live.js", {"headers": {"Host": "127.0.0.1:80"}}),
+        ("GET", "/static/live.js", {"headers": {"Host": "[::1]"}}),
+    )
+    assert read.status_code == write.status_code == 421
+    assert read.json()["code"] == "misdirected_request" and "rebind.evil.example" in read.json()["detail"]
+    assert named.status_code == beyond.status_code == 200
+    configured = WebSettings(bind="192.0.2.10", token=TOKEN, hosts=("club.example.org",))
+    club, address, other = _ask(
+        configured,
+        tmp_path,
+        ("GET", "/login", {"headers": {"Host": "club.example.org"}}),
+        ("GET", "/login", {"headers": {"Host": "192.0.2.10:80"}}),
+        ("GET", "/login", {"headers": {"Host": "localhost"}}),
+    )
+    assert club.status_code == address.status_code == 200
+    assert other.status_code == 421, "a server bound beyond loopback does not answer for loopback names"
+
+
+def test_a_change_sent_by_another_sites_page_or_with_a_body_that_is_not_json_is_refused(tmp_path):
+    forged = {"content": b'{"nom": "Injected"}', "headers": {"Content-Type": "text/plain"}}
+    cross, same_site, null, plain, form, kill = _ask(
+        WebSettings(actions=True, token=TOKEN),
+        tmp_path,
+        ("POST", "/api/membres", {**forged, "headers": {"Origin": "http://evil.example"}}),
+        ("POST", "/api/seances/x/annuler", {"headers": {"Sec-Fetch-Site": "same-site"}}),
+        ("POST", "/login", {"content": b"token=x", "headers": {"Origin": "null"}}),
+        ("POST", "/api/membres", forged),
+        ("POST", "/api/membres", {"data": {"nom": "Injected"}}),
+        ("POST", "/api/kill/relay", {"headers": {"Authorization": f"Bearer {TOKEN}", "Origin": "http://evil.example"}}),
+    )
+    for answer in (cross, same_site, null, kill):
+        assert answer.status_code == 403 and answer.json()["code"] == "cross_site"
+    assert "http://evil.example" in cross.json()["detail"]
+    for answer in (plain, form):
+        assert answer.status_code == 415 and answer.json()["code"] == "unsupported_media_type"
+    assert "text/plain" in plain.json()["detail"]
