@@ -45,13 +45,14 @@ from benchmarks.harness import add_membres
 from benchmarks.load import REPLY_TIMEOUT
 from benchmarks.population import insert_seances, owned_ids
 from benchmarks.shards import endpoints
-from monclub import protocol, wire
+from monclub.cluster.partition import partition_of
 from monclub.db import connect
 from monclub.db.pipeline import Pipelined
-from monclub.partition import partition_of
 from monclub.reunions import seance as core
 from monclub.reunions.domain import Seances
 from monclub.reunions.ops import OPS
+from monclub.wire import codec as wire
+from monclub.wire import protocol
 
 PIECES = (
     ("client_encode", "client: encode the request", 1),

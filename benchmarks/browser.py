@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.events import monclub
-from monclub.postgres.cluster import Cluster
+from monclub.postgres.embedded import Cluster
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Run as root: no sandbox; and nothing but the page's own server to talk to.

@@ -1,16 +1,17 @@
 """A lean MonClub client for the benchmarks: raw DEALER sockets speaking docs/protocol.md.
 
-No retries and no backoff (monclub.client.Client's job): a benchmark wants to see each reply, or
+No retries and no backoff (monclub.client.sync.Client's job): a benchmark wants to see each reply, or
 the lack of one, exactly when it happens. One DEALER per shard process; a séance's partition is
-crc32(id) mod P, hosted by process partition mod N (monclub/partition.py).
+crc32(id) mod P, hosted by process partition mod N (monclub/cluster/partition.py).
 """
 
 import uuid
 
 import zmq
 
-from monclub import protocol, wire
-from monclub.partition import home_shard
+from monclub.cluster.partition import home_shard
+from monclub.wire import codec as wire
+from monclub.wire import protocol
 
 
 def open_dealer(context: zmq.Context, endpoint: str, reconnect_ms: int = 100, immediate: bool = False) -> zmq.Socket:

@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.harness import RESULTS, code_version, machine, record, utc_now
-from monclub.postgres.cluster import Cluster
+from monclub.postgres.embedded import Cluster
 
 TARGET_SECONDS = 3.0
 

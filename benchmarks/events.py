@@ -31,12 +31,12 @@ from pathlib import Path
 from benchmarks.harness import add_membres, percentile_ms, print_tails, wait_until
 from benchmarks.shards import SHARDS
 from monclub import config as configuration
-from monclub import tree
-from monclub.client import Client
+from monclub.client.sync import Client
 from monclub.db import connect
 from monclub.db.outbox import append_events
 from monclub.errors import MonclubError
-from monclub.postgres.cluster import Cluster
+from monclub.postgres.embedded import Cluster
+from monclub.tree import supervisord as tree
 
 TARIF = 500
 PAIEMENTS = "paiements"

@@ -21,7 +21,7 @@ import psycopg
 
 from monclub.db import connect
 from monclub.db.migrate import migrate
-from monclub.postgres.cluster import APP_ROLE, Cluster, run_user
+from monclub.postgres.embedded import APP_ROLE, Cluster, run_user
 
 RESULTS = Path(__file__).resolve().parent / "results.jsonl"
 

@@ -60,9 +60,9 @@ from benchmarks.profile import recording, shard_pid
 from benchmarks.recovery import recovery
 from benchmarks.shards import SHARDS, endpoints, start_reunions
 from benchmarks.targets import by_clients, evaluate, ratio, verdict
+from monclub.cluster.partition import home_shard
 from monclub.config import CHECKOUT
-from monclub.partition import home_shard
-from monclub.protocol import MAX_COUNT
+from monclub.wire.protocol import MAX_COUNT
 
 PHASES = ("events", "hot", "spread", "ceiling", "breakdown", "recovery")
 BREAKDOWN_SAMPLES = 2000

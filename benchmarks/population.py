@@ -3,13 +3,13 @@
 Séances are written before any shard touches them: a shard loads a séance lazily, from the
 database, on its first message, so this is the same as séances created earlier through the shards.
 A séance's partition is crc32(id) mod P, hosted by shard process partition mod N
-(monclub/partition.py), so `owned_ids` picks ids.
+(monclub/cluster/partition.py), so `owned_ids` picks ids.
 """
 
 import itertools
 
+from monclub.cluster.partition import home_shard
 from monclub.db import connect
-from monclub.partition import home_shard
 
 
 def owned_ids(

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from monclub import config as configuration
-from monclub.client import probe
+from monclub.client.sync import probe
 
 
 def py_spy() -> str:

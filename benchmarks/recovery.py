@@ -24,7 +24,7 @@ from benchmarks.dealer import load_all, open_dealer, receive, send
 from benchmarks.harness import wait_until
 from benchmarks.population import insert_seances, owned_ids
 from benchmarks.shards import endpoints, loaded, rss_kib, wait_stable
-from monclub import tree
+from monclub.tree import supervisord as tree
 
 RESEND = 0.003  # seconds between two probe requests
 RECONNECT_MS = 2

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from benchmarks.harness import wait_until
 from monclub import config as configuration
-from monclub.client import probe
-from monclub.postgres.cluster import Cluster
+from monclub.client.sync import probe
+from monclub.postgres.embedded import Cluster
 from monclub.supervision.control import query_status
 from monclub.supervision.policy import RestartPolicy
 

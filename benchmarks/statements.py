@@ -8,7 +8,7 @@ the one counter row `outbox_sequence` updated in the writing transaction, as the
 before COMMIT (its row lock is held until then: gapless numbers in commit order). The relay
 publishes such a row as it does a shard's.
 
-`registrations` and `batch_of_one` are MonClub's own statements (monclub/shards/ownership.py,
+`registrations` and `batch_of_one` are MonClub's own statements (monclub/cluster/ownership.py,
 monclub/shards/store.py, monclub/reunions/store.py, monclub/db/outbox.py) and its own outbox
 records (the domain's `record`), built by the functions the shards use, so they follow the write
 path as it changes; the breakdown times them beside a registration through the shard.
@@ -17,12 +17,12 @@ path as it changes; the breakdown times them beside a registration through the s
 import json
 from dataclasses import dataclass
 
+from monclub.cluster.ownership import FENCE
 from monclub.db.outbox import append_statement
 from monclub.reunions.domain import Seances
 from monclub.reunions.seance import MembreInscrit, Seance, seance
 from monclub.reunions.store import inscriptions
 from monclub.shards.batch import Write
-from monclub.shards.ownership import FENCE
 from monclub.shards.store import replies_statement
 
 _DOMAIN = Seances()

@@ -34,8 +34,8 @@ from benchmarks.load import Target, run_load
 from benchmarks.population import insert_seances, owned_ids
 from benchmarks.shards import endpoints
 from monclub import config as configuration
-from monclub.client import Client
-from monclub.postgres.cluster import Cluster
+from monclub.client.sync import Client
+from monclub.postgres.embedded import Cluster
 
 LEVELS = (1, 16, 64)
 KINDS = ("noop", "http", "monclub", "classic")

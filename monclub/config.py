@@ -18,9 +18,9 @@ from pathlib import Path
 
 import psycopg.conninfo
 
-from monclub import keys
 from monclub.db.secrets import redact
 from monclub.errors import ConfigError
+from monclub.wire import keys
 
 CHECKOUT = Path(__file__).resolve().parents[1]
 _IPC_PATH_MAX = 100
@@ -87,7 +87,7 @@ class Config:
     def conninfo(self) -> str:
         if self.database_url:
             return self.database_url
-        from monclub.postgres.cluster import Cluster
+        from monclub.postgres.embedded import Cluster
 
         return Cluster.for_home(self.home).conninfo()
 
@@ -96,7 +96,7 @@ class Config:
         URL, the role of database_url (which then owns the tables, as before this setting existed)."""
         if self.database_url:
             return self.owner_url or self.database_url
-        from monclub.postgres.cluster import Cluster
+        from monclub.postgres.embedded import Cluster
 
         return Cluster.for_home(self.home).owner_conninfo()
 
@@ -104,7 +104,7 @@ class Config:
         """The role the programs connect as, which the migrations grant what the programs use."""
         if self.database_url:
             return _role_of(self.database_url)
-        from monclub.postgres.cluster import APP_ROLE
+        from monclub.postgres.embedded import APP_ROLE
 
         return APP_ROLE
 
@@ -179,7 +179,7 @@ def _loopback(tcp: str | None) -> bool:
 
 
 def _tcp(value: str | None) -> str | None:
-    """host:port of the shards; a host beyond loopback turns CURVE on (see monclub.curve)."""
+    """host:port of the shards; a host beyond loopback turns CURVE on (see monclub.wire.curve)."""
     if value is None:
         return None
     host, _, port = str(value).rpartition(":")

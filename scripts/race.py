@@ -18,7 +18,7 @@ from collections import Counter
 import psycopg
 
 from monclub import config as configuration
-from monclub.client import Client
+from monclub.client.sync import Client
 from monclub.errors import ConfigError, MonclubError
 
 NAIVE_TABLES = """

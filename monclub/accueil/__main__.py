@@ -1,8 +1,8 @@
 import sys
 from functools import partial
 
-from monclub import program
 from monclub.accueil.desk import NAME, Accueil
-from monclub.service import main
+from monclub.shards.service import main
+from monclub.supervision import program
 
 sys.exit(program.run(NAME, partial(main, service=Accueil)))

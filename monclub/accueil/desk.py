@@ -14,14 +14,15 @@ from types import SimpleNamespace
 import psycopg
 from psycopg import errors
 
-from monclub import protocol, wire
 from monclub.accueil.ops import OPS
+from monclub.cluster import directory
 from monclub.db import reads
 from monclub.db.membres import creer_membre
 from monclub.errors import MonclubError
-from monclub.paiements import regler
-from monclub.service import NOTHING, Service
-from monclub.shards import directory
+from monclub.events.paiements import regler
+from monclub.shards.service import NOTHING, Service
+from monclub.wire import codec as wire
+from monclub.wire import protocol
 
 NAME = "accueil"
 _STORED = "SELECT reply, empreinte FROM requests WHERE id = %s"

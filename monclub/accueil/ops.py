@@ -4,9 +4,9 @@ Every field is required, as on the shards; a field that may be absent takes nil.
 read page by page: `apres` is nil for the first page, then the `suivant` of the page before.
 """
 
-from monclub import protocol
 from monclub.errors import InvalidField
-from monclub.protocol import Check, email, membre_id, nom, row_id, seance_id
+from monclub.wire import protocol
+from monclub.wire.protocol import Check, email, membre_id, nom, row_id, seance_id
 
 PAGE_MAX = 50
 BRANCHES = ("reunions", "prets")

@@ -6,11 +6,12 @@ import unicodedata
 
 import click
 
-from monclub import observe, protocol
 from monclub.cli.common import emit, handled, json_option, load_config, on_database
-from monclub.client import Client
+from monclub.client.sync import Client
 from monclub.db import reads
 from monclub.db.membres import creer_membre
+from monclub.tree import status as observe
+from monclub.wire import protocol
 from monclub.words import compte, montant
 
 

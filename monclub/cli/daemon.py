@@ -9,14 +9,18 @@ from pathlib import Path
 import click
 import psycopg
 
-from monclub import cluster as cluster_view
-from monclub import curve, drain, observe, reload, tree
 from monclub.cli.common import emit, fail, handled, json_option, load_config, on_database
+from monclub.cluster import drain
+from monclub.cluster import view as cluster_view
 from monclub.db import reads
 from monclub.errors import MonclubError
-from monclub.postgres import cluster as clusters_module
-from monclub.postgres.cluster import Cluster
+from monclub.postgres import embedded as clusters_module
+from monclub.postgres.embedded import Cluster
+from monclub.tree import reload
+from monclub.tree import status as observe
+from monclub.tree import supervisord as tree
 from monclub.web import settings as web_settings
+from monclub.wire import curve
 
 SETTLE_TIMEOUT = 90.0
 FIRST_COMMANDS = (

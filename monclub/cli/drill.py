@@ -4,12 +4,13 @@ import json
 
 import click
 
-from monclub import tree
 from monclub.cli.common import emit, fail, handled, json_option, load_config
 from monclub.config import Config
-from monclub.drills import chaos, cluster, recovery
+from monclub.drills import chaos, recovery
+from monclub.drills import failover as cluster
 from monclub.drills.progress import TextProgress
 from monclub.errors import InvalidRequest, Unavailable
+from monclub.tree import supervisord as tree
 
 
 @click.group()

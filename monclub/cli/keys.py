@@ -2,9 +2,9 @@
 
 import click
 
-from monclub import keys
 from monclub.cli.common import emit, fail, handled, json_option, load_config
 from monclub.web import settings as web_settings
+from monclub.wire import keys
 
 
 @click.group("keys")

@@ -2,9 +2,9 @@
 
 import click
 
-from monclub import drain as drain_module
 from monclub.cli.common import emit, fail, handled, json_option, load_config, on_database
-from monclub.db import nodes as nodes_table
+from monclub.cluster import drain as drain_module
+from monclub.cluster import nodes as nodes_table
 
 
 @click.group()

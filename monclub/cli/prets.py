@@ -4,11 +4,11 @@ import datetime
 
 import click
 
-from monclub import observe
 from monclub.cli.club import slug
 from monclub.cli.common import emit, handled, json_option, load_config, on_database
-from monclub.client import Client
+from monclub.client.sync import Client
 from monclub.db import reads
+from monclub.tree import status as observe
 from monclub.words import compte
 
 

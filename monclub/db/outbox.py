@@ -64,7 +64,7 @@ def append_statement(records: list[tuple[str, str, dict]], writer: Writer = None
 
 def append_parts(parts: Sequence[tuple[list[tuple[str, str, dict]], Writer]]) -> tuple[str, dict]:
     """One statement that appends the records of several writers (a transaction shared by several
-    partitions: monclub.shards.together), each record kept with its own writer."""
+    partitions: monclub.shards.shared_commit), each record kept with its own writer."""
     rows = [[*record, *(writer or (None, None, None))] for records, writer in parts for record in records]
     return _APPEND, {"count": len(rows), "records": json.dumps(rows)}
 

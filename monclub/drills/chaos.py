@@ -17,13 +17,13 @@ from typing import Protocol
 
 import psycopg
 
-from monclub import tree
 from monclub.config import Config
-from monclub.db import audit, connect
-from monclub.drills import settle
+from monclub.db import connect
+from monclub.drills import audit, settle
 from monclub.drills.faults import Faults, Kill
 from monclub.drills.load import Load, Outcomes
 from monclub.errors import ConfigError
+from monclub.tree import supervisord as tree
 
 DRAIN_SECONDS = 15.0
 AUDIT_SECONDS = 30.0

@@ -19,7 +19,7 @@ import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from monclub.client import Client
+from monclub.client.sync import Client
 from monclub.config import Config
 from monclub.db import connect, reads
 from monclub.db.membres import creer_membres

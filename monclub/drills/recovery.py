@@ -6,11 +6,11 @@ import time
 
 import psycopg
 
-from monclub import tree
-from monclub.client import probe
+from monclub.client.sync import probe
 from monclub.config import Config
 from monclub.db import connect, reads
 from monclub.errors import ConfigError
+from monclub.tree import supervisord as tree
 
 POLL = 0.005
 

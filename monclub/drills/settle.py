@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import psycopg
 
-from monclub import tree
 from monclub.config import Config
 from monclub.db import connect, reads
+from monclub.tree import supervisord as tree
 
 STALL_SECONDS = 10.0
 POLL = 0.2

@@ -11,7 +11,8 @@ import sys
 import zmq
 
 from monclub import config as configuration
-from monclub import curve, program
+from monclub.supervision import program
+from monclub.wire import curve
 
 TOPIC_EVENT = b"event"
 TOPIC_HEARTBEAT = b"heartbeat"

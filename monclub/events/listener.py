@@ -18,12 +18,12 @@ import psycopg
 import zmq
 
 from monclub import config as configuration
-from monclub import wire
 from monclub.db import connect, scalar
 from monclub.db.outbox import read_events
 from monclub.errors import Unavailable
 from monclub.events.bus import endpoints
-from monclub.program import Stop, run
+from monclub.supervision.program import Stop, run
+from monclub.wire import codec as wire
 
 log = logging.getLogger("monclub.listener")
 LISTENER_LOCK_CLASS = 0x4D43_0200

@@ -7,7 +7,7 @@ latest event: listeners catch up on the past from PostgreSQL themselves. It also
 every listener has consumed, past the retention windows.
 
 Exactly one relay runs in a cluster: it holds the lease of the `relay` row of the partitions
-table (monclub.shards.ownership, as a shard holds a partition), renews it with each heartbeat and
+table (monclub.cluster.ownership, as a shard holds a partition), renews it with each heartbeat and
 fences its pruning with its epoch; the relays of the other nodes stand by and take over once the
 lease runs out (at once on the same node, after a kill -9 and restart).
 """
@@ -20,13 +20,13 @@ import psycopg
 import zmq
 
 from monclub import config as configuration
-from monclub import wire
+from monclub.cluster import ownership
 from monclub.db import connect
 from monclub.db.outbox import CHANNEL, latest_seq, read_events
 from monclub.events.bus import HWM, TOPIC_EVENT, TOPIC_HEARTBEAT, endpoints
 from monclub.events.retention import prune
-from monclub.program import Stop, run
-from monclub.shards import ownership
+from monclub.supervision.program import Stop, run
+from monclub.wire import codec as wire
 
 log = logging.getLogger("monclub.relay")
 HEARTBEAT_SECONDS = 0.5

@@ -11,8 +11,8 @@ import logging
 
 import psycopg
 
+from monclub.cluster import ownership
 from monclub.config import Config
-from monclub.shards import ownership
 
 log = logging.getLogger(__name__)
 _BATCH = 10_000

@@ -8,9 +8,9 @@ import signal
 import sys
 
 from monclub import config as configuration
-from monclub import program
 from monclub.errors import ConfigError
-from monclub.postgres.cluster import Cluster
+from monclub.postgres.embedded import Cluster
+from monclub.supervision import program
 from monclub.supervision.process import die_with_parent
 
 log = logging.getLogger("monclub.postgres")

@@ -1,12 +1,12 @@
 """The livre domain of a Prêts shard: which core function each op calls on the state it is
 handed, its reply, its timers, and how its events read in the outbox. Pure: no I/O."""
 
-from monclub import protocol
 from monclub.config import Config
 from monclub.db.outbox import event_payload
 from monclub.errors import Refus, existing
 from monclub.prets import pret as core
 from monclub.prets.ops import OPS
+from monclub.wire import protocol
 
 
 def _existing(livre: core.Livre | None, livre_id: str) -> core.Livre:

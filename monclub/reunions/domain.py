@@ -1,11 +1,11 @@
 """The séance domain of a Réunions shard: which core function each op calls on the state it is
 handed, its reply, and how its events read in the outbox. Pure: no I/O."""
 
-from monclub import protocol
 from monclub.db.outbox import event_payload
 from monclub.errors import Refus, existing
 from monclub.reunions import seance as core
 from monclub.reunions.ops import OPS
+from monclub.wire import protocol
 
 
 def _existing(seance: core.Seance | None, seance_id: str) -> core.Seance:

@@ -3,7 +3,7 @@
 The branch is a program of the supervisord tree that owns one branch's shards: it waits for the
 database, migrates the schema, checks the branch's partition count, then supervises one forked
 process per shard (one_for_one). Each shard process hosts the owners of its partitions
-(monclub.partition.hosted) and serves them on its ROUTER socket. Exit codes: see
+(monclub.cluster.partition.hosted) and serves them on its ROUTER socket. Exit codes: see
 monclub.supervision.supervisor.
 """
 
@@ -18,22 +18,23 @@ from functools import partial
 import psycopg
 
 from monclub import config as configuration
-from monclub import curve, program
+from monclub.cluster.directory import Directory
+from monclub.cluster.membership import Membership, wanted
+from monclub.cluster.nodes import join
+from monclub.cluster.partition import hosted
 from monclub.db import connect
 from monclub.db.migrate import check_partitions, migrate
-from monclub.db.nodes import join
-from monclub.partition import hosted
-from monclub.shards.directory import Directory
 from monclub.shards.host import ShardHost
-from monclub.shards.membership import Membership, wanted
 from monclub.shards.owner import Domain, Owner, place
 from monclub.shards.server import serve
 from monclub.shards.stats import Stats
 from monclub.shards.store import PostgresStore
 from monclub.shards.waker import RelayWaker
+from monclub.supervision import program
 from monclub.supervision.policy import RestartPolicy
 from monclub.supervision.process import set_title, setup_logging
 from monclub.supervision.supervisor import ChildSpec, Supervisor
+from monclub.wire import curve
 
 log = logging.getLogger("monclub.branch")
 
@@ -67,7 +68,7 @@ def postgres_owner(
 
 def shard_host(branch: Branch, config: configuration.Config, conninfo: str, index: int) -> ShardHost:
     """Shard process `index` of this node: it hosts the partitions the live nodes assign it
-    (monclub.shards.membership), starting with those it hosts on a single node."""
+    (monclub.cluster.membership), starting with those it hosts on a single node."""
     domain = branch.domain(config)
     name = place(branch.name, index)
     endpoint = config.endpoint(branch.name, index)

@@ -4,12 +4,12 @@ A branch has a fixed number of partitions (chosen when the database is created);
 process hosts the owners of several (monclub.shards.owner). The host routes each request to the
 owner of its aggregate's partition, a batch split by partition (the order between partitions does
 not matter, their aggregates are distinct). The commands of several partitions are committed in
-one transaction (monclub.shards.together); a partition whose part holds a query commits its own. A
+one transaction (monclub.shards.shared_commit); a partition whose part holds a query commits its own. A
 request for a partition that this process does not host, or does not own yet while another
 process does, is answered `wrong_owner`, naming the owner the directory knows, so that the client
 goes there at once. `ping` and `directory` are the process's own.
 
-Which partitions it hosts follows the assignment (monclub.shards.membership): at each tick it
+Which partitions it hosts follows the assignment (monclub.cluster.membership): at each tick it
 starts hosting the partitions it should (their owners take them as soon as PostgreSQL lets them)
 and hands over at most MOVES_PER_TICK of those it owns and should no longer host (so that a node
 joining or leaving moves a bounded number of partitions at once). On stop it hands over all.
@@ -19,12 +19,12 @@ import os
 from collections.abc import Callable
 from typing import Protocol
 
-from monclub import protocol
-from monclub.partition import partition_of
+from monclub.cluster.partition import partition_of
 from monclub.shards.owner import Domain, Owner, partition_name
+from monclub.shards.shared_commit import commit_together
 from monclub.shards.stats import Stats
-from monclub.shards.together import commit_together
 from monclub.shards.waker import RelayWaker
+from monclub.wire import protocol
 
 
 class Directory(Protocol):

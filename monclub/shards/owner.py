@@ -16,12 +16,12 @@ from typing import NamedTuple, Protocol
 
 import psycopg
 
-from monclub import protocol
+from monclub.cluster.ownership import LEASE_SECONDS, FencedOut
 from monclub.errors import MonclubError, Refus, Unavailable
 from monclub.shards.batch import Batch
-from monclub.shards.ownership import LEASE_SECONDS, FencedOut
 from monclub.shards.stats import Stats
 from monclub.shards.store import AlreadyApplied, NotCommitted, Store
+from monclub.wire import protocol
 
 log = logging.getLogger(__name__)
 TIMER_BACKOFF = 5.0
@@ -309,7 +309,7 @@ class Owner:
 
     def decide_commands(self, requests: list[protocol.Request]) -> Decided | list[dict | None]:
         """A run of commands decided, not written yet, for the host to write with other
-        partitions' in one transaction (monclub.shards.together); their replies at once when
+        partitions' in one transaction (monclub.shards.shared_commit); their replies at once when
         nothing can be written. `conclude_commands` gives the replies once the write is done."""
         self.handled += len(requests)
         decided = self._decided(requests)

@@ -10,11 +10,12 @@ import time
 
 import zmq
 
-from monclub import curve, protocol, wire
 from monclub.config import Config
 from monclub.errors import InvalidRequest
-from monclub.program import Stop
 from monclub.shards import endpoint as endpoint_lock
+from monclub.supervision.program import Stop
+from monclub.wire import codec as wire
+from monclub.wire import curve, protocol
 
 log = logging.getLogger(__name__)
 POLL_MS = 200

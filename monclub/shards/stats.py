@@ -2,7 +2,7 @@
 outcome, and histograms of its batch sizes and commit latencies, for the web program's /metrics.
 
 Cumulative since the shard process started (a restart starts them again, as Prometheus expects
-of a counter). Sized to fit a ping reply within the wire's limits (monclub.wire).
+of a counter). Sized to fit a ping reply within the wire's limits (monclub.wire.codec).
 """
 
 import bisect

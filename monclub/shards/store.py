@@ -2,7 +2,7 @@
 (`PostgresStore`): ownership, the request replies, and one transaction per batch of commands
 holding their state changes, outbox events and replies.
 
-Every write is fenced by the epoch of the partition it writes for (monclub.shards.ownership), on
+Every write is fenced by the epoch of the partition it writes for (monclub.cluster.ownership), on
 that partition's own session or, for a batch over several partitions of one process, on one of
 their sessions, each part fenced by its own epoch. A subclass says how to load aggregates and how
 each event changes their rows.
@@ -20,11 +20,11 @@ from typing import Any, NamedTuple, Protocol
 import psycopg
 from psycopg import errors, pq
 
+from monclub.cluster import ownership
 from monclub.db import connect
 from monclub.db.outbox import append_parts
 from monclub.db.pipeline import Pipelined, Statement
 from monclub.errors import Unavailable
-from monclub.shards import ownership
 from monclub.shards.batch import Write
 
 # Rows travel as one JSON text parameter (bytes in hex), not as arrays: json.dumps builds it in

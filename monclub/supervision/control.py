@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 import zmq
 
-from monclub import protocol, wire
 from monclub.errors import InvalidRequest
+from monclub.wire import codec as wire
+from monclub.wire import protocol
 
 OPS = ("status", "replace")
 

@@ -1,6 +1,6 @@
 import sys
 
-from monclub import program
+from monclub.supervision import program
 from monclub.web.server import serve
 
 if __name__ == "__main__":

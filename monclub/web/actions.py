@@ -18,8 +18,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from monclub import tree
 from monclub.errors import InvalidField
+from monclub.tree import supervisord as tree
 from monclub.web.access import COOKIE, may_act, same
 from monclub.web.pages import templates
 from monclub.web.problems import Problem

@@ -14,11 +14,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from monclub import observe, protocol
 from monclub.cli.club import slug
 from monclub.db import reads
 from monclub.db.outbox import read_events
+from monclub.tree import status as observe
 from monclub.web.requests import Incoming, incoming, path_id, query_int
+from monclub.wire import protocol
 
 EVENTS_PAGE = 100
 EVENTS_PAGE_MAX = 1000

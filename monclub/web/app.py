@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from monclub.aclient import AsyncClient
+from monclub.client.aio import AsyncClient
 from monclub.config import Config
 from monclub.errors import MonclubError
 from monclub.web import actions, api, pages, problems

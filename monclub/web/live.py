@@ -17,11 +17,13 @@ import anyio.to_thread
 import zmq
 import zmq.asyncio
 
-from monclub import cluster, observe, tree
+from monclub.cluster import view as cluster
 from monclub.config import Config
 from monclub.db.outbox import latest_seq, read_events
 from monclub.errors import MonclubError
 from monclub.events.bus import TOPIC_EVENT, TOPIC_HEARTBEAT, endpoints
+from monclub.tree import status as observe
+from monclub.tree import supervisord as tree
 from monclub.web.backend import Database
 from monclub.web.recovery import Recovery
 

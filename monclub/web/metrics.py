@@ -15,12 +15,12 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
-from monclub import tree
-from monclub.client import probe
+from monclub.client.sync import probe
 from monclub.config import Config
 from monclub.db import connect, reads
 from monclub.db.outbox import latest_seq
 from monclub.errors import MonclubError
+from monclub.tree import supervisord as tree
 
 PROBE_SECONDS = 0.3
 

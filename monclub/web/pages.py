@@ -22,9 +22,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from monclub import observe
 from monclub.db.outbox import read_events
 from monclub.errors import MonclubError
+from monclub.tree import status as observe
 from monclub.web import views
 from monclub.web.live import GAP
 from monclub.web.requests import path_id

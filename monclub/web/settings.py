@@ -14,9 +14,9 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from monclub import keys
 from monclub.config import Config
 from monclub.errors import ConfigError
+from monclub.wire import keys
 
 _TOKEN = re.compile(r"[\x21-\x7e]{16,256}")
 _HOST = re.compile(r"(?:[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?|\[[0-9a-f:.]+\]")

@@ -17,9 +17,10 @@ import zmq
 import zmq.auth
 
 from monclub import config as configuration
-from monclub import keys, protocol, wire
-from monclub.client import Client
+from monclub.client.sync import Client
 from monclub.errors import Timeout
+from monclub.wire import codec as wire
+from monclub.wire import keys, protocol
 from tests.fixtures.postgres import as_owner
 from tests.fixtures.processes import launch
 from tests.fixtures.tree import Tree

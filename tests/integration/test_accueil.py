@@ -5,11 +5,11 @@ import uuid
 
 import pytest
 
-from monclub import wire
 from monclub.accueil.ops import PAGE_MAX
 from monclub.db import connect
 from monclub.errors import InvalidField
-from monclub.paiements import Paiements
+from monclub.events.paiements import Paiements
+from monclub.wire import codec as wire
 from tests.fixtures.postgres import add_membres, private_cluster
 from tests.fixtures.services import client_of
 from tests.fixtures.waiting import wait_for

@@ -1,4 +1,4 @@
-"""The asyncio transport of MonClub's client (monclub/aclient.py) against real shard processes:
+"""The asyncio transport of MonClub's client (monclub/client/aio.py) against real shard processes:
 many calls in flight on one DEALER, each answered once, through a kill -9 of the shard."""
 
 import asyncio
@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from monclub.aclient import AsyncClient
+from monclub.client.aio import AsyncClient
 from monclub.errors import InvalidField, Refus, Unavailable
 from tests.fixtures.postgres import add_membres
 from tests.fixtures.processes import home_shard

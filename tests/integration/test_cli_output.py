@@ -3,7 +3,7 @@ owner of an aggregate, one convention for words, and `status` that does not coun
 
 import json
 
-from monclub.partition import partition_of
+from monclub.cluster.partition import partition_of
 from tests.fixtures.postgres import add_membres
 from tests.fixtures.processes import home_shard
 

@@ -12,8 +12,8 @@ import pytest
 import zmq
 
 from monclub import config as configuration
-from monclub import wire
-from monclub.tree import rpc
+from monclub.tree.supervisord import rpc
+from monclub.wire import codec as wire
 from tests.fixtures.processes import home_shard
 
 ATTEMPT_TIMEOUT = 10.0

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import zmq
 
-from monclub import protocol, wire
-from monclub.client import Client
+from monclub.client.sync import Client
+from monclub.cluster.partition import partition_of
 from monclub.config import Config
-from monclub.partition import partition_of
+from monclub.wire import codec as wire
+from monclub.wire import protocol
 
 ATTEMPT = 0.3
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from monclub.shards.ownership import LEASE_SECONDS
+from monclub.cluster.ownership import LEASE_SECONDS
 from tests.fixtures.cluster import PRET_SHARDS, SHARDS, Cluster, LoadRunner, Node, cluster
 from tests.fixtures.netns import NODES, network, postgres_in
 from tests.fixtures.waiting import wait_for

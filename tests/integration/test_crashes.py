@@ -4,9 +4,9 @@ import os
 import signal
 import threading
 
+from monclub.cluster.partition import partition_of
 from monclub.errors import MonclubError
-from monclub.partition import partition_of
-from monclub.tree import alive
+from monclub.tree.supervisord import alive
 from tests.fixtures.postgres import add_membres
 from tests.fixtures.processes import home_shard
 from tests.fixtures.waiting import wait_for

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from monclub.postgres.cluster import FALLBACK_ROOT, STATE_DIRECTORY, Cluster
+from monclub.postgres.embedded import FALLBACK_ROOT, STATE_DIRECTORY, Cluster
 from tests.fixtures.postgres import as_owner
 from tests.fixtures.waiting import wait_for
 

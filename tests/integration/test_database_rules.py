@@ -11,8 +11,9 @@ import pytest
 from psycopg import sql as q
 from psycopg.conninfo import make_conninfo
 
-from monclub.db import audit, connect
+from monclub.db import connect
 from monclub.db.migrate import migrate, migrations
+from monclub.drills import audit
 from monclub.errors import ConfigError
 from tests.fixtures.postgres import add_membres, as_owner
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from monclub import config as configuration
-from monclub import tree
 from monclub.db import connect
-from monclub.tree import alive
+from monclub.tree import supervisord as tree
+from monclub.tree.supervisord import alive
 
 pytestmark = pytest.mark.slow
 

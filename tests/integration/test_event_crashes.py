@@ -7,11 +7,11 @@ import time
 import pytest
 import zmq
 
-from monclub import wire
 from monclub.db import connect
 from monclub.db.outbox import append_events
 from monclub.errors import Refus
 from monclub.events.bus import TOPIC_EVENT, TOPIC_HEARTBEAT, endpoints
+from monclub.wire import codec as wire
 from tests.fixtures.postgres import add_membres
 from tests.fixtures.waiting import wait_for
 

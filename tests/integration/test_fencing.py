@@ -7,14 +7,14 @@ import threading
 import psycopg
 import pytest
 
+from monclub.cluster import ownership
+from monclub.cluster.partition import partition_of
 from monclub.db import connect
-from monclub.db.audit import violations
+from monclub.drills.audit import violations
 from monclub.errors import Unavailable
-from monclub.partition import partition_of
 from monclub.reunions import seance
 from monclub.reunions.domain import Seances
 from monclub.reunions.store import SeanceStore
-from monclub.shards import ownership
 from monclub.shards.batch import Write
 from tests.fixtures.ownership import bump
 from tests.fixtures.postgres import add_membres

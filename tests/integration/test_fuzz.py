@@ -12,10 +12,11 @@ import zmq
 from hypothesis import given
 
 from monclub import config as configuration
-from monclub import protocol, wire
 from monclub.db import connect
 from monclub.db.outbox import append_events, read_events
 from monclub.events.bus import endpoints
+from monclub.wire import codec as wire
+from monclub.wire import protocol
 from tests.fixtures.garbage import FUZZ, bus_frames, envelopes
 from tests.fixtures.lines import Lines
 from tests.fixtures.postgres import add_membres
@@ -101,7 +102,9 @@ def test_listeners_survive_garbage_on_the_bus_and_apply_only_real_events(databas
     listeners = []
     try:
         wait_for(lambda: (config.run_dir / "bus-in.sock").exists(), 10, "the bus to bind")
-        listeners = [start_program(module, env) for module in ("monclub.paiements", "monclub.notifications")]
+        listeners = [
+            start_program(module, env) for module in ("monclub.events.paiements", "monclub.events.notifications")
+        ]
         outputs = [Lines(listener) for listener in listeners]
         publisher.connect(endpoints(config)[0])
 

@@ -6,7 +6,7 @@ import signal
 
 import pytest
 
-from monclub.tree import alive
+from monclub.tree.supervisord import alive
 from tests.fixtures.waiting import wait_for
 
 pytestmark = pytest.mark.slow

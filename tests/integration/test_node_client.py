@@ -7,8 +7,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from monclub import keys
 from monclub.db import connect
+from monclub.wire import keys
 from tests.fixtures.waiting import wait_for
 from tests.integration.test_access import free_ports
 

@@ -9,8 +9,8 @@ import signal
 import subprocess
 import sys
 
-from monclub.partition import partition_of
-from monclub.shards.membership import assigned_node
+from monclub.cluster.membership import assigned_node
+from monclub.cluster.partition import partition_of
 from tests.fixtures.postgres import add_membres
 from tests.fixtures.processes import monclub_env, run_monclub
 from tests.fixtures.registrations import Registrations

@@ -5,8 +5,8 @@ import logging
 import time
 
 from monclub import config as configuration
-from monclub.notifications import Notifications
-from monclub.notifications.channels import MESSAGE_LOG, MESSAGE_LOG_BACKUPS, MESSAGE_LOG_BYTES
+from monclub.events.notifications import Notifications
+from monclub.events.notifications.channels import MESSAGE_LOG, MESSAGE_LOG_BACKUPS, MESSAGE_LOG_BYTES
 
 NOTIFICATIONS = 40_000
 BATCH = 100

@@ -11,12 +11,12 @@ import sys
 
 import pytest
 
-from monclub.client import probe
+from monclub.client.sync import probe
+from monclub.cluster import ownership
+from monclub.cluster.partition import partition_of
 from monclub.db import connect
 from monclub.errors import Timeout, Unavailable
-from monclub.partition import partition_of
 from monclub.reunions.store import SeanceStore
-from monclub.shards import ownership
 from tests.fixtures.postgres import add_membres
 from tests.fixtures.processes import home_shard
 from tests.fixtures.waiting import wait_for

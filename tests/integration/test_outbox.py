@@ -7,11 +7,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from monclub.cluster import ownership
 from monclub.config import Config
 from monclub.db import connect
 from monclub.db.outbox import CHANNEL, append_events, latest_seq, read_events
 from monclub.events.retention import prune
-from monclub.shards import ownership
 from monclub.shards.waker import RelayWaker
 from tests.fixtures.ownership import bump
 from tests.fixtures.postgres import add_membres

@@ -9,7 +9,7 @@ from monclub.config import Config
 from monclub.db import reads
 from monclub.db.membres import creer_membre, creer_membres
 from monclub.db.outbox import append_events
-from monclub.paiements import Paiements, regler
+from monclub.events.paiements import Paiements, regler
 from monclub.web.backend import Database
 from tests.fixtures.postgres import add_membres
 

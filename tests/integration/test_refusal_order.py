@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from monclub import protocol
 from monclub.config import Config
 from monclub.prets.domain import Livres
 from monclub.prets.ops import OPS as LIVRE_OPS
@@ -16,6 +15,7 @@ from monclub.reunions.domain import Seances
 from monclub.reunions.ops import OPS as SEANCE_OPS
 from monclub.reunions.shard import seance_owner
 from monclub.shards.owner import Owner
+from monclub.wire import protocol
 from tests.fixtures.memory_store import MemoryDatabase
 from tests.fixtures.postgres import add_membres
 

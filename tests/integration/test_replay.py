@@ -1,9 +1,9 @@
 """The bus's replay socket: the events from a seq, in order, one bounded page at a time, as
 PostgreSQL's outbox holds them (docs/protocol.md, section 15)."""
 
-from monclub import wire
 from monclub.db.outbox import append_events, read_events
 from monclub.events.replay import PAGE_BYTES, PAGE_EVENTS
+from monclub.wire import codec as wire
 
 
 def _append(sql, count: int, size: int = 1) -> None:

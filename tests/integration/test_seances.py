@@ -6,10 +6,11 @@ from dataclasses import replace
 import psycopg
 import pytest
 
-from monclub import protocol, wire
-from monclub.client import Client
+from monclub.client.sync import Client
+from monclub.cluster.partition import partition_of
 from monclub.errors import MonclubError, Refus
-from monclub.partition import partition_of
+from monclub.wire import codec as wire
+from monclub.wire import protocol
 from tests.fixtures.postgres import add_membres
 from tests.fixtures.processes import home_shard
 from tests.fixtures.waiting import wait_for

@@ -6,7 +6,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from monclub import wire
+from monclub.cluster import ownership
 from monclub.config import Config
 from monclub.errors import Unavailable
 from monclub.prets import pret
@@ -15,9 +15,9 @@ from monclub.prets.store import LivreStore
 from monclub.reunions import seance
 from monclub.reunions.domain import Seances
 from monclub.reunions.store import SeanceStore
-from monclub.shards import ownership
 from monclub.shards.batch import Write
 from monclub.shards.store import AlreadyApplied, Stored
+from monclub.wire import codec as wire
 from tests.fixtures.memory_store import MemoryDatabase
 from tests.fixtures.ownership import bump
 from tests.fixtures.postgres import add_membres

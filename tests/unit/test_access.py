@@ -2,9 +2,9 @@ import re
 
 from zmq.utils import z85
 
-from monclub import keys
-from monclub.curve import verdict
 from monclub.db.secrets import redact
+from monclub.wire import keys
+from monclub.wire.curve import verdict
 
 KEY = bytes(range(32))
 

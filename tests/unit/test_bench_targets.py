@@ -4,7 +4,7 @@ from benchmarks.harness import percentile_ms
 from benchmarks.load import summarize
 from benchmarks.population import owned_ids
 from benchmarks.targets import evaluate, ratio, verdict
-from monclub.partition import partition_of
+from monclub.cluster.partition import partition_of
 
 
 def row(per_second: float, p50: float = 1.0) -> dict:

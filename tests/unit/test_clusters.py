@@ -4,7 +4,7 @@ serves, and `monclub clusters --remove-orphans` removes those whose state direct
 import os
 from pathlib import Path
 
-from monclub.postgres import cluster
+from monclub.postgres import embedded as cluster
 
 
 def _fallback(root: Path, name: str, home: Path | None) -> Path:

@@ -1,6 +1,6 @@
 """The assignment of partitions to nodes (rendezvous hashing) and to a node's processes."""
 
-from monclub.shards.membership import assigned_node, wanted
+from monclub.cluster.membership import assigned_node, wanted
 
 NODES = ["a", "b", "c"]
 

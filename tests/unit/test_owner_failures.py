@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from monclub import protocol, wire
 from monclub.config import Config
 from monclub.prets.domain import Livres
 from monclub.prets.ops import OPS as LIVRE_OPS
@@ -16,6 +15,8 @@ from monclub.reunions.domain import Seances
 from monclub.reunions.ops import OPS
 from monclub.reunions.seance import liste_inscrits
 from monclub.shards.owner import LEASE_TRUSTED, Owner
+from monclub.wire import codec as wire
+from monclub.wire import protocol
 from tests.fixtures.memory_store import MemoryDatabase
 
 NOW = 1_000_000.0

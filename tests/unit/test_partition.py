@@ -1,6 +1,6 @@
 import zlib
 
-from monclub.partition import partition_of
+from monclub.cluster.partition import partition_of
 
 
 def test_partition_is_crc32_mod_n_and_stable():

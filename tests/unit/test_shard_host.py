@@ -3,12 +3,12 @@ a batch split across partitions keeps its order, a partition hosted elsewhere is
 `wrong_owner` naming the owner the directory knows, `ping` and `directory` are the process's, and
 the partitions hosted follow the assignment, handing over a bounded number at a time."""
 
-from monclub import protocol
-from monclub.partition import partition_of
+from monclub.cluster.partition import partition_of
 from monclub.reunions.domain import Seances
 from monclub.reunions.ops import OPS
 from monclub.shards.host import ShardHost
 from monclub.shards.owner import Owner
+from monclub.wire import protocol
 from tests.fixtures.memory_store import MemoryDatabase
 
 PARTITIONS = 4

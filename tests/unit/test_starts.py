@@ -1,6 +1,6 @@
 """The restart delay a supervisord program waits, from its own start record (pure, time passed in)."""
 
-from monclub.program import RESTARTS
+from monclub.supervision.program import RESTARTS
 from monclub.supervision.starts import Starts, next_start
 
 

@@ -1,7 +1,7 @@
 """The CLI's one convention for words: counts that agree, amounts with their currency, and the
 payment statut that no longer reads like the waiting list."""
 
-from monclub import tree
+from monclub.tree import supervisord as tree
 from monclub.words import compte, montant, paiement_statut
 
 

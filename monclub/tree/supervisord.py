@@ -59,7 +59,7 @@ def launch(config: Config, foreground: bool) -> None:
     """Start supervisord with the top-level supervisord.conf (exec'd when in the foreground)."""
     config.prepare_dirs()
     starts.reset(config.run_dir)
-    argv = [sys.executable, "-m", "monclub.supervisord_main", "-c", str(CONF)]
+    argv = [sys.executable, "-m", "monclub.supervision.supervisord_main", "-c", str(CONF)]
     if foreground:
         os.execve(sys.executable, [*argv, "-n"], environment(config))
     done = subprocess.run(argv, env=environment(config), capture_output=True, text=True)

@@ -1,4 +1,4 @@
-"""MonClub's client for asyncio: the same core as monclub.client (routing and field checks,
+"""MonClub's client for asyncio: the same core as monclub.client.sync (routing and field checks,
 request ids, Lazy Pirate attempts, error mapping), over a thin asyncio transport.
 
 One DEALER socket per shard endpoint carries every call in flight to that shard at once (the
@@ -16,10 +16,10 @@ import zmq
 import zmq.asyncio
 
 from monclub import config as configuration
-from monclub import wire
-from monclub.client import REDIRECT, Attempts, connected, unreachable
+from monclub.client.routing import Owners, Route, accueil_request, route_request
+from monclub.client.sync import REDIRECT, Attempts, connected, unreachable
 from monclub.errors import InvalidRequest
-from monclub.routing import Owners, Route, accueil_request, route_request
+from monclub.wire import codec as wire
 
 
 class AsyncClient:

@@ -3,11 +3,11 @@ to do about a part that is down; and which process owns an aggregate (`seance vo
 
 import psycopg
 
-from monclub.client import probe
+from monclub.client.sync import probe
+from monclub.cluster import directory
+from monclub.cluster.partition import partition_of
 from monclub.config import Config
 from monclub.db import connect, reads
-from monclub.partition import partition_of
-from monclub.shards import directory
 
 LISTENERS = ("paiements", "notifications")
 SETTLED_DOWN = ("fatal", "exited", "stopped")

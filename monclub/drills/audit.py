@@ -7,7 +7,7 @@ The payment and notification checks are only meaningful once the listeners have 
 
 import psycopg
 
-from monclub.notifications import MESSAGES
+from monclub.events.notifications import MESSAGES
 
 CHECKS = {
     "commit under a stale epoch (seq, branch, partition, its epoch, the epoch acquired before it)": """

@@ -11,8 +11,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from monclub import wire
 from monclub.errors import InvalidField, InvalidRequest
+from monclub.wire import codec as wire
 
 VERSION = 1
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")

@@ -10,7 +10,7 @@ marked sent only after the server accepted it.
 import psycopg
 
 from monclub.config import Config
-from monclub.notifications.channels import channel_for, message_log_for
+from monclub.events.notifications.channels import channel_for, message_log_for
 
 NAME = "notifications"
 

@@ -1,6 +1,6 @@
 import sys
 
 from monclub.events.listener import main
-from monclub.paiements import NAME, Paiements
+from monclub.events.paiements import NAME, Paiements
 
 sys.exit(main(NAME, lambda config: Paiements()))

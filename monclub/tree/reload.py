@@ -11,11 +11,11 @@ replaced only once this one serves every partition it hosts.
 import time
 from collections.abc import Callable
 
-from monclub.client import probe
+from monclub.client.sync import probe
 from monclub.config import Config
 from monclub.errors import Timeout, Unavailable
 from monclub.supervision.control import ask, query_status
-from monclub.tree import BRANCHES
+from monclub.tree.supervisord import BRANCHES
 
 SERVING_TIMEOUT = 60.0
 

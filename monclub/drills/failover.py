@@ -23,13 +23,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from monclub import config as configuration
+from monclub.cluster import nodes as nodes_table
+from monclub.cluster.ownership import LEASE_SECONDS
 from monclub.db import connect
-from monclub.db import nodes as nodes_table
 from monclub.drills import chaos
 from monclub.drills.load import Load
 from monclub.drills.recovery import running_places
 from monclub.errors import ConfigError
-from monclub.shards.ownership import LEASE_SECONDS
 
 FAULT_SECONDS = 2 * LEASE_SECONDS
 FAILOVER_WAIT = 15.0

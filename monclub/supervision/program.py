@@ -21,7 +21,7 @@ from monclub.supervision.process import die_with_parent, set_title, setup_loggin
 from monclub.supervision.starts import record_start
 from monclub.supervision.supervisor import EXIT_CONFIG
 
-log = logging.getLogger("monclub.program")
+log = logging.getLogger("monclub.supervision.program")
 RESTARTS = RestartPolicy(base_delay=0.1, max_delay=5.0, stable_after=5.0)
 
 

@@ -7,8 +7,8 @@ late reply must never be taken for a newer request's) and resends on a new one, 
 exponential backoff; `unavailable` replies are retried the same way. Past `deadline` the call
 raises Timeout (no answer: outcome unknown) or Unavailable (nothing was committed).
 
-A request is routed by monclub.routing (its partition's owner, `wrong_owner` redirects followed
-at once), and before the first attempt and after each unanswered one, monclub.reach tells whether
+A request is routed by monclub.client.routing (its partition's owner, `wrong_owner` redirects followed
+at once), and before the first attempt and after each unanswered one, monclub.client.reach tells whether
 anything listens or will again: when nothing will (MonClub stopped), the call fails at once
 instead of at its deadline.
 
@@ -21,9 +21,11 @@ import time
 import zmq
 
 from monclub import config as configuration
-from monclub import curve, protocol, reach, wire
+from monclub.client import reach
+from monclub.client.routing import Owners, Route, accueil_request, new_request_id, route_request
 from monclub.errors import InvalidRequest, MonclubError, Refus, Timeout, Unavailable
-from monclub.routing import Owners, Route, accueil_request, new_request_id, route_request
+from monclub.wire import codec as wire
+from monclub.wire import curve, protocol
 
 _BACKOFF_BASE = 0.02
 _BACKOFF_MAX = 0.5
@@ -216,7 +218,7 @@ def connected(socket, endpoint: str, config: configuration.Config):
 def unreachable(
     config: configuration.Config, route: Route, endpoint: str, op: str, unanswered: int
 ) -> MonclubError | None:
-    """The error of a call that nothing will answer at `endpoint` (monclub.reach), or None while
+    """The error of a call that nothing will answer at `endpoint` (monclub.client.reach), or None while
     it listens or will again: `timeout` when an attempt went unanswered (its outcome is unknown)."""
     reason = reach.down(config, route.branch, endpoint)
     if reason is None:

@@ -7,7 +7,7 @@ the live node with the highest BLAKE2b hash of `branch/partition/node` (rendezvo
 node joins or leaves, only the partitions it gains or loses move; not CRC-32, whose values for
 names that differ in one byte are too alike to spread), and on that node to process
 `partition mod N`. The assignment only says who should *try* to own a partition: PostgreSQL stays
-the arbiter (epochs and leases, monclub.shards.ownership), so two processes that disagree for a
+the arbiter (epochs and leases, monclub.cluster.ownership), so two processes that disagree for a
 moment (one saw a node die, the other not yet) can never both own it.
 """
 
@@ -18,8 +18,8 @@ from collections.abc import Callable
 
 import psycopg
 
+from monclub.cluster.partition import host_of
 from monclub.db import connect
-from monclub.partition import host_of
 
 log = logging.getLogger(__name__)
 BEAT = 0.5

@@ -6,12 +6,12 @@ publishes the events and where each listener runs."""
 
 import psycopg
 
+from monclub.cluster import directory
+from monclub.cluster import nodes as nodes_table
 from monclub.config import Config
 from monclub.db import connect
-from monclub.db import nodes as nodes_table
 from monclub.events.listener import LISTENER_LOCK_CLASS
-from monclub.shards import directory
-from monclub.tree import BRANCHES
+from monclub.tree.supervisord import BRANCHES
 
 MOVES_SECONDS = 60.0
 _UNOWNED = """

@@ -1,6 +1,6 @@
 import sys
 
 from monclub.events.listener import main
-from monclub.notifications import NAME, Notifications
+from monclub.events.notifications import NAME, Notifications
 
 sys.exit(main(NAME, Notifications))

@@ -4,7 +4,7 @@ partitions table (a lease, not a partition: it does not move with a drain) is le
 
 import psycopg
 
-from monclub.shards.membership import NODE_TIMEOUT
+from monclub.cluster.membership import NODE_TIMEOUT
 
 _NODES = """
 SELECT n.node, extract(epoch FROM now() - n.seen)::float8, n.draining,

@@ -12,10 +12,10 @@ from types import SimpleNamespace
 
 import psycopg
 
-from monclub import curve, protocol
 from monclub.config import Config
 from monclub.db import connect
 from monclub.shards.server import serve
+from monclub.wire import curve, protocol
 
 log = logging.getLogger(__name__)
 NOTHING = "nothing was committed"

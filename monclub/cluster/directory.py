@@ -1,7 +1,7 @@
 """The directory of owners: where each partition of a branch lives, as PostgreSQL records it.
 
 The owners keep it themselves: taking a partition writes the owner's endpoint and node with the
-new epoch (monclub.shards.ownership.take), so the directory is exactly as current as ownership.
+new epoch (monclub.cluster.ownership.take), so the directory is exactly as current as ownership.
 A shard process reads it to name the owner of a partition it does not host (`wrong_owner`) and
 to answer the `directory` op, from which a client in any language learns where every partition
 lives (docs/protocol.md). Read at most every `ttl` seconds; an entry may be stale by then, which

@@ -11,7 +11,7 @@ import psycopg
 
 from monclub.config import Config
 
-log = logging.getLogger("monclub.notifications")
+log = logging.getLogger("monclub.events.notifications")
 _BATCH = 100
 MESSAGE_LOG = "notifications-messages.log"
 MESSAGE_LOG_BYTES = 1024 * 1024

@@ -2,7 +2,7 @@
 
 A shard whose endpoint is tcp with CURVE on (a host beyond loopback, or `[access] curve = true`)
 is a CURVE server, and a ZAP handler in a thread of the shard process answers each handshake:
-the client's public key must be in the allowlist (monclub.keys). A refused client gets no reply
+the client's public key must be in the allowlist (monclub.wire.keys). A refused client gets no reply
 at all (its requests time out) and the shard logs the refusal. ipc endpoints need none of this:
 they live in the 0700 run directory.
 """
@@ -15,9 +15,9 @@ from pathlib import Path
 import zmq
 from zmq.utils import z85
 
-from monclub import keys
 from monclub.config import Config
 from monclub.errors import ConfigError
+from monclub.wire import keys
 
 log = logging.getLogger(__name__)
 ZAP_ENDPOINT = "inproc://zeromq.zap.01"

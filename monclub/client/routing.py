@@ -2,7 +2,7 @@
 as the client last learned it (docs/protocol.md, section 2). Shared by both transports.
 
 A request is checked by its shard's own op table before it is sent (InvalidField). It goes first to
-the shard process of this configuration that hosts its partition (monclub.partition.host_of); a
+the shard process of this configuration that hosts its partition (monclub.cluster.partition.host_of); a
 `wrong_owner` reply names the owner the directory knows, which the client remembers (`Owners`) and
 resends to at once, same request id. An attempt left unanswered makes the client forget every
 owner it remembered on that node (a node stops, freezes or is cut off as a whole), so that the
@@ -13,11 +13,11 @@ import uuid
 from dataclasses import dataclass
 
 from monclub import config as configuration
-from monclub import protocol
 from monclub.accueil.ops import OPS as ACCUEIL_OPS
-from monclub.partition import host_of, partition_of
+from monclub.cluster.partition import host_of, partition_of
 from monclub.prets.ops import OPS as PRETS_OPS
 from monclub.reunions.ops import OPS as REUNIONS_OPS
+from monclub.wire import protocol
 
 _BRANCHES = {
     "reunions": (REUNIONS_OPS, "seance", "monclub seance voir"),

@@ -7,9 +7,9 @@ import time
 
 import psycopg
 
+from monclub.cluster import nodes as nodes_table
 from monclub.config import Config
 from monclub.db import connect
-from monclub.db import nodes as nodes_table
 from monclub.errors import InvalidRequest, Timeout, Unavailable
 
 TIMEOUT = 60.0
