@@ -51,6 +51,7 @@ from monclub.db.pipeline import Pipelined
 from monclub.reunions import seance as core
 from monclub.reunions.domain import Seances
 from monclub.reunions.ops import OPS
+from monclub.shards.owner import outbox_records
 from monclub.wire import codec as wire
 from monclub.wire import protocol
 
@@ -162,7 +163,7 @@ def in_process(seance: str, registered: list[int], fresh: list[int], places: int
     def decide(request: protocol.Request) -> tuple[dict, list, bytes]:
         events = domain.decide(state, request, time.time())
         after = domain.apply(state, events)
-        records = [domain.record(event, after) for event in events]
+        records = outbox_records(domain, events, after)
         return protocol.ok(request.id, domain.result(request.op, events, after), 1), records, request.empreinte
 
     payloads = [encode(membre) for membre in fresh]

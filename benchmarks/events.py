@@ -36,6 +36,7 @@ from monclub.db import connect
 from monclub.db.outbox import append_events
 from monclub.errors import MonclubError
 from monclub.postgres.embedded import Cluster
+from monclub.supervision.rpc import rpc
 from monclub.tree import supervisord as tree
 
 TARIF = 500
@@ -221,7 +222,7 @@ def first_payment_at(conninfo: str, seance: str) -> float:
 
 
 def catch_up(config, conninfo: str, backlog: int, batch: int) -> dict:
-    with tree.rpc(config) as proxy:
+    with rpc(config) as proxy:
         proxy.supervisor.stopProcess(PAIEMENTS)
     before = paiements_count(conninfo)
     membres = add_membres(conninfo, backlog)
@@ -229,7 +230,7 @@ def catch_up(config, conninfo: str, backlog: int, batch: int) -> dict:
     appended = append_backlog(conninfo, seance, membres, batch)
     _, notifications_lag = wait_caught_up(conninfo, "notifications")
     started_at = time.time()
-    with tree.rpc(config) as proxy:
+    with rpc(config) as proxy:
         proxy.supervisor.startProcess(PAIEMENTS)
     seq, seconds = wait_caught_up(conninfo, PAIEMENTS)
     added = paiements_count(conninfo) - before

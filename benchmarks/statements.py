@@ -10,7 +10,7 @@ publishes such a row as it does a shard's.
 
 `registrations` and `batch_of_one` are MonClub's own statements (monclub/cluster/ownership.py,
 monclub/shards/store.py, monclub/reunions/store.py, monclub/db/outbox.py) and its own outbox
-records (the domain's `record`), built by the functions the shards use, so they follow the write
+records (`shards.owner.outbox_records`), built by the functions the shards use, so they follow the write
 path as it changes; the breakdown times them beside a registration through the shard.
 """
 
@@ -23,6 +23,7 @@ from monclub.reunions.domain import Seances
 from monclub.reunions.seance import MembreInscrit, Seance, seance
 from monclub.reunions.store import inscriptions
 from monclub.shards.batch import Write
+from monclub.shards.owner import outbox_records
 from monclub.shards.store import replies_statement
 
 _DOMAIN = Seances()
@@ -49,7 +50,7 @@ def seance_named(seance_id: str, titre: str, tarif: int) -> Seance:
 
 
 def _record(target: Seance, membre: int) -> tuple[str, str, dict]:
-    return _DOMAIN.record(MembreInscrit(target.id, membre), target)
+    return outbox_records(_DOMAIN, [MembreInscrit(target.id, membre)], target)[0]
 
 
 def one_event(target: Seance, membre: int) -> tuple[str, tuple]:

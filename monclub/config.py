@@ -18,13 +18,13 @@ from pathlib import Path
 
 import psycopg.conninfo
 
+from monclub import registry
 from monclub.db.secrets import redact
 from monclub.errors import ConfigError
 from monclub.wire import keys
 
 CHECKOUT = Path(__file__).resolve().parents[1]
 _IPC_PATH_MAX = 100
-_TCP_OFFSETS = {"reunions": 0, "prets": 100, "accueil": 200, "replay": 201, "bus-out": 202}
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,7 @@ class Config:
         """The ZeroMQ endpoint of a shard (index given) or of a supervisor's control socket."""
         if self.tcp and index is not None:
             host, port = self.tcp.rsplit(":", 1)
-            return f"tcp://{host}:{int(port) + _TCP_OFFSETS[name] + index}"
+            return f"tcp://{host}:{int(port) + registry.TCP_OFFSETS[name] + index}"
         leaf = name if index is None else f"{name}-{index}"
         path = self.run_dir / f"{leaf}.sock"
         if len(str(path)) > _IPC_PATH_MAX:

@@ -5,11 +5,11 @@ read page by page: `apres` is nil for the first page, then the `suivant` of the 
 """
 
 from monclub.errors import InvalidField
+from monclub.registry import BRANCH_NAMES
 from monclub.wire import protocol
 from monclub.wire.protocol import Check, email, membre_id, nom, row_id, seance_id
 
 PAGE_MAX = 50
-BRANCHES = ("reunions", "prets")
 
 
 def nil_or(check: Check) -> Check:
@@ -28,8 +28,8 @@ def flag(name: str, value) -> bool:
 
 
 def branch(name: str, value) -> str:
-    if value not in BRANCHES:
-        raise InvalidField(name, f"must be one of {', '.join(BRANCHES)}")
+    if value not in BRANCH_NAMES:
+        raise InvalidField(name, f"must be one of {', '.join(BRANCH_NAMES)}")
     return value
 
 

@@ -1,12 +1,9 @@
 """The club's commands: membres, séances, inscriptions."""
 
-import re
-import secrets
-import unicodedata
-
 import click
 
 from monclub.cli.common import emit, handled, json_option, load_config, on_database
+from monclub.client.ids import slug
 from monclub.client.sync import Client
 from monclub.db import reads
 from monclub.db.membres import creer_membre
@@ -17,13 +14,6 @@ from monclub.words import compte, montant
 
 def _client() -> Client:
     return Client(load_config())
-
-
-def slug(titre: str, suffix: str | None = None) -> str:
-    """An id from a titre: its words, then `suffix` (random when not given)."""
-    ascii_only = unicodedata.normalize("NFKD", titre).encode("ascii", "ignore").decode()
-    words = re.sub(r"[^a-z0-9]+", "-", ascii_only.lower()).strip("-")[:40]
-    return f"{words or 'seance'}-{suffix or secrets.token_hex(2)}"
 
 
 def _render_seance(etat: dict) -> str:

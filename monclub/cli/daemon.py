@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 import psycopg
 
+from monclub import registry
 from monclub.cli.common import emit, fail, handled, json_option, load_config, on_database
 from monclub.cluster import drain
 from monclub.cluster import view as cluster_view
@@ -155,7 +156,7 @@ def _settle(config, as_json: bool) -> dict:
 
 
 @click.command("reload")
-@click.option("--branch", "branches", multiple=True, type=click.Choice(tree.BRANCHES), help="Only this branch.")
+@click.option("--branch", "branches", multiple=True, type=click.Choice(registry.BRANCH_NAMES), help="Only this branch.")
 @json_option
 @handled
 def reload_command(branches: tuple[str, ...], as_json: bool):
@@ -163,7 +164,7 @@ def reload_command(branches: tuple[str, ...], as_json: bool):
     disk; each hands its partitions over to its successor, so no request fails."""
     config = load_config()
     say = (lambda text: None) if as_json else click.echo
-    replaced = reload.reload(config, branches or tree.BRANCHES, say)
+    replaced = reload.reload(config, branches or registry.BRANCH_NAMES, say)
     emit(as_json, {"ok": True, "replaced": replaced}, f"reloaded {len(replaced)} shard processes")
 
 

@@ -4,8 +4,8 @@ import datetime
 
 import click
 
-from monclub.cli.club import slug
 from monclub.cli.common import emit, handled, json_option, load_config, on_database
+from monclub.client.ids import slug
 from monclub.client.sync import Client
 from monclub.db import reads
 from monclub.tree import status as observe

@@ -12,7 +12,7 @@ import socket
 import xmlrpc.client
 
 from monclub.config import Config
-from monclub.tree.supervisord import rpc
+from monclub.supervision.rpc import rpc
 
 _CONNECT_TIMEOUT = 0.5
 # supervisord states from which a program comes back by itself (EXITED: autorestart is pending).

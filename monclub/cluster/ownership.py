@@ -17,9 +17,9 @@ import os
 import psycopg
 from psycopg import errors
 
+from monclub import registry
 from monclub.db import scalar
 
-LOCK_CLASSES = {"reunions": 0x4D43_0100, "prets": 0x4D43_0300, "relay": 0x4D43_0500}
 FENCE = "SELECT monclub_fence(%s, %s, %s)"
 FENCED = "MCF01"
 LEASE_SECONDS = 2.0
@@ -152,12 +152,12 @@ def release(conn: psycopg.Connection, branch: str, partition: int, epoch: int) -
 def end_lock_holder(conn: psycopg.Connection, branch: str, partition: int) -> None:
     """End the session that holds the partition's advisory lock (after this session took the
     partition from it: its epoch is stale already, this only frees the lock and the connection)."""
-    conn.execute(_END_HOLDER, (LOCK_CLASSES[branch], partition))
+    conn.execute(_END_HOLDER, (registry.LOCK_CLASSES[branch], partition))
 
 
 def lock(conn: psycopg.Connection, branch: str, partition: int) -> bool:
     """Take the session advisory lock of the partition; False if another session holds it."""
-    return bool(scalar(conn, "SELECT pg_try_advisory_lock(%s, %s)", (LOCK_CLASSES[branch], partition)))
+    return bool(scalar(conn, "SELECT pg_try_advisory_lock(%s, %s)", (registry.LOCK_CLASSES[branch], partition)))
 
 
 def fenced(error: psycopg.Error) -> bool:

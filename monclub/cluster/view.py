@@ -6,12 +6,11 @@ publishes the events and where each listener runs."""
 
 import psycopg
 
+from monclub import registry
 from monclub.cluster import directory
 from monclub.cluster import nodes as nodes_table
 from monclub.config import Config
 from monclub.db import connect
-from monclub.events.listener import LISTENER_LOCK_CLASS
-from monclub.tree.supervisord import BRANCHES
 
 MOVES_SECONDS = 60.0
 _UNOWNED = """
@@ -35,7 +34,7 @@ def view(config: Config) -> dict:
         with connect(config.conninfo(), autocommit=True, connect_timeout=2) as conn:
             return {
                 "nodes": nodes_table.nodes(conn),
-                "partitions": {branch: directory.owners(conn, branch) for branch in BRANCHES},
+                "partitions": {branch: directory.owners(conn, branch) for branch in registry.BRANCH_NAMES},
                 "relay": next(iter(directory.owners(conn, "relay")), None),
                 "moving": [f"{branch}/{partition}" for branch, partition in conn.execute(_UNOWNED).fetchall()],
                 "listeners": _listeners(conn),
@@ -51,7 +50,7 @@ def view(config: Config) -> dict:
 def _listeners(conn: psycopg.Connection) -> dict[str, str]:
     """Where each listener runs: the node its session (holding the listener's lock) names."""
     found = {}
-    for (name,) in conn.execute(_LISTENERS, (LISTENER_LOCK_CLASS,)).fetchall():
+    for (name,) in conn.execute(_LISTENERS, (registry.LISTENER_LOCK_CLASS,)).fetchall():
         listener, _, node = name.removeprefix("monclub ").partition(" on ")
         found[listener] = node
     return found

@@ -6,6 +6,7 @@ import time
 
 import psycopg
 
+from monclub import registry
 from monclub.client.sync import probe
 from monclub.config import Config
 from monclub.db import connect, reads
@@ -36,10 +37,10 @@ def _database_answers(config: Config) -> bool:
 def serving(config: Config, place: str, old_pids: set[int]) -> bool:
     """Is `place` served again by a process other than the killed ones?"""
     branch, _, shard = place.partition("/shard-")
-    if branch in tree.BRANCHES and shard:
+    if branch in registry.BRANCH_NAMES and shard:
         pid = _shard_pid(config, branch, int(shard))
         return pid is not None and pid not in old_pids
-    if place in tree.BRANCHES:
+    if place in registry.BRANCH_NAMES:
         count = config.shards if place == "reunions" else config.pret_shards
         pids = [_shard_pid(config, place, i) for i in range(count)]
         return all(pid is not None and pid not in old_pids for pid in pids)
@@ -55,7 +56,7 @@ def kill(config: Config, place: str, timeout: float = 120.0) -> dict:
     if place not in pids:
         raise ConfigError(f"no running process at {place!r}; places: {', '.join(sorted(pids))}")
     killed = {pids[place]}
-    if place in tree.BRANCHES:
+    if place in registry.BRANCH_NAMES:
         killed |= {pid for p, pid in pids.items() if p.startswith(f"{place}/")}
     started = time.monotonic()
     os.kill(pids[place], signal.SIGKILL)

@@ -22,11 +22,11 @@ from monclub.db import connect, scalar
 from monclub.db.outbox import read_events
 from monclub.errors import Unavailable
 from monclub.events.bus import endpoints
+from monclub.registry import LISTENER_LOCK_CLASS
 from monclub.supervision.program import Stop, run
 from monclub.wire import codec as wire
 
 log = logging.getLogger("monclub.listener")
-LISTENER_LOCK_CLASS = 0x4D43_0200
 SILENCE_SECONDS = 2.0
 _BATCH = 1000
 

@@ -1,8 +1,6 @@
 """The livre domain of a Prêts shard: which core function each op calls on the state it is
-handed, its reply, its timers, and how its events read in the outbox. Pure: no I/O."""
+handed, its reply, its timers, and what its events tell their listeners. Pure: no I/O."""
 
-from monclub.config import Config
-from monclub.db.outbox import event_payload
 from monclub.errors import Refus, existing
 from monclub.prets import pret as core
 from monclub.prets.ops import OPS
@@ -18,10 +16,10 @@ class Livres:
     key = "livre"
     ops = OPS
 
-    def __init__(self, config: Config):
-        self.jour = config.pret_jour_seconds
-        self.jours = config.pret_jours
-        self.rythme = core.Rythme(config.relance_seconds, config.relances_max)
+    def __init__(self, jour_seconds: float, jours: int, rythme: core.Rythme):
+        self.jour = jour_seconds
+        self.jours = jours
+        self.rythme = rythme
 
     def decide(self, livre: core.Livre | None, request: protocol.Request, now: float) -> list:
         """The events of a command on `livre` (None if it does not exist), or raise Refus."""
@@ -50,9 +48,8 @@ class Livres:
     def query(self, op: str, livre: core.Livre | None, livre_id: str) -> dict:
         return core.etat(_existing(livre, livre_id))
 
-    def record(self, event, after: core.Livre) -> tuple[str, str, dict]:
-        kind, payload = event_payload(event)
-        return kind, f"livre/{event.livre}", {**payload, "titre": after.titre}
+    def describe(self, event, after: core.Livre) -> tuple[str, dict]:
+        return f"livre/{event.livre}", {"titre": after.titre}
 
     def echoir(self, livre: core.Livre, now: float) -> list:
         """The timer events due on `livre` at `now` (reminders of an overdue loan)."""

@@ -1,7 +1,6 @@
 """The séance domain of a Réunions shard: which core function each op calls on the state it is
-handed, its reply, and how its events read in the outbox. Pure: no I/O."""
+handed, its reply, and what its events tell their listeners. Pure: no I/O."""
 
-from monclub.db.outbox import event_payload
 from monclub.errors import Refus, existing
 from monclub.reunions import seance as core
 from monclub.reunions.ops import OPS
@@ -57,7 +56,5 @@ class Seances:
             return core.etat(current)
         return {"places_restantes": core.places_restantes(current)}
 
-    def record(self, event, after: core.Seance) -> tuple[str, str, dict]:
-        """Its fields, plus the séance's titre and tarif so that listeners need not look them up."""
-        kind, payload = event_payload(event)
-        return kind, f"seance/{event.seance}", {**payload, "titre": after.titre, "tarif": after.tarif}
+    def describe(self, event, after: core.Seance) -> tuple[str, dict]:
+        return f"seance/{event.seance}", {"titre": after.titre, "tarif": after.tarif}

@@ -17,6 +17,7 @@ from typing import NamedTuple, Protocol
 import psycopg
 
 from monclub.cluster.ownership import LEASE_SECONDS, FencedOut
+from monclub.db.outbox import event_payload
 from monclub.errors import MonclubError, Refus, Unavailable
 from monclub.shards.batch import Batch
 from monclub.shards.stats import Stats
@@ -55,8 +56,20 @@ class Domain(Protocol):
 
     def query(self, op: str, state, aggregate_id: str) -> dict: ...
 
-    def record(self, event, after) -> tuple[str, str, dict]:
-        """How an event reads in the outbox: (type, aggregate, payload)."""
+    def describe(self, event, after) -> tuple[str, dict]:
+        """The aggregate an event belongs to (`seance/polar`), and the facts of `after` that its
+        listeners read with its fields (a titre, a tarif), so that they need not look them up."""
+
+
+def outbox_records(domain: Domain, events: list, after) -> list[tuple[str, str, dict]]:
+    """How events read in the outbox: (type, aggregate, payload), the payload being the event's
+    fields (the outbox's format, which the domain does not know) and the facts it adds."""
+    found = []
+    for event in events:
+        kind, fields = event_payload(event)
+        aggregate, facts = domain.describe(event, after)
+        found.append((kind, aggregate, {**fields, **facts}))
+    return found
 
 
 class Attempt(NamedTuple):
@@ -188,7 +201,7 @@ class Owner:
             return
         batch = Batch()
         after = self.domain.apply(before, events)
-        batch.add(None, aggregate_id, events, after, None, [self.domain.record(event, after) for event in events])
+        batch.add(None, aggregate_id, events, after, None, outbox_records(self.domain, events, after))
         if self.write(batch) is not None and self.store is not None:
             self._set_aside(aggregate_id, now)
 
@@ -403,7 +416,7 @@ class Owner:
             return protocol.error(
                 request.id, "internal_error", f"internal error on {aggregate_id}; nothing was committed"
             )
-        batch.add(request, aggregate_id, events, after, reply, [self.domain.record(event, after) for event in events])
+        batch.add(request, aggregate_id, events, after, reply, outbox_records(self.domain, events, after))
         if events and "membre" in request.args:
             batch.membres.add(request.args["membre"])
         return reply

@@ -14,14 +14,14 @@ from collections.abc import Callable
 from monclub.client.sync import probe
 from monclub.config import Config
 from monclub.errors import Timeout, Unavailable
+from monclub.registry import BRANCH_NAMES
 from monclub.supervision.control import ask, query_status
-from monclub.tree.supervisord import BRANCHES
 
 SERVING_TIMEOUT = 60.0
 
 
 def reload(
-    config: Config, branches: tuple[str, ...] = BRANCHES, say: Callable[[str], None] = lambda line: None
+    config: Config, branches: tuple[str, ...] = BRANCH_NAMES, say: Callable[[str], None] = lambda line: None
 ) -> list[dict]:
     """Replace every shard process of these branches on this node; what was replaced, in order."""
     replaced = []

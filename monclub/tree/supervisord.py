@@ -10,31 +10,18 @@ import subprocess
 import sys
 import time
 import xmlrpc.client
-from pathlib import Path
-
-from supervisor.xmlrpc import SupervisorTransport
 
 from monclub.config import CHECKOUT, Config
 from monclub.errors import ConfigError
+from monclub.registry import BRANCH_NAMES
 from monclub.supervision import starts
 from monclub.supervision.control import query_status
-from monclub.web.settings import read_address
+from monclub.supervision.rpc import rpc
+from monclub.tree.web_address import read_address
 
 CONF = CHECKOUT / "supervisord.conf"
-BRANCHES = ("reunions", "prets")
 ORDER = ("postgres", "bus", "relay", "replay", "reunions", "prets", "paiements", "notifications", "accueil", "web")
 DOWN = ("STOPPED", "EXITED", "FATAL", "BACKOFF")
-
-
-def _socket(config: Config) -> Path:
-    return config.run_dir / "supervisord.sock"
-
-
-def rpc(config: Config):
-    """supervisord's XML-RPC interface, over its unix socket: use it in a `with` block, which
-    closes its connection (the transport keeps one open for the next call)."""
-    transport = SupervisorTransport(None, None, f"unix://{_socket(config)}")
-    return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
 
 
 def supervisord_pid(config: Config) -> int | None:
@@ -130,7 +117,7 @@ def describe_cause(name: str, cause: str | None) -> str | None:
         return None
     cause = cause.replace("terminated by ", "killed by ").replace("exit status ", "exit ")
     code = re.fullmatch(r"exit (\d+)", cause)
-    meanings = {**EXIT_MEANINGS, **(BRANCH_EXIT_MEANINGS if name in BRANCHES else {})}
+    meanings = {**EXIT_MEANINGS, **(BRANCH_EXIT_MEANINGS if name in BRANCH_NAMES else {})}
     if code and int(code[1]) in meanings:
         return f"{cause} ({meanings[int(code[1])]})"
     return cause
@@ -161,7 +148,7 @@ def status(config: Config) -> dict:
     for program in programs:
         if program["name"] == "web" and program["pid"]:
             program["url"] = _web_url(config, program["pid"])
-        if program["name"] in BRANCHES:
+        if program["name"] in BRANCH_NAMES:
             branch = query_status(config.endpoint(program["name"]), timeout=1.0) if program["pid"] else None
             program["children"] = branch["children"] if branch else []
     return {
@@ -194,7 +181,7 @@ def all_places(config: Config) -> list[str]:
         if name == "postgres" and not config.embedded:
             continue
         found.append(name)
-        if name in BRANCHES:
+        if name in BRANCH_NAMES:
             found += [f"{name}/shard-{i}" for i in range(config.shard_count(name))]
     return found
 
@@ -202,7 +189,7 @@ def all_places(config: Config) -> list[str]:
 def _healthy(config: Config, programs: list[dict]) -> bool:
     if not all(p["state"] == "running" for p in programs):
         return False
-    expected = {branch: config.shard_count(branch) for branch in BRANCHES}
+    expected = {branch: config.shard_count(branch) for branch in BRANCH_NAMES}
     for program in programs:
         children = program.get("children", [])
         if program["name"] in expected and (

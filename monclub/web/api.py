@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from monclub.cli.club import slug
+from monclub.client.ids import slug
 from monclub.db import reads
 from monclub.db.outbox import read_events
 from monclub.tree import status as observe

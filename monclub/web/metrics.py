@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
+from monclub import registry
 from monclub.client.sync import probe
 from monclub.config import Config
 from monclub.db import connect, reads
@@ -94,7 +95,7 @@ class TreeCollector(Collector):
         labels = ["branch", "shard", "op", "outcome"]
         commands = CounterMetricFamily("monclub_shard_commands", "Commands answered by op, outcome", labels=labels)
         batches, commits = [], []
-        for branch in tree.BRANCHES:
+        for branch in registry.BRANCH_NAMES:
             for index in range(self.config.shard_count(branch)):
                 answer = probe(self.config, index, branch, timeout=PROBE_SECONDS) or {}
                 stats, shard = answer.get("stats"), [branch, str(index)]

@@ -13,6 +13,7 @@ import socket
 import uvicorn
 
 from monclub.config import Config
+from monclub.tree import web_address
 from monclub.web import settings as web_settings
 from monclub.web.app import create_app
 
@@ -34,7 +35,7 @@ def _bound(bind: str, port: int) -> socket.socket:
 
 def listening_socket(config: Config, settings: web_settings.WebSettings) -> socket.socket:
     """The configured port; with port 0, this tree's previous one if it is free, else a new one."""
-    previous = web_settings.read_address(config) or {}
+    previous = web_address.read_address(config) or {}
     if settings.port == 0 and previous.get("bind") == settings.bind and isinstance(previous.get("port"), int):
         try:
             return _bound(settings.bind, previous["port"])
@@ -47,7 +48,7 @@ def serve(config: Config) -> int:
     settings = web_settings.load(config)
     sock = listening_socket(config, settings)
     port = sock.getsockname()[1]
-    web_settings.write_address(config, settings.bind, port, os.getpid())
+    web_address.write_address(config, settings.bind, port, os.getpid())
     log.info("serving on %s:%d", settings.bind, port)
     server = uvicorn.Server(
         uvicorn.Config(

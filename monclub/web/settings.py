@@ -7,7 +7,6 @@ keys/web.token in the state directory.
 """
 
 import ipaddress
-import json
 import os
 import re
 import secrets
@@ -130,24 +129,3 @@ def load(config: Config) -> WebSettings:
             "the kill buttons ask for it"
         )
     return found
-
-
-def address_file(config: Config) -> Path:
-    return config.run_dir / "web.json"
-
-
-def write_address(config: Config, bind: str, port: int, pid: int) -> None:
-    """Where the web program listens, for `monclub status`, scripts/start and its own restart."""
-    host = f"[{bind}]" if ":" in bind else bind
-    path = address_file(config)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"url": f"http://{host}:{port}/", "bind": bind, "port": port, "pid": pid}))
-    tmp.replace(path)
-
-
-def read_address(config: Config) -> dict | None:
-    try:
-        found = json.loads(address_file(config).read_text())
-    except (OSError, ValueError):
-        return None
-    return found if isinstance(found, dict) else None

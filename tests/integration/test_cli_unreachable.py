@@ -12,7 +12,7 @@ import pytest
 import zmq
 
 from monclub import config as configuration
-from monclub.tree.supervisord import rpc
+from monclub.supervision.rpc import rpc
 from monclub.wire import codec as wire
 from tests.fixtures.processes import home_shard
 

@@ -14,7 +14,7 @@ import pytest
 
 from monclub import config as configuration
 from monclub.db import connect
-from monclub.tree import supervisord as tree
+from monclub.supervision.rpc import rpc
 from monclub.tree.supervisord import alive
 
 pytestmark = pytest.mark.slow
@@ -158,7 +158,7 @@ def test_a_tree_that_does_not_come_back_is_reported_without_waiting_out_the_dead
     with subprocess.Popen(command, env=cli.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as drill:
         try:
             assert drill.stderr is not None and "phase 1/3, load+faults" in drill.stderr.readline()
-            with tree.rpc(config) as proxy:
+            with rpc(config) as proxy:
                 proxy.supervisor.stopProcess("postgres")
             # 6 s of load, then at most 15 s for the calls in flight: the rest must not wait.
             stdout, stderr = drill.communicate(timeout=60)

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from monclub.errors import Refus
-from monclub.tree.supervisord import rpc as tree_rpc
+from monclub.supervision.rpc import rpc as tree_rpc
 from tests.fixtures.lines import Lines
 from tests.fixtures.postgres import add_membres
 from tests.fixtures.smtp import SmtpServer

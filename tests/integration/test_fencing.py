@@ -16,6 +16,7 @@ from monclub.reunions import seance
 from monclub.reunions.domain import Seances
 from monclub.reunions.store import SeanceStore
 from monclub.shards.batch import Write
+from monclub.shards.owner import outbox_records
 from tests.fixtures.ownership import bump
 from tests.fixtures.postgres import add_membres
 from tests.fixtures.processes import home_shard
@@ -87,7 +88,7 @@ def test_a_plain_select_lets_a_bump_slip_in_before_the_commit(database, sql):
 def _write(store: SeanceStore, request_id: str, seance_id: str) -> None:
     events = seance.creer(seance_id, "Polar", 2, 0, 0)
     after = Seances().apply(None, events)
-    records = [Seances().record(event, after) for event in events]
+    records = outbox_records(Seances(), events, after)
     store.enregistrer([Write(request_id, events, records, b"reply")])
 
 

@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from monclub import registry
 from monclub.client.sync import probe
 from monclub.cluster import ownership
 from monclub.cluster.partition import partition_of
@@ -93,7 +94,7 @@ def test_a_shard_whose_session_ended_never_answers_from_stale_memory(reunions, d
 def _lock_holder(sql, partition: int) -> int:
     return sql.execute(
         "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = %s AND objid = %s AND granted",
-        (ownership.LOCK_CLASSES["reunions"], partition),
+        (registry.LOCK_CLASSES["reunions"], partition),
     ).fetchone()[0]
 
 

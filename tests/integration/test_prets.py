@@ -8,7 +8,7 @@ import time
 import pytest
 
 from monclub.errors import MonclubError, Refus
-from monclub.tree.supervisord import rpc
+from monclub.supervision.rpc import rpc
 from tests.fixtures.postgres import add_membres
 from tests.fixtures.waiting import wait_for
 

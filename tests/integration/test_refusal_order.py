@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 
 from monclub.config import Config
-from monclub.prets.domain import Livres
 from monclub.prets.ops import OPS as LIVRE_OPS
-from monclub.prets.shard import livre_owner
+from monclub.prets.shard import livre_domain, livre_owner
 from monclub.reunions.domain import Seances
 from monclub.reunions.ops import OPS as SEANCE_OPS
 from monclub.reunions.shard import seance_owner
@@ -108,7 +107,7 @@ def seances(request):
 @pytest.fixture(params=["memory", "postgres"])
 def livres(request):
     config = Config(home=Path("/nonexistent"), pret_shards=1)
-    shard, (a, b, c, spare) = _owner(request, Livres(config), lambda database: livre_owner(config, database, 0))
+    shard, (a, b, c, spare) = _owner(request, livre_domain(config), lambda database: livre_owner(config, database, 0))
     ask = Sequence("setup")
     for setup in [
         ask("ajouter", LIVRE_OPS, livre="lent", titre="Lent"),

@@ -10,12 +10,13 @@ from monclub.cluster import ownership
 from monclub.config import Config
 from monclub.errors import Unavailable
 from monclub.prets import pret
-from monclub.prets.domain import Livres
+from monclub.prets.shard import livre_domain
 from monclub.prets.store import LivreStore
 from monclub.reunions import seance
 from monclub.reunions.domain import Seances
 from monclub.reunions.store import SeanceStore
 from monclub.shards.batch import Write
+from monclub.shards.owner import outbox_records
 from monclub.shards.store import AlreadyApplied, Stored
 from monclub.wire import codec as wire
 from tests.fixtures.memory_store import MemoryDatabase
@@ -23,7 +24,7 @@ from tests.fixtures.ownership import bump
 from tests.fixtures.postgres import add_membres
 from tests.fixtures.waiting import wait_for
 
-LIVRES = Livres(Config(home=Path("/nonexistent"), pret_shards=1))
+LIVRES = livre_domain(Config(home=Path("/nonexistent"), pret_shards=1))
 DOMAINS = {"seances": (Seances(), SeanceStore), "livres": (LIVRES, LivreStore)}
 
 
@@ -130,7 +131,7 @@ def livres(request):
 
 def write(harness, request_id: str | None, before, events: list) -> tuple[Write, object]:
     after = harness.domain.apply(before, events)
-    records = [harness.domain.record(event, after) for event in events]
+    records = outbox_records(harness.domain, events, after)
     reply = None if request_id is None else wire.encode({"id": request_id, "ok": True})
     empreinte = None if request_id is None else f"print of {request_id}".encode()
     return Write(request_id, events, records, reply, empreinte), after

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from monclub import config as configuration
-from monclub.tree.supervisord import rpc
+from monclub.supervision.rpc import rpc
 from tests.fixtures.postgres import add_membres
 from tests.fixtures.processes import home_shard
 from tests.fixtures.waiting import wait_for

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from monclub.config import Config
-from monclub.prets.domain import Livres
 from monclub.prets.ops import OPS as LIVRE_OPS
+from monclub.prets.shard import livre_domain
 from monclub.reunions.domain import Seances
 from monclub.reunions.ops import OPS
 from monclub.reunions.seance import liste_inscrits
@@ -196,7 +196,7 @@ def test_a_session_lost_at_any_step_never_loses_nor_doubles_an_answered_command(
 
 
 def test_a_timer_whose_commit_outcome_is_unknown_fires_once():
-    livres = Livres(Config(home=Path("/nonexistent"), pret_shards=1, relance_seconds=3600.0))
+    livres = livre_domain(Config(home=Path("/nonexistent"), pret_shards=1, relance_seconds=3600.0))
     db = MemoryDatabase(
         livres, membres=[1], due=lambda livre, now: livre.prochaine is not None and livre.prochaine <= now
     )
