@@ -46,6 +46,7 @@ from benchmarks.load import REPLY_TIMEOUT
 from benchmarks.population import insert_seances, owned_ids
 from benchmarks.shards import endpoints
 from monclub.cluster.partition import partition_of
+from monclub.contract import protocol
 from monclub.db import connect
 from monclub.db.pipeline import Pipelined
 from monclub.reunions import seance as core
@@ -53,7 +54,6 @@ from monclub.reunions.domain import Seances
 from monclub.reunions.ops import OPS
 from monclub.shards.owner import outbox_records
 from monclub.wire import codec as wire
-from monclub.wire import protocol
 
 PIECES = (
     ("client_encode", "client: encode the request", 1),

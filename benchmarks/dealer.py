@@ -10,8 +10,8 @@ import uuid
 import zmq
 
 from monclub.cluster.partition import home_shard
+from monclub.contract import protocol
 from monclub.wire import codec as wire
-from monclub.wire import protocol
 
 
 def open_dealer(context: zmq.Context, endpoint: str, reconnect_ms: int = 100, immediate: bool = False) -> zmq.Socket:

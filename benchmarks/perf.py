@@ -62,7 +62,7 @@ from benchmarks.shards import SHARDS, endpoints, start_reunions
 from benchmarks.targets import by_clients, evaluate, ratio, verdict
 from monclub.cluster.partition import home_shard
 from monclub.config import CHECKOUT
-from monclub.wire.protocol import MAX_COUNT
+from monclub.contract.protocol import MAX_COUNT
 
 PHASES = ("events", "hot", "spread", "ceiling", "breakdown", "recovery")
 BREAKDOWN_SAMPLES = 2000

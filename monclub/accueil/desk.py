@@ -16,13 +16,13 @@ from psycopg import errors
 
 from monclub.accueil.ops import OPS
 from monclub.cluster import directory
+from monclub.contract import protocol
 from monclub.db import reads
 from monclub.db.membres import creer_membre
 from monclub.errors import MonclubError
 from monclub.events.paiements import regler
 from monclub.shards.service import NOTHING, Service
 from monclub.wire import codec as wire
-from monclub.wire import protocol
 
 NAME = "accueil"
 _STORED = "SELECT reply, empreinte FROM requests WHERE id = %s"

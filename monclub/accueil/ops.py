@@ -4,10 +4,10 @@ Every field is required, as on the shards; a field that may be absent takes nil.
 read page by page: `apres` is nil for the first page, then the `suivant` of the page before.
 """
 
+from monclub.contract import protocol
+from monclub.contract.protocol import Check, email, membre_id, nom, row_id, seance_id
 from monclub.errors import InvalidField
 from monclub.registry import BRANCH_NAMES
-from monclub.wire import protocol
-from monclub.wire.protocol import Check, email, membre_id, nom, row_id, seance_id
 
 PAGE_MAX = 50
 

@@ -5,10 +5,10 @@ import click
 from monclub.cli.common import emit, handled, json_option, load_config, on_database
 from monclub.client.ids import slug
 from monclub.client.sync import Client
+from monclub.contract import protocol
 from monclub.db import reads
 from monclub.db.membres import creer_membre
 from monclub.tree import status as observe
-from monclub.wire import protocol
 from monclub.words import compte, montant
 
 

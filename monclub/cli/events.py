@@ -7,13 +7,13 @@ import click
 import zmq
 
 from monclub.cli.common import emit, fail, handled, json_option, load_config, on_database
+from monclub.contract import protocol
 from monclub.db import connect, reads
 from monclub.db.outbox import latest_seq, read_events
 from monclub.drills import audit
 from monclub.errors import InvalidField
 from monclub.events.bus import endpoints
 from monclub.events.paiements import regler
-from monclub.wire import protocol
 from monclub.words import montant, paiement_statut
 
 MAX_WAIT = 3600

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from monclub import config as configuration
 from monclub.accueil.ops import OPS as ACCUEIL_OPS
 from monclub.cluster.partition import host_of, partition_of
+from monclub.contract import protocol
 from monclub.prets.ops import OPS as PRETS_OPS
 from monclub.reunions.ops import OPS as REUNIONS_OPS
-from monclub.wire import protocol
 
 _BRANCHES = {
     "reunions": (REUNIONS_OPS, "seance", "monclub seance voir"),

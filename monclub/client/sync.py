@@ -23,9 +23,10 @@ import zmq
 from monclub import config as configuration
 from monclub.client import reach
 from monclub.client.routing import Owners, Route, accueil_request, new_request_id, route_request
+from monclub.contract import protocol
 from monclub.errors import InvalidRequest, MonclubError, Refus, Timeout, Unavailable
 from monclub.wire import codec as wire
-from monclub.wire import curve, protocol
+from monclub.wire import curve
 
 _BACKOFF_BASE = 0.02
 _BACKOFF_MAX = 0.5

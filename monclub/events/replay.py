@@ -10,12 +10,12 @@ from types import SimpleNamespace
 
 import psycopg
 
+from monclub.contract import protocol
 from monclub.db.outbox import latest_seq, read_events
 from monclub.errors import InvalidField
 from monclub.shards.service import Service, main
 from monclub.supervision import program
 from monclub.wire import codec as wire
-from monclub.wire import protocol
 
 NAME = "replay"
 PAGE_EVENTS = 1000

@@ -1,10 +1,10 @@
 """The livre domain of a Prêts shard: which core function each op calls on the state it is
 handed, its reply, its timers, and what its events tell their listeners. Pure: no I/O."""
 
+from monclub.contract import protocol
 from monclub.errors import Refus, existing
 from monclub.prets import pret as core
 from monclub.prets.ops import OPS
-from monclub.wire import protocol
 
 
 def _existing(livre: core.Livre | None, livre_id: str) -> core.Livre:

@@ -1,6 +1,6 @@
 """The ops of a Prêts shard and the checks of their fields (docs/protocol.md §11)."""
 
-from monclub.wire.protocol import jours, livre_id, membre_id, shard_ops, titre
+from monclub.contract.protocol import jours, livre_id, membre_id, shard_ops, titre
 
 OPS = shard_ops(
     commands={

@@ -1,10 +1,10 @@
 """The séance domain of a Réunions shard: which core function each op calls on the state it is
 handed, its reply, and what its events tell their listeners. Pure: no I/O."""
 
+from monclub.contract import protocol
 from monclub.errors import Refus, existing
 from monclub.reunions import seance as core
 from monclub.reunions.ops import OPS
-from monclub.wire import protocol
 
 
 def _existing(seance: core.Seance | None, seance_id: str) -> core.Seance:

@@ -1,6 +1,6 @@
 """The ops of a Réunions shard and the checks of their fields (docs/protocol.md §5)."""
 
-from monclub.wire.protocol import cents, count, membre_id, seance_id, shard_ops, titre
+from monclub.contract.protocol import cents, count, membre_id, seance_id, shard_ops, titre
 
 OPS = shard_ops(
     commands={

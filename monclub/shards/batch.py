@@ -8,8 +8,8 @@ the batch reaches the shard's memory, and no reply leaves, before its COMMIT.
 
 from dataclasses import dataclass, field
 
+from monclub.contract import protocol
 from monclub.wire import codec as wire
-from monclub.wire import protocol
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,11 @@ from collections.abc import Callable
 from typing import Protocol
 
 from monclub.cluster.partition import partition_of
+from monclub.contract import protocol
 from monclub.shards.owner import Domain, Owner, partition_name
 from monclub.shards.shared_commit import commit_together
 from monclub.shards.stats import Stats
 from monclub.shards.waker import RelayWaker
-from monclub.wire import protocol
 
 
 class Directory(Protocol):

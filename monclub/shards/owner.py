@@ -17,12 +17,12 @@ from typing import NamedTuple, Protocol
 import psycopg
 
 from monclub.cluster.ownership import LEASE_SECONDS, FencedOut
+from monclub.contract import protocol
 from monclub.db.outbox import event_payload
 from monclub.errors import MonclubError, Refus, Unavailable
 from monclub.shards.batch import Batch
 from monclub.shards.stats import Stats
 from monclub.shards.store import AlreadyApplied, NotCommitted, Store
-from monclub.wire import protocol
 
 log = logging.getLogger(__name__)
 TIMER_BACKOFF = 5.0

@@ -11,11 +11,12 @@ import time
 import zmq
 
 from monclub.config import Config
+from monclub.contract import protocol
 from monclub.errors import InvalidRequest
 from monclub.shards import endpoint as endpoint_lock
 from monclub.supervision.program import Stop
 from monclub.wire import codec as wire
-from monclub.wire import curve, protocol
+from monclub.wire import curve
 
 log = logging.getLogger(__name__)
 POLL_MS = 200

@@ -13,9 +13,10 @@ from types import SimpleNamespace
 import psycopg
 
 from monclub.config import Config
+from monclub.contract import protocol
 from monclub.db import connect
 from monclub.shards.server import serve
-from monclub.wire import curve, protocol
+from monclub.wire import curve
 
 log = logging.getLogger(__name__)
 NOTHING = "nothing was committed"

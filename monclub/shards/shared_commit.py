@@ -24,9 +24,9 @@ How the shared transaction ends decides what each owner does next:
 import psycopg
 
 from monclub.cluster.ownership import FencedOut
+from monclub.contract import protocol
 from monclub.shards.owner import Attempt, Decided, Owner
 from monclub.shards.store import AlreadyApplied, NotCommitted
-from monclub.wire import protocol
 
 ROLLED_BACK = (FencedOut, AlreadyApplied, psycopg.IntegrityError, psycopg.DataError)
 

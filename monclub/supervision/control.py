@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import zmq
 
+from monclub.contract import protocol
 from monclub.errors import InvalidRequest
 from monclub.wire import codec as wire
-from monclub.wire import protocol
 
 OPS = ("status", "replace")
 

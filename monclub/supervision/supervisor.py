@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 
 import zmq
 
+from monclub.contract import protocol
 from monclub.errors import InvalidRequest, MonclubError
 from monclub.supervision.control import parse_control
 from monclub.supervision.policy import RestartPolicy
 from monclub.supervision.process import describe_exit, die_with_parent
 from monclub.wire import codec as wire
-from monclub.wire import protocol
 
 log = logging.getLogger(__name__)
 

@@ -15,11 +15,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from monclub.client.ids import slug
+from monclub.contract import protocol
 from monclub.db import reads
 from monclub.db.outbox import read_events
 from monclub.tree import status as observe
 from monclub.web.requests import Incoming, incoming, path_id, query_int
-from monclub.wire import protocol
 
 EVENTS_PAGE = 100
 EVENTS_PAGE_MAX = 1000

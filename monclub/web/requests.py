@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from monclub.contract import protocol
 from monclub.errors import InvalidField, InvalidRequest
 from monclub.web import idempotency
 from monclub.web.problems import Problem
-from monclub.wire import protocol
 
 
 def too_large(limit: int) -> Problem:

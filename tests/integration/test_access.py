@@ -18,9 +18,10 @@ import zmq.auth
 
 from monclub import config as configuration
 from monclub.client.sync import Client
+from monclub.contract import protocol
 from monclub.errors import Timeout
 from monclub.wire import codec as wire
-from monclub.wire import keys, protocol
+from monclub.wire import keys
 from tests.fixtures.postgres import as_owner
 from tests.fixtures.processes import launch
 from tests.fixtures.tree import Tree

@@ -4,6 +4,7 @@ import msgpack
 import pytest
 import zmq
 
+from monclub.contract import protocol
 from monclub.db import connect
 from monclub.errors import InvalidRequest
 from monclub.prets.ops import OPS as LIVRE_OPS
@@ -11,7 +12,6 @@ from monclub.reunions import seance as core
 from monclub.reunions.ops import OPS
 from monclub.reunions.shard import seance_owner
 from monclub.wire import codec as wire
-from monclub.wire import protocol
 from tests.fixtures.postgres import add_membres
 from tests.fixtures.processes import home_shard
 

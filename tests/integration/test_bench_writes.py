@@ -6,10 +6,10 @@ import uuid
 from benchmarks import statements
 from benchmarks.breakdown import sibling, writer_of
 from benchmarks.load import inscrire_classic
+from monclub.contract import protocol
 from monclub.db import connect
 from monclub.db.outbox import latest_seq, read_events
 from monclub.wire import codec as wire
-from monclub.wire import protocol
 from tests.fixtures.postgres import add_membres, as_owner
 
 WRITER_COLUMNS = "SELECT type, aggregate, branch, partition, epoch FROM events WHERE seq = %s"

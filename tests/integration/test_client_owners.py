@@ -14,8 +14,8 @@ import zmq
 from monclub.client.sync import Client
 from monclub.cluster.partition import partition_of
 from monclub.config import Config
+from monclub.contract import protocol
 from monclub.wire import codec as wire
-from monclub.wire import protocol
 
 ATTEMPT = 0.3
 

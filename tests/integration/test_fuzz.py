@@ -12,11 +12,11 @@ import zmq
 from hypothesis import given
 
 from monclub import config as configuration
+from monclub.contract import protocol
 from monclub.db import connect
 from monclub.db.outbox import append_events, read_events
 from monclub.events.bus import endpoints
 from monclub.wire import codec as wire
-from monclub.wire import protocol
 from tests.fixtures.garbage import FUZZ, bus_frames, envelopes
 from tests.fixtures.lines import Lines
 from tests.fixtures.postgres import add_membres

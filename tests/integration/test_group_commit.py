@@ -8,11 +8,11 @@ the messages waiting on its socket); the socket path is covered by the other int
 import psycopg
 import pytest
 
+from monclub.contract import protocol
 from monclub.reunions import seance as core
 from monclub.reunions.ops import OPS
 from monclub.reunions.shard import seance_owner
 from monclub.shards.batch import Write
-from monclub.wire import protocol
 from tests.fixtures.postgres import add_membres
 
 

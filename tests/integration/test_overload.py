@@ -6,10 +6,10 @@ import time
 
 import zmq
 
+from monclub.contract import protocol
 from monclub.errors import Timeout, Unavailable
 from monclub.shards import server
 from monclub.wire import codec as wire
-from monclub.wire import protocol
 from tests.fixtures.postgres import add_membres
 from tests.fixtures.waiting import wait_for
 

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from monclub.config import Config
+from monclub.contract import protocol
 from monclub.prets.ops import OPS as LIVRE_OPS
 from monclub.prets.shard import livre_domain, livre_owner
 from monclub.reunions.domain import Seances
 from monclub.reunions.ops import OPS as SEANCE_OPS
 from monclub.reunions.shard import seance_owner
 from monclub.shards.owner import Owner
-from monclub.wire import protocol
 from tests.fixtures.memory_store import MemoryDatabase
 from tests.fixtures.postgres import add_membres
 

@@ -8,9 +8,9 @@ import pytest
 
 from monclub.client.sync import Client
 from monclub.cluster.partition import partition_of
+from monclub.contract import protocol
 from monclub.errors import MonclubError, Refus
 from monclub.wire import codec as wire
-from monclub.wire import protocol
 from tests.fixtures.postgres import add_membres
 from tests.fixtures.processes import home_shard
 from tests.fixtures.waiting import wait_for

@@ -6,11 +6,11 @@ part. An in-process host of two partitions, fed batches as its ROUTER loop feeds
 import pytest
 
 from monclub.cluster.partition import partition_of
+from monclub.contract import protocol
 from monclub.reunions.domain import Seances
 from monclub.reunions.ops import OPS
 from monclub.reunions.shard import seance_owner
 from monclub.shards.host import ShardHost
-from monclub.wire import protocol
 from tests.fixtures.ownership import bump
 from tests.fixtures.postgres import add_membres
 from tests.unit.test_shard_host import FixedDirectory

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from monclub.config import Config
+from monclub.contract import protocol
 from monclub.prets.ops import OPS as LIVRE_OPS
 from monclub.prets.shard import livre_domain
 from monclub.reunions.domain import Seances
@@ -16,7 +17,6 @@ from monclub.reunions.ops import OPS
 from monclub.reunions.seance import liste_inscrits
 from monclub.shards.owner import LEASE_TRUSTED, Owner
 from monclub.wire import codec as wire
-from monclub.wire import protocol
 from tests.fixtures.memory_store import MemoryDatabase
 
 NOW = 1_000_000.0

@@ -4,11 +4,11 @@ a batch split across partitions keeps its order, a partition hosted elsewhere is
 the partitions hosted follow the assignment, handing over a bounded number at a time."""
 
 from monclub.cluster.partition import partition_of
+from monclub.contract import protocol
 from monclub.reunions.domain import Seances
 from monclub.reunions.ops import OPS
 from monclub.shards.host import ShardHost
 from monclub.shards.owner import Owner
-from monclub.wire import protocol
 from tests.fixtures.memory_store import MemoryDatabase
 
 PARTITIONS = 4
