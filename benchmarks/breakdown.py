@@ -54,6 +54,7 @@ from monclub.reunions.domain import Seances
 from monclub.reunions.ops import OPS
 from monclub.shards.owner import outbox_records
 from monclub.wire import codec as wire
+from monclub.wire.stored import empreinte
 
 PIECES = (
     ("client_encode", "client: encode the request", 1),
@@ -164,7 +165,7 @@ def in_process(seance: str, registered: list[int], fresh: list[int], places: int
         events = domain.decide(state, request, time.time())
         after = domain.apply(state, events)
         records = outbox_records(domain, events, after)
-        return protocol.ok(request.id, domain.result(request.op, events, after), 1), records, request.empreinte
+        return protocol.ok(request.id, domain.result(request.op, events, after), 1), records, empreinte(request)
 
     payloads = [encode(membre) for membre in fresh]
     requests = [OPS.parse(wire.decode(payload)) for payload in payloads]
@@ -220,7 +221,7 @@ class Rounds:
 
     def batch(self, membre: int) -> list:
         request = protocol.Request(uuid.uuid4().hex, "inscrire", {"seance": self.target.id, "membre": membre})
-        return statements.batch_of_one(self.writer, self.target, membre, request.id, self.reply, request.empreinte)
+        return statements.batch_of_one(self.writer, self.target, membre, request.id, self.reply, empreinte(request))
 
     def take(self, membre: int, first: int, second: int) -> None:
         """`membre` registers through the shard; `first` and `second` through SQL."""

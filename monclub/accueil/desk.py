@@ -23,6 +23,7 @@ from monclub.errors import MonclubError
 from monclub.events.paiements import regler
 from monclub.shards.service import NOTHING, Service
 from monclub.wire import codec as wire
+from monclub.wire.stored import empreinte, stored_reply
 
 NAME = "accueil"
 _STORED = "SELECT reply, empreinte FROM requests WHERE id = %s"
@@ -66,8 +67,8 @@ def page(conn: psycopg.Connection, op: str, args: dict) -> dict:
 
 
 def _stored_reply(request: protocol.Request, row: tuple) -> dict:
-    reply, empreinte = row
-    return protocol.stored_reply(request, bytes(reply), None if empreinte is None else bytes(empreinte))
+    reply, fingerprint = row
+    return stored_reply(request, bytes(reply), None if fingerprint is None else bytes(fingerprint))
 
 
 class Accueil(Service):
@@ -124,7 +125,7 @@ class Accueil(Service):
                 reply = protocol.ok(request.id, MUTATIONS[request.op](conn, request.args))
             except MonclubError as refusal:
                 reply = protocol.error(request.id, refusal.code, refusal.message)
-            conn.execute(_STORE, (request.id, NAME, wire.encode(reply), request.empreinte))
+            conn.execute(_STORE, (request.id, NAME, wire.encode(reply), empreinte(request)))
             self.committing = True
         return reply
 

@@ -1,18 +1,17 @@
 """Requests and replies of the shards (docs/protocol.md is the reference): the envelope, the
 field checks every branch shares, and the parsing of a request against a branch's op table.
+Pure: the bytes are monclub.wire's (the codec, and the fingerprint stored with each reply).
 
 A request is a map {"v": 1, "id": request id, "op": name, ...fields}; a reply is
 {"v": 1, "id": request id, "ok": true, "result": {...}} or
 {"v": 1, "id": request id, "ok": false, "error": {"code": ..., "message": ...}}.
 """
 
-import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from monclub.errors import InvalidField, InvalidRequest
-from monclub.wire import codec as wire
 
 VERSION = 1
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -108,24 +107,6 @@ class Request:
     op: str
     args: dict
     mutates: bool = True
-
-    @property
-    def empreinte(self) -> bytes:
-        """The request's fingerprint, its op and its checked fields: stored with its reply, so that
-        the same id sent again with another request is refused (`request_id_reused`) instead of
-        answered with the first request's reply."""
-        return hashlib.blake2b(wire.encode([self.op, sorted(self.args.items())]), digest_size=16).digest()
-
-
-REUSED = "this request id was sent before with another op or other fields: a new request needs a new id"
-
-
-def stored_reply(request: Request, reply: bytes, empreinte: bytes | None) -> dict:
-    """The reply stored under the request's id, if it was stored for this same request (a reply
-    stored before fingerprints were kept has none, and is taken as it is)."""
-    if empreinte is not None and empreinte != request.empreinte:
-        return error(request.id, "request_id_reused", REUSED)
-    return wire.decode(reply)
 
 
 @dataclass(frozen=True)

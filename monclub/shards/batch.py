@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from monclub.contract import protocol
 from monclub.wire import codec as wire
+from monclub.wire.stored import REUSED, empreinte
 
 
 @dataclass(frozen=True)
@@ -57,16 +58,16 @@ class Batch:
             self.writes.append(Write(None, events, records, None))
             return
         self.replies[request.id] = reply
-        self.empreintes[request.id] = empreinte = request.empreinte
-        self.writes.append(Write(request.id, events, records, wire.encode(reply), empreinte))
+        self.empreintes[request.id] = fingerprint = empreinte(request)
+        self.writes.append(Write(request.id, events, records, wire.encode(reply), fingerprint))
 
     def earlier_reply(self, request: protocol.Request) -> dict | None:
         """The reply to an earlier command of this batch sent with the same request id (or
         request_id_reused, if that command was another one); None if there is none."""
         if request.id not in self.replies:
             return None
-        if self.empreintes[request.id] != request.empreinte:
-            return protocol.error(request.id, "request_id_reused", protocol.REUSED)
+        if self.empreintes[request.id] != empreinte(request):
+            return protocol.error(request.id, "request_id_reused", REUSED)
         return self.replies[request.id]
 
     def drop(self, aggregate_id: str) -> None:

@@ -23,6 +23,7 @@ from monclub.errors import MonclubError, Refus, Unavailable
 from monclub.shards.batch import Batch
 from monclub.shards.stats import Stats
 from monclub.shards.store import AlreadyApplied, NotCommitted, Store
+from monclub.wire.stored import stored_reply
 
 log = logging.getLogger(__name__)
 TIMER_BACKOFF = 5.0
@@ -502,7 +503,7 @@ class Owner:
         lost = "database connection lost before commit; nothing was committed"
         return [
             (
-                protocol.stored_reply(request, *stored[request.id])
+                stored_reply(request, *stored[request.id])
                 if request.id in stored
                 else protocol.error(request.id, "unavailable", lost)
             )

@@ -10,6 +10,7 @@ from monclub.contract import protocol
 from monclub.db import connect
 from monclub.db.outbox import latest_seq, read_events
 from monclub.wire import codec as wire
+from monclub.wire.stored import empreinte
 from tests.fixtures.postgres import add_membres, as_owner
 
 WRITER_COLUMNS = "SELECT type, aggregate, branch, partition, epoch FROM events WHERE seq = %s"
@@ -44,7 +45,7 @@ def test_a_batch_of_one_writes_the_rows_of_a_shards_batch_of_one(reunions, sql):
     request = protocol.Request(uuid.uuid4().hex, "inscrire", {"seance": twin, "membre": b})
     reply = wire.encode(protocol.ok(request.id, {"statut": "inscrit"}, writer.epoch))
     batch = statements.batch_of_one(
-        writer, statements.seance_named(twin, "Jumelle", 300), b, request.id, reply, request.empreinte
+        writer, statements.seance_named(twin, "Jumelle", 300), b, request.id, reply, empreinte(request)
     )
     with sql.pipeline():
         for statement in batch:
@@ -59,7 +60,7 @@ def test_a_batch_of_one_writes_the_rows_of_a_shards_batch_of_one(reunions, sql):
         writer.shard,
         writer.epoch,
         {"statut": "inscrit"},
-        request.empreinte,
+        empreinte(request),
     )
     shards = sql.execute("SELECT count(*) FROM requests WHERE empreinte IS NOT NULL AND shard = %s", (writer.shard,))
     assert shards.fetchone()[0] >= 2
