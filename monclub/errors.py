@@ -18,24 +18,25 @@ class Code:
     retry: str
 
 
+SAME_REFUSAL = "same id returns the same refusal"
 CODES = {
     code.name: code
     for code in (
-        Code("seance_complete", "no", "same id returns the same refusal"),
-        Code("deja_inscrit", "no", "same id returns the same refusal"),
-        Code("non_inscrit", "no", "same id returns the same refusal"),
-        Code("seance_inconnue", "no", "same id returns the same refusal"),
-        Code("seance_existe", "no", "same id returns the same refusal"),
-        Code("membre_inconnu", "no", "same id returns the same refusal"),
-        Code("places_insuffisantes", "no", "same id returns the same refusal"),
-        Code("seance_annulee", "no", "same id returns the same refusal"),
-        Code("livre_inconnu", "no", "same id returns the same refusal"),
-        Code("livre_existe", "no", "same id returns the same refusal"),
-        Code("deja_emprunte", "no", "same id returns the same refusal"),
-        Code("non_emprunte", "no", "same id returns the same refusal"),
-        Code("non_emprunteur", "no", "same id returns the same refusal"),
-        Code("deja_prolonge", "no", "same id returns the same refusal"),
-        Code("en_retard", "no", "same id returns the same refusal"),
+        Code("seance_complete", "no", SAME_REFUSAL),
+        Code("deja_inscrit", "no", SAME_REFUSAL),
+        Code("non_inscrit", "no", SAME_REFUSAL),
+        Code("seance_inconnue", "no", SAME_REFUSAL),
+        Code("seance_existe", "no", SAME_REFUSAL),
+        Code("membre_inconnu", "no", SAME_REFUSAL),
+        Code("places_insuffisantes", "no", SAME_REFUSAL),
+        Code("seance_annulee", "no", SAME_REFUSAL),
+        Code("livre_inconnu", "no", SAME_REFUSAL),
+        Code("livre_existe", "no", SAME_REFUSAL),
+        Code("deja_emprunte", "no", SAME_REFUSAL),
+        Code("non_emprunte", "no", SAME_REFUSAL),
+        Code("non_emprunteur", "no", SAME_REFUSAL),
+        Code("deja_prolonge", "no", SAME_REFUSAL),
+        Code("en_retard", "no", SAME_REFUSAL),
         Code("paiement_inconnu", "no", "no: no such payment"),
         Code("paiement_clos", "no", "no: only a pending payment can be paid"),
         Code("invalid_request", "no", "no: fix the request"),
@@ -46,6 +47,9 @@ CODES = {
         Code("timeout", "unknown", "yes, with the same request id: its stored outcome is returned (client side only)"),
     )
 }
+
+# The refusals of a domain rule: the client raises them as Refus.
+DOMAIN_REFUSALS = frozenset(name for name, code in CODES.items() if code.retry == SAME_REFUSAL)
 
 
 class MonclubError(Exception):

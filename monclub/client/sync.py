@@ -24,7 +24,7 @@ from monclub import config as configuration
 from monclub.client import reach
 from monclub.client.routing import Owners, Route, accueil_request, new_request_id, route_request
 from monclub.contract import protocol
-from monclub.errors import InvalidRequest, MonclubError, Refus, Timeout, Unavailable
+from monclub.errors import DOMAIN_REFUSALS, InvalidRequest, MonclubError, Refus, Timeout, Unavailable
 from monclub.wire import codec as wire
 from monclub.wire import curve
 
@@ -32,27 +32,10 @@ _BACKOFF_BASE = 0.02
 _BACKOFF_MAX = 0.5
 _REDIRECTS_MAX = 8
 REDIRECT = object()  # an outcome: resend at once, to the owner a `wrong_owner` reply named
-_DOMAIN_CODES = {
-    "seance_complete",
-    "deja_inscrit",
-    "non_inscrit",
-    "seance_inconnue",
-    "seance_existe",
-    "membre_inconnu",
-    "places_insuffisantes",
-    "seance_annulee",
-    "livre_inconnu",
-    "livre_existe",
-    "deja_emprunte",
-    "non_emprunte",
-    "non_emprunteur",
-    "deja_prolonge",
-    "en_retard",
-}
 
 
 def error_from(code: str, message: str) -> MonclubError:
-    if code in _DOMAIN_CODES:
+    if code in DOMAIN_REFUSALS:
         return Refus(message, code)
     if code == "invalid_request":
         return InvalidRequest(message)

@@ -7,14 +7,14 @@ does not exist, a key used again for another request, a missing token) sit besid
 
 from http import HTTPStatus
 
-from monclub.errors import CODES, InvalidField, MonclubError
+from monclub.errors import DOMAIN_REFUSALS, InvalidField, MonclubError
 
 NOT_FOUND = {"seance_inconnue", "livre_inconnu", "membre_inconnu", "paiement_inconnu", "not_found"}
 INVALID = {"invalid_request", "idempotency_key_reused"}
-REFUSALS = {code for code, meaning in CODES.items() if meaning.applied == "no" and "refusal" in meaning.retry}
+
 STATUS = {
     **{code: 404 for code in NOT_FOUND},
-    **{code: 409 for code in REFUSALS - NOT_FOUND},
+    **{code: 409 for code in DOMAIN_REFUSALS - NOT_FOUND},
     **{code: 422 for code in INVALID},
     "paiement_clos": 409,
     "unavailable": 503,
