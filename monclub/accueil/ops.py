@@ -44,18 +44,22 @@ def page(key: Check) -> dict[str, Check]:
     return {"apres": nil_or(key), "limite": limite}
 
 
+def listing(name: str, key: Check, **fields: Check) -> protocol.Op:
+    """A listing's page: its rows under the op's name, and the key to ask the next page after."""
+    return protocol.query(name, {**fields, **page(key)}, reply=(name, "suivant"))
+
+
 OPS = protocol.ops(
-    commands={
-        "creer_membre": {"nom": nom, "email": nil_or(email)},
-        "regler_paiement": {"paiement": row_id},
-    },
-    queries={
-        "directory": {"branch": branch},
-        "membres": page(row_id),
-        "seances": page(seance_id),
-        "livres": page(seance_id),
-        "prets": {"en_retard": flag, **page(seance_id)},
-        "paiements": {"seance": nil_or(seance_id), **page(row_id)},
-        "notifications": {"membre": nil_or(membre_id), **page(row_id)},
-    },
+    "accueil",
+    protocol.command("creer_membre", {"nom": nom, "email": nil_or(email)}, reply=("membre",)),
+    protocol.command(
+        "regler_paiement", {"paiement": row_id}, refusals=("paiement_inconnu", "paiement_clos"), reply=("paiement",)
+    ),
+    protocol.query("directory", {"branch": branch}, reply=("branch", "partitions", "owners")),
+    listing("membres", row_id),
+    listing("seances", seance_id),
+    listing("livres", seance_id),
+    listing("prets", seance_id, en_retard=flag),
+    listing("paiements", row_id, seance=nil_or(seance_id)),
+    listing("notifications", row_id, membre=nil_or(membre_id)),
 )

@@ -110,25 +110,64 @@ class Request:
 
 
 @dataclass(frozen=True)
-class Ops:
-    """A branch's op table: each op's fields with their checks, and which ops only read."""
+class Op:
+    """One op, declared once: its fields with their checks (in the order they are checked), whether
+    it only reads, the refusals it may answer besides those every op shares (invalid_request,
+    wrong_owner, unavailable, internal_error: docs/protocol.md §5), and the fields of its result.
+    The shard's parser, the clients' routing, the web's metrics and the test of docs/protocol.md
+    read it."""
 
-    fields: dict[str, dict[str, Check]]
-    queries: frozenset[str]
+    name: str
+    fields: dict[str, Check]
+    reads: bool = False
+    refusals: tuple[str, ...] = ()
+    reply: tuple[str, ...] = ()
+
+
+def command(name: str, fields: dict[str, Check], refusals: tuple[str, ...] = (), reply: tuple[str, ...] = ()) -> Op:
+    """An op that changes something: recorded under its request id, refusals included."""
+    return Op(name, fields, False, refusals, reply)
+
+
+def query(name: str, fields: dict[str, Check], refusals: tuple[str, ...] = (), reply: tuple[str, ...] = ()) -> Op:
+    """An op that only reads: never recorded."""
+    return Op(name, fields, True, refusals, reply)
+
+
+SHARD_PING = query("ping", {}, reply=("shard", "pid", "loaded", "handled", "waiting", "partitions", "stats"))
+SERVICE_PING = query("ping", {}, reply=("service", "pid", "handled"))
+DIRECTORY = query("directory", {}, reply=("branch", "partitions", "owners"))
+
+
+@dataclass(frozen=True)
+class Ops:
+    """A service's op table (a branch's shards, the accueil, the replay): its declared ops."""
+
+    service: str
+    declared: dict[str, Op]
+
+    @property
+    def fields(self) -> dict[str, dict[str, Check]]:
+        return {name: op.fields for name, op in self.declared.items()}
+
+    @property
+    def queries(self) -> frozenset[str]:
+        return frozenset(name for name, op in self.declared.items() if op.reads)
 
     def parse(self, message: dict) -> Request:
         return parse_request(message, self)
 
 
-def ops(commands: dict[str, dict[str, Check]], queries: dict[str, dict[str, Check]]) -> Ops:
-    """An op table; every endpoint also answers `ping`, a query with no field."""
-    reads = {"ping": {}, **queries}
-    return Ops({**reads, **commands}, frozenset(reads))
+def ops(service: str, *declared: Op) -> Ops:
+    """A service's op table (the accueil, the replay): it also answers `ping`, a query with no
+    field."""
+    return Ops(service, {op.name: op for op in (SERVICE_PING, *declared)})
 
 
-def shard_ops(commands: dict[str, dict[str, Check]], queries: dict[str, dict[str, Check]]) -> Ops:
-    """A shard process's op table: also `directory`, a query with no field (docs/protocol.md §2)."""
-    return ops(commands, {"directory": {}, **queries})
+def shard_ops(branch: str, *declared: Op) -> Ops:
+    """A shard process's op table: its `ping` says what the process hosts, and `directory` where
+    every partition of the branch lives (docs/protocol.md §2)."""
+    return Ops(branch, {op.name: op for op in (SHARD_PING, DIRECTORY, *declared)})
 
 
 def is_version(value) -> bool:
@@ -148,9 +187,10 @@ def parse_request(message: dict, table: Ops) -> Request:
     if rid is None:
         raise InvalidRequest("field 'id' must be 8 to 128 printable ASCII characters, unique per request")
     op = message.get("op")
-    if not isinstance(op, str) or op not in table.fields:
-        raise InvalidRequest(f"field 'op' must be one of {', '.join(sorted(table.fields))}")
-    fields = table.fields[op]
+    if not isinstance(op, str) or op not in table.declared:
+        raise InvalidRequest(f"field 'op' must be one of {', '.join(sorted(table.declared))}")
+    declared = table.declared[op]
+    fields = declared.fields
     extra = set(message) - set(fields) - {"v", "id", "op"}
     if extra:
         raise InvalidRequest(f"op {op!r} takes no field {sorted(extra)[0]!r}")
@@ -158,7 +198,7 @@ def parse_request(message: dict, table: Ops) -> Request:
     if missing:
         raise InvalidRequest(f"op {op!r} needs field {missing[0]!r}")
     args = {name: check(name, message[name]) for name, check in fields.items()}
-    return Request(rid, op, args, op not in table.queries)
+    return Request(rid, op, args, not declared.reads)
 
 
 def request(request_id: str, op: str, **fields) -> dict:

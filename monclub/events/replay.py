@@ -28,7 +28,9 @@ def limite(name: str, value) -> int:
     return value
 
 
-OPS = protocol.ops(commands={}, queries={"events": {"depuis": protocol.row_id, "limite": limite}})
+OPS = protocol.ops(
+    "replay", protocol.query("events", {"depuis": protocol.row_id, "limite": limite}, reply=("events", "dernier"))
+)
 
 
 def events_page(conn: psycopg.Connection, depuis: int, limite: int) -> dict:

@@ -24,7 +24,7 @@ NOTHING = "nothing was committed"
 
 class Service:
     name = ""
-    domain = SimpleNamespace(ops=protocol.ops({}, {}))  # the loop parses requests with `domain.ops`
+    domain = SimpleNamespace(ops=protocol.ops("service"))  # the loop parses requests with `domain.ops`
 
     def __init__(self, conninfo: str):
         self.conninfo = conninfo
