@@ -2,8 +2,9 @@
 
 Every part that needs the list reads it here: the advisory-lock classes of the owners, the tcp
 port offsets, the fresh child of `monclub reload`, the tree's view of its branches, the accueil's
-`directory` op, the cluster view. A branch names the module of its shard wiring (`BRANCH` in
-`monclub.<branch>.shard`) instead of importing it, so that this module stays at the bottom of the
+`directory` op, the cluster view. A branch names its aggregate's key field, the command that shows one, and
+the modules of its op table and shard wiring (`OPS` in `monclub.<branch>.ops`, `BRANCH` in
+`monclub.<branch>.shard`) instead of importing them, so that this module stays at the bottom of the
 layers: nothing here imports MonClub.
 """
 
@@ -16,6 +17,8 @@ class Branch:
     """An aggregate branch: a supervisor of shard processes that own its partitions."""
 
     name: str
+    key: str
+    shown_by: str
     lock_class: int
     tcp_offset: int
 
@@ -27,6 +30,10 @@ class Branch:
         """The branch's shard wiring (`shards.branch.Branch`), imported on demand."""
         return importlib.import_module(self.shard_module).BRANCH
 
+    def ops(self):
+        """The branch's op table (`monclub.<branch>.ops.OPS`: its declarations), imported on demand."""
+        return importlib.import_module(f"monclub.{self.name}.ops").OPS
+
 
 @dataclass(frozen=True)
 class Service:
@@ -37,8 +44,8 @@ class Service:
 
 
 BRANCHES = (
-    Branch("reunions", lock_class=0x4D43_0100, tcp_offset=0),
-    Branch("prets", lock_class=0x4D43_0300, tcp_offset=100),
+    Branch("reunions", "seance", "monclub seance voir", lock_class=0x4D43_0100, tcp_offset=0),
+    Branch("prets", "livre", "monclub pret voir", lock_class=0x4D43_0300, tcp_offset=100),
 )
 SERVICES = (Service("accueil", 200), Service("replay", 201), Service("bus-out", 202))
 BRANCH_NAMES = tuple(branch.name for branch in BRANCHES)

@@ -13,16 +13,10 @@ import uuid
 from dataclasses import dataclass
 
 from monclub import config as configuration
+from monclub import registry
 from monclub.accueil.ops import OPS as ACCUEIL_OPS
 from monclub.cluster.partition import host_of, partition_of
 from monclub.contract import protocol
-from monclub.prets.ops import OPS as PRETS_OPS
-from monclub.reunions.ops import OPS as REUNIONS_OPS
-
-_BRANCHES = {
-    "reunions": (REUNIONS_OPS, "seance", "monclub seance voir"),
-    "prets": (PRETS_OPS, "livre", "monclub pret voir"),
-}
 
 
 def new_request_id() -> str:
@@ -48,12 +42,12 @@ def route_request(
     config: configuration.Config, branch: str, op: str, key: str, request_id: str | None, fields: dict
 ) -> tuple[Route, dict]:
     """The request checked by the shard's own op table, and where it goes first."""
-    table, key_field, show = _BRANCHES[branch]
-    message = protocol.request(request_id or new_request_id(), op, **{key_field: key}, **fields)
-    parsed = table.parse(message)
+    declared = registry.branch(branch)
+    message = protocol.request(request_id or new_request_id(), op, **{declared.key: key}, **fields)
+    parsed = declared.ops().parse(message)
     partition = partition_of(key, config.partition_count(branch))
     guess = config.endpoint(branch, host_of(partition, config.shard_count(branch)))
-    shows = f"{show} {key}" if parsed.mutates else None
+    shows = f"{declared.shown_by} {key}" if parsed.mutates else None
     return Route(branch, partition, guess, shows), message
 
 
