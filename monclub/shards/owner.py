@@ -145,11 +145,17 @@ class Owner:
         return replies
 
     def _query(self, request: protocol.Request) -> dict | None:
+        """A query answered from memory at this owner's epoch, its refusal too (`seance_inconnue`,
+        `livre_inconnu`), as every reply this owner decides."""
         try:
             aggregate_id = request.args[self.domain.key]
             self._sure_to_own()
-            result = self.domain.query(request.op, self.aggregate(aggregate_id), aggregate_id)
-            return protocol.ok(request.id, result, self._store().epoch)
+            state = self.aggregate(aggregate_id)
+            epoch = self._store().epoch
+            try:
+                return protocol.ok(request.id, self.domain.query(request.op, state, aggregate_id), epoch)
+            except Refus as refus:
+                return protocol.error(request.id, refus.code, refus.message, epoch)
         except MonclubError as error:
             return protocol.error(request.id, error.code, error.message)
         except FencedOut as error:

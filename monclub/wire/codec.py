@@ -28,11 +28,31 @@ class _Refused(ValueError):
     """Bytes that msgpack reads but MonClub refuses."""
 
 
-def _string_keys(value: dict) -> dict:
-    for key in value:
+# A key's msgpack type, as the refusal names it (bool before int: a bool is an int in Python).
+_KEY_TYPES = (
+    (bool, "a bool"),
+    (int, "an int"),
+    (float, "a float"),
+    (bytes, "a bin"),
+    (list, "an array"),
+    (dict, "a map"),
+)
+
+
+def _key_type(key) -> str:
+    if key is None:
+        return "a nil"
+    return next((name for kind, name in _KEY_TYPES if isinstance(key, kind)), f"a {type(key).__name__}")
+
+
+def _string_keys(pairs: list[tuple]) -> dict:
+    """A map's (key, value) pairs as msgpack read them, a dict if every key is a str. Read as pairs,
+    with msgpack's own `strict_map_key` off (its text names Python types), so that a key of any
+    other type, an array or a map included (no dict can hold those), gets this one refusal."""
+    for key, _ in pairs:
         if type(key) is not str:
-            raise _Refused(f"map keys must be str, got a {type(key).__name__} key")
-    return value
+            raise _Refused(f"map keys must be str, got {_key_type(key)} key")
+    return dict(pairs)
 
 
 def _no_ext(code: int, data: bytes):
@@ -61,7 +81,7 @@ def decode(data: bytes, max_bytes: int = MAX_MESSAGE_BYTES, limits: dict = _LIMI
         raise DecodeError(f"message of {len(data)} bytes exceeds {max_bytes}", data)
     try:
         value = msgpack.unpackb(
-            data, raw=False, strict_map_key=True, object_hook=_string_keys, ext_hook=_no_ext, **limits
+            data, raw=False, strict_map_key=False, object_pairs_hook=_string_keys, ext_hook=_no_ext, **limits
         )
     except (ValueError, TypeError) as error:
         raise DecodeError(_reason(error), data) from None

@@ -50,9 +50,14 @@ BAD = {
     "nesting within the stack, where an integer is expected": (packed(membre=nested(1000)), "'membre'"),
     "non-utf8 string": (b"\x81\xa2op\xa2\xff\xfe", "UTF-8"),
     "utf-8 encoded surrogate": (b"\x81\xa2op\xa3\xed\xa0\x80", "UTF-8"),
-    "integer map key": (msgpack.packb({1: 2}), "map key"),
-    "bin map key": (msgpack.packb({**protocol.request("bad-request-00001", "ping"), b"op": "ping"}), "map key"),
-    "integer key in a nested map": (packed(membre={1: 2}), "map key"),
+    "integer map key": (msgpack.packb({1: 2}), "map keys must be str, got an int key"),
+    "nil map key": (msgpack.packb({**VALID, None: 1}), "map keys must be str, got a nil key"),
+    "float map key": (msgpack.packb({**VALID, 1.5: 1}), "map keys must be str, got a float key"),
+    "bin map key": (
+        msgpack.packb({**protocol.request("bad-request-00001", "ping"), b"op": "ping"}),
+        "map keys must be str, got a bin key",
+    ),
+    "integer key in a nested map": (packed(membre={1: 2}), "map keys must be str, got an int key"),
     "wrong type": (packed(membre="1"), "'membre'"),
     "boolean as integer": (packed(membre=True), "'membre'"),
     "float as integer": (packed(membre=1.0), "'membre'"),
@@ -107,6 +112,17 @@ def test_bad_request_gets_invalid_request_and_a_valid_one_then_succeeds(shard_so
     assert says in reply["error"]["message"] and "\n" not in reply["error"]["message"]
     assert sql.execute("SELECT count(*) FROM requests").fetchone() == (0,)
     assert ask(shard_socket, wire.encode(VALID))["ok"] is True
+
+
+def test_int_nil_float_and_bin_map_keys_get_one_code_and_the_documented_message(shard_socket):
+    """docs/protocol.md §13: `map keys must be str, got <its msgpack type> key`, never msgpack's own
+    text (which named Python types, `NoneType`, for all but bin keys)."""
+    for key, kind in ((1, "an int"), (None, "a nil"), (1.5, "a float"), (b"op", "a bin")):
+        reply = ask(shard_socket, msgpack.packb({**VALID, key: 1}, use_bin_type=True))
+        assert reply["id"] is None and reply["error"] == {
+            "code": "invalid_request",
+            "message": f"map keys must be str, got {kind} key",
+        }
 
 
 def test_a_refusal_names_the_request_id_when_it_could_be_read(shard_socket):

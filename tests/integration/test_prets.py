@@ -4,12 +4,17 @@ outages, and a séance branch that serves on while the loan branch is being kill
 import random
 import threading
 import time
+import uuid
 
 import pytest
 
+from monclub.cluster.partition import partition_of
+from monclub.contract import protocol
 from monclub.errors import MonclubError, Refus
 from monclub.supervision.rpc import rpc
+from monclub.wire import codec as wire
 from tests.fixtures.postgres import add_membres
+from tests.fixtures.processes import home_shard
 from tests.fixtures.waiting import wait_for
 
 FAST = "[prets]\nshards = 2\njour_seconds = 1\njours = 1\nrelance_seconds = 1\nrelances_max = 3\n"
@@ -176,3 +181,26 @@ def test_the_seance_branch_answers_while_the_loan_branch_is_killed_in_a_loop(fas
         stop.set()
         killer.join()
     assert len(kills) >= 5 and answered > 10
+
+
+def test_a_loan_query_refused_by_its_owner_carries_its_epoch_as_a_command_refused_does(tree, sql):
+    """docs/protocol.md §6: `livre_inconnu` from `etat` carries the epoch, as from `retourner`:
+    every reply the owner of a partition decides does."""
+    (membre,) = add_membres(sql, 1)
+    config = tree.config
+    endpoint = config.endpoint("prets", home_shard(config, "ghost", "prets"))
+    partition = partition_of("ghost", config.pret_partitions)
+
+    def send(op: str, **fields) -> dict | None:
+        request_id = uuid.uuid4().hex
+        with tree.client() as client:
+            return client._attempt(endpoint, wire.encode(protocol.request(request_id, op, **fields)), request_id, 5.0)
+
+    tree.wait_healthy()
+    etat = send("etat", livre="ghost")
+    retourner = send("retourner", livre="ghost", membre=membre)
+    epoch = sql.execute("SELECT epoch FROM partitions WHERE branch = 'prets' AND partition = %s", (partition,))
+    owned_at = epoch.fetchone()[0]
+    for reply in (etat, retourner):
+        assert reply is not None and reply["error"]["code"] == "livre_inconnu", reply
+        assert reply["epoch"] == owned_at, reply

@@ -207,3 +207,24 @@ def test_replies_carry_the_epoch_they_were_decided_at_and_a_resend_the_stored_on
     assert refused["error"]["code"] == "seance_existe" and refused["epoch"] == first + 1
     assert send("creer", "creer-polar-0001", seance="polar", titre="Polar", places=2, attente=0, tarif=0) == created
     assert send("inscrire", "inscrire-polar-01", seance="polar", membre=membre)["epoch"] == first + 1
+
+
+def test_a_query_refused_by_the_owner_carries_its_epoch_as_a_command_refused_does(reunions, sql):
+    """docs/protocol.md §6: `seance_inconnue` from `etat` and `places_restantes` carries the epoch,
+    as from `inscrire`: every reply the owner of a partition decides does."""
+    (membre,) = add_membres(sql, 1)
+    endpoint = reunions.config.endpoint("reunions", home_shard(reunions.config, "ghost"))
+    partition = partition_of("ghost", reunions.config.partitions)
+
+    def send(op: str, **fields) -> dict | None:
+        request_id = uuid.uuid4().hex
+        with reunions.client() as client:
+            return client._attempt(endpoint, wire.encode(protocol.request(request_id, op, **fields)), request_id, 5.0)
+
+    replies = [send("etat", seance="ghost"), send("places_restantes", seance="ghost")]
+    replies.append(send("inscrire", seance="ghost", membre=membre))
+    epoch = sql.execute("SELECT epoch FROM partitions WHERE branch = 'reunions' AND partition = %s", (partition,))
+    owned_at = epoch.fetchone()[0]
+    for reply in replies:
+        assert reply is not None and reply["error"]["code"] == "seance_inconnue", reply
+        assert reply["epoch"] == owned_at, reply
