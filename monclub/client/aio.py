@@ -33,13 +33,9 @@ class AsyncClient:
         self.waiting: dict[str, list[asyncio.Future]] = {}
         self.owners = Owners()
 
-    async def call(self, op: str, seance: str, request_id: str | None = None, **fields) -> dict:
-        """A request to the Réunions shard that owns `seance`."""
-        return await self._send(*route_request(self.config, "reunions", op, seance, request_id, fields))
-
-    async def pret(self, op: str, livre: str, request_id: str | None = None, **fields) -> dict:
-        """A request to the Prêts shard that owns `livre`."""
-        return await self._send(*route_request(self.config, "prets", op, livre, request_id, fields))
+    async def command(self, branch: str, op: str, key: str, request_id: str | None = None, **fields) -> dict:
+        """A request to the shard of `branch` that owns the aggregate `key` (any op it declares)."""
+        return await self._send(*route_request(self.config, branch, op, key, request_id, fields))
 
     async def accueil(self, op: str, request_id: str | None = None, **fields) -> dict:
         """A request to the accueil: membres, listings page by page, payments settled."""

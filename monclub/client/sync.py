@@ -131,16 +131,17 @@ class Client:
         route = Route(branch, None, self.config.endpoint(branch, shard))
         return self._send(route, protocol.request(new_request_id(), "directory"))
 
+    def command(self, branch: str, op: str, key: str, request_id: str | None = None, **fields) -> dict:
+        """A request to the shard of `branch` that owns the aggregate `key` (any op it declares)."""
+        return self._send(*route_request(self.config, branch, op, key, request_id, fields))
+
     def call(self, op: str, seance: str, request_id: str | None = None, **fields) -> dict:
         """A request to the Réunions shard that owns `seance`."""
-        return self._send(*self._routed("reunions", op, seance, request_id, fields))
+        return self.command("reunions", op, seance, request_id, **fields)
 
     def pret(self, op: str, livre: str, request_id: str | None = None, **fields) -> dict:
         """A request to the Prêts shard that owns `livre`."""
-        return self._send(*self._routed("prets", op, livre, request_id, fields))
-
-    def _routed(self, branch: str, op: str, key: str, request_id: str | None, fields: dict) -> tuple[Route, dict]:
-        return route_request(self.config, branch, op, key, request_id, fields)
+        return self.command("prets", op, livre, request_id, **fields)
 
     def _send(self, route: Route, message: dict) -> dict:
         """Send until one reply arrives or the deadline passes; the result, or raise by code."""

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from monclub import registry
 from monclub.client.ids import slug
 from monclub.contract import protocol
 from monclub.db import reads
@@ -27,16 +28,28 @@ EVENTS_PAGE_MAX = 1000
 
 @dataclass(frozen=True)
 class ShardCommand:
-    """A route to a shard op: the body fields it takes, where its aggregate id comes from (a path
-    parameter, or the body's `id` for a creation), what fills a field left out."""
+    """A route to a shard op: its fields are the op's declared ones, its aggregate id comes from
+    the path, or from the body's `id` for a creation (`created`: the part of the result that is
+    the answer); `defaults` fill the fields a request may leave out."""
 
     branch: str
     op: str
-    fields: tuple[str, ...]
-    required: tuple[str, ...]
-    path_key: str | None = None
     defaults: dict = field(default_factory=dict)
     created: str | None = None
+
+    @property
+    def key(self) -> str:
+        return registry.branch(self.branch).key
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        declared = registry.branch(self.branch).ops().declared[self.op].fields
+        named = tuple(name for name in declared if name != self.key)
+        return ("id", *named) if self.created else named
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(name for name in self.fields if name != "id" and name not in self.defaults)
 
 
 def _web(request: Request):
@@ -46,8 +59,8 @@ def _web(request: Request):
 def _aggregate_id(request: Request, spec: ShardCommand, got: Incoming, fields: dict) -> str:
     """The séance or copy the command names; a creation without an `id` gets one from its titre,
     the same for every resend of one Idempotency-Key (so that a resend reaches the same shard)."""
-    if spec.path_key:
-        return path_id(request, spec.path_key)
+    if not spec.created:
+        return path_id(request, spec.key)
     given = fields.pop("id", None)
     if given is not None:
         return protocol.seance_id("id", given)
@@ -61,9 +74,8 @@ def shard_route(path: str, spec: ShardCommand) -> Route:
         got = await incoming(request, web.settings.max_body, spec.fields, spec.required)
         fields = {**spec.defaults, **got.body}
         key = _aggregate_id(request, spec, got, fields)
-        send = web.client.call if spec.branch == "reunions" else web.client.pret
         with web.metrics.command(spec.branch, spec.op):
-            result = await send(spec.op, key, got.request_id, **fields)
+            result = await web.client.command(spec.branch, spec.op, key, got.request_id, **fields)
         if spec.created:
             return JSONResponse(result[spec.created], status_code=201)
         return JSONResponse(result)
@@ -118,8 +130,7 @@ def aggregate_route(path: str, branch: str, name: str) -> Route:
     async def endpoint(request: Request) -> JSONResponse:
         web = _web(request)
         aggregate = path_id(request, name)
-        ask = web.client.call if branch == "reunions" else web.client.pret
-        etat = await ask("etat", aggregate)
+        etat = await web.client.command(branch, "etat", aggregate)
         owner = await web.run_blocking(lambda: observe.owner(web.config, branch, aggregate))
         return JSONResponse({**etat, "owner": owner})
 
@@ -167,44 +178,19 @@ def routes(pret_jours: int) -> list[Route]:
     return [
         accueil_route("/api/membres", "creer_membre", ("nom", "email"), ("nom",), 201, _membre),
         read_route("/api/membres", reads.membres),
-        shard_route(
-            "/api/seances",
-            ShardCommand(
-                reunions,
-                "creer",
-                ("id", "titre", "places", "attente", "tarif"),
-                ("titre", "places"),
-                defaults={"attente": 0, "tarif": 0},
-                created="seance",
-            ),
-        ),
+        shard_route("/api/seances", ShardCommand(reunions, "creer", {"attente": 0, "tarif": 0}, created="seance")),
         read_route("/api/seances", reads.seances),
         aggregate_route("/api/seances/{seance}", reunions, "seance"),
-        shard_route(
-            "/api/seances/{seance}/places",
-            ShardCommand(reunions, "changer_places", ("places",), ("places",), "seance"),
-        ),
-        shard_route("/api/seances/{seance}/annuler", ShardCommand(reunions, "annuler", (), (), "seance")),
-        shard_route(
-            "/api/seances/{seance}/inscrire", ShardCommand(reunions, "inscrire", ("membre",), ("membre",), "seance")
-        ),
-        shard_route(
-            "/api/seances/{seance}/desinscrire",
-            ShardCommand(reunions, "desinscrire", ("membre",), ("membre",), "seance"),
-        ),
-        shard_route("/api/livres", ShardCommand(prets, "ajouter", ("id", "titre"), ("titre",), created="livre")),
+        shard_route("/api/seances/{seance}/places", ShardCommand(reunions, "changer_places")),
+        shard_route("/api/seances/{seance}/annuler", ShardCommand(reunions, "annuler")),
+        shard_route("/api/seances/{seance}/inscrire", ShardCommand(reunions, "inscrire")),
+        shard_route("/api/seances/{seance}/desinscrire", ShardCommand(reunions, "desinscrire")),
+        shard_route("/api/livres", ShardCommand(prets, "ajouter", created="livre")),
         read_route("/api/livres", reads.livres),
         aggregate_route("/api/livres/{livre}", prets, "livre"),
-        shard_route(
-            "/api/livres/{livre}/emprunter",
-            ShardCommand(prets, "emprunter", ("membre", "jours"), ("membre",), "livre", {"jours": pret_jours}),
-        ),
-        shard_route(
-            "/api/livres/{livre}/retourner", ShardCommand(prets, "retourner", ("membre",), ("membre",), "livre")
-        ),
-        shard_route(
-            "/api/livres/{livre}/prolonger", ShardCommand(prets, "prolonger", ("membre",), ("membre",), "livre")
-        ),
+        shard_route("/api/livres/{livre}/emprunter", ShardCommand(prets, "emprunter", {"jours": pret_jours})),
+        shard_route("/api/livres/{livre}/retourner", ShardCommand(prets, "retourner")),
+        shard_route("/api/livres/{livre}/prolonger", ShardCommand(prets, "prolonger")),
         read_route("/api/prets", reads.prets_en_cours, _en_retard),
         read_route("/api/paiements", reads.paiements, _seance_param),
         accueil_route("/api/paiements/{paiement}/regler", "regler_paiement", (), (), 200, _reglement),

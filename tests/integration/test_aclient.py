@@ -21,14 +21,14 @@ def test_fifty_calls_in_flight_on_one_socket_each_get_their_own_reply(reunions, 
     async def run():
         client = AsyncClient(reunions.config)
         try:
-            await client.call("creer", "hot", titre="Hot", places=40, attente=5, tarif=0)
+            await client.command("reunions", "creer", "hot", titre="Hot", places=40, attente=5, tarif=0)
             answers = await asyncio.gather(
-                *(client.call("inscrire", "hot", membre=m) for m in membres[:50]), return_exceptions=True
+                *(client.command("reunions", "inscrire", "hot", membre=m) for m in membres[:50]), return_exceptions=True
             )
             with pytest.raises(InvalidField):
-                await client.call("inscrire", "hot", membre=0)
+                await client.command("reunions", "inscrire", "hot", membre=0)
             with pytest.raises(Refus) as refused:
-                await client.call("inscrire", "hot", membre=membres[0])
+                await client.command("reunions", "inscrire", "hot", membre=membres[0])
             return answers, refused.value.code, len(client.sockets)
         finally:
             await client.close()
@@ -46,9 +46,9 @@ def test_calls_in_flight_through_a_kill_9_of_their_shard_are_applied_once(reunio
     async def run():
         client = AsyncClient(reunions.config, attempt_timeout=0.3, deadline=20)
         try:
-            await client.call("creer", "storm", titre="Storm", places=100, attente=0, tarif=0)
+            await client.command("reunions", "creer", "storm", titre="Storm", places=100, attente=0, tarif=0)
             shard = reunions.shard_pids()[home_shard(reunions.config, "storm")]
-            calls = [asyncio.ensure_future(client.call("inscrire", "storm", membre=m)) for m in membres]
+            calls = [asyncio.ensure_future(client.command("reunions", "inscrire", "storm", membre=m)) for m in membres]
             await asyncio.sleep(0)
             os.kill(shard, signal.SIGKILL)
             return await asyncio.gather(*calls)
@@ -70,7 +70,7 @@ def test_a_call_fails_at_once_when_nothing_listens_nor_will(reunions):
             loop = asyncio.get_running_loop()
             began = loop.time()
             with pytest.raises(Unavailable, match="not running"):
-                await client.call("etat", "x")
+                await client.command("reunions", "etat", "x")
             return loop.time() - began
         finally:
             await client.close()
