@@ -16,8 +16,9 @@ import zmq
 import zmq.asyncio
 
 from monclub import config as configuration
+from monclub.client.attempts import Attempts, Reach, Send, exchange
 from monclub.client.routing import Owners, Route, accueil_request, route_request
-from monclub.client.sync import REDIRECT, Attempts, connected, unreachable
+from monclub.client.sync import connected, unreachable
 from monclub.errors import InvalidRequest
 from monclub.wire import codec as wire
 
@@ -42,22 +43,23 @@ class AsyncClient:
         return await self._send(*accueil_request(self.config, op, request_id, fields))
 
     async def _send(self, route: Route, message: dict) -> dict:
+        """The steps of monclub.client.attempts.exchange, each done on the event loop."""
         loop = asyncio.get_running_loop()
         attempts = Attempts(route, message, self.attempt_timeout, self.deadline, loop.time(), self.owners)
-        while True:
-            endpoint = attempts.endpoint()
-            await self._check_reachable(route, endpoint, message["op"], attempts.unanswered)
-            timeout = attempts.timeout(loop.time())
-            reply = await self._attempt(endpoint, attempts.payload, message["id"], timeout)
-            result = attempts.outcome(reply, endpoint)
-            if result is REDIRECT:
-                continue
-            if result is not None:
-                return result
-            pause = attempts.pause(loop.time())
-            if pause is None:
-                raise attempts.gave_up()
-            await asyncio.sleep(pause)
+        steps = exchange(attempts, loop.time)
+        answer = None
+        try:
+            while True:
+                step = steps.send(answer)
+                answer = None
+                if isinstance(step, Reach):
+                    await self._check_reachable(route, step.endpoint, message["op"], step.unanswered)
+                elif isinstance(step, Send):
+                    answer = await self._attempt(step.endpoint, attempts.payload, message["id"], step.timeout)
+                else:
+                    await asyncio.sleep(step.seconds)
+        except StopIteration as done:
+            return done.value
 
     async def _check_reachable(self, route: Route, endpoint: str, op: str, unanswered: int) -> None:
         """As the sync client: asked (in a worker thread) before the first call to a shard and

@@ -15,33 +15,18 @@ instead of at its deadline.
 Not thread-safe: one Client per thread.
 """
 
-import random
 import time
 
 import zmq
 
 from monclub import config as configuration
 from monclub.client import reach
+from monclub.client.attempts import Attempts, Reach, Send, exchange
 from monclub.client.routing import Owners, Route, accueil_request, new_request_id, route_request
 from monclub.contract import protocol
-from monclub.errors import DOMAIN_REFUSALS, InvalidRequest, MonclubError, Refus, Timeout, Unavailable
+from monclub.errors import MonclubError, Timeout, Unavailable
 from monclub.wire import codec as wire
 from monclub.wire import curve
-
-_BACKOFF_BASE = 0.02
-_BACKOFF_MAX = 0.5
-_REDIRECTS_MAX = 8
-REDIRECT = object()  # an outcome: resend at once, to the owner a `wrong_owner` reply named
-
-
-def error_from(code: str, message: str) -> MonclubError:
-    if code in DOMAIN_REFUSALS:
-        return Refus(message, code)
-    if code == "invalid_request":
-        return InvalidRequest(message)
-    if code == "unavailable":
-        return Unavailable(message)
-    return MonclubError(message, code)
 
 
 def probe(config: configuration.Config, shard: int, branch: str = "reunions", timeout: float = 0.3) -> dict | None:
@@ -144,23 +129,24 @@ class Client:
         return self.command("prets", op, livre, request_id, **fields)
 
     def _send(self, route: Route, message: dict) -> dict:
-        """Send until one reply arrives or the deadline passes; the result, or raise by code."""
+        """Send until one reply arrives or the deadline passes; the result, or raise by code: the
+        steps of monclub.client.attempts.exchange, each done with blocking calls."""
         attempts = Attempts(route, message, self.attempt_timeout, self.deadline, time.monotonic(), self.owners)
-        while True:
-            endpoint = attempts.endpoint()
-            self._check_reachable(route, endpoint, message["op"], attempts.unanswered)
-            timeout = attempts.timeout(time.monotonic())
-            reply = self._attempt(endpoint, attempts.payload, message["id"], timeout)
-            result = attempts.outcome(reply, endpoint)
-            if result is REDIRECT:
-                continue
-            if result is not None:
-                return result
-            pause = attempts.pause(time.monotonic())
-            if pause is None:
-                raise attempts.gave_up()
-            self.retries += 1
-            time.sleep(pause)
+        steps = exchange(attempts, time.monotonic)
+        answer = None
+        try:
+            while True:
+                step = steps.send(answer)
+                answer = None
+                if isinstance(step, Reach):
+                    self._check_reachable(route, step.endpoint, message["op"], step.unanswered)
+                elif isinstance(step, Send):
+                    answer = self._attempt(step.endpoint, attempts.payload, message["id"], step.timeout)
+                else:
+                    self.retries += 1
+                    time.sleep(step.seconds)
+        except StopIteration as done:
+            return done.value
 
     def _check_reachable(self, route: Route, endpoint: str, op: str, unanswered: int) -> None:
         """Fail at once when nothing listens for the request and nothing will start its shard again;
@@ -211,65 +197,3 @@ def unreachable(
     if unanswered and route.shows:
         return Timeout(f"{reason}; whether {op} was applied is unknown until it is back: `{route.shows}` shows it")
     return Unavailable(reason)
-
-
-class Attempts:
-    """Lazy Pirate for one call, without I/O (the sync Client and the asyncio AsyncClient drive
-    it): one request id on every attempt, how long each may wait, what a reply means, the
-    jittered backoff before the next, and the error once the deadline has passed."""
-
-    def __init__(
-        self, route: Route, message: dict, attempt_timeout: float, deadline: float, now: float, owners: Owners
-    ):
-        self.route = route
-        self.owners = owners
-        self.redirects = 0
-        self.op = message["op"]
-        self.payload = wire.encode(message)
-        self.attempt_timeout = attempt_timeout
-        self.total = deadline
-        self.deadline = now + deadline
-        self.attempt = 0
-        self.unanswered = 0
-
-    def endpoint(self) -> str:
-        return self.owners.endpoint(self.route)
-
-    def timeout(self, now: float) -> float:
-        return min(self.attempt_timeout, max(self.deadline - now, 0.01))
-
-    def outcome(self, reply: dict | None, endpoint: str):
-        """The result of an ok reply from `endpoint`; REDIRECT to resend at once to the owner a
-        `wrong_owner` reply named; None to try again after a pause (no reply, `unavailable`, or
-        an owner not known yet); else raise the error its code names."""
-        if reply is not None and reply.get("ok"):
-            return reply["result"]
-        if reply is not None and self.redirects < _REDIRECTS_MAX and self.owners.redirected(self.route, reply["error"]):
-            self.redirects += 1
-            return REDIRECT
-        if reply is not None and reply["error"]["code"] not in ("unavailable", "wrong_owner"):
-            raise error_from(reply["error"]["code"], reply["error"]["message"])
-        if reply is None and self.route.partition is not None:
-            self.owners.forget_node(endpoint)
-        self.unanswered += reply is None
-        return None
-
-    def pause(self, now: float) -> float | None:
-        """The backoff before the next attempt, or None when it would pass the deadline."""
-        pause = min(_BACKOFF_MAX, _BACKOFF_BASE * 2**self.attempt) * random.uniform(0.5, 1.5)
-        self.attempt += 1
-        return None if now + pause >= self.deadline else pause
-
-    def gave_up(self) -> MonclubError:
-        route, where = self.route, f"{self.route.place} ({self.endpoint()})"
-        if not self.unanswered:
-            return Unavailable(
-                f"{where} answered unavailable until the {self.total:.1f}s deadline (is its database down? "
-                "see monclub status); nothing was committed"
-            )
-        if route.shows is None:
-            return Timeout(f"no answer from {where} within {self.total:.1f}s; see monclub status")
-        return Timeout(
-            f"no answer from {where} within {self.total:.1f}s ({self.attempt} attempts of the same request): "
-            f"whether {self.op} was applied is unknown; `{route.shows}` shows it"
-        )
