@@ -8,7 +8,7 @@ from monclub.client.sync import Client
 from monclub.contract import protocol
 from monclub.db import reads
 from monclub.db.membres import creer_membre
-from monclub.tree import status as observe
+from monclub.tree import status as tree_status
 from monclub.words import compte, montant
 
 
@@ -25,7 +25,7 @@ def _render_seance(etat: dict) -> str:
         f"  attente:  {', '.join(map(str, etat['attente'])) or '-'}",
     ]
     if "owner" in etat:
-        lines.append(f"  owner: {observe.describe_owner(etat['owner'])}")
+        lines.append(f"  owner: {tree_status.describe_owner(etat['owner'])}")
     return "\n".join(lines)
 
 
@@ -118,7 +118,7 @@ def seance_voir(seance_id, as_json):
     config = load_config()
     with Client(config) as client:
         etat = client.etat(seance_id)
-    etat["owner"] = observe.owner(config, "reunions", seance_id)
+    etat["owner"] = tree_status.owner(config, "reunions", seance_id)
     emit(as_json, etat, _render_seance(etat))
 
 

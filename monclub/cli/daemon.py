@@ -18,7 +18,7 @@ from monclub.errors import MonclubError
 from monclub.postgres import embedded as clusters_module
 from monclub.postgres.embedded import Cluster
 from monclub.tree import reload
-from monclub.tree import status as observe
+from monclub.tree import status as tree_status
 from monclub.tree import supervisord as tree
 from monclub.web import settings as web_settings
 from monclub.wire import curve
@@ -198,7 +198,7 @@ def status(as_json: bool, watch: bool, whole: bool):
     """Show the supervision tree; exit 1 when any part of it is not running."""
     config = load_config()
     while True:
-        state = observe.enrich(config, tree.status(config))
+        state = tree_status.enrich(config, tree.status(config))
         text = render(state)
         if whole:
             state["cluster"] = cluster_view.view(config)

@@ -8,7 +8,7 @@ from monclub.cli.common import emit, handled, json_option, load_config, on_datab
 from monclub.client.ids import slug
 from monclub.client.sync import Client
 from monclub.db import reads
-from monclub.tree import status as observe
+from monclub.tree import status as tree_status
 from monclub.words import compte
 
 
@@ -25,7 +25,7 @@ def _render(etat: dict) -> str:
             f" {compte(etat['relances'], 'relance')} sent, next relance {_when(etat['prochaine_relance'])})"
         )
     if "owner" in etat:
-        lines.append(f"  owner: {observe.describe_owner(etat['owner'])}")
+        lines.append(f"  owner: {tree_status.describe_owner(etat['owner'])}")
     return "\n".join(lines)
 
 
@@ -117,7 +117,7 @@ def pret_voir(livre_id, as_json):
     config = load_config()
     with Client(config) as client:
         etat = client.livre(livre_id)
-    etat["owner"] = observe.owner(config, "prets", livre_id)
+    etat["owner"] = tree_status.owner(config, "prets", livre_id)
     emit(as_json, etat, _render(etat))
 
 

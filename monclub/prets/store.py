@@ -8,7 +8,7 @@ from monclub.shards.store import PostgresStore
 class LivreStore(PostgresStore):
     branch = "prets"
 
-    def charger_tous(self, livre_ids: list[str]) -> dict[str, Livre]:
+    def load_all(self, livre_ids: list[str]) -> dict[str, Livre]:
         rows = self.conn.execute(
             "SELECT id, titre, emprunteur, extract(epoch FROM echeance)::float8, prolonge, retard_signale, relances,"
             " extract(epoch FROM prochaine_relance)::float8 FROM livres WHERE id = ANY(%s)",

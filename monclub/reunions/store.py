@@ -75,7 +75,7 @@ class SeanceStore(PostgresStore):
             run = []
         return out + inscriptions(run)
 
-    def charger_tous(self, seance_ids: list[str]) -> dict[str, Seance]:
+    def load_all(self, seance_ids: list[str]) -> dict[str, Seance]:
         """The séances with their inscrits and attente in rank order, in one round trip."""
         rows = self.conn.execute(_CHARGER, (seance_ids,)).fetchall()
         return {

@@ -300,14 +300,14 @@ class Owner:
         if self.pending is not None and aggregate_id in self.pending.states:
             return self.pending.states[aggregate_id]
         if aggregate_id not in self.aggregates:
-            self.aggregates.update(self._store().charger_tous([aggregate_id]))
+            self.aggregates.update(self._store().load_all([aggregate_id]))
         return self.aggregates.get(aggregate_id)
 
     def membre(self, membre: int) -> None:
         """Check that a membre exists (once: known membres are remembered), or raise Refus."""
         if membre in self.membres:
             return
-        if not self._store().membre_existe(membre):
+        if not self._store().membre_exists(membre):
             raise Refus(f"no membre {membre}", "membre_inconnu")
         self.membres.add(membre)
 
@@ -325,7 +325,7 @@ class Owner:
         """Load, in one query, the aggregates a batch needs that are not in memory."""
         missing = {request.args[self.domain.key] for request in requests} - self.aggregates.keys()
         if missing:
-            self.aggregates.update(self._store().charger_tous(sorted(missing)))
+            self.aggregates.update(self._store().load_all(sorted(missing)))
 
     def decide_commands(self, requests: list[protocol.Request]) -> Decided | list[dict | None]:
         """A run of commands decided, not written yet, for the host to write with other
@@ -433,7 +433,7 @@ class Owner:
         membre = request.args.get("membre")
         if membre is None or membre in self.membres or refus.code == "membre_inconnu":
             return refus
-        if not self._store().membre_existe(membre):
+        if not self._store().membre_exists(membre):
             return Refus(f"no membre {membre}", "membre_inconnu")
         self.membres.add(membre)
         return refus
@@ -446,7 +446,7 @@ class Owner:
             store = self._store()
             attempt = self.begin_write(batch)
             try:
-                store.enregistrer(batch.writes)
+                store.write(batch.writes)
             except (FencedOut, NotCommitted, AlreadyApplied, psycopg.Error) as error:
                 return self.write_failed(attempt, error)
             self.stats.committed(len(batch.writes), self.monotonic() - attempt.started)
@@ -501,7 +501,7 @@ class Owner:
         under its request ids (the other replies, never stored, stand)."""
         ids = set(batch.request_ids)
         try:
-            stored = self._store().reponses(list(ids))
+            stored = self._store().stored_replies(list(ids))
         except (Unavailable, psycopg.Error):
             self.forget_all()
             return [None if request.id in ids else reply for request, reply in zip(requests, replies, strict=True)]

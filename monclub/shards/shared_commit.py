@@ -3,7 +3,7 @@
 Each partition's owner decides its commands against its own memory, as it would alone. Their
 writes then go in one transaction on one owner's session, each part fenced by its own partition's
 epoch, the replies and events of all the parts in one statement each
-(monclub.shards.store.PostgresStore.enregistrer_ensemble): one commit, one WAL flush, where
+(monclub.shards.store.PostgresStore.write_shared): one commit, one WAL flush, where
 one transaction per partition cost PostgreSQL a commit for every two or three commands under a
 load spread over many séances. Nothing changes for the partitions themselves: each still has its
 owner, session, epoch and lease, and no reply leaves before the commit that holds its command.
@@ -57,7 +57,7 @@ def _write_together(writing: list[tuple[Owner, Decided]]) -> dict[Owner, Excepti
     lead = writing[0][0].store
     assert lead is not None and all(owner.store is not None for owner, _ in writing), "decided on an open session"
     try:
-        lead.enregistrer_ensemble([(owner.store, run.batch.writes) for owner, run in writing])
+        lead.write_shared([(owner.store, run.batch.writes) for owner, run in writing])
     except (NotCommitted, *ROLLED_BACK) as error:
         if lead.usable:
             _abandon(attempts)

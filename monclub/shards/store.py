@@ -69,18 +69,18 @@ class Store(Protocol):
 
     def close(self) -> None: ...
 
-    def charger_tous(self, aggregate_ids: list[str]) -> dict:
+    def load_all(self, aggregate_ids: list[str]) -> dict:
         """The existing ones of these aggregates, loaded, by id."""
 
-    def membre_existe(self, membre: int) -> bool: ...
+    def membre_exists(self, membre: int) -> bool: ...
 
-    def reponses(self, request_ids: list[str]) -> dict[str, Stored]:
+    def stored_replies(self, request_ids: list[str]) -> dict[str, Stored]:
         """The stored replies of those of these requests that were applied."""
 
-    def enregistrer(self, writes: list[Write]) -> None:
+    def write(self, writes: list[Write]) -> None:
         """Write a batch in one transaction; AlreadyApplied if a request id is already recorded."""
 
-    def enregistrer_ensemble(self, parts: list[tuple[Any, list[Write]]]) -> None:
+    def write_shared(self, parts: list[tuple[Any, list[Write]]]) -> None:
         """Write the batches of several partitions (each with its owner's store of the same kind,
         this one among them) in one transaction on this session, each fenced by its own epoch:
         all committed, or none. FencedOut, AlreadyApplied or a refused write leave this session
@@ -165,7 +165,7 @@ class PostgresStore:
     def close(self) -> None:
         self.conn.close()
 
-    def charger_tous(self, aggregate_ids: list[str]) -> dict:
+    def load_all(self, aggregate_ids: list[str]) -> dict:
         """The existing ones of these aggregates, loaded, by id."""
         raise NotImplementedError
 
@@ -176,17 +176,17 @@ class PostgresStore:
     def due(self, now: float) -> list[str]:
         return []
 
-    def membre_existe(self, membre: int) -> bool:
+    def membre_exists(self, membre: int) -> bool:
         return self.conn.execute("SELECT 1 FROM membres WHERE id = %s", (membre,)).fetchone() is not None
 
-    def reponses(self, request_ids: list[str]) -> dict[str, Stored]:
+    def stored_replies(self, request_ids: list[str]) -> dict[str, Stored]:
         """The stored replies of those of these requests that were applied."""
         rows = self.conn.execute(
             "SELECT id, reply, empreinte FROM requests WHERE id = ANY(%s)", (request_ids,)
         ).fetchall()
         return {request_id: Stored(bytes(reply), _bytes(empreinte)) for request_id, reply, empreinte in rows}
 
-    def enregistrer(self, writes: list[Write]) -> None:
+    def write(self, writes: list[Write]) -> None:
         """Write the state changes, the outbox events and the replies of a batch in one
         transaction and one round trip: on this autocommit connection, PostgreSQL runs all the
         statements of a pipeline up to its Sync as one implicit transaction, committed at the Sync
@@ -199,11 +199,11 @@ class PostgresStore:
         busy, a prepared statement the server lost) may have happened at or after the COMMIT: the
         session is closed, so that the owner resolves the outcome by request id instead of taking
         it for a refusal."""
-        self.enregistrer_ensemble([(self, writes)])
+        self.write_shared([(self, writes)])
 
-    def enregistrer_ensemble(self, parts: list[tuple["PostgresStore", list[Write]]]) -> None:
+    def write_shared(self, parts: list[tuple["PostgresStore", list[Write]]]) -> None:
         """Write several partitions' batches (each with the store that owns its partition, this
-        one among them) in one transaction on this session, as `enregistrer` writes one: each
+        one among them) in one transaction on this session, as `write` writes one: each
         part is fenced by its own partition's epoch, which its rows take; then the replies and the
         outbox events of all the parts, one statement each (each row with its part's epoch). A
         part fenced out fails the whole transaction with FencedOut; this session is closed only

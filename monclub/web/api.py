@@ -19,7 +19,7 @@ from monclub.client.ids import slug
 from monclub.contract import protocol
 from monclub.db import reads
 from monclub.db.outbox import read_events
-from monclub.tree import status as observe
+from monclub.tree import status as tree_status
 from monclub.web.requests import Incoming, incoming, path_id, query_int
 
 EVENTS_PAGE = 100
@@ -131,7 +131,7 @@ def aggregate_route(path: str, branch: str, name: str) -> Route:
         web = _web(request)
         aggregate = path_id(request, name)
         etat = await web.client.command(branch, "etat", aggregate)
-        owner = await web.run_blocking(lambda: observe.owner(web.config, branch, aggregate))
+        owner = await web.run_blocking(lambda: tree_status.owner(web.config, branch, aggregate))
         return JSONResponse({**etat, "owner": owner})
 
     return Route(path, endpoint, methods=["GET"])

@@ -22,7 +22,7 @@ from monclub.config import Config
 from monclub.db.outbox import latest_seq, read_events
 from monclub.errors import MonclubError
 from monclub.events.bus import TOPIC_EVENT, TOPIC_HEARTBEAT, endpoints
-from monclub.tree import status as observe
+from monclub.tree import status as tree_status
 from monclub.tree import supervisord as tree
 from monclub.web.backend import Database
 from monclub.web.recovery import Recovery
@@ -212,7 +212,7 @@ class TreeWatch:
         return {**self.recovery.shown(self.local), "cluster": found}
 
     def _read(self) -> dict:
-        return observe.enrich(self.config, tree.status(self.config))
+        return tree_status.enrich(self.config, tree.status(self.config))
 
     async def _read_cluster(self) -> None:
         """Start a read of the cluster if the last is older than TREE_SECONDS, and take the one

@@ -24,7 +24,7 @@ from starlette.templating import Jinja2Templates
 
 from monclub.db.outbox import read_events
 from monclub.errors import MonclubError
-from monclub.tree import status as observe
+from monclub.tree import status as tree_status
 from monclub.web import views
 from monclub.web.live import GAP
 from monclub.web.requests import path_id
@@ -107,7 +107,7 @@ async def seance_stream(request: Request) -> EventSourceResponse:
     def read_owner() -> dict:
         """The owner of the séance's partition as the directory knows it: its process, pid,
         node and the epoch it writes under."""
-        return observe.owner(web.config, "reunions", seance_id)
+        return tree_status.owner(web.config, "reunions", seance_id)
 
     async def read() -> dict:
         seance = await web.db.run(views.seance, seance_id)

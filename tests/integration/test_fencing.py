@@ -89,7 +89,7 @@ def _write(store: SeanceStore, request_id: str, seance_id: str) -> None:
     events = seance.creer(seance_id, "Polar", 2, 0, 0)
     after = Seances().apply(None, events)
     records = outbox_records(Seances(), events, after)
-    store.enregistrer([Write(request_id, events, records, b"reply")])
+    store.write([Write(request_id, events, records, b"reply")])
 
 
 @pytest.mark.parametrize("fence", [True, False], ids=["fenced", "no_fence"])

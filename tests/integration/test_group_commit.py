@@ -136,7 +136,7 @@ def test_a_batch_that_fails_at_its_last_statement_leaves_no_row(shard, membres, 
         Write("inscrire-clash-02", [core.MembreInscrit("polar", membres[1])], [], b"reply"),
     ]
     with pytest.raises(psycopg.errors.UniqueViolation):
-        shard.store.enregistrer(writes)
+        shard.store.write(writes)
     assert sql.execute("SELECT count(*) FROM requests WHERE id LIKE 'inscrire-%'").fetchone()[0] == 0
     assert sql.execute("SELECT count(*) FROM inscriptions WHERE membre_id = %s", (membres[0],)).fetchone()[0] == 0
     assert shard.handle(inscrire("inscrire-after-01", membres[2]))["result"] == {"statut": "inscrit"}

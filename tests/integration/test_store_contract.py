@@ -100,7 +100,7 @@ class Memory:
         pass
 
     def break_session(self, store) -> None:
-        self.db.fail("enregistrer")
+        self.db.fail("write")
 
     def take_over(self, partition: int = 0) -> None:
         self.database(partition).take_over()
@@ -141,7 +141,7 @@ def creer(harness, store, seance_id: str = "polar", places: int = 2, attente: in
     done, after = write(
         harness, f"creer-{seance_id}-01", None, seance.creer(seance_id, seance_id.title(), places, attente, 500)
     )
-    store.enregistrer([done])
+    store.write([done])
     return after
 
 
@@ -153,10 +153,10 @@ def test_a_batch_is_stored_and_loads_back_as_the_domain_folds_it(seances):
     for i, membre in enumerate((a, b, c)):
         done, state = write(seances, f"inscrire-{i:04d}", state, seance.inscrire(state, membre))
         writes.append(done)
-    store.enregistrer(writes)
-    assert store.charger_tous(["polar", "ghost"]) == {"polar": state}
+    store.write(writes)
+    assert store.load_all(["polar", "ghost"]) == {"polar": state}
     seances.end(store)
-    assert seances.open().charger_tous(["polar"])["polar"].attente == (c,)
+    assert seances.open().load_all(["polar"])["polar"].attente == (c,)
     assert seances.outbox() == [
         ("seance_creee", "seance/polar"),
         ("membre_inscrit", "seance/polar"),
@@ -168,7 +168,7 @@ def test_a_batch_is_stored_and_loads_back_as_the_domain_folds_it(seances):
 def test_stored_replies_are_found_by_request_id_byte_for_byte_with_their_fingerprint(seances):
     store = seances.open()
     creer(seances, store)
-    assert store.reponses(["creer-polar-01", "never-sent-01"]) == {
+    assert store.stored_replies(["creer-polar-01", "never-sent-01"]) == {
         "creer-polar-01": Stored(wire.encode({"id": "creer-polar-01", "ok": True}), b"print of creer-polar-01")
     }
 
@@ -180,10 +180,10 @@ def test_a_request_id_already_applied_fails_the_whole_batch(seances):
     fresh, _ = write(seances, "inscrire-fresh-01", polar, seance.inscrire(polar, a))
     again, _ = write(seances, "creer-polar-01", polar, [])
     with pytest.raises(AlreadyApplied):
-        store.enregistrer([fresh, again])
+        store.write([fresh, again])
     assert store.usable
-    assert store.charger_tous(["polar"])["polar"] == polar
-    assert store.reponses(["inscrire-fresh-01"]) == {}
+    assert store.load_all(["polar"])["polar"] == polar
+    assert store.stored_replies(["inscrire-fresh-01"]) == {}
 
 
 def test_an_unknown_membre_fails_the_batch_and_the_session_survives(seances):
@@ -193,10 +193,10 @@ def test_an_unknown_membre_fails_the_batch_and_the_session_survives(seances):
     known, state = write(seances, "inscrire-known-01", polar, seance.inscrire(polar, a))
     ghost, _ = write(seances, "inscrire-ghost-01", state, seance.inscrire(state, 999_999))
     with pytest.raises(psycopg.IntegrityError):
-        store.enregistrer([known, ghost])
+        store.write([known, ghost])
     assert store.usable
-    assert store.charger_tous(["polar"])["polar"] == polar
-    assert store.reponses(["inscrire-known-01"]) == {}
+    assert store.load_all(["polar"])["polar"] == polar
+    assert store.stored_replies(["inscrire-known-01"]) == {}
     assert len(seances.outbox()) == 1
 
 
@@ -207,11 +207,11 @@ def test_a_failure_that_is_no_refusal_leaves_the_session_unusable(seances):
     polar = creer(seances, store)
     for places in range(3, 10):
         done, polar = write(seances, f"places-polar-{places:04d}", polar, seance.changer_places(polar, places))
-        store.enregistrer([done])
+        store.write([done])
     seances.break_session(store)
     broken, _ = write(seances, "places-polar-0099", polar, seance.changer_places(polar, 20))
     with pytest.raises(psycopg.Error):
-        store.enregistrer([broken])
+        store.write([broken])
     assert not store.usable
 
 
@@ -222,7 +222,7 @@ def test_a_write_after_another_owner_acquired_the_partition_is_fenced_whole(sean
     seances.take_over()
     done, _ = write(seances, "inscrire-stale-01", polar, seance.inscrire(polar, a))
     with pytest.raises(ownership.FencedOut):
-        store.enregistrer([done])
+        store.write([done])
     assert not store.usable
     assert len(seances.outbox()) == 1
 
@@ -238,10 +238,10 @@ def test_batches_of_several_partitions_commit_together_on_one_session(seances):
     (own, other), (polar, manga), a = two_partitions(seances)
     at_polar, polar = write(seances, "inscrire-polar-01", polar, seance.inscrire(polar, a))
     at_manga, manga = write(seances, "inscrire-manga-01", manga, seance.inscrire(manga, a))
-    own.enregistrer_ensemble([(own, [at_polar]), (other, [at_manga])])
-    assert own.charger_tous(["polar"]) == {"polar": polar} and other.charger_tous(["manga"]) == {"manga": manga}
-    assert own.reponses(["inscrire-polar-01"]).keys() == {"inscrire-polar-01"}
-    assert other.reponses(["inscrire-manga-01"]).keys() == {"inscrire-manga-01"}
+    own.write_shared([(own, [at_polar]), (other, [at_manga])])
+    assert own.load_all(["polar"]) == {"polar": polar} and other.load_all(["manga"]) == {"manga": manga}
+    assert own.stored_replies(["inscrire-polar-01"]).keys() == {"inscrire-polar-01"}
+    assert other.stored_replies(["inscrire-manga-01"]).keys() == {"inscrire-manga-01"}
     assert sorted(seances.outbox()).count(("membre_inscrit", "seance/manga")) == 1
 
 
@@ -256,12 +256,12 @@ def test_a_refused_part_rolls_the_shared_write_back_whole_and_the_session_surviv
         seances.take_over(1)
     expected = {"fenced": ownership.FencedOut, "applied": AlreadyApplied, "membre": psycopg.IntegrityError}[refused]
     with pytest.raises(expected):
-        own.enregistrer_ensemble([(own, [at_polar]), (other, [at_manga])])
+        own.write_shared([(own, [at_polar]), (other, [at_manga])])
     assert own.usable
-    assert own.charger_tous(["polar"]) == {"polar": polar} and other.charger_tous(["manga"]) == {"manga": manga}
-    assert own.reponses(["inscrire-polar-01"]) == {}
-    own.enregistrer([at_polar])
-    assert own.reponses(["inscrire-polar-01"]).keys() == {"inscrire-polar-01"}
+    assert own.load_all(["polar"]) == {"polar": polar} and other.load_all(["manga"]) == {"manga": manga}
+    assert own.stored_replies(["inscrire-polar-01"]) == {}
+    own.write([at_polar])
+    assert own.stored_replies(["inscrire-polar-01"]).keys() == {"inscrire-polar-01"}
 
 
 def test_each_part_of_a_shared_write_carries_its_own_partition_epoch(database, sql):
@@ -273,7 +273,7 @@ def test_each_part_of_a_shared_write_carries_its_own_partition_epoch(database, s
         assert own.epoch != other.epoch
         at_polar, _ = write(harness, "inscrire-polar-01", polar, seance.inscrire(polar, a))
         at_manga, _ = write(harness, "inscrire-manga-01", manga, seance.inscrire(manga, a))
-        own.enregistrer_ensemble([(own, [at_polar]), (other, [at_manga])])
+        own.write_shared([(own, [at_polar]), (other, [at_manga])])
         rows = sql.execute("SELECT seance_id, epoch FROM inscriptions ORDER BY seance_id").fetchall()
         assert rows == [("manga", other.epoch), ("polar", own.epoch)]
         events = sql.execute("SELECT partition, epoch FROM events WHERE type = 'membre_inscrit' ORDER BY partition")
@@ -295,7 +295,7 @@ def test_the_lease_is_renewed_until_another_owner_takes_the_partition(seances):
 def test_membres_exist_or_not(seances):
     store = seances.open()
     (a,) = seances.add_membres(1)
-    assert store.membre_existe(a) and not store.membre_existe(999_999)
+    assert store.membre_exists(a) and not store.membre_exists(999_999)
 
 
 def test_one_session_owns_the_shard_until_it_is_closed(seances):
@@ -313,9 +313,9 @@ def test_timers_are_due_once_their_time_has_come(livres):
     (a,) = livres.add_membres(1)
     added, livre = write(livres, "ajouter-lent-01", None, pret.ajouter("lent", "Lent"))
     lent, livre = write(livres, "emprunter-lent-01", livre, pret.emprunter(livre, a, 100.0, now=1_000_000.0))
-    store.enregistrer([added, lent])
+    store.write([added, lent])
     assert store.due(1_000_050.0) == []
     assert store.due(1_000_101.0) == ["lent"]
     timer, _ = write(livres, None, livre, LIVRES.echoir(livre, 1_000_101.0))
-    store.enregistrer([timer])
+    store.write([timer])
     assert store.due(1_000_101.0) == []

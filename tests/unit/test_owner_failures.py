@@ -70,7 +70,7 @@ def test_commit_outcome_unknown_then_found_by_request_id(db):
 def test_commit_outcome_unknown_then_not_found_answers_unavailable_and_nothing_is_applied(db):
     owner = fresh_owner(db)
     owner.handle(ask("etat-polar-00001", "etat", seance="polar"))
-    db.fail("enregistrer")
+    db.fail("write")
     reply = owner.handle(inscrire(1))
     assert statut(reply) == "unavailable" and "nothing was committed" in reply["error"]["message"]
     assert inscrits(db) == []
@@ -81,8 +81,8 @@ def test_commit_outcome_unknown_then_not_found_answers_unavailable_and_nothing_i
 @pytest.mark.parametrize("committed", [True, False], ids=["committed", "not-committed"])
 def test_an_outcome_that_cannot_be_resolved_is_not_answered_and_the_retry_gets_the_one_answer(db, committed):
     owner = fresh_owner(db)
-    db.fail("commit" if committed else "enregistrer")
-    db.fail("reponses")
+    db.fail("commit" if committed else "write")
+    db.fail("stored_replies")
     assert owner.handle(inscrire(1)) is None
     assert "inscrire-polar-0001" in owner.unresolved
     assert statut(owner.handle(inscrire(1))) == "inscrit"
@@ -96,7 +96,7 @@ def test_a_request_already_applied_gets_its_stored_reply_not_a_new_decision(db):
     assert statut(again) == "inscrit" and inscrits(db) == [1]
 
 
-@pytest.mark.parametrize("fault, expected", [("commit", "inscrit"), ("enregistrer", "unavailable")])
+@pytest.mark.parametrize("fault, expected", [("commit", "inscrit"), ("write", "unavailable")])
 def test_a_batch_whose_session_is_lost_at_commit_is_resolved_as_a_whole(db, fault, expected):
     owner = fresh_owner(db)
     owner.handle(ask("etat-polar-00001", "etat", seance="polar"))
@@ -133,7 +133,7 @@ def test_an_unknown_membre_in_a_batch_fails_it_and_each_command_is_decided_alone
 
 def test_an_unknown_membre_alone_is_taken_on_trust_then_checked_when_its_write_fails(db):
     owner = fresh_owner(db)
-    db.fail("membre_existe")
+    db.fail("membre_exists")
     assert statut(owner.handle(inscrire(99))) == "unavailable", "the check after the failed write was lost"
     assert not +db.faults
     assert statut(owner.handle(inscrire(99))) == "membre_inconnu"
@@ -142,7 +142,7 @@ def test_an_unknown_membre_alone_is_taken_on_trust_then_checked_when_its_write_f
 
 def test_a_known_membre_costs_no_lookup_before_its_write(db):
     owner = fresh_owner(db)
-    db.fail("membre_existe")
+    db.fail("membre_exists")
     assert statut(owner.handle(inscrire(1))) == "inscrit"
     assert +db.faults, "the membre was looked up before its write"
 
@@ -157,16 +157,16 @@ def test_a_session_the_server_ended_before_the_batch_was_sent_answers_unavailabl
 
 
 SCENARIOS = [
-    (("charger_tous",), 1),
-    (("charger_tous",), 3),
-    (("enregistrer",), 1),
-    (("enregistrer",), 3),
+    (("load_all",), 1),
+    (("load_all",), 3),
+    (("write",), 1),
+    (("write",), 3),
     (("commit",), 1),
     (("commit",), 3),
-    (("enregistrer", "reponses"), 1),
-    (("enregistrer", "reponses"), 3),
-    (("commit", "reponses"), 1),
-    (("commit", "reponses"), 3),
+    (("write", "stored_replies"), 1),
+    (("write", "stored_replies"), 3),
+    (("commit", "stored_replies"), 1),
+    (("commit", "stored_replies"), 3),
 ]
 
 
@@ -222,7 +222,7 @@ def test_an_unresolved_command_is_never_answered_unavailable_while_the_database_
     silence (the client resends) is the only true answer until the database can tell."""
     owner = fresh_owner(db)
     db.fail("commit")
-    db.fail("reponses")
+    db.fail("stored_replies")
     assert owner.handle(inscrire(1)) is None
     db.up = False
     assert owner.handle(inscrire(1)) is None

@@ -75,7 +75,7 @@ def test_a_request_already_applied_gets_its_stored_reply_and_the_others_commit(s
     assert inscrits(databases[0], A) == (1,) and inscrits(databases[2], B) == (1,)
 
 
-@pytest.mark.parametrize(("fault", "applied"), [("commit", True), ("enregistrer", False)])
+@pytest.mark.parametrize(("fault", "applied"), [("commit", True), ("write", False)])
 def test_a_shared_commit_whose_outcome_is_unknown_is_resolved_by_request_id_for_every_part(shard, fault, applied):
     shard, databases = shard
     databases[0].fail(fault)
