@@ -30,10 +30,11 @@ class Write:
 @dataclass
 class Batch:
     """`trusting`: membres are taken on trust, checked by the transaction's foreign keys (else
-    by `Owner.membre` first); `membres` are those of its accepted commands, known to exist once it
-    commits."""
+    by `Owner.membre` first); `reloaded`: its aggregate was loaded again from PostgreSQL after a
+    refused write; `membres` are those of its accepted commands, known to exist once it commits."""
 
     trusting: bool = False
+    reloaded: bool = False
     membres: set[int] = field(default_factory=set)
     states: dict[str, object] = field(default_factory=dict)
     writes: list[Write] = field(default_factory=list)

@@ -343,18 +343,22 @@ class Owner:
         self.stats.answered([request.op for request in decided.requests], replies)
         return replies
 
-    def _commands(self, requests: list[protocol.Request], trusting: bool = True) -> list[dict | None]:
+    def _commands(
+        self, requests: list[protocol.Request], trusting: bool = True, reloaded: bool = False
+    ) -> list[dict | None]:
         """Decide each command in order, write them all in one transaction, and only then keep
         the new states."""
-        decided = self._decided(requests, trusting)
+        decided = self._decided(requests, trusting, reloaded)
         if isinstance(decided, list):
             return decided
         return self._concluded(decided, self.write(decided.batch))
 
-    def _decided(self, requests: list[protocol.Request], trusting: bool = True) -> Decided | list[dict | None]:
+    def _decided(
+        self, requests: list[protocol.Request], trusting: bool = True, reloaded: bool = False
+    ) -> Decided | list[dict | None]:
         if not requests:
             return []
-        self.pending = batch = Batch(trusting=trusting)
+        self.pending = batch = Batch(trusting=trusting, reloaded=reloaded)
         try:
             epoch = self._store().epoch
             self._prefetch(requests)
@@ -371,7 +375,9 @@ class Owner:
     def _concluded(self, decided: Decided, failure: Exception | None) -> list[dict | None]:
         """The replies once the write is done. If it failed without losing the connection (a
         request id already applied, a refused write), each command is tried again in a
-        transaction of its own, its membre checked first."""
+        transaction of its own, its membre checked first; refused again, its aggregate is loaded
+        again from PostgreSQL (rows written behind the owner's back) and the command decided once
+        more on what is there; a third refusal is an internal error, never a loop."""
         requests, batch, replies = decided.requests, decided.batch, decided.replies
         if failure is None:
             return replies
@@ -389,8 +395,13 @@ class Owner:
         if len(requests) > 1 or batch.trusting:
             return [reply for request in requests for reply in self._commands([request], trusting=False)]
         aggregate_id = requests[0].args[self.domain.key]
-        log.error("%s: the write on %s was refused and rolled back (%s); reloaded", self.name, aggregate_id, failure)
         self._drop(aggregate_id)
+        if not batch.reloaded:
+            log.warning(
+                "%s: the write on %s was refused (%s); decided again on it as stored", self.name, aggregate_id, failure
+            )
+            return self._commands(requests, trusting=False, reloaded=True)
+        log.error("%s: the write on %s was refused again and rolled back (%s)", self.name, aggregate_id, failure)
         return [
             protocol.error(
                 requests[0].id, "internal_error", f"the write on {aggregate_id} failed; nothing was committed"

@@ -124,6 +124,27 @@ def test_a_refused_batch_is_retried_command_by_command(db):
     assert db.transactions == before + 2 and inscrits(db) == [1, 2]
 
 
+def test_a_command_refused_alone_too_is_decided_once_more_on_its_aggregate_loaded_again(db):
+    owner = fresh_owner(db)
+    owner.handle(inscrire(1))
+    db.refuse_next_write()
+    db.refuse_next_write()
+    assert statut(owner.handle(inscrire(2))) == "inscrit"
+    assert inscrits(db) == [1, 2] and db.refusals == 0
+    assert owner.aggregates["polar"] == db.states["polar"], "memory is what was stored"
+
+
+@pytest.mark.parametrize("refusals", [3, 4])
+def test_a_command_refused_after_its_reload_answers_internal_error_without_a_loop(db, refusals):
+    owner = fresh_owner(db)
+    for _ in range(refusals):
+        db.refuse_next_write()
+    reply = owner.handle(inscrire(1))
+    assert statut(reply) == "internal_error" and "nothing was committed" in reply["error"]["message"]
+    assert db.refusals == refusals - 3, "three writes: on trust, membre checked, reloaded"
+    assert inscrits(db) == [] and "polar" not in owner.aggregates
+
+
 def test_an_unknown_membre_in_a_batch_fails_it_and_each_command_is_decided_alone(db):
     owner = fresh_owner(db)
     replies = owner.handle_batch([inscrire(1), inscrire(99), inscrire(2)])
