@@ -56,4 +56,7 @@ TCP_OFFSETS = {part.name: part.tcp_offset for part in (*BRANCHES, *SERVICES)}
 
 
 def branch(name: str) -> Branch:
-    return next(found for found in BRANCHES if found.name == name)
+    for found in BRANCHES:
+        if found.name == name:
+            return found
+    raise KeyError(f"no branch {name!r}: the branches are {', '.join(BRANCH_NAMES)}")
