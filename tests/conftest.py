@@ -1,5 +1,7 @@
 """The suite's fixtures, and the markers that say what a test needs beyond Python (pyproject.toml
-declares them). Marking follows the fixtures a test uses, so that it cannot drift from the code."""
+declares them). Marking follows the fixtures a test uses, so that it cannot drift from the code:
+`scripts/test --quick` leaves out every test so marked, and tests/fixtures/lanes.py fails any test
+that still reaches one of these fixtures in that lane."""
 
 pytest_plugins = [
     "tests.fixtures.postgres",
