@@ -124,6 +124,7 @@ def test_keys_commands_make_private_keys_and_an_allowlist(state_dir):
     assert [c["name"] for c in json.loads(monclub(env, "keys", "list", "--json").stdout)["allowed"]] == ["local"]
 
 
+@pytest.mark.daemon  # `monclub start` (refused), then a Réunions supervisor by hand (launch)
 def test_tcp_beyond_loopback_without_keys_is_refused_with_what_to_run(state_dir, database, tmp_path):
     config = tmp_path / "monclub.toml"
     config.write_text(f'[reunions]\ntcp = "0.0.0.0:{free_ports(2)}"\n')
@@ -158,6 +159,7 @@ def gardien(owner_sql, database):
 
 
 @pytest.mark.slow
+@pytest.mark.daemon  # a whole tree, started by hand with the password in its URL
 def test_the_database_password_shows_in_no_output_and_no_log(gardien, database, state_dirs, tmp_path):
     url, password = gardien
     home = state_dirs()

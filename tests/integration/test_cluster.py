@@ -20,7 +20,8 @@ from tests.fixtures.cluster import PRET_SHARDS, SHARDS, Cluster, LoadRunner, Nod
 from tests.fixtures.netns import NODES, network, postgres_in
 from tests.fixtures.waiting import wait_for
 
-pytestmark = pytest.mark.slow
+# Namespaces, PostgreSQL and trees made by the module's own fixture `hosts`, not by tests/fixtures.
+pytestmark = [pytest.mark.slow, pytest.mark.netns, pytest.mark.pg, pytest.mark.daemon]
 
 TEST_DEADLINE = 150  # s, each test with its cluster's start and stop
 OUTAGE = 2 * LEASE_SECONDS

@@ -7,6 +7,9 @@ from monclub.errors import Unavailable
 from tests.fixtures.postgres import add_membres, private_cluster
 from tests.fixtures.processes import launch
 
+# A PostgreSQL of its own (outage_cluster) and a Réunions supervisor started by hand.
+pytestmark = [pytest.mark.pg, pytest.mark.daemon]
+
 
 @pytest.fixture
 def outage_cluster():

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import zmq
 from hypothesis import given
 
@@ -92,6 +93,7 @@ def wait_line(lines: Lines, text: str, timeout: float = 10) -> None:
         pass
 
 
+@pytest.mark.daemon  # the bus and both listeners, started here
 def test_listeners_survive_garbage_on_the_bus_and_apply_only_real_events(database, state_dir):
     """The real bus and both listener processes; the test publishes on the bus like the relay."""
     env = monclub_env(state_dir, database, 1)

@@ -21,7 +21,8 @@ from tests.fixtures.netns import (
 )
 from tests.fixtures.waiting import wait_for
 
-pytestmark = pytest.mark.slow
+# The last test makes its namespaces itself (network()), with no fixture.
+pytestmark = [pytest.mark.slow, pytest.mark.netns]
 
 ECHO_PORT = 7000
 ECHO_SERVER = r"""

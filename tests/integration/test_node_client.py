@@ -7,10 +7,14 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from monclub.db import connect
 from monclub.wire import keys
 from tests.fixtures.waiting import wait_for
 from tests.integration.test_access import free_ports
+
+pytestmark = pytest.mark.node
 
 NODE_DIR = Path(__file__).resolve().parents[1] / "node"
 CURVE_ON_LOOPBACK = '[reunions]\ntcp = "127.0.0.1:{port}"\n[access]\ncurve = true\n'

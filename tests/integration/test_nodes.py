@@ -9,6 +9,8 @@ import signal
 import subprocess
 import sys
 
+import pytest
+
 from monclub.cluster.membership import assigned_node
 from monclub.cluster.partition import partition_of
 from tests.fixtures.postgres import add_membres
@@ -94,6 +96,7 @@ def test_a_drained_node_hands_its_partitions_over_with_no_failed_request(start_r
 RELAY = "SELECT owner_host, epoch FROM partitions WHERE branch = 'relay' AND lease_until > now()"
 
 
+@pytest.mark.daemon  # two relays, started here
 def test_one_relay_runs_in_the_cluster_the_others_stand_by_and_one_takes_over(database, state_dirs, sql, tmp_path):
     relays = {}
     for node in ("a", "b"):

@@ -87,7 +87,7 @@ def _owner(request, domain, make_shard):
     return make_shard(request.getfixturevalue("database")), membres
 
 
-@pytest.fixture(params=["memory", "postgres"])
+@pytest.fixture(params=["memory", pytest.param("postgres", marks=pytest.mark.pg)])
 def seances(request):
     shard, (a, b, c, spare) = _owner(request, Seances(), lambda database: seance_owner(0, database))
     ask = Sequence("setup")
@@ -104,7 +104,7 @@ def seances(request):
     shard.forget_all()
 
 
-@pytest.fixture(params=["memory", "postgres"])
+@pytest.fixture(params=["memory", pytest.param("postgres", marks=pytest.mark.pg)])
 def livres(request):
     config = Config(home=Path("/nonexistent"), pret_shards=1)
     shard, (a, b, c, spare) = _owner(request, livre_domain(config), lambda database: livre_owner(config, database, 0))

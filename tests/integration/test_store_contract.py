@@ -115,14 +115,14 @@ def _harness(request, domain: str):
     return Postgres(request.getfixturevalue("database"), request.getfixturevalue("sql"), domain)
 
 
-@pytest.fixture(params=["memory", "postgres"])
+@pytest.fixture(params=["memory", pytest.param("postgres", marks=pytest.mark.pg)])
 def seances(request):
     harness = _harness(request, "seances")
     yield harness
     harness.close()
 
 
-@pytest.fixture(params=["memory", "postgres"])
+@pytest.fixture(params=["memory", pytest.param("postgres", marks=pytest.mark.pg)])
 def livres(request):
     harness = _harness(request, "livres")
     yield harness
