@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 import pytest
 
-pytestmark = [pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 DEADLINE_MS = 10_000
 
 
