@@ -16,6 +16,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 
 from monclub import registry
+from monclub.accueil.ops import OPS as ACCUEIL_OPS
 from monclub.client.sync import probe
 from monclub.config import Config
 from monclub.db import connect, reads
@@ -24,6 +25,15 @@ from monclub.errors import MonclubError
 from monclub.tree import supervisord as tree
 
 PROBE_SECONDS = 0.3
+
+
+def declared_commands() -> Iterator[tuple[str, str]]:
+    """(service, op) of every command the web program may send, from the op declarations: each
+    is on /metrics from the start, at 0, so that a rate over it exists before its first use."""
+    for table in (*(branch.ops() for branch in registry.BRANCHES), ACCUEIL_OPS):
+        for op in table.declared.values():
+            if not op.reads:
+                yield table.service, op.name
 
 
 class Metrics:
@@ -42,6 +52,8 @@ class Metrics:
             registry=self.registry,
             buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1.0, 5.0, 15.0),
         )
+        for service, op in declared_commands():
+            self.commands.labels(service, op, "ok")
         self.kills = Counter(
             "monclub_web_kills", "Processes killed by the kill buttons, by place", ["place"], registry=self.registry
         )
