@@ -6,7 +6,7 @@ import time
 import click
 import zmq
 
-from monclub.cli.common import emit, fail, handled, json_option, load_config, on_database
+from monclub.cli.common import emit, fail, handled, json_option, load_config, on_database, read_session
 from monclub.client.sync import Client
 from monclub.contract import protocol
 from monclub.db import connect, reads
@@ -47,7 +47,7 @@ def events_tail(start: int | None, as_json: bool):
     subscriber.linger = 0
     subscriber.subscribe(b"event")
     subscriber.connect(endpoints(config)[1])
-    with connect(config.conninfo(), autocommit=True) as conn:
+    with read_session(config.conninfo()) as conn:
         last = latest_seq(conn) if start is None else start - 1
         try:
             while True:
