@@ -5,9 +5,7 @@ import click
 from monclub.cli.common import emit, handled, json_option, load_config, on_database
 from monclub.client.ids import slug
 from monclub.client.sync import Client
-from monclub.contract import protocol
 from monclub.db import reads
-from monclub.db.membres import creer_membre
 from monclub.tree import status as tree_status
 from monclub.words import compte, montant
 
@@ -40,12 +38,10 @@ def membre():
 @json_option
 @handled
 def membre_creer(nom: str, email: str | None, as_json: bool):
-    """Create a member and print its id."""
-    protocol.nom("nom", nom)
-    if email is not None:
-        protocol.email("email", email)
-    membre_id = on_database(creer_membre, nom, email)
-    emit(as_json, {"id": membre_id, "nom": nom, "email": email}, f"membre {membre_id}: {nom}")
+    """Create a member and print its id (through the accueil)."""
+    with _client() as client:
+        created = client.accueil("creer_membre", nom=nom, email=email)["membre"]
+    emit(as_json, created, f"membre {created['id']}: {created['nom']}")
 
 
 @membre.command("liste")

@@ -54,8 +54,29 @@ def emit(as_json: bool, data, text: str) -> None:
     click.echo(json.dumps(data, ensure_ascii=False) if as_json else text)
 
 
+def read_session(conninfo: str) -> psycopg.Connection:
+    """A session of the CLI's reads and listings: every transaction read-only, as the web program's
+    (monclub.web.backend). The club's data is written through the accueil and the shards, never
+    from here; a write on this session fails (ReadOnlySqlTransaction)."""
+    conn = connect(conninfo, autocommit=True)
+    try:
+        conn.execute("SET default_transaction_read_only = on")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
 def on_database(function, *args):
-    """`function(conn, *args)` on a connection of its own: a read of `monclub.db.reads`, a write."""
+    """`function(conn, *args)` on a read-only session of its own (`read_session`): a read of
+    `monclub.db.reads`, a listing."""
+    with read_session(load_config().conninfo()) as conn:
+        return function(conn, *args)
+
+
+def on_writer(function, *args):
+    """`function(conn, *args)` on a session that may write: for running the tree (`node join`),
+    never for the club's data."""
     with connect(load_config().conninfo(), autocommit=True) as conn:
         return function(conn, *args)
 

@@ -6,14 +6,14 @@ import time
 import click
 import zmq
 
-from monclub.cli.common import emit, fail, handled, json_option, load_config, on_database
+from monclub.cli.common import emit, fail, handled, json_option, load_config, on_database, read_session
+from monclub.client.sync import Client
 from monclub.contract import protocol
 from monclub.db import connect, reads
 from monclub.db.outbox import latest_seq, read_events
 from monclub.drills import audit
 from monclub.errors import InvalidField
 from monclub.events.bus import endpoints
-from monclub.events.paiements import regler
 from monclub.words import montant, paiement_statut
 
 MAX_WAIT = 3600
@@ -47,7 +47,7 @@ def events_tail(start: int | None, as_json: bool):
     subscriber.linger = 0
     subscriber.subscribe(b"event")
     subscriber.connect(endpoints(config)[1])
-    with connect(config.conninfo(), autocommit=True) as conn:
+    with read_session(config.conninfo()) as conn:
         last = latest_seq(conn) if start is None else start - 1
         try:
             while True:
@@ -72,9 +72,9 @@ def paiement():
 @json_option
 @handled
 def paiement_regler(paiement_id: int, as_json: bool):
-    """Mark a pending payment paid."""
-    protocol.row_id("paiement", paiement_id)
-    done = on_database(regler, paiement_id)
+    """Mark a pending payment paid (through the accueil)."""
+    with Client(load_config()) as client:
+        done = client.accueil("regler_paiement", paiement=paiement_id)["paiement"]
     emit(as_json, done, f"paiement {done['id']} paye ({montant(done['montant'])})")
 
 

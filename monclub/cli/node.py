@@ -2,7 +2,7 @@
 
 import click
 
-from monclub.cli.common import emit, fail, handled, json_option, load_config, on_database
+from monclub.cli.common import emit, fail, handled, json_option, load_config, on_database, on_writer
 from monclub.cluster import drain as drain_module
 from monclub.cluster import nodes as nodes_table
 
@@ -53,7 +53,7 @@ def drain(name: str | None, timeout: float, as_json: bool):
 def join(name: str | None, as_json: bool):
     """Let a drained node take its share of the partitions again."""
     name = name or load_config().node
-    if not on_database(nodes_table.set_draining, name, False):
+    if not on_writer(nodes_table.set_draining, name, False):
         fail(f"no node {name} on this database; see monclub node liste", 1, as_json, "invalid_request")
     emit(as_json, {"ok": True, "node": name}, f"{name} joins: it takes its share of the partitions")
 

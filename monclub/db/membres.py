@@ -1,4 +1,5 @@
-"""The membres table, which no shard owns: written directly by `monclub membre creer` and the drills."""
+"""The membres table, which no shard owns: written by the accueil (`creer_membre`, for the CLI and the web
+program) and by the drills (`creer_membres`)."""
 
 import psycopg
 

@@ -1,8 +1,12 @@
 """The accueil over the wire: membres created exactly once by request id, listings page by page,
 payments settled, and bad input refused with the field named (docs/protocol.md, section 14)."""
 
+import json
+import subprocess
+import sys
 import uuid
 
+import psycopg.sql
 import pytest
 
 from monclub.accueil.ops import PAGE_MAX
@@ -10,7 +14,7 @@ from monclub.db import connect
 from monclub.errors import InvalidField
 from monclub.events.paiements import Paiements
 from monclub.wire import codec as wire
-from tests.fixtures.postgres import add_membres, private_cluster
+from tests.fixtures.postgres import add_membres, as_owner, private_cluster
 from tests.fixtures.services import client_of
 from tests.fixtures.waiting import wait_for
 
@@ -216,4 +220,68 @@ def test_the_accueil_and_the_replay_come_back_after_kill_9_and_a_resend_gets_the
             wait_for(lambda p=place, o=old: tree.pids().get(p) not in (None, o), 30, f"{place} to come back")
         assert client.accueil("creer_membre", request_id, nom="Marie", email=None) == created
     assert _rows(sql, "SELECT count(*) FROM membres") == [(1,)]
+    assert tree.status()["healthy"]
+
+
+def _waiting_on_a_lock(sql, query: str) -> bool:
+    """Whether a session of this database waits on a lock in `query` (the accueil's, here)."""
+    found = sql.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND wait_event_type = 'Lock' AND query = %s",
+        (query,),
+    ).fetchone()
+    return found[0] > 0
+
+
+def test_a_cli_membre_creer_in_flight_through_a_kill_9_of_the_accueil_is_applied_once(
+    start_tree, sql, owner_sql, tmp_path
+):
+    """The accueil is killed while the CLI's creer_membre is in its COMMIT (held there by a test
+    trigger, and the server told not to look for gone clients), so the change commits and its reply
+    is lost with the process: the CLI resends the same request id to the restarted accueil, which
+    answers the stored reply. A new id on the resend would create a second membre."""
+    database = owner_sql.execute("SELECT current_database()").fetchone()[0]
+    owner_sql.execute(
+        psycopg.sql.SQL("ALTER DATABASE {} SET client_connection_check_interval = 0").format(
+            psycopg.sql.Identifier(database)
+        )
+    )
+    owner_sql.execute("CREATE TABLE hold_commit ()")
+    owner_sql.execute("GRANT SELECT ON hold_commit TO PUBLIC")
+    owner_sql.execute(
+        "CREATE FUNCTION hold_commit() RETURNS trigger LANGUAGE plpgsql AS"
+        " $$ BEGIN PERFORM FROM hold_commit; RETURN NULL; END $$"
+    )
+    owner_sql.execute(
+        "CREATE CONSTRAINT TRIGGER hold_commit AFTER INSERT ON requests DEFERRABLE INITIALLY DEFERRED"
+        " FOR EACH ROW WHEN (NEW.shard = 'accueil') EXECUTE FUNCTION hold_commit()"
+    )
+    tree = start_tree()
+    config = tmp_path / "client.toml"
+    config.write_text("[client]\nattempt_timeout = 1.0\ndeadline = 60\n")
+    with connect(as_owner(tree.database)) as holder:  # a transaction, held until the rollback
+        holder.execute("LOCK TABLE hold_commit IN ACCESS EXCLUSIVE MODE")
+        cli = subprocess.Popen(
+            [sys.executable, "-m", "monclub", "membre", "creer", "Marie", "--json"],
+            env={**tree.env, "MONCLUB_CONFIG": str(config)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            wait_for(lambda: _waiting_on_a_lock(sql, "COMMIT"), 60, "the accueil's COMMIT to wait on the test's lock")
+            assert cli.poll() is None, "the CLI has no answer yet"
+            old = tree.kill("accueil")
+            wait_for(lambda: tree.pids().get("accueil") not in (None, old), 30, "the accueil to come back")
+            holder.rollback()
+            out, err = cli.communicate(timeout=90)
+        finally:
+            if cli.poll() is None:
+                cli.kill()
+                cli.communicate()
+    assert cli.returncode == 0, err
+    created = json.loads(out)
+    assert created == {"id": created["id"], "nom": "Marie", "email": None}
+    assert _rows(sql, "SELECT id, nom FROM membres") == [(created["id"], "Marie")]
+    assert _rows(sql, "SELECT count(*) FROM requests WHERE shard = 'accueil'") == [(1,)]
     assert tree.status()["healthy"]

@@ -84,7 +84,15 @@ def test_bad_input_is_named_in_one_line_before_anything_is_sent(cli_env, argv, l
         assert done.stderr.count("\n") == 1, "one line"
 
 
-def test_a_valid_membre_with_an_email_is_created(cli_env):
-    done = monclub(cli_env, "membre", "creer", "Marie Curie", "--email", "marie.curie@example.org")
+def test_a_valid_membre_with_an_email_is_created_through_the_accueil(cli_env, accueil, sql):
+    done = monclub(cli_env, "membre", "creer", "Marie Curie", "--email", "marie.curie@example.org", "--json")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("membre ")
+    created = json.loads(done.stdout)
+    assert created == {"id": created["id"], "nom": "Marie Curie", "email": "marie.curie@example.org"}
+    assert sql.execute("SELECT id, nom, email FROM membres").fetchall() == [
+        (created["id"], "Marie Curie", "marie.curie@example.org")
+    ]
+    assert sql.execute("SELECT shard FROM requests").fetchall() == [("accueil",)], "applied by the accueil"
+    text = monclub(cli_env, "membre", "creer", "Pierre")
+    (pierre,) = sql.execute("SELECT id FROM membres WHERE nom = 'Pierre'").fetchone()
+    assert text.returncode == 0 and text.stdout == f"membre {pierre}: Pierre\n", text.stderr

@@ -1,6 +1,6 @@
-"""Commands while MonClub is stopped or a shard is silent: fail at once when nothing listens and
-nothing will start it again; a silent shard is retried with one request id until the deadline, and
-the message never asks the user to resend a request id."""
+"""Commands while MonClub is stopped or a shard or the accueil is silent: fail at once when nothing
+listens and nothing will start it again; a silent process is retried with one request id until the
+deadline, and the message never asks the user to resend a request id."""
 
 import os
 import socket
@@ -17,7 +17,7 @@ from monclub.wire import codec as wire
 from tests.fixtures.processes import home_shard
 
 ATTEMPT_TIMEOUT = 10.0
-SHARD_COMMANDS = {
+COMMANDS = {
     "inscrire": ["inscrire", "polar", "1"],
     "desinscrire": ["desinscrire", "polar", "1"],
     "seance voir": ["seance", "voir", "polar"],
@@ -26,6 +26,8 @@ SHARD_COMMANDS = {
     "livre ajouter": ["livre", "ajouter", "Dune", "--id", "dune"],
     "pret emprunter": ["pret", "emprunter", "dune", "1"],
     "pret voir": ["pret", "voir", "dune"],
+    "membre creer": ["membre", "creer", "Marie"],
+    "paiement regler": ["paiement", "regler", "1"],
 }
 
 
@@ -45,7 +47,7 @@ def monclub(env: dict, *args: str) -> tuple[subprocess.CompletedProcess, float]:
 def stale_sockets(config: configuration.Config) -> None:
     """What a tree killed with SIGKILL leaves: socket files nobody listens on any more."""
     config.prepare_dirs()
-    paths = [config.run_dir / "supervisord.sock"]
+    paths = [config.run_dir / "supervisord.sock", config.service_endpoint("accueil").removeprefix("ipc://")]
     for branch, count in (("reunions", config.shards), ("prets", config.pret_shards)):
         paths += [config.endpoint(branch).removeprefix("ipc://")]
         paths += [config.endpoint(branch, index).removeprefix("ipc://") for index in range(count)]
@@ -55,7 +57,7 @@ def stale_sockets(config: configuration.Config) -> None:
 
 
 @pytest.mark.parametrize("leftovers", ["never started", "stale sockets"])
-@pytest.mark.parametrize("argv", SHARD_COMMANDS.values(), ids=SHARD_COMMANDS.keys())
+@pytest.mark.parametrize("argv", COMMANDS.values(), ids=COMMANDS.keys())
 def test_a_command_fails_at_once_when_monclub_is_stopped(state_dir, tmp_path, argv, leftovers):
     env = cli_env(state_dir, tmp_path, f"attempt_timeout = {ATTEMPT_TIMEOUT}\ndeadline = 30")
     if leftovers == "stale sockets":
@@ -108,6 +110,28 @@ def test_a_silent_shard_gets_one_request_id_until_the_deadline_and_no_advice_to_
     assert write.returncode == 1 and write.stderr.startswith("error: timeout: "), write.stderr
     assert "is unknown; `monclub seance voir polar` shows it" in write.stderr
     assert "request id" not in write.stderr and "send" not in write.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "shows"),
+    [(["membre", "creer", "Marie"], "monclub membre liste"), (["paiement", "regler", "7"], "monclub paiements")],
+    ids=["membre creer", "paiement regler"],
+)
+def test_a_silent_accueil_gets_one_request_id_until_the_deadline(state_dir, tmp_path, argv, shows):
+    """The accueil's commands are retried like the shards' (Lazy Pirate, one request id)."""
+    env = cli_env(state_dir, tmp_path, "attempt_timeout = 0.3\ndeadline = 2")
+    config = configuration.load(env)
+    config.prepare_dirs()
+    with zmq.Context.instance().socket(zmq.ROUTER) as accueil:
+        accueil.linger = 0
+        accueil.bind(config.service_endpoint("accueil"))
+        done, took = monclub(env, *argv)
+        attempts = received(accueil)
+    assert len(attempts) >= 2 and len({a["id"] for a in attempts}) == 1, "retried by the CLI, with one request id"
+    assert done.returncode == 1 and 1.5 < took < 10
+    assert done.stderr.startswith("error: timeout: no answer from accueil"), done.stderr
+    assert f"is unknown; `{shows}` shows it" in done.stderr
+    assert "request id" not in done.stderr and "send" not in done.stderr
 
 
 @pytest.mark.slow

@@ -91,6 +91,11 @@ def test_a_drained_node_hands_its_partitions_over_with_no_failed_request(start_r
     assert split_as_assigned(sql, ["a"])
     assert load.failures == []
     assert sql.execute("SELECT count(*) FROM inscriptions").fetchone()[0] == len(load.done)
+    listed = json.loads(run_monclub(a.env, "node", "liste", "--json").stdout)
+    assert {n["node"]: n["draining"] for n in listed} == {"a": False, "b": True}
+    joined = run_monclub(a.env, "node", "join", "--node", "b")
+    assert joined.returncode == 0 and joined.stdout == "b joins: it takes its share of the partitions\n", joined.stderr
+    assert sql.execute("SELECT draining FROM nodes WHERE node = 'b'").fetchone() == (False,), "written by node join"
 
 
 RELAY = "SELECT owner_host, epoch FROM partitions WHERE branch = 'relay' AND lease_until > now()"

@@ -5,6 +5,7 @@ import anyio
 import psycopg
 import pytest
 
+from monclub.cli.common import on_database, read_session
 from monclub.config import Config
 from monclub.db import reads
 from monclub.db.membres import creer_membre, creer_membres
@@ -211,3 +212,17 @@ def test_the_web_programs_sessions_read_and_refuse_every_write(database, tmp_pat
             anyio.run(db.run, lambda conn: conn.execute("INSERT INTO membres (nom) VALUES ('Marie')"))
     finally:
         db.close()
+
+
+def test_the_clis_read_sessions_read_and_refuse_every_write(database, tmp_path, monkeypatch):
+    """The CLI's reads and listings (`on_database`, `events tail`) are on read-only sessions too:
+    the club's data is written through the accueil and the shards."""
+    monkeypatch.delenv("MONCLUB_CONFIG", raising=False)
+    monkeypatch.setenv("MONCLUB_HOME", str(tmp_path))
+    monkeypatch.setenv("MONCLUB_DATABASE_URL", database)
+    assert on_database(reads.membres) == []
+    with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+        on_database(creer_membre, "Marie")
+    with read_session(database) as conn:
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            conn.execute("INSERT INTO membres (nom) VALUES ('Marie')")
