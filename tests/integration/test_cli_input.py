@@ -96,3 +96,13 @@ def test_a_valid_membre_with_an_email_is_created_through_the_accueil(cli_env, ac
     text = monclub(cli_env, "membre", "creer", "Pierre")
     (pierre,) = sql.execute("SELECT id FROM membres WHERE nom = 'Pierre'").fetchone()
     assert text.returncode == 0 and text.stdout == f"membre {pierre}: Pierre\n", text.stderr
+
+
+def test_paiement_regler_of_an_unknown_paiement_is_refused_by_the_accueil_in_one_line(cli_env, accueil, sql):
+    done = monclub(cli_env, "paiement", "regler", "7")
+    assert done.returncode == 1 and done.stderr == "error: paiement_inconnu: no paiement 7\n", done.stderr
+    as_json = monclub(cli_env, "paiement", "regler", "7", "--json")
+    assert as_json.returncode == 1
+    refusal = {"code": "paiement_inconnu", "message": "no paiement 7"}
+    assert json.loads(as_json.stdout) == {"ok": False, "error": refusal}
+    assert sql.execute("SELECT count(*) FROM requests WHERE shard = 'accueil'").fetchone() == (2,), "one id each"
