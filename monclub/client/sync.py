@@ -165,12 +165,17 @@ class Client:
         return socket
 
     def _attempt(self, endpoint: str, payload: bytes, request_id: str, timeout: float) -> dict | None:
+        """One attempt within `timeout`, the send included: a REQ socket blocks its send while it
+        has no connection to queue on (a CURVE handshake the shard refused drops it until the
+        next reconnect), so the send waits for one no longer than the attempt may."""
         socket = self._socket(endpoint)
-        socket.send(payload)
-        if socket.poll(int(timeout * 1000)):
-            reply = wire.decode(socket.recv())
-            if reply.get("id") in (request_id, None):
-                return reply
+        ends = time.monotonic() + timeout
+        if socket.poll(int(timeout * 1000), zmq.POLLOUT):
+            socket.send(payload)
+            if socket.poll(max(int((ends - time.monotonic()) * 1000), 1)):
+                reply = wire.decode(socket.recv())
+                if reply.get("id") in (request_id, None):
+                    return reply
         socket.close(linger=0)
         del self.sockets[endpoint]
         return None
