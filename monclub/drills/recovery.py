@@ -41,8 +41,7 @@ def serving(config: Config, place: str, old_pids: set[int]) -> bool:
         pid = _shard_pid(config, branch, int(shard))
         return pid is not None and pid not in old_pids
     if place in registry.BRANCH_NAMES:
-        count = config.shards if place == "reunions" else config.pret_shards
-        pids = [_shard_pid(config, place, i) for i in range(count)]
+        pids = [_shard_pid(config, place, i) for i in range(config.shard_count(place))]
         return all(pid is not None and pid not in old_pids for pid in pids)
     if place == "postgres" and not _database_answers(config):
         return False

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import psycopg
 
+from monclub import registry
 from monclub.config import Config
 from monclub.db import connect, reads
 from monclub.tree import supervisord as tree
@@ -26,7 +27,7 @@ def not_running(config: Config, state: dict) -> list[str]:
     if state["supervisord"]["pid"] is None:
         return ["supervisord (stopped)"]
     down = [f"{p['name']} ({p['state']})" for p in state["programs"] if p["state"] != "running"]
-    expected = {"reunions": config.shards, "prets": config.pret_shards}
+    expected = {branch: config.shard_count(branch) for branch in registry.BRANCH_NAMES}
     for program in state["programs"]:
         if program["name"] not in expected or program["state"] != "running":
             continue
