@@ -52,7 +52,7 @@ from monclub.db.pipeline import Pipelined
 from monclub.reunions import seance as core
 from monclub.reunions.domain import Seances
 from monclub.reunions.ops import OPS
-from monclub.shards.owner import outbox_records
+from monclub.shards.domain import outbox_records
 from monclub.wire import codec as wire
 from monclub.wire.stored import empreinte
 

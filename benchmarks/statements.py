@@ -10,7 +10,7 @@ publishes such a row as it does a shard's.
 
 `registrations` and `batch_of_one` are MonClub's own statements (monclub/cluster/ownership.py,
 monclub/shards/store.py, monclub/reunions/store.py, monclub/db/outbox.py) and its own outbox
-records (`shards.owner.outbox_records`), built by the functions the shards use, so they follow the write
+records (`shards.domain.outbox_records`), built by the functions the shards use, so they follow the write
 path as it changes; the breakdown times them beside a registration through the shard.
 """
 
@@ -23,7 +23,7 @@ from monclub.reunions.domain import Seances
 from monclub.reunions.seance import MembreInscrit, Seance, seance
 from monclub.reunions.store import inscriptions
 from monclub.shards.batch import Write
-from monclub.shards.owner import outbox_records
+from monclub.shards.domain import outbox_records
 from monclub.shards.store import replies_statement
 
 _DOMAIN = Seances()

@@ -24,8 +24,9 @@ from monclub.cluster.nodes import join
 from monclub.cluster.partition import hosted
 from monclub.db import connect
 from monclub.db.migrate import check_partitions, migrate
+from monclub.shards.domain import Domain, place
 from monclub.shards.host import ShardHost
-from monclub.shards.owner import Domain, Owner, place
+from monclub.shards.owner import Owner
 from monclub.shards.server import serve
 from monclub.shards.stats import Stats
 from monclub.shards.store import PostgresStore

@@ -21,7 +21,8 @@ from typing import Protocol
 
 from monclub.cluster.partition import partition_of
 from monclub.contract import protocol
-from monclub.shards.owner import Domain, Owner, partition_name
+from monclub.shards.domain import Domain, partition_name
+from monclub.shards.owner import Owner
 from monclub.shards.shared_commit import commit_together
 from monclub.shards.stats import Stats
 from monclub.shards.waker import RelayWaker

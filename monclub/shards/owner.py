@@ -7,79 +7,29 @@ answer. Aggregates are loaded lazily on first use, so restarting a shard costs t
 it owns. What differs between séances and prêts lives in a `Domain`; timers (the loans'
 reminders) are state in PostgreSQL, found by `Store.due` and fired by `tick`. The store is opened
 through `open_store`, so that the owner runs as well on the tests' in-memory double.
+
+The owner is three concerns in three modules: its decisions and memory here, its session and
+lease (monclub.shards.lease), and the end of each batch's transaction (monclub.shards.outcomes).
 """
 
 import logging
 import time
 from collections.abc import Callable
-from typing import NamedTuple, Protocol
+from typing import NamedTuple
 
 import psycopg
 
-from monclub.cluster.ownership import LEASE_SECONDS, FencedOut
+from monclub.cluster.ownership import FencedOut
 from monclub.contract import protocol
-from monclub.db.outbox import event_payload
 from monclub.errors import MonclubError, Refus, Unavailable
 from monclub.shards.batch import Batch
+from monclub.shards.domain import Domain, outbox_records, partition_name
+from monclub.shards.outcomes import WriteOutcomes
 from monclub.shards.stats import Stats
 from monclub.shards.store import AlreadyApplied, NotCommitted, Store
-from monclub.wire.stored import stored_reply
 
 log = logging.getLogger(__name__)
 TIMER_BACKOFF = 5.0
-LEASE_TRUSTED = LEASE_SECONDS * 0.9  # a margin for the two clocks' rates
-
-
-def place(branch: str, index: int) -> str:
-    """A shard process's place in the tree, as `ps`, logs and `status` show it: `reunions/shard-2`."""
-    return f"{branch}/shard-{index}"
-
-
-def partition_name(branch: str, partition: int) -> str:
-    """A partition as logs and replies name it: `reunions/partition-5`."""
-    return f"{branch}/partition-{partition}"
-
-
-class Domain(Protocol):
-    """What differs between branches, all pure: the host hands it states and requests.
-    A domain whose aggregates have timers also has `echoir(state, now) -> events`."""
-
-    branch: str
-    key: str
-    ops: protocol.Ops
-
-    def decide(self, state, request: protocol.Request, now: float) -> list:
-        """The events of a command on `state` (None when the aggregate does not exist), or raise Refus."""
-
-    def apply(self, before, events: list): ...
-
-    def result(self, op: str, events: list, after) -> dict: ...
-
-    def query(self, op: str, state, aggregate_id: str) -> dict: ...
-
-    def describe(self, event, after) -> tuple[str, dict]:
-        """The aggregate an event belongs to (`seance/polar`), and the facts of `after` that its
-        listeners read with its fields (a titre, a tarif), so that they need not look them up."""
-
-
-def outbox_records(domain: Domain, events: list, after) -> list[tuple[str, str, dict]]:
-    """How events read in the outbox: (type, aggregate, payload), the payload being the event's
-    fields (the outbox's format, which the domain does not know) and the facts it adds."""
-    found = []
-    for event in events:
-        kind, fields = event_payload(event)
-        aggregate, facts = domain.describe(event, after)
-        found.append((kind, aggregate, {**fields, **facts}))
-    return found
-
-
-class Attempt(NamedTuple):
-    """A batch's transaction in flight: its request ids, those not unresolved before it, and when
-    it was sent."""
-
-    ids: list[str]
-    fresh: list[str]
-    started: float
 
 
 class Decided(NamedTuple):
@@ -91,7 +41,7 @@ class Decided(NamedTuple):
     replies: list[dict | None]
 
 
-class Owner:
+class Owner(WriteOutcomes):
     """The single owner, in memory, of one partition's aggregates."""
 
     def __init__(
@@ -226,73 +176,6 @@ class Owner:
             "loaded": len(self.aggregates),
             "handled": self.handled,
         }
-
-    def _store(self) -> Store:
-        if self.store is None or not self.store.usable:
-            self.forget_all()
-            opened = self.monotonic()
-            try:
-                self.store = self.open_store()
-            except Unavailable as error:
-                self.waiting = error.message.removesuffix("; retry shortly")
-                raise
-            self.waiting = None
-            self.owned_until = opened + LEASE_TRUSTED
-        return self.store
-
-    def _sure_to_own(self) -> None:
-        """Answer from memory only while no other process can own the partition: while the lease
-        this shard last renewed still runs by its own monotonic clock, measured from before the
-        renewal was sent (PostgreSQL's lease, set later, ends later); else renew it first."""
-        if self.monotonic() >= self.owned_until:
-            self._renew()
-
-    def _renew(self) -> None:
-        sent = self.monotonic()
-        store = self._store()
-        if sent >= self.owned_until - LEASE_TRUSTED * 2 / 3:
-            store.renew()
-            self.owned_until = sent + LEASE_TRUSTED
-
-    def _keep_lease(self) -> None:
-        """Own the partition (take it as soon as it is free: a waiting shard takes it when the
-        lease of the process that holds it ends) and renew the lease in time."""
-        try:
-            self._renew()
-        except (FencedOut, psycopg.Error) as error:
-            self._lose_connection(error)
-        except Unavailable:
-            pass
-
-    @property
-    def owning(self) -> bool:
-        """Whether this owner holds the partition now (a session with its epoch)."""
-        return self.store is not None and self.store.usable
-
-    def release(self) -> None:
-        """Hand the partition over (a planned move, a stop): nothing is pending between two
-        batches, so clearing the lease lets the next owner take it at once, with epoch + 1."""
-        if self.owning and self.store is not None:
-            try:
-                self.store.release()
-            except psycopg.Error as error:
-                log.warning("%s: the hand-over failed (%s); its lease runs out", self.name, str(error).strip()[:200])
-        self.forget_all()
-
-    def forget_all(self) -> None:
-        """Drop memory: whoever owned the shard while we had no session may have written.
-        (The injected fault `stale_memory` keeps it, and updates it before the commit: a broken
-        shard that trusts its memory, for drills that test the auditor.)"""
-        if self.store is not None:
-            self.store.close()
-        self.store = None
-        if not self.stale_memory:
-            self.aggregates.clear()
-        self.membres.clear()
-
-    def _lose_connection(self, error: Exception) -> None:
-        log.warning("%s: database connection lost (%s); memory dropped", self.name, str(error).strip()[:200])
-        self.forget_all()
 
     def aggregate(self, aggregate_id: str):
         """The aggregate as the batch being decided left it, else as committed (loaded on first
@@ -448,83 +331,3 @@ class Owner:
             return Refus(f"no membre {membre}", "membre_inconnu")
         self.membres.add(membre)
         return refus
-
-    def write(self, batch: Batch) -> Exception | None:
-        """Write the batch in one transaction; None once committed, else the failure (after which
-        memory is as before; if the connection was lost, `store` is None and the request ids stay
-        unresolved)."""
-        if batch.writes:
-            store = self._store()
-            attempt = self.begin_write(batch)
-            try:
-                store.write(batch.writes)
-            except (FencedOut, NotCommitted, AlreadyApplied, psycopg.Error) as error:
-                return self.write_failed(attempt, error)
-            self.stats.committed(len(batch.writes), self.monotonic() - attempt.started)
-        self.written(batch)
-        return None
-
-    def begin_write(self, batch: Batch) -> Attempt:
-        """Before a batch's transaction is sent: its request ids are unresolved until it ends."""
-        ids = batch.request_ids
-        fresh = [request_id for request_id in ids if request_id not in self.unresolved]
-        self.unresolved.update(ids)
-        if self.stale_memory:
-            self.aggregates.update(batch.states)
-        return Attempt(ids, fresh, self.monotonic())
-
-    def abandon_write(self, attempt: Attempt) -> None:
-        """The transaction was rolled back before it was this owner's to judge (another
-        partition's part failed it): as if it had not been sent."""
-        self.unresolved.difference_update(attempt.fresh)
-
-    def written(self, batch: Batch) -> None:
-        """The batch's transaction committed: keep its states. (Its size and time go to the stats
-        where it was sent: one observation for a transaction, whatever the partitions it holds.)"""
-        self.unpublished = self.unpublished or any(write.records for write in batch.writes)
-        self.unresolved.difference_update(batch.request_ids)
-        self.aggregates.update(batch.states)
-        self.membres.update(batch.membres)
-        for aggregate_id in batch.dropped:
-            self._drop(aggregate_id)
-
-    def write_failed(self, attempt: Attempt, error: Exception) -> Exception:
-        """The batch's transaction failed with `error` (memory stays as it was); it is returned."""
-        if isinstance(error, (FencedOut, NotCommitted)):
-            self.unresolved.difference_update(attempt.fresh)
-            self._lose_connection(error)
-        elif self.store is not None and self.store.usable:
-            self.unresolved.difference_update(attempt.ids)
-        else:
-            self._lose_connection(error)
-        return error
-
-    def _unreachable(self, request: protocol.Request, message: str) -> dict | None:
-        return None if request.id in self.unresolved else protocol.error(request.id, "unavailable", message)
-
-    def _drop(self, aggregate_id: str) -> None:
-        """Forget one aggregate; it is reloaded from PostgreSQL on its next message."""
-        if not self.stale_memory:
-            self.aggregates.pop(aggregate_id, None)
-
-    def _resolved(self, batch: Batch, requests: list[protocol.Request], replies: list) -> list[dict | None]:
-        """The batch's commit may or may not have happened: ask the database for the replies stored
-        under its request ids (the other replies, never stored, stand)."""
-        ids = set(batch.request_ids)
-        try:
-            stored = self._store().stored_replies(list(ids))
-        except (Unavailable, psycopg.Error):
-            self.forget_all()
-            return [None if request.id in ids else reply for request, reply in zip(requests, replies, strict=True)]
-        self.unresolved.difference_update(ids)
-        lost = "database connection lost before commit; nothing was committed"
-        return [
-            (
-                stored_reply(request, *stored[request.id])
-                if request.id in stored
-                else protocol.error(request.id, "unavailable", lost)
-            )
-            if request.id in ids
-            else reply
-            for request, reply in zip(requests, replies, strict=True)
-        ]

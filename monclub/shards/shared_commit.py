@@ -25,7 +25,8 @@ import psycopg
 
 from monclub.cluster.ownership import FencedOut
 from monclub.contract import protocol
-from monclub.shards.owner import Attempt, Decided, Owner
+from monclub.shards.outcomes import Attempt
+from monclub.shards.owner import Decided, Owner
 from monclub.shards.store import AlreadyApplied, NotCommitted
 
 ROLLED_BACK = (FencedOut, AlreadyApplied, psycopg.IntegrityError, psycopg.DataError)

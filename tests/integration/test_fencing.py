@@ -16,7 +16,7 @@ from monclub.reunions import seance
 from monclub.reunions.domain import Seances
 from monclub.reunions.store import SeanceStore
 from monclub.shards.batch import Write
-from monclub.shards.owner import outbox_records
+from monclub.shards.domain import outbox_records
 from tests.fixtures.ownership import bump
 from tests.fixtures.postgres import add_membres
 from tests.fixtures.processes import home_shard

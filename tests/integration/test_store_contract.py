@@ -16,7 +16,7 @@ from monclub.reunions import seance
 from monclub.reunions.domain import Seances
 from monclub.reunions.store import SeanceStore
 from monclub.shards.batch import Write
-from monclub.shards.owner import outbox_records
+from monclub.shards.domain import outbox_records
 from monclub.shards.store import AlreadyApplied, Stored
 from monclub.wire import codec as wire
 from tests.fixtures.memory_store import MemoryDatabase

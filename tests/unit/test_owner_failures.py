@@ -15,7 +15,8 @@ from monclub.prets.shard import livre_domain
 from monclub.reunions.domain import Seances
 from monclub.reunions.ops import OPS
 from monclub.reunions.seance import liste_inscrits
-from monclub.shards.owner import LEASE_TRUSTED, Owner
+from monclub.shards.lease import LEASE_TRUSTED
+from monclub.shards.owner import Owner
 from monclub.wire import codec as wire
 from tests.fixtures.memory_store import MemoryDatabase
 
