@@ -8,6 +8,7 @@ the modules of its op table and shard wiring (`OPS` in `monclub.<branch>.ops`, `
 layers: nothing here imports MonClub.
 """
 
+import functools
 import importlib
 from dataclasses import dataclass
 
@@ -31,8 +32,9 @@ class Branch:
         return importlib.import_module(self.shard_module).BRANCH
 
     def ops(self):
-        """The branch's op table (`monclub.<branch>.ops.OPS`: its declarations), imported on demand."""
-        return importlib.import_module(f"monclub.{self.name}.ops").OPS
+        """The branch's op table (`monclub.<branch>.ops.OPS`: its declarations), imported once, on
+        demand (every request a client routes reads it)."""
+        return _op_table(self.name)
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,11 @@ RELAY_LOCK_CLASS = 0x4D43_0500
 LISTENER_LOCK_CLASS = 0x4D43_0200
 LOCK_CLASSES = {**{branch.name: branch.lock_class for branch in BRANCHES}, "relay": RELAY_LOCK_CLASS}
 TCP_OFFSETS = {part.name: part.tcp_offset for part in (*BRANCHES, *SERVICES)}
+
+
+@functools.cache
+def _op_table(name: str):
+    return importlib.import_module(f"monclub.{name}.ops").OPS
 
 
 def branch(name: str) -> Branch:

@@ -9,7 +9,7 @@ import click
 import psycopg
 
 from monclub import config as configuration
-from monclub.db import connect
+from monclub.db import connect, read_only
 from monclub.errors import ConfigError, InvalidField, MonclubError
 
 
@@ -60,7 +60,7 @@ def read_session(conninfo: str) -> psycopg.Connection:
     from here; a write on this session fails (ReadOnlySqlTransaction)."""
     conn = connect(conninfo, autocommit=True)
     try:
-        conn.execute("SET default_transaction_read_only = on")
+        read_only(conn)
     except BaseException:
         conn.close()
         raise

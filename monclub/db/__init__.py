@@ -23,6 +23,12 @@ def connect(conninfo: str, **kwargs) -> psycopg.Connection:
         raise type(error)(redact(str(error), conninfo)) from None
 
 
+def read_only(conn: psycopg.Connection) -> None:
+    """Every later transaction of `conn` read-only: a session that must never write (the web
+    program's pool, the CLI's reads); a write on it fails with ReadOnlySqlTransaction."""
+    conn.execute("SET default_transaction_read_only = on")
+
+
 def scalar(conn: psycopg.Connection, query: QueryNoTemplate, params: Params | None = None) -> Any:
     """The first column of the row `query` returns (a count, a sequence number, a setting);
     LookupError when it returns no row."""

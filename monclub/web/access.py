@@ -16,6 +16,7 @@ Before any of that, on loopback too, two checks that no browser can get around:
 Clients that are not browsers send neither Origin nor Sec-Fetch-Site, and keep working.
 """
 
+import functools
 import hmac
 from collections.abc import Callable
 
@@ -72,6 +73,7 @@ def may_act(headers: Headers, settings: WebSettings) -> bool:
     return settings.actions and same(bearer(headers), settings.token)
 
 
+@functools.cache
 def hosts(settings: WebSettings, port: int) -> frozenset[str]:
     """The Host headers this server answers: its loopback names when it listens there, its bind
     address, and the `[web] hosts` names, each with the port (or without it, for port 80)."""

@@ -14,7 +14,7 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from monclub.config import Config
-from monclub.db import DEAD_SERVER, TCP_USER_TIMEOUT_MS
+from monclub.db import DEAD_SERVER, TCP_USER_TIMEOUT_MS, read_only
 from monclub.db.secrets import redact
 from monclub.errors import InvalidRequest, Unavailable
 
@@ -33,7 +33,7 @@ class Database:
             min_size=1,
             max_size=POOL_MAX,
             kwargs=options,
-            configure=_read_only,
+            configure=read_only,
             open=False,
             check=ConnectionPool.check_connection,
             timeout=POOL_WAIT,
@@ -59,10 +59,6 @@ class Database:
 
     def close(self) -> None:
         self.pool.close()
-
-
-def _read_only(conn: psycopg.Connection) -> None:
-    conn.execute("SET default_transaction_read_only = on")
 
 
 def _first_line(error: Exception) -> str:
