@@ -3,8 +3,10 @@
 The file is $MONCLUB_CONFIG, else <checkout>/config/monclub.toml. Environment variables win over it:
 MONCLUB_HOME (state directory, default <checkout>/.monclub), MONCLUB_DATABASE_URL (an external
 PostgreSQL, as the application's role; unset means the embedded cluster), MONCLUB_OWNER_DATABASE_URL
-(the same database as the role that owns the schema and runs the migrations), MONCLUB_SHARDS,
-MONCLUB_CLIENT_KEY.
+(the same database as the role that owns the schema and runs the migrations), MONCLUB_CLIENT_KEY,
+and each branch's counts (its `[<branch>] shards` and `partitions`): `<prefix>SHARDS` and
+`<prefix>PARTITIONS`, the prefix being the branch's (monclub.registry: MONCLUB_ for Réunions,
+MONCLUB_PRET_ for Prêts, MONCLUB_<NAME>_ for a branch added since).
 """
 
 import getpass
@@ -25,6 +27,8 @@ from monclub.wire import keys
 
 CHECKOUT = Path(__file__).resolve().parents[1]
 _IPC_PATH_MAX = 100
+# The Config attributes of the first two branches' (shards, partitions), kept by name.
+_ATTRIBUTES = {"reunions": ("shards", "partitions"), "prets": ("pret_shards", "pret_partitions")}
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,7 @@ class Config:
     hwm: int = 1000
     node: str = field(default_factory=socket.gethostname)
     web: dict = field(default_factory=dict)
+    counts: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def loopback(self) -> bool:
@@ -110,11 +115,20 @@ class Config:
 
     def partition_count(self, branch: str) -> int:
         """The branch's partitions (fixed when the database is created)."""
-        return self.partitions if branch == "reunions" else self.pret_partitions
+        return self._counts(branch)[1]
 
     def shard_count(self, branch: str) -> int:
         """The branch's shard processes on this node."""
-        return self.shards if branch == "reunions" else self.pret_shards
+        return self._counts(branch)[0]
+
+    def _counts(self, branch: str) -> tuple[int, int]:
+        """(shards, partitions) of a branch: the first two keep the attributes users and tests
+        read (`shards`, `pret_partitions`, ...); a branch added since has its pair in `counts`,
+        its registered defaults when this configuration was made without it."""
+        if branch in _ATTRIBUTES:
+            return getattr(self, _ATTRIBUTES[branch][0]), getattr(self, _ATTRIBUTES[branch][1])
+        declared = registry.branch(branch)
+        return self.counts.get(branch, (declared.shards, declared.partitions))
 
     def endpoint(self, name: str, index: int | None = None) -> str:
         """The ZeroMQ endpoint of a shard (index given) or of a supervisor's control socket."""
@@ -289,14 +303,15 @@ def load(env=None) -> Config:
     cluster = data.get("cluster", {})
     home = Path(env.get("MONCLUB_HOME") or data.get("home") or CHECKOUT / ".monclub").absolute()
     tcp = _tcp(reunions.get("tcp"))
+    counts = _branch_counts(data, env)
     database_url = _database_url(env.get("MONCLUB_DATABASE_URL") or data.get("database_url"))
     return _checked(
         Config(
             home=home,
             database_url=database_url,
             owner_url=_owner_url(env.get("MONCLUB_OWNER_DATABASE_URL") or data.get("owner_database_url"), database_url),
-            shards=_positive_int(env.get("MONCLUB_SHARDS") or reunions.get("shards", 4), "shards"),
-            partitions=_positive_int(env.get("MONCLUB_PARTITIONS") or reunions.get("partitions", 16), "partitions"),
+            shards=counts["reunions"][0],
+            partitions=counts["reunions"][1],
             tcp=tcp,
             curve=_flag(access.get("curve", False), "access.curve") or not _loopback(tcp),
             server_key=Path(access.get("server_key") or keys.server_public(home)).expanduser(),
@@ -313,10 +328,8 @@ def load(env=None) -> Config:
             smtp_host=_smtp_host(env.get("MONCLUB_SMTP_HOST") or notifications.get("smtp_host")),
             smtp_from=notifications.get("smtp_from", "monclub@localhost"),
             fault=_fault(env.get("MONCLUB_FAULT")),
-            pret_shards=_positive_int(env.get("MONCLUB_PRET_SHARDS") or prets.get("shards", 2), "prets.shards"),
-            pret_partitions=_positive_int(
-                env.get("MONCLUB_PRET_PARTITIONS") or prets.get("partitions", 8), "prets.partitions"
-            ),
+            pret_shards=counts["prets"][0],
+            pret_partitions=counts["prets"][1],
             pret_jour_seconds=_positive_float(prets.get("jour_seconds", 86400.0), "prets.jour_seconds"),
             pret_jours=_positive_int(prets.get("jours", 14), "prets.jours"),
             relance_seconds=_positive_float(prets.get("relance_seconds", 86400.0), "prets.relance_seconds"),
@@ -324,16 +337,37 @@ def load(env=None) -> Config:
             hwm=_positive_int(reunions.get("hwm", 1000), "reunions.hwm"),
             node=_node(env.get("MONCLUB_NODE") or cluster.get("node")),
             web=_web(data.get("web", {}), env),
+            counts={name: pair for name, pair in counts.items() if name not in _ATTRIBUTES},
         )
     )
 
 
+def _branch_counts(data: dict, env) -> dict[str, tuple[int, int]]:
+    """Each registered branch's (shards, partitions): its environment overrides, else its
+    `[<branch>]` section, else its registered defaults."""
+    if registry.PROBLEM:
+        raise ConfigError(registry.PROBLEM)
+    found = {}
+    for branch in registry.BRANCHES:
+        section = data.get(branch.name, {})
+        if not isinstance(section, dict):
+            raise ConfigError(f"[{branch.name}] must be a table (shards, partitions)")
+        found[branch.name] = (
+            _positive_int(
+                env.get(f"{branch.env_prefix}SHARDS") or section.get("shards", branch.shards), f"{branch.name}.shards"
+            ),
+            _positive_int(
+                env.get(f"{branch.env_prefix}PARTITIONS") or section.get("partitions", branch.partitions),
+                f"{branch.name}.partitions",
+            ),
+        )
+    return found
+
+
 def _checked(config: Config) -> Config:
     """A branch has at least as many partitions as shard processes per node (each hosts some)."""
-    for section, shards, partitions in (
-        ("reunions", config.shards, config.partitions),
-        ("prets", config.pret_shards, config.pret_partitions),
-    ):
+    for section in registry.BRANCH_NAMES:
+        shards, partitions = config.shard_count(section), config.partition_count(section)
         if shards > partitions:
             raise ConfigError(
                 f"{section}.shards = {shards} exceeds {section}.partitions = {partitions}: "
