@@ -8,10 +8,12 @@ it says otherwise), its aggregate's key field and the command that shows one; it
 shard wiring (`OPS` in `<package>.ops`, `BRANCH` in `<package>.shard`) are imported on demand, so
 that this module stays at the bottom of the layers: nothing here imports MonClub.
 
-A branch that lives outside MonClub (tests/fixtures/casiers proves the recipe) is registered by
+A branch that lives outside MonClub (docs/architecture.md, "Adding a branch") is registered by
 naming its declaration in MONCLUB_BRANCHES (`package.module:NAME`, several separated by commas or
-spaces): a module that imports only this one. A name that cannot be loaded is kept as `PROBLEM`,
-which the configuration reports (exit 2 for a command, 78 for a program) instead of a traceback.
+spaces), read once per process: a module of its own that imports only this one (this module
+imports it while it loads, so the branch's package `__init__` cannot be it). A name that cannot be
+loaded is kept as `PROBLEM`, which the configuration reports (exit 2 for a command, 78 for a
+program) instead of a traceback.
 """
 
 import functools
