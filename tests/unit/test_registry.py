@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from monclub import registry
+from monclub import errors, registry
 
 ROOT = Path(__file__).resolve().parents[2]
 TOY = "tests.fixtures.casiers.registration:BRANCH"
@@ -65,3 +65,13 @@ def test_nothing_in_monclub_names_the_toy_branch():
         path for path in [*files, ROOT / "supervisord.conf"] if "casier" in path.read_bytes().decode(errors="replace")
     ]
     assert files and naming == []
+
+
+def test_a_branch_declares_new_refusal_codes_beside_monclubs_table():
+    from tests.fixtures.casiers import casier
+
+    assert errors.is_refusal(casier.PRIS) and casier.PRIS not in errors.CODES
+    with pytest.raises(ValueError, match="MonClub's own"):
+        errors.declare("seance_complete")
+    with pytest.raises(ValueError, match="unknown error code"):
+        errors.Refus("no such code", "casier_inconnu")
