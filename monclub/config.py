@@ -4,9 +4,7 @@ The file is $MONCLUB_CONFIG, else <checkout>/config/monclub.toml. Environment va
 MONCLUB_HOME (state directory, default <checkout>/.monclub), MONCLUB_DATABASE_URL (an external
 PostgreSQL, as the application's role; unset means the embedded cluster), MONCLUB_OWNER_DATABASE_URL
 (the same database as the role that owns the schema and runs the migrations), MONCLUB_CLIENT_KEY,
-and each branch's counts (its `[<branch>] shards` and `partitions`): `<prefix>SHARDS` and
-`<prefix>PARTITIONS`, the prefix being the branch's (monclub.registry: MONCLUB_ for Réunions,
-MONCLUB_PRET_ for Prêts, MONCLUB_<NAME>_ for a branch added since).
+and each branch's `<prefix>SHARDS` and `<prefix>PARTITIONS` (its prefix: monclub.registry).
 """
 
 import getpass
@@ -122,9 +120,7 @@ class Config:
         return self._counts(branch)[0]
 
     def _counts(self, branch: str) -> tuple[int, int]:
-        """(shards, partitions) of a branch: the first two keep the attributes users and tests
-        read (`shards`, `pret_partitions`, ...); a branch added since has its pair in `counts`,
-        its registered defaults when this configuration was made without it."""
+        """(shards, partitions): a later branch's in `counts`, its defaults if made without it."""
         if branch in _ATTRIBUTES:
             return getattr(self, _ATTRIBUTES[branch][0]), getattr(self, _ATTRIBUTES[branch][1])
         declared = registry.branch(branch)
@@ -305,72 +301,60 @@ def load(env=None) -> Config:
     tcp = _tcp(reunions.get("tcp"))
     counts = _branch_counts(data, env)
     database_url = _database_url(env.get("MONCLUB_DATABASE_URL") or data.get("database_url"))
-    return _checked(
-        Config(
-            home=home,
-            database_url=database_url,
-            owner_url=_owner_url(env.get("MONCLUB_OWNER_DATABASE_URL") or data.get("owner_database_url"), database_url),
-            shards=counts["reunions"][0],
-            partitions=counts["reunions"][1],
-            tcp=tcp,
-            curve=_flag(access.get("curve", False), "access.curve") or not _loopback(tcp),
-            server_key=Path(access.get("server_key") or keys.server_public(home)).expanduser(),
-            client_key=Path(
-                env.get("MONCLUB_CLIENT_KEY") or access.get("client_key") or keys.client_secret(home)
-            ).expanduser(),
-            restart_intensity=_positive_int(reunions.get("restart_intensity", 5), "restart_intensity"),
-            restart_period=float(reunions.get("restart_period", 10.0)),
-            attempt_timeout=float(client.get("attempt_timeout", 1.5)),
-            deadline=float(client.get("deadline", 15.0)),
-            postgres_settings=_postgres_settings(data.get("postgres", {})),
-            events_retention=float(retention.get("events_seconds", 86400.0)),
-            requests_retention=float(retention.get("requests_seconds", 86400.0)),
-            smtp_host=_smtp_host(env.get("MONCLUB_SMTP_HOST") or notifications.get("smtp_host")),
-            smtp_from=notifications.get("smtp_from", "monclub@localhost"),
-            fault=_fault(env.get("MONCLUB_FAULT")),
-            pret_shards=counts["prets"][0],
-            pret_partitions=counts["prets"][1],
-            pret_jour_seconds=_positive_float(prets.get("jour_seconds", 86400.0), "prets.jour_seconds"),
-            pret_jours=_positive_int(prets.get("jours", 14), "prets.jours"),
-            relance_seconds=_positive_float(prets.get("relance_seconds", 86400.0), "prets.relance_seconds"),
-            relances_max=_positive_int(prets.get("relances_max", 3), "prets.relances_max", minimum=0),
-            hwm=_positive_int(reunions.get("hwm", 1000), "reunions.hwm"),
-            node=_node(env.get("MONCLUB_NODE") or cluster.get("node")),
-            web=_web(data.get("web", {}), env),
-            counts={name: pair for name, pair in counts.items() if name not in _ATTRIBUTES},
-        )
+    return Config(
+        home=home,
+        database_url=database_url,
+        owner_url=_owner_url(env.get("MONCLUB_OWNER_DATABASE_URL") or data.get("owner_database_url"), database_url),
+        shards=counts["reunions"][0],
+        partitions=counts["reunions"][1],
+        tcp=tcp,
+        curve=_flag(access.get("curve", False), "access.curve") or not _loopback(tcp),
+        server_key=Path(access.get("server_key") or keys.server_public(home)).expanduser(),
+        client_key=Path(
+            env.get("MONCLUB_CLIENT_KEY") or access.get("client_key") or keys.client_secret(home)
+        ).expanduser(),
+        restart_intensity=_positive_int(reunions.get("restart_intensity", 5), "restart_intensity"),
+        restart_period=float(reunions.get("restart_period", 10.0)),
+        attempt_timeout=float(client.get("attempt_timeout", 1.5)),
+        deadline=float(client.get("deadline", 15.0)),
+        postgres_settings=_postgres_settings(data.get("postgres", {})),
+        events_retention=float(retention.get("events_seconds", 86400.0)),
+        requests_retention=float(retention.get("requests_seconds", 86400.0)),
+        smtp_host=_smtp_host(env.get("MONCLUB_SMTP_HOST") or notifications.get("smtp_host")),
+        smtp_from=notifications.get("smtp_from", "monclub@localhost"),
+        fault=_fault(env.get("MONCLUB_FAULT")),
+        pret_shards=counts["prets"][0],
+        pret_partitions=counts["prets"][1],
+        pret_jour_seconds=_positive_float(prets.get("jour_seconds", 86400.0), "prets.jour_seconds"),
+        pret_jours=_positive_int(prets.get("jours", 14), "prets.jours"),
+        relance_seconds=_positive_float(prets.get("relance_seconds", 86400.0), "prets.relance_seconds"),
+        relances_max=_positive_int(prets.get("relances_max", 3), "prets.relances_max", minimum=0),
+        hwm=_positive_int(reunions.get("hwm", 1000), "reunions.hwm"),
+        node=_node(env.get("MONCLUB_NODE") or cluster.get("node")),
+        web=_web(data.get("web", {}), env),
+        counts={name: pair for name, pair in counts.items() if name not in _ATTRIBUTES},
     )
 
 
 def _branch_counts(data: dict, env) -> dict[str, tuple[int, int]]:
-    """Each registered branch's (shards, partitions): its environment overrides, else its
-    `[<branch>]` section, else its registered defaults."""
+    """Each registered branch's (shards, partitions): its variables, else its section, else its
+    defaults; at least as many partitions as shard processes per node (each hosts some)."""
     if registry.PROBLEM:
         raise ConfigError(registry.PROBLEM)
     found = {}
     for branch in registry.BRANCHES:
-        section = data.get(branch.name, {})
-        if not isinstance(section, dict):
-            raise ConfigError(f"[{branch.name}] must be a table (shards, partitions)")
-        found[branch.name] = (
-            _positive_int(
-                env.get(f"{branch.env_prefix}SHARDS") or section.get("shards", branch.shards), f"{branch.name}.shards"
-            ),
-            _positive_int(
-                env.get(f"{branch.env_prefix}PARTITIONS") or section.get("partitions", branch.partitions),
-                f"{branch.name}.partitions",
-            ),
+        shards, partitions = found[branch.name] = (
+            _count(branch, "shards", data, env),
+            _count(branch, "partitions", data, env),
         )
+        if shards > partitions:
+            raise ConfigError(
+                f"{branch.name}.shards = {shards} exceeds {branch.name}.partitions = {partitions}: "
+                "a shard process hosts one partition or more; lower shards"
+            )
     return found
 
 
-def _checked(config: Config) -> Config:
-    """A branch has at least as many partitions as shard processes per node (each hosts some)."""
-    for section in registry.BRANCH_NAMES:
-        shards, partitions = config.shard_count(section), config.partition_count(section)
-        if shards > partitions:
-            raise ConfigError(
-                f"{section}.shards = {shards} exceeds {section}.partitions = {partitions}: "
-                "a shard process hosts one partition or more; lower shards"
-            )
-    return config
+def _count(branch: registry.Branch, what: str, data: dict, env) -> int:
+    value = env.get(f"{branch.env_prefix}{what.upper()}") or data.get(branch.name, {}).get(what, getattr(branch, what))
+    return _positive_int(value, f"{branch.name}.{what}")
