@@ -217,18 +217,27 @@ def test_a_session_lost_at_any_step_never_loses_nor_doubles_an_answered_command(
     assert etat["result"]["inscrits"] == inscrits(db)
 
 
-def test_a_timer_whose_commit_outcome_is_unknown_fires_once():
-    livres = livre_domain(Config(home=Path("/nonexistent"), pret_shards=1, relance_seconds=3600.0))
+LIVRES = livre_domain(Config(home=Path("/nonexistent"), pret_shards=1, relance_seconds=3600.0))
+
+
+def lent(clock: list[float], domain=LIVRES, **owner_options) -> tuple[Owner, MemoryDatabase]:
+    """An owner of a copy lent for one day at clock[0] (the test moves it), on a database whose
+    due timers are those of the copies' next reminders."""
     db = MemoryDatabase(
-        livres, membres=[1], due=lambda livre, now: livre.prochaine is not None and livre.prochaine <= now
+        LIVRES, membres=[1], due=lambda livre, now: livre.prochaine is not None and livre.prochaine <= now
     )
-    clock = [NOW]
-    owner = Owner(livres, 0, db.open, clock=lambda: clock[0])
+    owner = Owner(domain, 0, db.open, clock=lambda: clock[0], **owner_options)
     for request in (
         protocol.request("ajouter-lent-0001", "ajouter", livre="lent", titre="Lent"),
         protocol.request("emprunter-lent-01", "emprunter", livre="lent", membre=1, jours=1),
     ):
         assert owner.handle(LIVRE_OPS.parse(request))["ok"]
+    return owner, db
+
+
+def test_a_timer_whose_commit_outcome_is_unknown_fires_once():
+    clock = [NOW]
+    owner, db = lent(clock)
     clock[0] = NOW + 2 * 86400
     db.fail("due")
     owner.tick()
