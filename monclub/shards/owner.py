@@ -141,10 +141,6 @@ class Owner:
         self.lease.release()
         self.memory.retire()
 
-    def forget_all(self) -> None:
-        """Close the session and drop memory (as a lost session does)."""
-        self.lease.forget()
-
     def take_unpublished(self) -> bool:
         return self.outcomes.take_unpublished()
 

@@ -8,6 +8,7 @@ loaded again to fire them, and nothing needs to stay loaded for its timers' sake
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import psycopg
 
@@ -22,25 +23,18 @@ log = logging.getLogger(__name__)
 TIMER_BACKOFF = 5.0
 
 
+@dataclass
 class Timers:
-    """`aggregate(id)`: the aggregate as committed, loaded if it is not in memory."""
+    """`aggregate(id)`: the aggregate as committed, loaded if it is not in memory; `set_aside`: the
+    timers that failed, until when they are skipped."""
 
-    def __init__(
-        self,
-        name: str,
-        domain: Domain,
-        aggregate: Callable[[str], object],
-        lease: Lease,
-        memory: Memory,
-        outcomes: Outcomes,
-    ) -> None:
-        self.name = name
-        self.domain = domain
-        self.aggregate = aggregate
-        self.lease = lease
-        self.memory = memory
-        self.outcomes = outcomes
-        self.set_aside: dict[str, float] = {}  # timers that failed, until when they are skipped
+    name: str
+    domain: Domain
+    aggregate: Callable[[str], object]
+    lease: Lease
+    memory: Memory
+    outcomes: Outcomes
+    set_aside: dict[str, float] = field(default_factory=dict)
 
     def fire(self, now: float) -> None:
         """Fire every timer due at `now`. One that fails is logged and set aside for TIMER_BACKOFF

@@ -178,4 +178,4 @@ def test_an_exception_on_one_seance_drops_it_alone_and_answers_internal_error(da
     monkeypatch.setattr(core, "inscrire", real)
     again = shard.handle(OPS.parse(protocol.request("inscrire-polar-2", "inscrire", seance="polar", membre=a)))
     assert again["result"] == {"statut": "inscrit"}
-    shard.forget_all()
+    shard.lease.forget()

@@ -33,7 +33,7 @@ def shard(database):
     )
     assert reply["ok"]
     yield shard
-    shard.forget_all()
+    shard.lease.forget()
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import pytest
 
 from monclub.errors import Refus
 from tests.fixtures.postgres import add_membres
+from tests.fixtures.tree import with_settings
 from tests.fixtures.waiting import wait_for
 from tests.integration.test_prets import COMPLETE, reminders
 
@@ -26,9 +27,7 @@ relances_max = 3
 
 @pytest.fixture
 def small_tree(start_tree, state_dirs):
-    config = state_dirs() / "monclub.toml"
-    config.write_text(SETTINGS)
-    return start_tree(MONCLUB_CONFIG=str(config))
+    return with_settings(start_tree, state_dirs(), SETTINGS)
 
 
 def shards(tree, branch: str) -> list[dict]:

@@ -44,7 +44,7 @@ def db():
     assert owner.handle(ask("creer-polar-0001", "creer", seance="polar", titre="Polar", places=5, attente=0, tarif=0))[
         "ok"
     ]
-    owner.forget_all()
+    owner.lease.forget()
     return database
 
 
