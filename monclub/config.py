@@ -54,6 +54,10 @@ class Config:
     pret_jours: int = 14
     relance_seconds: float = 86400.0
     relances_max: int = 3
+    max_loaded: int = 100_000  # aggregates kept loaded per shard process, unloaded when idle (monclub.shards.memory)
+    idle: float = 900.0
+    pret_max_loaded: int = 100_000
+    pret_idle: float = 900.0
     hwm: int = 1000
     node: str = field(default_factory=socket.gethostname)
     web: dict = field(default_factory=dict)
@@ -321,6 +325,10 @@ def load(env=None) -> Config:
             pret_jours=_positive_int(prets.get("jours", 14), "prets.jours"),
             relance_seconds=_positive_float(prets.get("relance_seconds", 86400.0), "prets.relance_seconds"),
             relances_max=_positive_int(prets.get("relances_max", 3), "prets.relances_max", minimum=0),
+            max_loaded=_positive_int(reunions.get("max_loaded", 100_000), "reunions.max_loaded"),
+            idle=_positive_float(reunions.get("idle", 900.0), "reunions.idle"),
+            pret_max_loaded=_positive_int(prets.get("max_loaded", 100_000), "prets.max_loaded"),
+            pret_idle=_positive_float(prets.get("idle", 900.0), "prets.idle"),
             hwm=_positive_int(reunions.get("hwm", 1000), "reunions.hwm"),
             node=_node(env.get("MONCLUB_NODE") or cluster.get("node")),
             web=_web(data.get("web", {}), env),
