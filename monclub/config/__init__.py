@@ -19,14 +19,14 @@ from pathlib import Path
 import psycopg.conninfo
 
 from monclub import registry
+from monclub.config import branches
+from monclub.config.checks import positive_float, positive_int
 from monclub.db.secrets import redact
 from monclub.errors import ConfigError
 from monclub.wire import keys
 
-CHECKOUT = Path(__file__).resolve().parents[1]
+CHECKOUT = Path(__file__).resolve().parents[2]
 _IPC_PATH_MAX = 100
-# The Config attributes of the first two branches' (shards, partitions), kept by name.
-_ATTRIBUTES = {"reunions": ("shards", "partitions"), "prets": ("pret_shards", "pret_partitions")}
 
 
 @dataclass(frozen=True)
@@ -56,10 +56,14 @@ class Config:
     pret_jours: int = 14
     relance_seconds: float = 86400.0
     relances_max: int = 3
+    max_loaded: int = 100_000  # aggregates kept loaded per shard process, unloaded when idle (monclub.shards.memory)
+    idle: float = 900.0
+    pret_max_loaded: int = 100_000
+    pret_idle: float = 900.0
     hwm: int = 1000
     node: str = field(default_factory=socket.gethostname)
     web: dict = field(default_factory=dict)
-    counts: dict[str, tuple[int, int]] = field(default_factory=dict)
+    branches: dict[str, dict] = field(default_factory=dict)
 
     @property
     def loopback(self) -> bool:
@@ -113,18 +117,18 @@ class Config:
 
     def partition_count(self, branch: str) -> int:
         """The branch's partitions (fixed when the database is created)."""
-        return self._counts(branch)[1]
+        return self.branch_setting(branch, "partitions")
 
     def shard_count(self, branch: str) -> int:
         """The branch's shard processes on this node."""
-        return self._counts(branch)[0]
+        return self.branch_setting(branch, "shards")
 
-    def _counts(self, branch: str) -> tuple[int, int]:
-        """(shards, partitions): a later branch's in `counts`, its defaults if made without it."""
-        if branch in _ATTRIBUTES:
-            return getattr(self, _ATTRIBUTES[branch][0]), getattr(self, _ATTRIBUTES[branch][1])
-        declared = registry.branch(branch)
-        return self.counts.get(branch, (declared.shards, declared.partitions))
+    def branch_setting(self, branch: str, key: str):
+        """A setting of the branch's section (`_BRANCH_SETTINGS`); a later branch's are in
+        `branches`, or its defaults when this configuration was made without it."""
+        if branch in branches.ATTRIBUTES:
+            return getattr(self, branches.ATTRIBUTES[branch][key])
+        return (self.branches.get(branch) or branches.defaults(registry.branch(branch)))[key]
 
     def endpoint(self, name: str, index: int | None = None) -> str:
         """The ZeroMQ endpoint of a shard (index given) or of a supervisor's control socket."""
@@ -156,26 +160,6 @@ def _read_file(env) -> dict:
         return tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: {error}") from None
-
-
-def _positive_int(value, name: str, minimum: int = 1) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
-    if number < minimum:
-        raise ConfigError(f"{name} must be {minimum} or more, got {number}")
-    return number
-
-
-def _positive_float(value, name: str) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a number of seconds, got {value!r}") from None
-    if number <= 0:
-        raise ConfigError(f"{name} must be more than 0, got {number}")
-    return number
 
 
 def _loopback(tcp: str | None) -> bool:
@@ -299,21 +283,19 @@ def load(env=None) -> Config:
     cluster = data.get("cluster", {})
     home = Path(env.get("MONCLUB_HOME") or data.get("home") or CHECKOUT / ".monclub").absolute()
     tcp = _tcp(reunions.get("tcp"))
-    counts = _branch_counts(data, env)
+    settings = branches.read(data, env)
     database_url = _database_url(env.get("MONCLUB_DATABASE_URL") or data.get("database_url"))
     return Config(
         home=home,
         database_url=database_url,
         owner_url=_owner_url(env.get("MONCLUB_OWNER_DATABASE_URL") or data.get("owner_database_url"), database_url),
-        shards=counts["reunions"][0],
-        partitions=counts["reunions"][1],
         tcp=tcp,
         curve=_flag(access.get("curve", False), "access.curve") or not _loopback(tcp),
         server_key=Path(access.get("server_key") or keys.server_public(home)).expanduser(),
         client_key=Path(
             env.get("MONCLUB_CLIENT_KEY") or access.get("client_key") or keys.client_secret(home)
         ).expanduser(),
-        restart_intensity=_positive_int(reunions.get("restart_intensity", 5), "restart_intensity"),
+        restart_intensity=positive_int(reunions.get("restart_intensity", 5), "restart_intensity"),
         restart_period=float(reunions.get("restart_period", 10.0)),
         attempt_timeout=float(client.get("attempt_timeout", 1.5)),
         deadline=float(client.get("deadline", 15.0)),
@@ -323,38 +305,17 @@ def load(env=None) -> Config:
         smtp_host=_smtp_host(env.get("MONCLUB_SMTP_HOST") or notifications.get("smtp_host")),
         smtp_from=notifications.get("smtp_from", "monclub@localhost"),
         fault=_fault(env.get("MONCLUB_FAULT")),
-        pret_shards=counts["prets"][0],
-        pret_partitions=counts["prets"][1],
-        pret_jour_seconds=_positive_float(prets.get("jour_seconds", 86400.0), "prets.jour_seconds"),
-        pret_jours=_positive_int(prets.get("jours", 14), "prets.jours"),
-        relance_seconds=_positive_float(prets.get("relance_seconds", 86400.0), "prets.relance_seconds"),
-        relances_max=_positive_int(prets.get("relances_max", 3), "prets.relances_max", minimum=0),
-        hwm=_positive_int(reunions.get("hwm", 1000), "reunions.hwm"),
+        pret_jour_seconds=positive_float(prets.get("jour_seconds", 86400.0), "prets.jour_seconds"),
+        pret_jours=positive_int(prets.get("jours", 14), "prets.jours"),
+        relance_seconds=positive_float(prets.get("relance_seconds", 86400.0), "prets.relance_seconds"),
+        relances_max=positive_int(prets.get("relances_max", 3), "prets.relances_max", minimum=0),
+        hwm=positive_int(reunions.get("hwm", 1000), "reunions.hwm"),
         node=_node(env.get("MONCLUB_NODE") or cluster.get("node")),
         web=_web(data.get("web", {}), env),
-        counts={name: pair for name, pair in counts.items() if name not in _ATTRIBUTES},
+        branches={name: found for name, found in settings.items() if name not in branches.ATTRIBUTES},
+        **{
+            attribute: settings[name][key]
+            for name, keys in branches.ATTRIBUTES.items()
+            for key, attribute in keys.items()
+        },
     )
-
-
-def _branch_counts(data: dict, env) -> dict[str, tuple[int, int]]:
-    """Each registered branch's (shards, partitions): its variables, else its section, else its
-    defaults; at least as many partitions as shard processes per node (each hosts some)."""
-    if registry.PROBLEM:
-        raise ConfigError(registry.PROBLEM)
-    found = {}
-    for branch in registry.BRANCHES:
-        shards, partitions = found[branch.name] = (
-            _count(branch, "shards", data, env),
-            _count(branch, "partitions", data, env),
-        )
-        if shards > partitions:
-            raise ConfigError(
-                f"{branch.name}.shards = {shards} exceeds {branch.name}.partitions = {partitions}: "
-                "a shard process hosts one partition or more; lower shards"
-            )
-    return found
-
-
-def _count(branch: registry.Branch, what: str, data: dict, env) -> int:
-    value = env.get(f"{branch.env_prefix}{what.upper()}") or data.get(branch.name, {}).get(what, getattr(branch, what))
-    return _positive_int(value, f"{branch.name}.{what}")
