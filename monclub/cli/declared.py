@@ -96,13 +96,14 @@ def parameters(declared: Declared) -> list[click.Parameter]:
 def sent_fields(op: protocol.Op, given: dict, config) -> dict:
     """The fields to send, in the declared order: what the user gave, and for what was left out its
     default from the configuration or made from another field."""
-    sent = {name: given.get(name) for name in op.fields}
+    sent = {}
     for name, declared in op.fields.items():
-        default = protocol.field(declared).default
-        if sent[name] is None and isinstance(default, protocol.Setting):
-            sent[name] = getattr(config, default.name)
-        elif sent[name] is None and isinstance(default, protocol.Slug):
-            sent[name] = slug(given[default.source])
+        field = protocol.field(declared)
+        sent[name] = given.get(name)
+        if sent[name] is None and isinstance(field.default, protocol.Slug):
+            sent[name] = slug(given[field.default.source])
+        elif sent[name] is None and not field.required:
+            sent[name] = field.sent_when_left_out(config)
     return sent
 
 

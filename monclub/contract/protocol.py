@@ -147,6 +147,11 @@ class Field:
     def required(self) -> bool:
         return self.default is REQUIRED
 
+    def sent_when_left_out(self, config) -> object:
+        """What a client sends for this field when its user gives none: the plain default, or the
+        `Setting` read from `config`. A `Slug` is made by the client; a required field has none."""
+        return getattr(config, self.default.name) if isinstance(self.default, Setting) else self.default
+
     def __call__(self, name: str, value) -> object:
         return self.check(name, value)
 
