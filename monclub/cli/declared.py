@@ -52,8 +52,10 @@ class Declared:
         return (name,) if self.key is None else (self.key, name)
 
 
-def club_ops(branches: Iterable = registry.BRANCHES) -> list[Declared]:
-    """Every op whose command the CLI makes: each branch's club ops, the accueil's commands."""
+def club_ops(branches: Iterable | None = None) -> list[Declared]:
+    """Every op whose command the CLI makes: the club ops of each branch (the registry's, read when
+    the CLI starts), the accueil's commands."""
+    branches = registry.BRANCHES if branches is None else branches
     found = [Declared(b.name, op, b.key) for b in branches for op in b.ops().club.values()]
     return found + [Declared("accueil", op, None) for op in ACCUEIL_OPS.club.values() if not op.reads]
 
@@ -150,7 +152,7 @@ def make_command(declared: Declared, text: Text) -> click.Command:
     return command
 
 
-def attach(main: click.Group, texts: dict[tuple[str, str], Text], branches: Iterable = registry.BRANCHES) -> None:
+def attach(main: click.Group, texts: dict[tuple[str, str], Text], branches: Iterable | None = None) -> None:
     """Add the command of every club op to `main`, in the groups its words name (a group missing
     is made: a new branch's `monclub KEY`); a command written by hand at the same place is an error."""
     for declared in club_ops(branches):

@@ -173,3 +173,9 @@ def test_a_command_both_declared_and_written_by_hand_is_refused():
     root.add_command(click.Group("seance", commands=[click.Command("creer")]))
     with pytest.raises(RuntimeError, match="monclub seance creer is both declared and written by hand"):
         declared.attach(root, {})
+
+
+def test_an_op_without_a_text_hook_prints_one_line_per_field_of_its_answer():
+    owner = {"partition": 3, "shard": None, "pid": None, "node": None, "epoch": None}
+    shown = declared.generic_text({"seance": "polar"}, {"places_restantes": 2, "owner": owner})
+    assert shown == "places_restantes: 2\nowner: partition 3, owner unknown (see monclub status)"
