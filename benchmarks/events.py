@@ -18,6 +18,10 @@ are inserted with SQL, and --backlog `membre_inscrit` events are appended with a
 transactions of --batch records. Once Notifications (which follows them live) has caught up, so
 that it does not compete for the CPUs, Paiements is started again and timed until its position is
 the latest seq; its payment count must have grown by exactly --backlog.
+
+CPU per event of each program (benchmarks/cpu.py) in three windows: the paced registrations until
+both listeners are done (at --rate, so each process's idle work is in it), the appends until
+Notifications is done (relay, bus, a live listener), Paiements' catch-up from its start.
 """
 
 import contextlib
@@ -241,12 +245,15 @@ def first_payment_at(conninfo: str, seance: str) -> float:
 
 
 def catch_up(config, conninfo: str, backlog: int, batch: int, meter: cpu.Meter) -> dict:
-    """`cpu`: per event of the backlog, from Paiements' start (its start included) to caught up."""
+    """`cpu`: per event of the backlog, from Paiements' start (its start included) to caught up;
+    `cpu_burst`: per event too, from the first append until Notifications has applied the last one
+    (the relay, the bus and a live listener at the rate of the appends)."""
     with rpc(config) as proxy:
         proxy.supervisor.stopProcess(PAIEMENTS)
     before = paiements_count(conninfo)
     membres = add_membres(conninfo, backlog)
     seance = create_paid_seance(conninfo, backlog, "backlog")
+    appending = meter()
     appended = append_backlog(conninfo, seance, membres, batch)
     _, notifications_lag = wait_caught_up(conninfo, "notifications")
     started_at, sampled = time.time(), meter()
@@ -254,6 +261,7 @@ def catch_up(config, conninfo: str, backlog: int, batch: int, meter: cpu.Meter) 
         proxy.supervisor.startProcess(PAIEMENTS)
     seq, seconds = wait_caught_up(conninfo, PAIEMENTS)
     spent = cpu.spent(sampled, meter())
+    burst = cpu.per_event(cpu.spent(appending, sampled), backlog, backlog / (appended + notifications_lag))
     added = paiements_count(conninfo) - before
     startup = first_payment_at(conninfo, seance) - started_at
     return {
@@ -270,6 +278,7 @@ def catch_up(config, conninfo: str, backlog: int, batch: int, meter: cpu.Meter) 
         "payments_added": added,
         "verified": added == backlog,
         "cpu": cpu.per_event(spent, backlog, backlog / seconds),
+        "cpu_burst": burst,
     }
 
 
@@ -330,8 +339,9 @@ def report(events: dict) -> None:
         "  included; to 1st batch s: from startProcess to the start of its first transaction; notif lag s:\n"
         "  from the last append until Notifications (following live) had caught up, awaited before the start."
     )
-    for name, phase in (("latency", lat), ("catch-up", cat)):
-        print(f"  CPU µs per event, {name}: {cpu.event_line(phase['cpu'])}")
+    for name, found in ((f"paced at {lat['rate']:g}/s", lat["cpu"]), ("backlog appended", cat["cpu_burst"])):
+        print(f"  CPU µs per event, {name}: {cpu.event_line(found)}")
+    print(f"  CPU µs per event, catch-up of Paiements: {cpu.event_line(cat['cpu'])}")
     for name, phase in (("latency", lat), ("catch-up", cat)):
         if not phase["verified"]:
             print(f"\nVERIFICATION FAILED ({name}): payments do not match the registrations", file=sys.stderr)
