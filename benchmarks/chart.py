@@ -1,8 +1,10 @@
-"""The hot-séance chart: registrations/s and latency by client count, MonClub against the classic
-transaction and the classic with its outbox event, and, when the run measured it (issue 28), the
-CPU per registration of each process kind, with the model ceiling it gives drawn on the rates.
+"""The hot-séance chart of a perf run: rates, latencies, CPU per registration by process.
 
-  python -m benchmarks.chart [--code COMMIT] [--output docs/bench-hot.png]
+Registrations/s and latency by client count, MonClub against the classic transaction and the
+classic with its outbox event, and, when the run measured it (issue 28), the CPU per registration
+of each process kind, with the model ceiling it gives drawn on the rates.
+
+  scripts/bench chart [--code COMMIT] [--output docs/bench-hot.png]
 draws it again from benchmarks/results.jsonl: the last full perf run with a hot phase, or the last
 one of that commit (how docs/bench-hot.png is redrawn when this file changes, without a new run).
 
@@ -137,7 +139,7 @@ def recorded(lines: list[str], code: str | None) -> dict | None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="scripts/bench chart", description=__doc__.splitlines()[0])
     parser.add_argument("--code", help="the commit of the run to draw (default: the last full run)")
     parser.add_argument("--output", type=Path, default=Path(__file__).resolve().parents[1] / "docs" / "bench-hot.png")
     args = parser.parse_args(argv)
