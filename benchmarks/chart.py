@@ -49,6 +49,11 @@ def _offsets(count: int) -> list[float]:
     return [(i - (count - 1) / 2) * width for i in range(count)]
 
 
+def _counted(found: dict, kinds: tuple[str, ...]) -> float:
+    """The kinds' µs per registration that count in the run's total (the idle ones do not)."""
+    return sum(found["us"].get(kind, 0.0) for kind in kinds if kind not in found.get("idle", ()))
+
+
 def _cpu_panel(axes, hot: list[dict], series: list[tuple]) -> None:
     """Stacked µs per registration by process group, one bar per contender, its total above. The
     scale is linear and fits MonClub's bars: the classic's are often ten times taller, so they are
@@ -58,7 +63,7 @@ def _cpu_panel(axes, hot: list[dict], series: list[tuple]) -> None:
     for offset, (kind, _, color) in zip(_offsets(len(series)), series, strict=True):
         bottoms = [0.0] * len(hot)
         for label, kinds, fill in GROUPS:
-            heights = [sum(row[kind]["cpu"]["us"].get(k, 0.0) for k in kinds) for row in hot]
+            heights = [_counted(row[kind]["cpu"], kinds) for row in hot]
             axes.bar(
                 [p + offset for p in range(len(hot))],
                 heights,

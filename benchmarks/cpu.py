@@ -180,16 +180,19 @@ def cores() -> int:
     return len(os.sched_getaffinity(0))
 
 
-def figures(ns: dict[str, int], commands: int, per_second: float, cores: int) -> dict:
+def figures(ns: dict[str, int], commands: int, per_second: float, cores: int, idle: tuple[str, ...] = ()) -> dict:
     """µs of CPU per command by kind, their total, and the model ceiling (pure): cores × 10⁶ / total
-    µs commands per second, and `per_second` as a share of it."""
+    µs commands per second, and `per_second` as a share of it. The `idle` kinds are shown but left
+    out of the total: processes that run beside the contender without serving it (the shards
+    during the classic's runs)."""
     us = {kind: round(spent / 1000 / commands, 1) for kind, spent in sorted(ns.items())} if commands else {}
-    total = sum(ns.values()) / 1000 / commands if commands else 0.0
+    total = sum(spent for kind, spent in ns.items() if kind not in idle) / 1000 / commands if commands else 0.0
     ceiling = cores * 1e6 / total if total > 0 else None
     return {
         "commands": commands,
         "cpu_ms": {kind: round(spent / 1e6, 1) for kind, spent in sorted(ns.items())},
         "us": us,
+        "idle": list(idle),
         "total_us": round(total, 1),
         "cores": cores,
         "ceiling_per_second": round(ceiling) if ceiling else None,
@@ -247,13 +250,15 @@ CONTENDERS = (("monclub", "MonClub"), ("classic", "classic"), ("classic_outbox",
 
 
 def _us(found: dict, *kinds: str) -> str:
-    return f"{sum(found['us'].get(kind, 0.0) for kind in kinds):.1f}"
+    """The kinds' µs together, in parentheses when they are idle (not in the total)."""
+    shown = f"{sum(found['us'].get(kind, 0.0) for kind in kinds):.1f}"
+    return f"({shown})" if set(kinds) <= set(found.get("idle", ())) else shown
 
 
 def lines(rows: list[dict]) -> list[str]:
     """A throughput phase's CPU per registration, each contender at each client count (pure)."""
     out = [
-        f"{'clients':>7} {'contender':<9} {'reg/s':>8} {'shards':>7} {'superv.':>7} {'pg back.':>8} {'pg all':>7} "
+        f"{'clients':>7} {'contender':<9} {'reg/s':>8} {'shards':>8} {'superv.':>7} {'pg back.':>8} {'pg all':>7} "
         f"{'generat.':>8} {'total':>7} {'ceiling/s':>9} {'of it':>6}"
     ]
     for row in rows:
@@ -262,7 +267,7 @@ def lines(rows: list[dict]) -> list[str]:
                 continue
             share = found["of_ceiling"]
             out.append(
-                f"{row['clients']:>7} {name:<9} {row[kind]['per_second']:>8,.0f} {_us(found, SHARDS):>7} "
+                f"{row['clients']:>7} {name:<9} {row[kind]['per_second']:>8,.0f} {_us(found, SHARDS):>8} "
                 f"{_us(found, SUPERVISOR):>7} {_us(found, PG_BACKENDS):>8} {_us(found, PG_BACKENDS, PG_SERVER):>7} "
                 f"{_us(found, GENERATOR):>8} {found['total_us']:>7.1f} {found['ceiling_per_second'] or 0:>9,} "
                 f"{'-' if share is None else f'{share:.0%}':>6}"
@@ -276,7 +281,8 @@ def report(rows: list[dict]) -> None:
     cores = next(row[kind]["cpu"]["cores"] for row in rows for kind, _ in CONTENDERS if row.get(kind, {}).get("cpu"))
     print(
         f"  CPU µs per registration by process (CPU clocks over the run; pg all = backends + postmaster, WAL\n"
-        f"  writer, checkpointer...); ceiling = {cores} cores × 10⁶ / total µs, reg/s as a share of it"
+        f"  writer, checkpointer...; (idle), not in the total); ceiling = {cores} cores × 10⁶ / total µs,\n"
+        f"  reg/s as a share of it"
     )
     for line in lines(rows):
         print(f"  {line}")

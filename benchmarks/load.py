@@ -241,7 +241,8 @@ def run_load(
     summary = summarize([part for one in done for part in one["clients"]], began, clients, processes, len(membres))
     if meter:
         spent = {**cpu.spent(before, after), cpu.GENERATOR: sum(one["cpu_ns"] for one in done)}
-        summary["cpu"] = cpu.figures(spent, summary["committed"], summary["per_second"], cpu.cores())
+        idle = (cpu.SUPERVISOR, cpu.SHARDS) if target.conninfo else ()  # a direct SQL client: shards idle
+        summary["cpu"] = cpu.figures(spent, summary["committed"], summary["per_second"], cpu.cores(), idle)
     return summary
 
 

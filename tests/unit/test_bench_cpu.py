@@ -72,6 +72,8 @@ def test_figures_divide_by_the_commands_and_model_the_ceiling_on_the_cores():
     assert found["ceiling_per_second"] == round(2 * 1e6 / 117.0) == 17_094
     assert found["of_ceiling"] == round(11_700 / (2e6 / 117), 3) == 0.684
     assert found["cpu_ms"]["shards"] == 47.0
+    classic = figures(ns, 1_000, per_second=1_000.0, cores=2, idle=("shards",))
+    assert classic["us"]["shards"] == 47.0 and classic["total_us"] == 70.0, "idle kinds shown, not summed"
     empty = figures(ns, 0, per_second=0.0, cores=2)
     assert empty["us"] == {} and empty["ceiling_per_second"] is None and empty["of_ceiling"] is None
 
@@ -101,6 +103,9 @@ def test_the_cpu_rows_show_each_contender_its_processes_and_its_share_of_the_cei
         "16,667",
         "66%",
     ]
+    rows[0]["classic"]["cpu"] = figures({"shards": 5_000, "pg_backends": 900_000}, 1, 990, 2, idle=("shards",))
+    assert lines(rows)[2].split()[3:5] == ["(5.0)", "0.0"], "idle shards in parentheses, not in the total"
+    assert lines(rows)[2].split()[-3] == "900.0"
 
 
 def test_the_chart_redraws_the_last_full_perf_run_with_a_hot_phase_or_that_of_a_commit():
