@@ -19,6 +19,7 @@ from pathlib import Path
 import psycopg.conninfo
 
 from monclub import registry
+from monclub.db import hosts
 from monclub.db.secrets import redact
 from monclub.errors import ConfigError
 from monclub.wire import keys
@@ -192,13 +193,16 @@ def _tcp(value: str | None) -> str | None:
 
 
 def _database_url(value: str | None, name: str = "database_url") -> str | None:
-    """Refuse a malformed URL here, where the error can be shown without its password."""
+    """Refuse a malformed URL here, where the error can be shown without its password, and one
+    whose several hosts could land a session on a standby (monclub.db.hosts)."""
     if not value:
         return None
     try:
-        psycopg.conninfo.conninfo_to_dict(value)
+        params = psycopg.conninfo.conninfo_to_dict(value)
     except psycopg.Error as error:
         raise ConfigError(f"{name} is not a valid PostgreSQL URL: {redact(str(error), value)}") from None
+    if refused := hosts.refusal(params):
+        raise ConfigError(f"{name}: {refused}")
     return value
 
 
