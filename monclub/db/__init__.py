@@ -36,7 +36,8 @@ def connect(conninfo: str, **kwargs) -> psycopg.Connection:
     try:
         conn = psycopg.connect(hosts.ordered(conninfo), **{**options(conninfo), **kwargs})
     except psycopg.Error as error:
-        raise type(error)(redact(str(error), conninfo)) from None
+        # One line (psycopg lists a failure per host on lines of their own): logs keep it whole.
+        raise type(error)("; ".join(redact(str(error), conninfo).strip().splitlines())) from None
     landed(conninfo, conn)
     return conn
 
