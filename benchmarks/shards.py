@@ -26,22 +26,25 @@ restart_period = 10
 """
 
 
-def start_reunions(base: Path, home: Path, cluster: Cluster) -> tuple[configuration.Config, subprocess.Popen]:
-    """`python -m monclub.reunions` with SHARDS shards; returns once every shard answers a ping."""
-    (base / "reunions.toml").write_text(CONFIG)
+def start_reunions(
+    base: Path, home: Path, cluster: Cluster, shards: int = SHARDS, settings: str = ""
+) -> tuple[configuration.Config, subprocess.Popen]:
+    """`python -m monclub.reunions` with `shards` shards and more `[reunions]` settings; returns
+    once every shard answers a ping."""
+    (base / "reunions.toml").write_text(CONFIG + settings)
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("MONCLUB_")},
         "MONCLUB_HOME": str(home),
         "MONCLUB_DATABASE_URL": cluster.conninfo(),
         "MONCLUB_OWNER_DATABASE_URL": cluster.owner_conninfo(),
-        "MONCLUB_SHARDS": str(SHARDS),
+        "MONCLUB_SHARDS": str(shards),
         "MONCLUB_CONFIG": str(base / "reunions.toml"),
         "PYTHONUNBUFFERED": "1",
     }
     with (base / "reunions.log").open("wb") as out:
         process = subprocess.Popen([sys.executable, "-m", "monclub.reunions"], env=env, stdout=out, stderr=out)
     config = configuration.load(env)
-    for shard in range(SHARDS):
+    for shard in range(shards):
         wait_until(lambda shard=shard: probe(config, shard) is not None, 60, f"shard {shard} to answer", 0.05)
     return config, process
 

@@ -51,6 +51,26 @@ CODES = {
 # The refusals of a domain rule: the client raises them as Refus.
 DOMAIN_REFUSALS = frozenset(name for name, code in CODES.items() if code.retry == SAME_REFUSAL)
 
+# The refusals of branches registered from outside MonClub (docs/architecture.md, adding a branch):
+# their pure cores declare them on import, beside CODES rather than in it, so that CODES stays
+# MonClub's own table, the one docs/protocol.md lists.
+_DECLARED: dict[str, Code] = {}
+
+
+def declare(*names: str) -> tuple[str, ...]:
+    """Declare a branch's own refusal codes (each "no" applied, same refusal on a resend), once
+    per process or again with the same names; a name of MonClub's table is refused."""
+    for name in names:
+        if name in CODES:
+            raise ValueError(f"error code {name!r} is MonClub's own: a branch declares new codes only")
+        _DECLARED[name] = Code(name, "no", SAME_REFUSAL)
+    return names
+
+
+def is_refusal(code: str) -> bool:
+    """Whether `code` is a domain rule's refusal (MonClub's or a declared branch's)."""
+    return code in DOMAIN_REFUSALS or code in _DECLARED
+
 
 class MonclubError(Exception):
     """Root of every MonClub exception: a stable code and a one-line message."""
@@ -61,7 +81,7 @@ class MonclubError(Exception):
         super().__init__(message)
         if code is not None:
             self.code = code
-        if self.code not in CODES:
+        if self.code not in CODES and self.code not in _DECLARED:
             raise ValueError(f"unknown error code {self.code!r}")
 
     @property

@@ -1,11 +1,14 @@
-"""The ops of the accueil and the checks of their fields (docs/protocol.md, section 14).
+"""The ops of the accueil and the checks of their fields (docs/protocol.md, section 14), what its
+commands do and the words of the `monclub` commands (tests/unit/test_cli_declared.py).
 
 Every field is required, as on the shards; a field that may be absent takes nil. A listing is
 read page by page: `apres` is nil for the first page, then the `suivant` of the page before.
 """
 
+import functools
+
 from monclub.contract import protocol
-from monclub.contract.protocol import Check, email, membre_id, nom, row_id, seance_id
+from monclub.contract.protocol import Check, Field, email, membre_id, nom, row_id, seance_id
 from monclub.errors import InvalidField
 from monclub.registry import BRANCH_NAMES
 
@@ -13,8 +16,9 @@ PAGE_MAX = 50
 
 
 def nil_or(check: Check) -> Check:
-    """`check`, or nil."""
+    """`check`, or nil (with the check's signature: its type is the field's)."""
 
+    @functools.wraps(check)
     def checked(name: str, value):
         return None if value is None else check(name, value)
 
@@ -44,21 +48,33 @@ def page(key: Check) -> dict[str, Check]:
     return {"apres": nil_or(key), "limite": limite}
 
 
-def listing(name: str, key: Check, **fields: Check) -> protocol.Op:
-    """A listing's page: its rows under the op's name, and the key to ask the next page after."""
-    return protocol.query(name, {**fields, **page(key)}, reply=(name, "suivant"))
+def listing(name: str, key: Check, cli: str | None = None, **fields: Check) -> protocol.Op:
+    """A listing's page: its rows under the op's name, and the key to ask the next page after. The
+    CLI reads a listing from PostgreSQL in one go, in its `cli` command written by hand."""
+    return protocol.query(name, {**fields, **page(key)}, reply=(name, "suivant"), cli=cli)
 
 
 OPS = protocol.ops(
     "accueil",
-    protocol.command("creer_membre", {"nom": nom, "email": nil_or(email)}, reply=("membre",)),
     protocol.command(
-        "regler_paiement", {"paiement": row_id}, refusals=("paiement_inconnu", "paiement_clos"), reply=("paiement",)
+        "creer_membre",
+        {"nom": nom, "email": Field(nil_or(email), default=None)},
+        reply=("membre",),
+        doc="Create a member and print its id (through the accueil).",
+        cli="membre creer",
+    ),
+    protocol.command(
+        "regler_paiement",
+        {"paiement": row_id},
+        refusals=("paiement_inconnu", "paiement_clos"),
+        reply=("paiement",),
+        doc="Mark a pending payment paid (through the accueil).",
+        cli="paiement regler",
     ),
     protocol.query("directory", {"branch": branch}, reply=("branch", "partitions", "owners")),
-    listing("membres", row_id),
-    listing("seances", seance_id),
-    listing("livres", seance_id),
+    listing("membres", row_id, "membre liste"),
+    listing("seances", seance_id, "seance liste"),
+    listing("livres", seance_id, "livre liste"),
     listing("prets", seance_id, en_retard=flag),
     listing("paiements", row_id, seance=nil_or(seance_id)),
     listing("notifications", row_id, membre=nil_or(membre_id)),

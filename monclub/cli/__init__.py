@@ -6,7 +6,7 @@ unavailable service, 2 for a configuration problem.
 
 import click
 
-from monclub.cli import club, daemon, drill, events, keys, node, prets
+from monclub.cli import club, daemon, declared, drill, events, keys, node, prets
 
 
 @click.group()
@@ -24,3 +24,4 @@ for command in (
     *node.COMMANDS,
 ):
     main.add_command(command)
+declared.attach(main, {**club.TEXTS, **prets.TEXTS, **events.TEXTS})

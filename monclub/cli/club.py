@@ -1,17 +1,13 @@
-"""The club's commands: membres, séances, inscriptions."""
+"""The club's commands: membres and séances, their listings read from PostgreSQL, and the text
+of their ops' answers (the commands of the ops themselves are made from their declarations:
+monclub.cli.declared)."""
 
 import click
 
-from monclub.cli.common import emit, handled, json_option, load_config, on_database
-from monclub.client.ids import slug
-from monclub.client.sync import Client
+from monclub.cli.common import emit, handled, json_option, on_database
 from monclub.db import reads
 from monclub.tree import status as tree_status
 from monclub.words import compte, montant
-
-
-def _client() -> Client:
-    return Client(load_config())
 
 
 def _render_seance(etat: dict) -> str:
@@ -32,18 +28,6 @@ def membre():
     """Members (a plain table)."""
 
 
-@membre.command("creer")
-@click.argument("nom")
-@click.option("--email", default=None)
-@json_option
-@handled
-def membre_creer(nom: str, email: str | None, as_json: bool):
-    """Create a member and print its id (through the accueil)."""
-    with _client() as client:
-        created = client.accueil("creer_membre", nom=nom, email=email)["membre"]
-    emit(as_json, created, f"membre {created['id']}: {created['nom']}")
-
-
 @membre.command("liste")
 @json_option
 @handled
@@ -57,65 +41,6 @@ def membre_liste(as_json: bool):
 @click.group()
 def seance():
     """Séances, through the shard that owns each one."""
-
-
-@seance.command("creer")
-@click.argument("titre")
-@click.option("--places", type=int, required=True)
-@click.option("--attente", type=int, default=0, show_default=True, help="Size of the waiting list.")
-@click.option("--tarif", type=int, default=0, show_default=True, help="Price in cents.")
-@click.option("--id", "seance_id", default=None, help="The séance's id (default: from the titre).")
-@json_option
-@handled
-def seance_creer(titre, places, attente, tarif, seance_id, as_json):
-    """Create a séance."""
-    with _client() as client:
-        seance_id = slug(titre) if seance_id is None else seance_id
-        result = client.creer(seance_id, titre, places=places, attente=attente, tarif=tarif)
-    emit(as_json, result["seance"], _render_seance(result["seance"]))
-
-
-@seance.command("places")
-@click.argument("seance_id")
-@click.argument("places", type=int)
-@json_option
-@handled
-def seance_places(seance_id, places, as_json):
-    """Change the number of places (raising it promotes from the waiting list)."""
-    with _client() as client:
-        result = client.changer_places(seance_id, places)
-    promus = ", ".join(map(str, result["promus"]))
-    promoted = f"promoted from attente: membre {promus}" if promus else "nobody promoted"
-    emit(as_json, result, f"{seance_id}: {compte(result['places'], 'place')}; {promoted}")
-
-
-@seance.command("annuler")
-@click.argument("seance_id")
-@json_option
-@handled
-def seance_annuler(seance_id, as_json):
-    """Cancel a séance: everyone is told, pending payments cancelled, paid ones marked to refund."""
-    with _client() as client:
-        result = client.annuler(seance_id)
-    emit(
-        as_json,
-        result,
-        f"{seance_id} annulee; notified: {compte(len(result['inscrits']), 'inscrit')}, "
-        f"{len(result['attente'])} in attente",
-    )
-
-
-@seance.command("voir")
-@click.argument("seance_id")
-@json_option
-@handled
-def seance_voir(seance_id, as_json):
-    """Show a séance with its ordered inscrits and waiting list, and the shard process that owns it."""
-    config = load_config()
-    with Client(config) as client:
-        etat = client.etat(seance_id)
-    etat["owner"] = tree_status.owner(config, "reunions", seance_id)
-    emit(as_json, etat, _render_seance(etat))
 
 
 @seance.command("liste")
@@ -132,35 +57,36 @@ def seance_liste(as_json):
     emit(as_json, data, text or "no seance yet")
 
 
-def _inscription_command(describe):
-    """A `SEANCE MEMBRE` command sent through the client method of the same name."""
-
-    @click.command(describe.__name__, help=describe.__doc__)
-    @click.argument("seance_id")
-    @click.argument("membre_id", type=int)
-    @json_option
-    @handled
-    def command(seance_id, membre_id, as_json):
-        with _client() as client:
-            result = getattr(client, describe.__name__)(seance_id, membre_id)
-        emit(as_json, result, describe(seance_id, membre_id, result))
-
-    return command
-
-
-@_inscription_command
-def inscrire(seance_id, membre_id, result) -> str:
-    """Register a member (on the waiting list when the séance is full)."""
+def _inscrit(sent: dict, result) -> str:
     if result["statut"] == "en_attente":
-        return f"membre {membre_id} in attente on {seance_id}, position {result['position']}"
-    return f"membre {membre_id} inscrit on {seance_id}"
+        return f"membre {sent['membre']} in attente on {sent['seance']}, position {result['position']}"
+    return f"membre {sent['membre']} inscrit on {sent['seance']}"
 
 
-@_inscription_command
-def desinscrire(seance_id, membre_id, result) -> str:
-    """Unregister a member (the first waiting member is promoted)."""
+def _desinscrit(sent: dict, result) -> str:
     promu = f"; membre {result['promu']} promoted from attente" if result["promu"] else ""
-    return f"membre {membre_id} desinscrit from {seance_id}{promu}"
+    return f"membre {sent['membre']} desinscrit from {sent['seance']}{promu}"
 
 
-COMMANDS = (membre, seance, inscrire, desinscrire)
+def _places(sent: dict, result) -> str:
+    promus = ", ".join(map(str, result["promus"]))
+    promoted = f"promoted from attente: membre {promus}" if promus else "nobody promoted"
+    return f"{sent['seance']}: {compte(result['places'], 'place')}; {promoted}"
+
+
+def _annulee(sent: dict, result) -> str:
+    notified = f"{compte(len(result['inscrits']), 'inscrit')}, {len(result['attente'])} in attente"
+    return f"{sent['seance']} annulee; notified: {notified}"
+
+
+COMMANDS = (membre, seance)
+TEXTS = {
+    ("accueil", "creer_membre"): lambda sent, created: f"membre {created['id']}: {created['nom']}",
+    ("reunions", "creer"): lambda sent, created: _render_seance(created),
+    ("reunions", "etat"): lambda sent, etat: _render_seance(etat),
+    ("reunions", "changer_places"): _places,
+    ("reunions", "annuler"): _annulee,
+    ("reunions", "inscrire"): _inscrit,
+    ("reunions", "desinscrire"): _desinscrit,
+}
+"""The text of the club's ops (monclub.cli.declared makes their commands)."""

@@ -61,7 +61,8 @@ def _line(node: dict) -> str:
         up = f"up {node['uptime']:>8.1f}s" if node.get("uptime") is not None else f"{'down':<12}"
         parts += [up, f"restarts {node['restarts']}"]
     if node.get("loaded") is not None:
-        parts.append(f"loaded {node['loaded']}  handled {node['handled']}")
+        unloaded = sum((node.get("unloaded") or {}).values())
+        parts.append(f"loaded {node['loaded']}  unloaded {unloaded}  handled {node['handled']}")
     if node.get("partitions"):
         epochs = " ".join(f"{p['partition']}@{p['epoch'] or '-'}" for p in node["partitions"])
         parts.append(f"partitions@epoch {epochs}")

@@ -1,4 +1,4 @@
-"""monclub events tail | paiement regler | paiements | notifications | verify."""
+"""monclub events tail | paiements | notifications | verify, and the text of `paiement regler`."""
 
 import json
 import time
@@ -7,7 +7,6 @@ import click
 import zmq
 
 from monclub.cli.common import emit, fail, handled, json_option, load_config, on_database, read_session
-from monclub.client.sync import Client
 from monclub.contract import protocol
 from monclub.db import connect, reads
 from monclub.db.outbox import latest_seq, read_events
@@ -65,17 +64,6 @@ def events_tail(start: int | None, as_json: bool):
 @click.group()
 def paiement():
     """One payment."""
-
-
-@paiement.command("regler")
-@click.argument("paiement_id", type=int)
-@json_option
-@handled
-def paiement_regler(paiement_id: int, as_json: bool):
-    """Mark a pending payment paid (through the accueil)."""
-    with Client(load_config()) as client:
-        done = client.accueil("regler_paiement", paiement=paiement_id)["paiement"]
-    emit(as_json, done, f"paiement {done['id']} paye ({montant(done['montant'])})")
 
 
 @click.command()
@@ -139,3 +127,5 @@ def verify(wait: float, as_json: bool):
 
 
 COMMANDS = (events, paiement, paiements, notifications, verify)
+TEXTS = {("accueil", "regler_paiement"): lambda sent, done: f"paiement {done['id']} paye ({montant(done['montant'])})"}
+"""The text of `paiement regler` (made from its declaration: monclub.cli.declared)."""

@@ -13,7 +13,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
 from monclub.client.routing import Owners, Route
-from monclub.errors import DOMAIN_REFUSALS, InvalidRequest, MonclubError, Refus, Timeout, Unavailable
+from monclub.errors import InvalidRequest, MonclubError, Refus, Timeout, Unavailable, is_refusal
 from monclub.wire import codec as wire
 
 _BACKOFF_BASE = 0.02
@@ -23,7 +23,7 @@ REDIRECT = object()  # an outcome: resend at once, to the owner a `wrong_owner` 
 
 
 def error_from(code: str, message: str) -> MonclubError:
-    if code in DOMAIN_REFUSALS:
+    if is_refusal(code):
         return Refus(message, code)
     if code == "invalid_request":
         return InvalidRequest(message)

@@ -99,9 +99,6 @@ class Client:
     def prolonger(self, livre: str, membre: int, **kw) -> dict:
         return self.pret("prolonger", livre, membre=membre, **kw)
 
-    def livre(self, livre: str) -> dict:
-        return self.pret("etat", livre)
-
     def accueil(self, op: str, request_id: str | None = None, **fields) -> dict:
         """A request to the accueil: membres, listings page by page, payments settled
         (docs/protocol.md, section 14)."""

@@ -10,6 +10,7 @@ A request is a map {"v": 1, "id": request id, "op": name, ...fields}; a reply is
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from monclub.errors import InvalidField, InvalidRequest
 
@@ -109,34 +110,92 @@ class Request:
     mutates: bool = True
 
 
+REQUIRED = object()
+"""The default of a field nobody may leave out."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A field's default that is a setting of the client's configuration (`Config.<name>`): the
+    loan days of `emprunter` are the node's `[prets] jours`."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Slug:
+    """A field's default that the client makes from another field (monclub.client.ids.slug): the id
+    of a séance or copy created without one, from its titre."""
+
+    source: str
+
+
+@dataclass(frozen=True)
+class Field:
+    """A field as a person gives it: its check, one line of help, and what a client sends when its
+    user leaves the field out (`default`: a value, a `Setting`, a `Slug`, or REQUIRED). The wire
+    knows none of this (every field is required there, and the parser calls the check alone): the
+    CLI reads it to make the op's command, where a field with a default is an option, a required
+    one an argument unless it names its `option` (`--places`, the `--id` of a creation)."""
+
+    check: Check
+    help: str = ""
+    default: object = REQUIRED
+    option: str | None = None
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+    def sent_when_left_out(self, config) -> object:
+        """What a client sends for this field when its user gives none: the plain default, or the
+        `Setting` read from `config`. A `Slug` is made by the client; a required field has none."""
+        return getattr(config, self.default.name) if isinstance(self.default, Setting) else self.default
+
+    def __call__(self, name: str, value) -> object:
+        return self.check(name, value)
+
+
+def field(check: Check) -> Field:
+    """A declared field as a `Field`: a bare check is a required field without help."""
+    return check if isinstance(check, Field) else Field(check)
+
+
 @dataclass(frozen=True)
 class Op:
     """One op, declared once: its fields with their checks (in the order they are checked), whether
     it only reads, the refusals it may answer besides those every op shares (invalid_request,
-    wrong_owner, unavailable, internal_error: docs/protocol.md §5), and the fields of its result.
-    The shard's parser, the clients' routing, the web's metrics and the test of docs/protocol.md
-    read it."""
+    wrong_owner, unavailable, internal_error: docs/protocol.md §5), the fields of its result, one
+    line saying what it does (`doc`), and the words of its `monclub` command when they are not the
+    default ones (`cli`; docs/architecture.md, "Adding an op"). The shard's parser, the clients'
+    routing, the CLI, the web's routes and metrics, and the test of docs/protocol.md read it."""
 
     name: str
     fields: dict[str, Check]
     reads: bool = False
     refusals: tuple[str, ...] = ()
     reply: tuple[str, ...] = ()
+    doc: str = ""
+    cli: str | None = None
 
 
-def command(name: str, fields: dict[str, Check], refusals: tuple[str, ...] = (), reply: tuple[str, ...] = ()) -> Op:
-    """An op that changes something: recorded under its request id, refusals included."""
-    return Op(name, fields, False, refusals, reply)
+def command(name: str, fields: dict[str, Check], refusals=(), reply=(), **about: Any) -> Op:
+    """An op that changes something: recorded under its request id, refusals included. `about`:
+    its `doc` and `cli` (Op)."""
+    return Op(name, fields, False, tuple(refusals), tuple(reply), **about)
 
 
-def query(name: str, fields: dict[str, Check], refusals: tuple[str, ...] = (), reply: tuple[str, ...] = ()) -> Op:
+def query(name: str, fields: dict[str, Check], refusals=(), reply=(), **about: Any) -> Op:
     """An op that only reads: never recorded."""
-    return Op(name, fields, True, refusals, reply)
+    return Op(name, fields, True, tuple(refusals), tuple(reply), **about)
 
 
 SHARD_PING = query("ping", {}, reply=("shard", "pid", "loaded", "handled", "waiting", "partitions", "stats"))
 SERVICE_PING = query("ping", {}, reply=("service", "pid", "handled"))
 DIRECTORY = query("directory", {}, reply=("branch", "partitions", "owners"))
+OWN = frozenset({SHARD_PING.name, DIRECTORY.name})
+"""The ops about a process rather than the club (what it hosts, where the partitions live): the
+tree's tools send them, not the club's clients."""
 
 
 @dataclass(frozen=True)
@@ -149,6 +208,11 @@ class Ops:
     @property
     def fields(self) -> dict[str, dict[str, Check]]:
         return {name: op.fields for name, op in self.declared.items()}
+
+    @property
+    def club(self) -> dict[str, Op]:
+        """The ops a club's client sends: all but the process's own (`OWN`)."""
+        return {name: op for name, op in self.declared.items() if name not in OWN}
 
     @property
     def queries(self) -> frozenset[str]:

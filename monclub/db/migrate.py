@@ -1,27 +1,40 @@
 """Versioned SQL migrations, applied in order under an advisory lock (safe to run concurrently),
-as the role that owns the schema; then the application's role is granted what the programs use."""
+as the role that owns the schema; then the application's role is granted what the programs use.
+
+Two kinds, each with its own record of what was applied. MonClub's own (`monclub/db/migrations`,
+the shared tables and those of the first two branches, which grew with them) are recorded in
+`schema_migrations` by version, as they always were. A branch added since carries its own in its
+folder (`<package>/migrations/NNN_*.sql`, and `<package>/privileges.sql` for what the programs may
+do on its tables), recorded in `branch_migrations` by (branch, version): its numbering is its own,
+and a database that never had the branch gets its tables on the first start that registers it.
+"""
 
 import logging
+import re
 from importlib import resources
 
 import psycopg
 from psycopg import sql
 
+from monclub import registry
 from monclub.db import scalar
 from monclub.errors import ConfigError
 
 log = logging.getLogger("monclub.migrate")
 
 _MIGRATION_LOCK = 0x4D43_0001
-_PARTITIONS_VARIABLES = {"reunions": "MONCLUB_PARTITIONS", "prets": "MONCLUB_PRET_PARTITIONS"}
+_MIGRATION = re.compile(r"(\d+)_\w+\.sql")
 
 
-def migrations() -> list[tuple[int, str, str]]:
-    files = resources.files("monclub.db") / "migrations"
+def migrations(package: str = "monclub.db") -> list[tuple[int, str, str]]:
+    """The migrations of a package's `migrations` folder, in order: (version, file name, SQL)."""
+    folder = resources.files(package) / "migrations"
+    if not folder.is_dir():
+        return []
     found = []
-    for entry in files.iterdir():
-        if entry.name.endswith(".sql"):
-            found.append((int(entry.name.split("_", 1)[0]), entry.name, entry.read_text()))
+    for entry in folder.iterdir():
+        if match := _MIGRATION.fullmatch(entry.name):
+            found.append((int(match[1]), entry.name, entry.read_text()))
     return sorted(found)
 
 
@@ -48,6 +61,10 @@ def _apply(conn: psycopg.Connection) -> list[str]:
         "CREATE TABLE IF NOT EXISTS schema_migrations"
         " (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
     )
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS branch_migrations (branch text, version integer, name text NOT NULL,"
+        " applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (branch, version))"
+    )
     done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
     applied = []
     for version, name, text in migrations():
@@ -55,6 +72,23 @@ def _apply(conn: psycopg.Connection) -> list[str]:
             conn.execute(text)
             conn.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (version, name))
             applied.append(name)
+    for branch in registry.BRANCHES:
+        applied += _apply_branch(conn, branch)
+    return applied
+
+
+def _apply_branch(conn: psycopg.Connection, branch: registry.Branch) -> list[str]:
+    """A branch's own migrations, after MonClub's (its tables may reference theirs)."""
+    done = {row[0] for row in conn.execute("SELECT version FROM branch_migrations WHERE branch = %s", (branch.name,))}
+    applied = []
+    for version, name, text in migrations(branch.where):
+        if version not in done:
+            conn.execute(text)
+            conn.execute(
+                "INSERT INTO branch_migrations (branch, version, name) VALUES (%s, %s, %s)",
+                (branch.name, version, name),
+            )
+            applied.append(f"{branch.name}/{name}")
     return applied
 
 
@@ -74,8 +108,10 @@ def _grant(conn: psycopg.Connection, app_role: str) -> None:
         conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(app_role)))
     elif superuser:
         log.warning("the programs' role %s is a superuser: it may switch the database's rules off", app_role)
-    grants = (resources.files("monclub.db") / "privileges.sql").read_text()
-    conn.execute(sql.SQL(grants).format(app=sql.Identifier(app_role)))
+    for package in ("monclub.db", *(branch.where for branch in registry.BRANCHES)):
+        grants = resources.files(package) / "privileges.sql"
+        if grants.is_file():
+            conn.execute(sql.SQL(grants.read_text()).format(app=sql.Identifier(app_role)))
 
 
 def check_partitions(conn: psycopg.Connection, branch: str, partitions: int) -> None:
@@ -89,6 +125,6 @@ def check_partitions(conn: psycopg.Connection, branch: str, partitions: int) -> 
         raise ConfigError(
             f"the database was created with {stored} {branch} partitions, the configuration asks for {partitions}: "
             f"set partitions = {stored} in the [{branch}] section of the config "
-            f"(or {_PARTITIONS_VARIABLES[branch]}={stored}); "
+            f"(or {registry.branch(branch).env_prefix}PARTITIONS={stored}); "
             "repartitioning does not exist yet"
         )

@@ -26,6 +26,7 @@ from monclub.db import connect
 from monclub.db.migrate import check_partitions, migrate
 from monclub.shards.domain import Domain, place
 from monclub.shards.host import ShardHost
+from monclub.shards.memory import Residency
 from monclub.shards.owner import Owner
 from monclub.shards.server import serve
 from monclub.shards.stats import Stats
@@ -59,12 +60,13 @@ def postgres_owner(
     shard: str | None = None,
     endpoint: str | None = None,
     stats: Stats | None = None,
+    residency: Residency | None = None,
 ) -> Owner:
     """The owner of `partition` on its PostgreSQL store, for the shard process `shard` of `node`
-    listening at `endpoint` (what the directory records)."""
+    listening at `endpoint` (what the directory records), its memory bounded by `residency`."""
     shard = shard or place(domain.branch, partition)
     open_store = partial(store.open, conninfo, shard, partition, fault != "no_fence", node, endpoint)
-    return Owner(domain, partition, open_store, fault, stats=stats)
+    return Owner(domain, partition, open_store, fault, stats=stats, residency=residency)
 
 
 def shard_host(branch: Branch, config: configuration.Config, conninfo: str, index: int) -> ShardHost:
@@ -76,10 +78,12 @@ def shard_host(branch: Branch, config: configuration.Config, conninfo: str, inde
     partitions, shards = config.partition_count(branch.name), config.shard_count(branch.name)
     membership = Membership(conninfo, config.node)
     stats = Stats()
+    max_loaded, idle = config.branch_setting(branch.name, "max_loaded"), config.branch_setting(branch.name, "idle")
+    residency = Residency(max_loaded, idle, unloaded=stats.unloaded)
 
     def make_owner(partition: int) -> Owner:
         return postgres_owner(
-            domain, branch.store, partition, conninfo, config.fault, config.node, name, endpoint, stats
+            domain, branch.store, partition, conninfo, config.fault, config.node, name, endpoint, stats, residency
         )
 
     def assignment() -> set[int] | None:
@@ -89,7 +93,9 @@ def shard_host(branch: Branch, config: configuration.Config, conninfo: str, inde
     first = hosted(partitions, shards, index)
     directory = Directory(conninfo, branch.name)
     waker = RelayWaker(conninfo)
-    return ShardHost(domain, name, endpoint, partitions, make_owner, assignment, directory, first, stats, waker)
+    return ShardHost(
+        domain, name, endpoint, partitions, make_owner, assignment, directory, first, stats, waker, residency
+    )
 
 
 def fresh_command(branch: str, index: int) -> list[str]:

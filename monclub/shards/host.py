@@ -22,6 +22,7 @@ from typing import Protocol
 from monclub.cluster.partition import partition_of
 from monclub.contract import protocol
 from monclub.shards.domain import Domain, partition_name
+from monclub.shards.memory import Residency
 from monclub.shards.owner import Owner
 from monclub.shards.shared_commit import commit_together
 from monclub.shards.stats import Stats
@@ -56,6 +57,7 @@ class ShardHost:
         first: list[int],
         stats: Stats | None = None,
         waker: RelayWaker | None = None,
+        residency: Residency | None = None,
     ):
         self.domain = domain
         self.name = name
@@ -65,6 +67,7 @@ class ShardHost:
         self.assignment = assignment
         self.directory = directory
         self.stats = stats or Stats()  # the owners' make_owner shares it with them
+        self.residency = residency or Residency()  # and this one too: what the process keeps loaded
         self.waker = waker
         self.owners = {partition: make_owner(partition) for partition in first}
 
@@ -105,7 +108,7 @@ class ShardHost:
             self.waker.wake()
 
     def tick(self) -> None:
-        """Follow the assignment, then each owner's lease and timers."""
+        """Follow the assignment, then each owner's lease and timers; unload what was idle."""
         wanted = self.assignment()
         if wanted is not None:
             unwanted = sorted(self.owners.keys() - wanted)
@@ -116,6 +119,7 @@ class ShardHost:
                 self.owners[partition] = self.make_owner(partition)
         for owner in self.owners.values():
             owner.tick()
+        self.residency.sweep()
 
     def close(self) -> None:
         """Hand every partition over (a stop, a reload): whoever should host them next takes them

@@ -8,7 +8,8 @@ one transaction per partition cost PostgreSQL a commit for every two or three co
 load spread over many séances. Nothing changes for the partitions themselves: each still has its
 owner, session, epoch and lease, and no reply leaves before the commit that holds its command.
 
-How the shared transaction ends decides what each owner does next:
+Each owner sees two calls: `decide`, then `conclude` with how the shared transaction ended for
+its part (`Ended`), or with nothing when it was not written for it:
 - committed: every owner keeps its states and replies;
 - rolled back by a refusal (a part fenced out, a request id already applied, an unknown membre)
   on a session that survives: nothing was committed, so each owner writes its part again on its
@@ -21,12 +22,14 @@ How the shared transaction ends decides what each owner does next:
   shared transaction to end (it holds each partition's row FOR SHARE until then).
 """
 
+import time
+
 import psycopg
 
 from monclub.cluster.ownership import FencedOut
 from monclub.contract import protocol
-from monclub.shards.outcomes import Attempt
-from monclub.shards.owner import Decided, Owner
+from monclub.shards.outcomes import COMMITTED, Decided, Ended
+from monclub.shards.owner import Owner
 from monclub.shards.store import AlreadyApplied, NotCommitted
 
 ROLLED_BACK = (FencedOut, AlreadyApplied, psycopg.IntegrityError, psycopg.DataError)
@@ -34,54 +37,29 @@ ROLLED_BACK = (FencedOut, AlreadyApplied, psycopg.IntegrityError, psycopg.DataEr
 
 def commit_together(runs: list[tuple[Owner, list[protocol.Request]]]) -> list[list[dict | None]]:
     """Each owner's replies to its run of commands (no queries), in the order of `runs`."""
-    decided = [owner.decide_commands(requests) for owner, requests in runs]
+    decided = [owner.decide(requests) for owner, requests in runs]
     writing = [
         (owner, run)
         for (owner, _), run in zip(runs, decided, strict=True)
         if isinstance(run, Decided) and run.batch.writes
     ]
-    settled = _write_together(writing) if len(writing) > 1 else {}
+    ended = _write_together(writing) if len(writing) > 1 else {}
     return [
-        run
-        if not isinstance(run, Decided)
-        else owner.conclude_commands(run, settled[owner] if owner in settled else owner.write(run.batch))
+        owner.conclude(run, ended.get(owner)) if isinstance(run, Decided) else run
         for (owner, _), run in zip(runs, decided, strict=True)
     ]
 
 
-def _write_together(writing: list[tuple[Owner, Decided]]) -> dict[Owner, Exception | None]:
+def _write_together(writing: list[tuple[Owner, Decided]]) -> dict[Owner, Ended]:
     """How the shared transaction ended for each owner whose outcome it settles (the others write
     their part again on their own)."""
-    attempts: list[tuple[Owner, Decided, Attempt]] = [
-        (owner, run, owner.begin_write(run.batch)) for owner, run in writing
-    ]
-    lead = writing[0][0].store
-    assert lead is not None and all(owner.store is not None for owner, _ in writing), "decided on an open session"
+    lead = writing[0][1].store
+    started = time.monotonic()
     try:
-        lead.write_shared([(owner.store, run.batch.writes) for owner, run in writing])
+        lead.write_shared([(run.store, run.batch.writes) for _, run in writing])
     except (NotCommitted, *ROLLED_BACK) as error:
-        if lead.usable:
-            _abandon(attempts)
-            return {}
-        (first, _, attempt), *others = attempts
-        _abandon(others)
-        return {first: first.write_failed(attempt, error)}
+        return {} if lead.usable else {writing[0][0]: Ended(error)}
     except psycopg.Error as error:
-        return _unknown(attempts, error)
-    first, _, sent = attempts[0]
-    first.stats.committed(sum(len(run.batch.writes) for _, run, _ in attempts), first.monotonic() - sent.started)
-    for owner, run, _ in attempts:
-        owner.written(run.batch)
-    return dict.fromkeys([owner for owner, _, _ in attempts], None)
-
-
-def _abandon(attempts: list[tuple[Owner, Decided, Attempt]]) -> None:
-    for owner, _, attempt in attempts:
-        owner.abandon_write(attempt)
-
-
-def _unknown(attempts: list[tuple[Owner, Decided, Attempt]], error: Exception) -> dict[Owner, Exception | None]:
-    """The shared commit may or may not have happened: every owner's outcome is unknown."""
-    for owner, _, _ in attempts:
-        owner.forget_all()
-    return {owner: owner.write_failed(attempt, error) for owner, _, attempt in attempts}
+        return {owner: Ended(error, unknown=True) for owner, _ in writing}
+    writing[0][0].stats.committed(sum(len(run.batch.writes) for _, run in writing), time.monotonic() - started)
+    return dict.fromkeys([owner for owner, _ in writing], COMMITTED)

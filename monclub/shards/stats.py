@@ -1,5 +1,6 @@
 """A shard's own counters, answered with its ping (never written anywhere): commands by op and
-outcome, and histograms of its batch sizes and commit latencies, for the web program's /metrics.
+outcome, histograms of its batch sizes and commit latencies (for the web program's /metrics), and
+the aggregates it unloaded, by cause (monclub.shards.memory: `idle`, `max_loaded`).
 
 Cumulative since the shard process started (a restart starts them again, as Prometheus expects
 of a counter). Sized to fit a ping reply within the wire's limits (monclub.wire.codec).
@@ -32,6 +33,7 @@ class Stats:
         self.batches = Histogram(BATCH_BUCKETS)
         self.commits = Histogram(COMMIT_BUCKETS)
         self.outcomes: Counter[tuple[str, str]] = Counter()
+        self.unloaded: Counter[str] = Counter()
 
     def committed(self, size: int, seconds: float) -> None:
         self.batches.observe(size)
@@ -51,4 +53,5 @@ class Stats:
             "batch": self.batches.snapshot(),
             "commit": self.commits.snapshot(),
             "outcomes": [[op, outcome, n] for (op, outcome), n in sorted(self.outcomes.items())],
+            "unloaded": {cause: self.unloaded[cause] for cause in ("idle", "max_loaded")},
         }

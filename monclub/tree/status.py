@@ -21,11 +21,16 @@ def _shard_stats(config: Config, branch: str, index: int) -> dict:
 
 
 def _batches(stats: dict | None) -> dict:
-    """How many transactions the shard committed, and their mean number of commands."""
+    """How many transactions the shard committed, their mean number of commands, and how many
+    aggregates it unloaded (idle, or beyond max_loaded) since it started."""
     if not stats:
         return {}
     commits = sum(stats["batch"]["counts"])
-    return {"commits": commits, "batch_mean": round(stats["batch"]["sum"] / commits, 1) if commits else None}
+    return {
+        "commits": commits,
+        "batch_mean": round(stats["batch"]["sum"] / commits, 1) if commits else None,
+        "unloaded": stats.get("unloaded"),
+    }
 
 
 def _lags(config: Config) -> dict[str, int]:
@@ -37,7 +42,7 @@ def _lags(config: Config) -> dict[str, int]:
 
 
 def enrich(config: Config, state: dict) -> dict:
-    """Add `loaded`/`handled` to running shards, `lag` (events behind the outbox) to listeners,
+    """Add `loaded`/`unloaded`/`handled` to running shards, `lag` (events behind the outbox) to listeners,
     and `remedies`: one line per part that is down, saying what to do."""
     lags = _lags(config) if state["programs"] else {}
     for program in state["programs"]:

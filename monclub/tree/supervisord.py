@@ -13,14 +13,14 @@ import xmlrpc.client
 
 from monclub.config import CHECKOUT, Config
 from monclub.errors import ConfigError
-from monclub.registry import BRANCH_NAMES
+from monclub.registry import BRANCH_NAMES, BRANCHES
 from monclub.supervision import starts
 from monclub.supervision.control import query_status
 from monclub.supervision.rpc import rpc
 from monclub.tree.web_address import read_address
 
 CONF = CHECKOUT / "supervisord.conf"
-ORDER = ("postgres", "bus", "relay", "replay", "reunions", "prets", "paiements", "notifications", "accueil", "web")
+ORDER = ("postgres", "bus", "relay", "replay", *BRANCH_NAMES, "paiements", "notifications", "accueil", "web")
 DOWN = ("STOPPED", "EXITED", "FATAL", "BACKOFF")
 
 
@@ -39,7 +39,20 @@ def environment(config: Config) -> dict:
         "MONCLUB_HOME": str(config.home),
         "MONCLUB_PYTHON": sys.executable,
         "MONCLUB_POSTGRES_AUTOSTART": "true" if config.embedded else "false",
+        "MONCLUB_BRANCH_PROGRAMS": " ".join(branch_programs()),
     }
+
+
+def branch_programs() -> list[str]:
+    """The program files of the registered branches that carry one (`program.conf` in their
+    folder), which supervisord.conf's [include] reads. supervisord splits that list at whitespace:
+    a path with a space in it is refused here rather than half-read there."""
+    found = [branch.folder() / "program.conf" for branch in BRANCHES]
+    programs = [str(path) for path in found if path.exists()]
+    for path in programs:
+        if any(character.isspace() for character in path):
+            raise ConfigError(f"{path}: supervisord's [include] cannot read a path with a space; move the branch")
+    return programs
 
 
 def launch(config: Config, foreground: bool) -> None:

@@ -8,7 +8,7 @@ on read-only sessions) or, for one aggregate, from its shard's query op.
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -30,11 +30,10 @@ EVENTS_PAGE_MAX = 1000
 class ShardCommand:
     """A route to a shard op: its fields are the op's declared ones, its aggregate id comes from
     the path, or from the body's `id` for a creation (`created`: the part of the result that is
-    the answer); `defaults` fill the fields a request may leave out."""
+    the answer); a field the declaration gives a default may be left out (`optional`)."""
 
     branch: str
     op: str
-    defaults: dict = field(default_factory=dict)
     created: str | None = None
 
     @property
@@ -42,14 +41,22 @@ class ShardCommand:
         return registry.branch(self.branch).key
 
     @property
+    def declared(self) -> dict[str, protocol.Field]:
+        fields = registry.branch(self.branch).ops().declared[self.op].fields
+        return {name: protocol.field(check) for name, check in fields.items() if name != self.key}
+
+    @property
     def fields(self) -> tuple[str, ...]:
-        declared = registry.branch(self.branch).ops().declared[self.op].fields
-        named = tuple(name for name in declared if name != self.key)
-        return ("id", *named) if self.created else named
+        return ("id", *self.declared) if self.created else tuple(self.declared)
 
     @property
     def required(self) -> tuple[str, ...]:
-        return tuple(name for name in self.fields if name != "id" and name not in self.defaults)
+        return tuple(name for name, field in self.declared.items() if field.required)
+
+    @property
+    def optional(self) -> dict[str, protocol.Field]:
+        """The fields a request may leave out: the declaration says what each is sent with then."""
+        return {name: field for name, field in self.declared.items() if not field.required}
 
 
 def _web(request: Request):
@@ -69,12 +76,12 @@ def _aggregate_id(request: Request, spec: ShardCommand, got: Incoming, fields: d
 
 
 def shard_route(path: str, spec: ShardCommand) -> Route:
-    allowed, required = spec.fields, spec.required  # from the declarations, once per route
+    allowed, required, optional = spec.fields, spec.required, spec.optional  # from the declarations, once per route
 
     async def endpoint(request: Request) -> JSONResponse:
         web = _web(request)
         got = await incoming(request, web.settings.max_body, allowed, required)
-        fields = {**spec.defaults, **got.body}
+        fields = {**{name: field.sent_when_left_out(web.config) for name, field in optional.items()}, **got.body}
         key = _aggregate_id(request, spec, got, fields)
         with web.metrics.command(spec.branch, spec.op):
             result = await web.client.command(spec.branch, spec.op, key, got.request_id, **fields)
@@ -175,12 +182,12 @@ async def ping(request: Request) -> JSONResponse:
     return JSONResponse({"ok": True})
 
 
-def routes(pret_jours: int) -> list[Route]:
+def routes() -> list[Route]:
     reunions, prets = "reunions", "prets"
     return [
         accueil_route("/api/membres", "creer_membre", ("nom", "email"), ("nom",), 201, _membre),
         read_route("/api/membres", reads.membres),
-        shard_route("/api/seances", ShardCommand(reunions, "creer", {"attente": 0, "tarif": 0}, created="seance")),
+        shard_route("/api/seances", ShardCommand(reunions, "creer", created="seance")),
         read_route("/api/seances", reads.seances),
         aggregate_route("/api/seances/{seance}", reunions, "seance"),
         shard_route("/api/seances/{seance}/places", ShardCommand(reunions, "changer_places")),
@@ -190,7 +197,7 @@ def routes(pret_jours: int) -> list[Route]:
         shard_route("/api/livres", ShardCommand(prets, "ajouter", created="livre")),
         read_route("/api/livres", reads.livres),
         aggregate_route("/api/livres/{livre}", prets, "livre"),
-        shard_route("/api/livres/{livre}/emprunter", ShardCommand(prets, "emprunter", {"jours": pret_jours})),
+        shard_route("/api/livres/{livre}/emprunter", ShardCommand(prets, "emprunter")),
         shard_route("/api/livres/{livre}/retourner", ShardCommand(prets, "retourner")),
         shard_route("/api/livres/{livre}/prolonger", ShardCommand(prets, "prolonger")),
         read_route("/api/prets", reads.prets_en_cours, _en_retard),

@@ -98,7 +98,7 @@ def create_app(config: Config, settings: WebSettings) -> Starlette:
 
     app = Starlette(
         routes=[
-            *api.routes(config.pret_jours),
+            *api.routes(),
             *actions.routes(),
             *pages.routes(),
             Route("/metrics", metrics, methods=["GET"]),

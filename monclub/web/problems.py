@@ -7,7 +7,7 @@ does not exist, a key used again for another request, a missing token) sit besid
 
 from http import HTTPStatus
 
-from monclub.errors import DOMAIN_REFUSALS, InvalidField, MonclubError
+from monclub.errors import DOMAIN_REFUSALS, InvalidField, MonclubError, is_refusal
 
 NOT_FOUND = {"seance_inconnue", "livre_inconnu", "membre_inconnu", "paiement_inconnu", "not_found"}
 INVALID = {"invalid_request", "idempotency_key_reused"}
@@ -43,7 +43,8 @@ class Problem(Exception):
 
 
 def status_of(code: str) -> int:
-    return STATUS.get(code, 500)
+    """A registered branch's own refusal is a conflict, as MonClub's are."""
+    return STATUS.get(code, 409 if is_refusal(code) else 500)
 
 
 def body(code: str, detail: str, **extra) -> dict:

@@ -172,10 +172,10 @@ def test_an_exception_on_one_seance_drops_it_alone_and_answers_internal_error(da
     monkeypatch.setattr(core, "inscrire", buggy)
     failed = shard.handle(OPS.parse(protocol.request("inscrire-polar-1", "inscrire", seance="polar", membre=a)))
     assert failed["error"]["code"] == "internal_error"
-    assert "polar" not in shard.aggregates and "manga" in shard.aggregates
+    assert "polar" not in shard.memory.aggregates and "manga" in shard.memory.aggregates
     served = shard.handle(OPS.parse(protocol.request("inscrire-manga-1", "inscrire", seance="manga", membre=b)))
     assert served["result"] == {"statut": "inscrit"}
     monkeypatch.setattr(core, "inscrire", real)
     again = shard.handle(OPS.parse(protocol.request("inscrire-polar-2", "inscrire", seance="polar", membre=a)))
     assert again["result"] == {"statut": "inscrit"}
-    shard.forget_all()
+    shard.lease.forget()

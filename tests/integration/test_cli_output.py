@@ -39,10 +39,10 @@ def test_voir_names_the_owner_shard_and_its_pid_as_status_shows_it(tree):
     with tree.client() as client:
         client.creer("polar", "Soirée Polar", places=2)
         client.ajouter_livre("dune", "Dune")
-    pids = tree.pids()
+    pids, owners = tree.pids(), {}
     for branch, key, command in (("reunions", "polar", "seance"), ("prets", "dune", "pret")):
         shard = f"{branch}/shard-{home_shard(tree.config, key, branch)}"
-        owner = json.loads(tree.monclub(command, "voir", key, "--json").stdout)["owner"]
+        owner = owners[branch] = json.loads(tree.monclub(command, "voir", key, "--json").stdout)["owner"]
         partition = partition_of(key, tree.config.partition_count(branch))
         assert owner == {
             "partition": partition,
@@ -53,6 +53,9 @@ def test_voir_names_the_owner_shard_and_its_pid_as_status_shows_it(tree):
         }
         text = f"owner: {shard} (pid {pids[shard]}) on {tree.config.node}, partition {partition} epoch 1"
         assert text in tree.monclub(command, "voir", key).stdout
+    left = json.loads(tree.monclub("seance", "places-restantes", "polar", "--json").stdout)
+    assert left == {"places_restantes": 2, "owner": owners["reunions"]}, "a command made from its declaration alone"
+    assert tree.monclub("seance", "places-restantes", "polar").stdout.splitlines()[0] == "places_restantes: 2"
 
 
 def test_one_convention_plurals_and_amounts_with_their_currency(tree, sql):

@@ -33,7 +33,7 @@ def shard(database):
     )
     assert reply["ok"]
     yield shard
-    shard.forget_all()
+    shard.lease.forget()
 
 
 @pytest.fixture
@@ -105,23 +105,23 @@ def test_a_refused_write_fails_the_batch_then_each_command_is_tried_alone(shard,
     assert statuts(replies) == ["inscrit", "deja_inscrit"]
     rows = sql.execute("SELECT membre_id FROM inscriptions ORDER BY rang").fetchall()
     assert [m for (m,) in rows] == [membres[1], membres[0]]
-    assert liste_inscrits(shard.aggregates["polar"]) == (membres[1], membres[0]), "memory is what is stored"
+    assert liste_inscrits(shard.memory.aggregates.peek("polar")) == (membres[1], membres[0]), "memory is what is stored"
     etat = shard.handle(request("etat-polar-000002", "etat", seance="polar"))["result"]
     assert etat["inscrits"] == [membres[1], membres[0]]
 
 
 def test_a_connection_lost_at_commit_leaves_memory_and_replies_as_if_nothing_happened(shard, membres, database, sql):
-    before = shard.aggregates["polar"]
+    before = shard.memory.aggregates.peek("polar")
     batch = [inscrire(f"inscrire-lost-{m:04d}", m) for m in membres[:2]]
     for membre in membres[:2]:
-        shard.membre(membre)
+        assert shard.membres.exists(membre)
     sql.execute(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid()"
         " AND datname = current_database()"
     )
     replies = shard.handle_batch(batch)
     assert all(r is None or r["error"]["code"] == "unavailable" for r in replies)
-    assert shard.aggregates.get("polar", before) == before
+    assert shard.memory.aggregates.peek("polar", before) == before
     assert sql.execute("SELECT count(*) FROM inscriptions").fetchone()[0] == 0
     again = shard.handle_batch(batch)
     assert statuts(again) == ["inscrit", "inscrit"]
@@ -138,7 +138,7 @@ def test_a_batch_that_fails_at_its_last_statement_leaves_no_row(shard, membres, 
         Write("inscrire-clash-02", [core.MembreInscrit("polar", membres[1])], [], b"reply"),
     ]
     with pytest.raises(psycopg.errors.UniqueViolation):
-        shard.store.write(writes)
+        shard.lease.store.write(writes)
     assert sql.execute("SELECT count(*) FROM requests WHERE id LIKE 'inscrire-%'").fetchone()[0] == 0
     assert sql.execute("SELECT count(*) FROM inscriptions WHERE membre_id = %s", (membres[0],)).fetchone()[0] == 0
     assert shard.handle(inscrire("inscrire-after-01", membres[2]))["result"] == {"statut": "inscrit"}
@@ -164,7 +164,7 @@ def test_an_unknown_membre_in_a_batch_is_refused_as_if_decided_alone(shard, memb
         ]
     )
     assert statuts(full) == ["inscrit", "en_attente", "membre_inconnu"]
-    assert 999_999 not in shard.membres and 999_998 not in shard.membres
+    assert 999_999 not in shard.memory.membres and 999_998 not in shard.memory.membres
     assert sql.execute("SELECT count(*) FROM inscriptions").fetchone()[0] == 4
 
 
@@ -192,7 +192,7 @@ def test_a_session_failure_that_is_no_refusal_is_resolved_by_request_id(shard, m
         assert shard.handle(inscrire(f"inscrire-warm-{i:02d}", membre))["ok"]
     for i in range(6):
         shard.handle(request(f"places-polar-{i:04d}", "changer_places", seance="polar", places=2 + i))
-    shard.store.conn.pgconn.exec_(b"DEALLOCATE ALL")
+    shard.lease.store.conn.pgconn.exec_(b"DEALLOCATE ALL")
     failed = shard.handle(request("places-polar-0099", "changer_places", seance="polar", places=9))
     assert failed is not None and failed["error"]["code"] == "unavailable", failed
     assert sql.execute("SELECT places FROM seances WHERE id = 'polar'").fetchone() == (7,)

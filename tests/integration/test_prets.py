@@ -15,6 +15,7 @@ from monclub.supervision.rpc import rpc
 from monclub.wire import codec as wire
 from tests.fixtures.postgres import add_membres
 from tests.fixtures.processes import home_shard
+from tests.fixtures.tree import with_settings
 from tests.fixtures.waiting import wait_for
 
 FAST = "[prets]\nshards = 2\njour_seconds = 1\njours = 1\nrelance_seconds = 1\nrelances_max = 3\n"
@@ -22,9 +23,7 @@ FAST = "[prets]\nshards = 2\njour_seconds = 1\njours = 1\nrelance_seconds = 1\nr
 
 @pytest.fixture
 def fast_tree(start_tree, state_dirs):
-    config = state_dirs() / "monclub.toml"
-    config.write_text(FAST)
-    return start_tree(MONCLUB_CONFIG=str(config))
+    return with_settings(start_tree, state_dirs(), FAST)
 
 
 def reminders(sql, livre: str) -> list[tuple]:
@@ -125,9 +124,7 @@ def test_repeated_kills_of_loan_shards_lose_no_reminder_and_fire_none_twice(fast
 
 @pytest.mark.slow
 def test_after_an_outage_a_loan_that_missed_several_intervals_gets_one_relance(start_tree, state_dirs, sql):
-    config = state_dirs() / "monclub.toml"
-    config.write_text(FAST.replace("relances_max = 3", "relances_max = 5"))
-    tree = start_tree(MONCLUB_CONFIG=str(config))
+    tree = with_settings(start_tree, state_dirs(), FAST.replace("relances_max = 3", "relances_max = 5"))
     (membre,) = add_membres(sql, 1)
     with tree.client() as client:
         client.ajouter_livre("dune", "Dune")

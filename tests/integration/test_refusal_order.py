@@ -101,7 +101,7 @@ def seances(request):
     ]:
         assert shard.handle(setup)["ok"], setup
     yield shard, {"A": a, "B": b, "C": c, "G": GHOST}, spare
-    shard.forget_all()
+    shard.lease.forget()
 
 
 @pytest.fixture(params=["memory", pytest.param("postgres", marks=pytest.mark.pg)])
@@ -120,7 +120,7 @@ def livres(request):
     ]:
         assert shard.handle(setup)["ok"], setup
     yield shard, {"A": a, "B": b, "C": c, "G": GHOST}, spare
-    shard.forget_all()
+    shard.lease.forget()
 
 
 def _refused_alone_and_in_a_batch(shard, ops: protocol.Ops, first: dict, known: dict, op: str, fields: dict) -> list:

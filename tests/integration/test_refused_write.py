@@ -31,7 +31,7 @@ class Ask:
 def seances(database):
     shard = seance_owner(0, database)
     yield shard, Ask(SEANCE_OPS)
-    shard.forget_all()
+    shard.lease.forget()
 
 
 def _inscrits(sql, seance: str) -> list[int]:
@@ -91,4 +91,4 @@ def test_a_copy_lent_behind_the_owners_back_makes_the_next_loan_deja_emprunte(da
         assert not reply["ok"] and reply["error"]["code"] == "deja_emprunte", reply
         assert shard.handle(ask("etat", livre="dune"))["result"]["emprunteur"] == b
     finally:
-        shard.forget_all()
+        shard.lease.forget()

@@ -78,11 +78,11 @@ def test_a_shared_commit_that_fails_without_a_refusal_is_resolved_by_request_id_
     membres = add_membres(sql, 12)
     for i in range(5):
         assert codes(shard.handle_batch([inscrire(A, membres[i]), inscrire(B, membres[i])])) == ["inscrit"] * 2
-    epochs = [owner.store.epoch for owner in shard.owners.values()]
-    shard.owners[0].store.conn.pgconn.exec_(b"DEALLOCATE ALL")
+    epochs = [owner.lease.store.epoch for owner in shard.owners.values()]
+    shard.owners[0].lease.store.conn.pgconn.exec_(b"DEALLOCATE ALL")
     batch = [inscrire(A, membres[10]), inscrire(B, membres[11])]
     assert codes(shard.handle_batch(batch)) == ["unavailable", "unavailable"]
-    assert [owner.store.epoch for owner in shard.owners.values()] == [e + 1 for e in epochs], "resolved anew"
+    assert [owner.lease.store.epoch for owner in shard.owners.values()] == [e + 1 for e in epochs], "resolved anew"
     assert sql.execute("SELECT count(*) FROM inscriptions").fetchone() == (10,)
     assert codes(shard.handle_batch(batch)) == ["inscrit", "inscrit"]
     assert codes(shard.handle_batch(batch)) == ["inscrit", "inscrit"]

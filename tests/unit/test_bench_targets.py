@@ -2,6 +2,7 @@
 
 from benchmarks.harness import percentile_ms
 from benchmarks.load import summarize
+from benchmarks.memory import flatness
 from benchmarks.population import owned_ids
 from benchmarks.targets import evaluate, ratio, verdict
 from monclub.cluster.partition import partition_of
@@ -93,3 +94,15 @@ def test_owned_ids_belong_to_the_shard_and_continue_from_start():
     more = owned_ids("owned2", 10, shard=2, shards=4, start=start, partitions=16)
     assert not set(more) & set(ids)
     assert owned_ids("x", 3) == ["x-0", "x-1", "x-2"]
+
+
+def test_memory_flatness_is_the_highest_rss_after_max_loaded_over_the_rss_when_reached():
+    samples = [
+        {"touched": 10, "loaded": 10, "rss_kib": 1000},
+        {"touched": 20, "loaded": 20, "rss_kib": 2000},
+        {"touched": 30, "loaded": 20, "rss_kib": 2100},
+        {"touched": 40, "loaded": 20, "rss_kib": 2050},
+    ]
+    found = flatness(samples, max_loaded=20)
+    assert found["reached"] == 20 and found["growth"] == 0.05 and found["rss_end_kib"] == 2050
+    assert flatness(samples, max_loaded=50)["growth"] is None

@@ -129,3 +129,12 @@ def test_the_node_is_named_by_the_config_or_the_host(tmp_path):
     settings.write_text('[cluster]\nnode = "paris 1"\n')
     with pytest.raises(ConfigError, match="cluster.node"):
         config.load({"MONCLUB_CONFIG": str(settings), "MONCLUB_HOME": str(tmp_path)})
+
+
+def test_each_branch_reads_its_section_then_its_variables_into_the_attributes_kept(tmp_path):
+    env = write(tmp_path, "[reunions]\npartitions = 12\n[prets]\nshards = 3\npartitions = 6\n")
+    loaded = config.load({**env, "MONCLUB_PRET_PARTITIONS": "9", "MONCLUB_PARTITIONS": "20"})
+    assert (loaded.shards, loaded.partitions, loaded.pret_shards, loaded.pret_partitions) == (4, 20, 3, 9)
+    assert [(loaded.shard_count(b), loaded.partition_count(b)) for b in ("reunions", "prets")] == [(4, 20), (3, 9)]
+    with pytest.raises(ConfigError, match=r"prets\.shards = 7 exceeds prets\.partitions = 6"):
+        config.load({**env, "MONCLUB_PRET_SHARDS": "7"})

@@ -44,7 +44,7 @@ def db():
     assert owner.handle(ask("creer-polar-0001", "creer", seance="polar", titre="Polar", places=5, attente=0, tarif=0))[
         "ok"
     ]
-    owner.forget_all()
+    owner.lease.forget()
     return database
 
 
@@ -65,7 +65,7 @@ def test_commit_outcome_unknown_then_found_by_request_id(db):
     assert statut(owner.handle(inscrire(1))) == "inscrit"
     assert inscrits(db) == [1]
     assert statut(owner.handle(inscrire(2))) == "inscrit"
-    assert inscrits(db) == [1, 2] and not owner.unresolved
+    assert inscrits(db) == [1, 2] and not owner.outcomes.unresolved
 
 
 def test_commit_outcome_unknown_then_not_found_answers_unavailable_and_nothing_is_applied(db):
@@ -85,9 +85,9 @@ def test_an_outcome_that_cannot_be_resolved_is_not_answered_and_the_retry_gets_t
     db.fail("commit" if committed else "write")
     db.fail("stored_replies")
     assert owner.handle(inscrire(1)) is None
-    assert "inscrire-polar-0001" in owner.unresolved
+    assert "inscrire-polar-0001" in owner.outcomes.unresolved
     assert statut(owner.handle(inscrire(1))) == "inscrit"
-    assert inscrits(db) == [1] and not owner.unresolved
+    assert inscrits(db) == [1] and not owner.outcomes.unresolved
 
 
 def test_a_request_already_applied_gets_its_stored_reply_not_a_new_decision(db):
@@ -114,7 +114,7 @@ def test_a_batch_fenced_by_a_new_owner_is_refused_whole_and_memory_dropped(db):
     replies = owner.handle_batch([inscrire(2), inscrire(3)])
     assert [statut(r) for r in replies] == ["unavailable", "unavailable"]
     assert "no longer owns" in replies[0]["error"]["message"]
-    assert inscrits(db) == [1] and owner.aggregates == {} and owner.store is None
+    assert inscrits(db) == [1] and len(owner.memory.aggregates) == 0 and owner.lease.store is None
 
 
 def test_a_refused_batch_is_retried_command_by_command(db):
@@ -132,7 +132,7 @@ def test_a_command_refused_alone_too_is_decided_once_more_on_its_aggregate_loade
     db.refuse_next_write()
     assert statut(owner.handle(inscrire(2))) == "inscrit"
     assert inscrits(db) == [1, 2] and db.refusals == 0
-    assert owner.aggregates["polar"] == db.states["polar"], "memory is what was stored"
+    assert owner.memory.aggregates.peek("polar") == db.states["polar"], "memory is what was stored"
 
 
 @pytest.mark.parametrize("refusals", [3, 4])
@@ -143,14 +143,14 @@ def test_a_command_refused_after_its_reload_answers_internal_error_without_a_loo
     reply = owner.handle(inscrire(1))
     assert statut(reply) == "internal_error" and "nothing was committed" in reply["error"]["message"]
     assert db.refusals == refusals - 3, "three writes: on trust, membre checked, reloaded"
-    assert inscrits(db) == [] and "polar" not in owner.aggregates
+    assert inscrits(db) == [] and "polar" not in owner.memory.aggregates
 
 
 def test_an_unknown_membre_in_a_batch_fails_it_and_each_command_is_decided_alone(db):
     owner = fresh_owner(db)
     replies = owner.handle_batch([inscrire(1), inscrire(99), inscrire(2)])
     assert [statut(r) for r in replies] == ["inscrit", "membre_inconnu", "inscrit"]
-    assert inscrits(db) == [1, 2] and 99 not in owner.membres
+    assert inscrits(db) == [1, 2] and 99 not in owner.memory.membres
 
 
 def test_an_unknown_membre_alone_is_taken_on_trust_then_checked_when_its_write_fails(db):
@@ -159,7 +159,7 @@ def test_an_unknown_membre_alone_is_taken_on_trust_then_checked_when_its_write_f
     assert statut(owner.handle(inscrire(99))) == "unavailable", "the check after the failed write was lost"
     assert not +db.faults
     assert statut(owner.handle(inscrire(99))) == "membre_inconnu"
-    assert inscrits(db) == [] and 99 not in owner.membres
+    assert inscrits(db) == [] and 99 not in owner.memory.membres
 
 
 def test_a_known_membre_costs_no_lookup_before_its_write(db):
@@ -174,7 +174,7 @@ def test_a_session_the_server_ended_before_the_batch_was_sent_answers_unavailabl
     db.fail("ended")
     replies = owner.handle_batch([inscrire(1), inscrire(2)])
     assert [statut(reply) for reply in replies] == ["unavailable", "unavailable"]
-    assert not owner.unresolved and inscrits(db) == []
+    assert not owner.outcomes.unresolved and inscrits(db) == []
     assert [statut(reply) for reply in owner.handle_batch([inscrire(1), inscrire(2)])] == ["inscrit", "inscrit"]
 
 
@@ -205,7 +205,7 @@ def test_a_session_lost_at_any_step_never_loses_nor_doubles_an_answered_command(
         if statut(reply) == "inscrit":
             assert inscrits(db).count(membre) == 1
         elif reply is None:
-            assert request.id in owner.unresolved
+            assert request.id in owner.outcomes.unresolved
         else:
             assert statut(reply) == "unavailable" and membre not in inscrits(db)
     answers = owner.handle_batch(
@@ -217,18 +217,27 @@ def test_a_session_lost_at_any_step_never_loses_nor_doubles_an_answered_command(
     assert etat["result"]["inscrits"] == inscrits(db)
 
 
-def test_a_timer_whose_commit_outcome_is_unknown_fires_once():
-    livres = livre_domain(Config(home=Path("/nonexistent"), pret_shards=1, relance_seconds=3600.0))
+LIVRES = livre_domain(Config(home=Path("/nonexistent"), pret_shards=1, relance_seconds=3600.0))
+
+
+def lent(clock: list[float], domain=LIVRES, **owner_options) -> tuple[Owner, MemoryDatabase]:
+    """An owner of a copy lent for one day at clock[0] (the test moves it), on a database whose
+    due timers are those of the copies' next reminders."""
     db = MemoryDatabase(
-        livres, membres=[1], due=lambda livre, now: livre.prochaine is not None and livre.prochaine <= now
+        LIVRES, membres=[1], due=lambda livre, now: livre.prochaine is not None and livre.prochaine <= now
     )
-    clock = [NOW]
-    owner = Owner(livres, 0, db.open, clock=lambda: clock[0])
+    owner = Owner(domain, 0, db.open, clock=lambda: clock[0], **owner_options)
     for request in (
         protocol.request("ajouter-lent-0001", "ajouter", livre="lent", titre="Lent"),
         protocol.request("emprunter-lent-01", "emprunter", livre="lent", membre=1, jours=1),
     ):
         assert owner.handle(LIVRE_OPS.parse(request))["ok"]
+    return owner, db
+
+
+def test_a_timer_whose_commit_outcome_is_unknown_fires_once():
+    clock = [NOW]
+    owner, db = lent(clock)
     clock[0] = NOW + 2 * 86400
     db.fail("due")
     owner.tick()
@@ -274,23 +283,23 @@ def test_memory_answers_reads_only_while_the_lease_runs_then_renews_it_first(db)
     clock.now += LEASE_TRUSTED
     refused = owner.handle(ask("etat-polar-00002", "etat", seance="polar"))
     assert statut(refused) == "unavailable" and "no longer owns" in refused["error"]["message"]
-    assert owner.aggregates == {} and owner.store is None
+    assert len(owner.memory.aggregates) == 0 and owner.lease.store is None
 
 
 def test_the_tick_renews_the_lease_a_third_of_a_lease_before_it_ends(db):
     clock = Monotonic()
     owner = Owner(Seances(), 0, db.open, monotonic=clock)
     owner.handle(inscrire(1))
-    first = owner.owned_until
+    first = owner.lease.owned_until
     owner.tick()
-    assert owner.owned_until == first
+    assert owner.lease.owned_until == first
     clock.now = first - LEASE_TRUSTED / 2
     owner.tick()
-    assert owner.owned_until == clock.now + LEASE_TRUSTED
+    assert owner.lease.owned_until == clock.now + LEASE_TRUSTED
     db.fail("renew")
-    clock.now = owner.owned_until - LEASE_TRUSTED / 2
+    clock.now = owner.lease.owned_until - LEASE_TRUSTED / 2
     owner.tick()
-    assert owner.store is None and owner.aggregates == {}
+    assert owner.lease.store is None and len(owner.memory.aggregates) == 0
 
 
 def test_a_request_id_resent_with_another_request_is_refused_even_by_a_fresh_owner(db):

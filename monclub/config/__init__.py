@@ -3,8 +3,8 @@
 The file is $MONCLUB_CONFIG, else <checkout>/config/monclub.toml. Environment variables win over it:
 MONCLUB_HOME (state directory, default <checkout>/.monclub), MONCLUB_DATABASE_URL (an external
 PostgreSQL, as the application's role; unset means the embedded cluster), MONCLUB_OWNER_DATABASE_URL
-(the same database as the role that owns the schema and runs the migrations), MONCLUB_SHARDS,
-MONCLUB_CLIENT_KEY.
+(the same database as the role that owns the schema and runs the migrations), MONCLUB_CLIENT_KEY,
+and each branch's `<prefix>SHARDS` and `<prefix>PARTITIONS` (its prefix: monclub.registry).
 """
 
 import getpass
@@ -19,12 +19,14 @@ from pathlib import Path
 import psycopg.conninfo
 
 from monclub import registry
+from monclub.config import branches
+from monclub.config.checks import positive_float, positive_int
 from monclub.db import hosts
 from monclub.db.secrets import redact
 from monclub.errors import ConfigError
 from monclub.wire import keys
 
-CHECKOUT = Path(__file__).resolve().parents[1]
+CHECKOUT = Path(__file__).resolve().parents[2]
 _IPC_PATH_MAX = 100
 
 
@@ -55,9 +57,14 @@ class Config:
     pret_jours: int = 14
     relance_seconds: float = 86400.0
     relances_max: int = 3
+    max_loaded: int = 100_000  # aggregates kept loaded per shard process, unloaded when idle (monclub.shards.memory)
+    idle: float = 900.0
+    pret_max_loaded: int = 100_000
+    pret_idle: float = 900.0
     hwm: int = 1000
     node: str = field(default_factory=socket.gethostname)
     web: dict = field(default_factory=dict)
+    branches: dict[str, dict] = field(default_factory=dict)
 
     @property
     def loopback(self) -> bool:
@@ -111,11 +118,18 @@ class Config:
 
     def partition_count(self, branch: str) -> int:
         """The branch's partitions (fixed when the database is created)."""
-        return self.partitions if branch == "reunions" else self.pret_partitions
+        return self.branch_setting(branch, "partitions")
 
     def shard_count(self, branch: str) -> int:
         """The branch's shard processes on this node."""
-        return self.shards if branch == "reunions" else self.pret_shards
+        return self.branch_setting(branch, "shards")
+
+    def branch_setting(self, branch: str, key: str):
+        """A setting of the branch's section (`_BRANCH_SETTINGS`); a later branch's are in
+        `branches`, or its defaults when this configuration was made without it."""
+        if branch in branches.ATTRIBUTES:
+            return getattr(self, branches.ATTRIBUTES[branch][key])
+        return (self.branches.get(branch) or branches.defaults(registry.branch(branch)))[key]
 
     def endpoint(self, name: str, index: int | None = None) -> str:
         """The ZeroMQ endpoint of a shard (index given) or of a supervisor's control socket."""
@@ -147,26 +161,6 @@ def _read_file(env) -> dict:
         return tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: {error}") from None
-
-
-def _positive_int(value, name: str, minimum: int = 1) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
-    if number < minimum:
-        raise ConfigError(f"{name} must be {minimum} or more, got {number}")
-    return number
-
-
-def _positive_float(value, name: str) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a number of seconds, got {value!r}") from None
-    if number <= 0:
-        raise ConfigError(f"{name} must be more than 0, got {number}")
-    return number
 
 
 def _loopback(tcp: str | None) -> bool:
@@ -293,54 +287,39 @@ def load(env=None) -> Config:
     cluster = data.get("cluster", {})
     home = Path(env.get("MONCLUB_HOME") or data.get("home") or CHECKOUT / ".monclub").absolute()
     tcp = _tcp(reunions.get("tcp"))
+    settings = branches.read(data, env)
     database_url = _database_url(env.get("MONCLUB_DATABASE_URL") or data.get("database_url"))
-    return _checked(
-        Config(
-            home=home,
-            database_url=database_url,
-            owner_url=_owner_url(env.get("MONCLUB_OWNER_DATABASE_URL") or data.get("owner_database_url"), database_url),
-            shards=_positive_int(env.get("MONCLUB_SHARDS") or reunions.get("shards", 4), "shards"),
-            partitions=_positive_int(env.get("MONCLUB_PARTITIONS") or reunions.get("partitions", 16), "partitions"),
-            tcp=tcp,
-            curve=_flag(access.get("curve", False), "access.curve") or not _loopback(tcp),
-            server_key=Path(access.get("server_key") or keys.server_public(home)).expanduser(),
-            client_key=Path(
-                env.get("MONCLUB_CLIENT_KEY") or access.get("client_key") or keys.client_secret(home)
-            ).expanduser(),
-            restart_intensity=_positive_int(reunions.get("restart_intensity", 5), "restart_intensity"),
-            restart_period=float(reunions.get("restart_period", 10.0)),
-            attempt_timeout=float(client.get("attempt_timeout", 1.5)),
-            deadline=float(client.get("deadline", 15.0)),
-            postgres_settings=_postgres_settings(data.get("postgres", {})),
-            events_retention=float(retention.get("events_seconds", 86400.0)),
-            requests_retention=float(retention.get("requests_seconds", 86400.0)),
-            smtp_host=_smtp_host(env.get("MONCLUB_SMTP_HOST") or notifications.get("smtp_host")),
-            smtp_from=notifications.get("smtp_from", "monclub@localhost"),
-            fault=_fault(env.get("MONCLUB_FAULT")),
-            pret_shards=_positive_int(env.get("MONCLUB_PRET_SHARDS") or prets.get("shards", 2), "prets.shards"),
-            pret_partitions=_positive_int(
-                env.get("MONCLUB_PRET_PARTITIONS") or prets.get("partitions", 8), "prets.partitions"
-            ),
-            pret_jour_seconds=_positive_float(prets.get("jour_seconds", 86400.0), "prets.jour_seconds"),
-            pret_jours=_positive_int(prets.get("jours", 14), "prets.jours"),
-            relance_seconds=_positive_float(prets.get("relance_seconds", 86400.0), "prets.relance_seconds"),
-            relances_max=_positive_int(prets.get("relances_max", 3), "prets.relances_max", minimum=0),
-            hwm=_positive_int(reunions.get("hwm", 1000), "reunions.hwm"),
-            node=_node(env.get("MONCLUB_NODE") or cluster.get("node")),
-            web=_web(data.get("web", {}), env),
-        )
+    return Config(
+        home=home,
+        database_url=database_url,
+        owner_url=_owner_url(env.get("MONCLUB_OWNER_DATABASE_URL") or data.get("owner_database_url"), database_url),
+        tcp=tcp,
+        curve=_flag(access.get("curve", False), "access.curve") or not _loopback(tcp),
+        server_key=Path(access.get("server_key") or keys.server_public(home)).expanduser(),
+        client_key=Path(
+            env.get("MONCLUB_CLIENT_KEY") or access.get("client_key") or keys.client_secret(home)
+        ).expanduser(),
+        restart_intensity=positive_int(reunions.get("restart_intensity", 5), "restart_intensity"),
+        restart_period=float(reunions.get("restart_period", 10.0)),
+        attempt_timeout=float(client.get("attempt_timeout", 1.5)),
+        deadline=float(client.get("deadline", 15.0)),
+        postgres_settings=_postgres_settings(data.get("postgres", {})),
+        events_retention=float(retention.get("events_seconds", 86400.0)),
+        requests_retention=float(retention.get("requests_seconds", 86400.0)),
+        smtp_host=_smtp_host(env.get("MONCLUB_SMTP_HOST") or notifications.get("smtp_host")),
+        smtp_from=notifications.get("smtp_from", "monclub@localhost"),
+        fault=_fault(env.get("MONCLUB_FAULT")),
+        pret_jour_seconds=positive_float(prets.get("jour_seconds", 86400.0), "prets.jour_seconds"),
+        pret_jours=positive_int(prets.get("jours", 14), "prets.jours"),
+        relance_seconds=positive_float(prets.get("relance_seconds", 86400.0), "prets.relance_seconds"),
+        relances_max=positive_int(prets.get("relances_max", 3), "prets.relances_max", minimum=0),
+        hwm=positive_int(reunions.get("hwm", 1000), "reunions.hwm"),
+        node=_node(env.get("MONCLUB_NODE") or cluster.get("node")),
+        web=_web(data.get("web", {}), env),
+        branches={name: found for name, found in settings.items() if name not in branches.ATTRIBUTES},
+        **{
+            attribute: settings[name][key]
+            for name, keys in branches.ATTRIBUTES.items()
+            for key, attribute in keys.items()
+        },
     )
-
-
-def _checked(config: Config) -> Config:
-    """A branch has at least as many partitions as shard processes per node (each hosts some)."""
-    for section, shards, partitions in (
-        ("reunions", config.shards, config.partitions),
-        ("prets", config.pret_shards, config.pret_partitions),
-    ):
-        if shards > partitions:
-            raise ConfigError(
-                f"{section}.shards = {shards} exceeds {section}.partitions = {partitions}: "
-                "a shard process hosts one partition or more; lower shards"
-            )
-    return config

@@ -1,0 +1,24 @@
+"""The checks of numeric settings, shared by the configuration and its branches' sections: a
+value that breaks one is a ConfigError naming the setting."""
+
+from monclub.errors import ConfigError
+
+
+def positive_int(value, name: str, minimum: int = 1) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
+    if number < minimum:
+        raise ConfigError(f"{name} must be {minimum} or more, got {number}")
+    return number
+
+
+def positive_float(value, name: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a number of seconds, got {value!r}") from None
+    if number <= 0:
+        raise ConfigError(f"{name} must be more than 0, got {number}")
+    return number
