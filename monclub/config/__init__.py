@@ -14,12 +14,13 @@ import re
 import socket
 import tomllib
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from pathlib import Path
 
 import psycopg.conninfo
 
 from monclub import registry
-from monclub.config import branches
+from monclub.config import branches, club
 from monclub.config.checks import positive_float, positive_int
 from monclub.db import hosts
 from monclub.db.secrets import redact
@@ -65,6 +66,11 @@ class Config:
     node: str = field(default_factory=socket.gethostname)
     web: dict = field(default_factory=dict)
     branches: dict[str, dict] = field(default_factory=dict)
+    timezone: str | None = None  # [club] timezone, an IANA name; None: the machine's (monclub.config.club)
+
+    @property
+    def zone(self) -> tzinfo | None:
+        return club.zone(self.timezone)
 
     @property
     def loopback(self) -> bool:
@@ -316,6 +322,7 @@ def load(env=None) -> Config:
         hwm=positive_int(reunions.get("hwm", 1000), "reunions.hwm"),
         node=_node(env.get("MONCLUB_NODE") or cluster.get("node")),
         web=_web(data.get("web", {}), env),
+        timezone=club.timezone(data.get("club", {}).get("timezone")),
         branches={name: found for name, found in settings.items() if name not in branches.ATTRIBUTES},
         **{
             attribute: settings[name][key]
