@@ -17,7 +17,7 @@ from psycopg import errors
 from monclub.accueil.ops import OPS
 from monclub.cluster import directory
 from monclub.contract import protocol
-from monclub.db import reads
+from monclub.db import SESSION_LOST, reads
 from monclub.db.membres import creer_membre
 from monclub.errors import MonclubError
 from monclub.events.paiements import regler
@@ -98,7 +98,7 @@ class Accueil(Service):
         self.unresolved.add(request.id)
         try:
             reply = self._apply_once(conn, request)
-        except psycopg.OperationalError as error:
+        except SESSION_LOST as error:
             self.lose(error)
             if not self.committing:
                 self.unresolved.discard(request.id)
@@ -134,7 +134,7 @@ class Accueil(Service):
         none (the transaction died with its session), or no reply while the database cannot say."""
         try:
             stored = self.session().execute(_STORED, (request.id,)).fetchone()
-        except psycopg.OperationalError as error:
+        except SESSION_LOST as error:
             self.lose(error)
             return None
         self.unresolved.discard(request.id)

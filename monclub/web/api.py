@@ -192,6 +192,7 @@ def routes() -> list[Route]:
         aggregate_route("/api/seances/{seance}", reunions, "seance"),
         shard_route("/api/seances/{seance}/places", ShardCommand(reunions, "changer_places")),
         shard_route("/api/seances/{seance}/annuler", ShardCommand(reunions, "annuler")),
+        shard_route("/api/seances/{seance}/deplacer", ShardCommand(reunions, "deplacer")),
         shard_route("/api/seances/{seance}/inscrire", ShardCommand(reunions, "inscrire")),
         shard_route("/api/seances/{seance}/desinscrire", ShardCommand(reunions, "desinscrire")),
         shard_route("/api/livres", ShardCommand(prets, "ajouter", created="livre")),
