@@ -312,8 +312,9 @@ def request(request_id: str, op: str, **fields) -> dict:
 
 def ok(request_id: str | None, result: dict, epoch: int | None = None) -> dict:
     """A success; `epoch`: the epoch at which the partition's owner decided it (docs/protocol.md §6)."""
-    reply = {"v": VERSION, "id": request_id, "ok": True, "result": result}
-    return reply if epoch is None else {**reply, "epoch": epoch}
+    if epoch is None:
+        return {"v": VERSION, "id": request_id, "ok": True, "result": result}
+    return {"v": VERSION, "id": request_id, "ok": True, "result": result, "epoch": epoch}
 
 
 def error(request_id: str | None, code: str, message: str, epoch: int | None = None, **details) -> dict:

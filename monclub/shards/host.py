@@ -90,16 +90,18 @@ class ShardHost:
         """The replies, in order (None where an owner does not know the outcome yet)."""
         replies: list[dict | None] = [None] * len(requests)
         by_partition: dict[int, list[int]] = {}
+        elsewhere: dict[int, dict | None] = {}  # each partition's, looked up once per batch
         for position, request in enumerate(requests):
             if request.op in ("ping", "directory"):
                 replies[position] = protocol.ok(request.id, self._ping() if request.op == "ping" else self._directory())
                 continue
             partition = partition_of(request.args[self.domain.key], self.partitions)
-            elsewhere = self._owned_elsewhere(partition)
-            if partition in self.owners and elsewhere is None:
+            if partition not in elsewhere:
+                elsewhere[partition] = self._owned_elsewhere(partition)
+            if partition in self.owners and elsewhere[partition] is None:
                 by_partition.setdefault(partition, []).append(position)
             else:
-                replies[position] = self._wrong_owner(request, partition, elsewhere)
+                replies[position] = self._wrong_owner(request, partition, elsewhere[partition])
         commands = [p for p, positions in by_partition.items() if all(requests[i].mutates for i in positions)]
         if len(commands) > 1:
             runs = [(self.owners[p], [requests[i] for i in by_partition[p]]) for p in commands]
