@@ -1,36 +1,34 @@
-"""The live pages and their server-sent event streams.
+"""The engineer's live pages (the tree, the events) and the server-sent event streams.
 
-A page is plain HTML from a Jinja2 template plus the one script it loads from /static (the CSP
-allows no inline script); the script opens the page's stream and draws each `state` it sends.
-A stream sends its first state at once, then a new one within a second of any change: the tree
-at each of TreeWatch's reads (monclub.web.live) and at once after a kill, a séance or the loans
-after each event of theirs (several events in a row make one state), the events page each event
-and the listeners' positions every second. Those three also send their state again every
-RECONCILE_SECONDS, and after a GAP, from PostgreSQL.
+A page is HTML from a Jinja2 template plus the one script it loads from /static (the CSP allows
+no inline script), which opens the page's stream. The tree and the events pages are drawn by the
+script from each `state` the stream sends; the club's pages (monclub.web.club_pages) get their
+live part as HTML rendered by the very template the page includes (`fragment_stream`), which the
+script puts in place. A stream sends its first state at once, then a new one within a second of
+any change: the tree at each of TreeWatch's reads (monclub.web.live) and at once after a kill, a
+séance or the books after each event of theirs (several events in a row make one state, and one
+that shows nothing new is not sent), the events page each event and the listeners' positions
+every second. The followers of events also read their state again every RECONCILE_SECONDS, and
+after a GAP, from PostgreSQL.
 """
 
 import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 
 from sse_starlette import EventSourceResponse
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.templating import Jinja2Templates
 
 from monclub.db.outbox import read_events
 from monclub.errors import MonclubError
-from monclub.tree import status as tree_status
 from monclub.web import views
 from monclub.web.live import GAP
-from monclub.web.requests import path_id
+from monclub.web.rendering import HERE, context, fragment, render
 
-HERE = Path(__file__).parent
-templates = Jinja2Templates(directory=HERE / "templates")
 RETRY_MS = 500
 RECONCILE_SECONDS = 2.0
 POSITIONS_SECONDS = 1.0
@@ -50,22 +48,19 @@ def _stream(messages: AsyncIterator[dict]) -> EventSourceResponse:
     return EventSourceResponse(messages, ping=PING_SECONDS, headers={"Cache-Control": "no-store"})
 
 
-async def _state(read: Callable[[], Awaitable[dict]]) -> dict:
-    """A state message, or the reason there is none for now (the page shows it, and the next
-    state once it is back)."""
+async def _state(read: Callable[[], Awaitable[dict | None]]) -> dict | None:
+    """A state message (None when `read` has nothing new), or the reason there is none for now
+    (the page shows it, and the next state once it is back)."""
     try:
-        return _message("state", await read())
+        found = await read()
     except MonclubError as error:
         return _message("down", {"code": error.code, "detail": error.message})
+    return None if found is None else _message("state", found)
 
 
-def page(name: str, **context) -> Callable:
+def page(name: str) -> Callable:
     async def endpoint(request: Request) -> Response:
-        web = _web(request)
-        params = {key: path_id(request, key) for key in request.path_params}
-        return templates.TemplateResponse(
-            request, f"{name}.html", {"page": name, "actions": web.settings.actions, **params, **context}
-        )
+        return render(request, f"{name}.html", context(request, name))
 
     return endpoint
 
@@ -83,9 +78,9 @@ async def tree_stream(request: Request) -> EventSourceResponse:
     return _stream(messages())
 
 
-async def _follow(request: Request, concerns: Callable[[dict], bool], read: Callable[[], Awaitable[dict]]):
+async def _follow(request: Request, concerns: Callable[[dict], bool], read: Callable[[], Awaitable[dict | None]]):
     """The state at once, then again after each run of events it `concerns`, after a GAP, and
-    every RECONCILE_SECONDS."""
+    every RECONCILE_SECONDS (when `read` has something new)."""
     with _web(request).feed.subscribe() as queue:
         yield await _state(read)
         while True:
@@ -96,33 +91,31 @@ async def _follow(request: Request, concerns: Callable[[dict], bool], read: Call
             while not queue.empty():
                 changed.append(queue.get_nowait())
             if any(event is GAP or concerns(event) for event in changed):
-                yield await _state(read)
+                message = await _state(read)
+                if message is not None:
+                    yield message
 
 
-async def seance_stream(request: Request) -> EventSourceResponse:
-    web = _web(request)
-    seance_id = path_id(request, "seance")
-    aggregate = f"seance/{seance_id}"
+def fragment_stream(
+    request: Request, page_name: str, read: Callable[[Request], Awaitable[dict]], concerns: Callable[[dict], bool]
+) -> EventSourceResponse:
+    """The live part of a club page (the template `PAGE_live.html`, which the page includes) as
+    HTML, each time what `read` finds has changed: an unchanged part is not sent again, so that
+    a form being filled in or a focused button stays as it is."""
+    shown: list[dict] = []
 
-    def read_owner() -> dict:
-        """The owner of the séance's partition as the directory knows it: its process, pid,
-        node and the epoch it writes under."""
-        return tree_status.owner(web.config, "reunions", seance_id)
+    async def html() -> dict | None:
+        try:
+            found = await read(request)
+        except MonclubError:
+            shown.clear()
+            raise
+        if shown and shown[0] == found:
+            return None
+        shown[:] = [found]
+        return {"html": fragment(f"{page_name}_live.html", context(request, page_name, **found))}
 
-    async def read() -> dict:
-        seance = await web.db.run(views.seance, seance_id)
-        return {"id": seance_id, "seance": seance, "owner": await web.run_blocking(read_owner)}
-
-    return _stream(_follow(request, lambda event: event["aggregate"] == aggregate, read))
-
-
-async def prets_stream(request: Request) -> EventSourceResponse:
-    web = _web(request)
-
-    async def read() -> dict:
-        return {"livres": await web.db.run(views.livres)}
-
-    return _stream(_follow(request, lambda event: event["aggregate"].startswith("livre/"), read))
+    return _stream(_follow(request, concerns, html))
 
 
 async def events_stream(request: Request) -> EventSourceResponse:
@@ -156,12 +149,8 @@ async def events_stream(request: Request) -> EventSourceResponse:
 def routes() -> list:
     return [
         Route("/", page("tree"), methods=["GET"]),
-        Route("/seances/{seance}", page("seance"), methods=["GET"]),
         Route("/events", page("events"), methods=["GET"]),
-        Route("/prets", page("prets"), methods=["GET"]),
         Route("/live/tree", tree_stream, methods=["GET"]),
-        Route("/live/seances/{seance}", seance_stream, methods=["GET"]),
         Route("/live/events", events_stream, methods=["GET"]),
-        Route("/live/prets", prets_stream, methods=["GET"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

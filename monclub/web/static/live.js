@@ -1,5 +1,6 @@
 // MonClub's live pages: open the page's server-sent event stream and draw each state it sends.
-// No framework, no inline script (the CSP forbids it), text only (textContent, never innerHTML).
+// No framework, no inline script (the CSP forbids it). The tree and the events are drawn here as
+// text (textContent, never innerHTML); a club page's live part comes rendered by the server.
 // EventSource reconnects by itself (the server asks for a retry after 500 ms), so a page stays
 // open through a restart of the web program.
 "use strict";
@@ -13,10 +14,6 @@ function text(tag, value, className) {
   element.textContent = value === null || value === undefined ? "-" : String(value);
   if (className) element.className = className;
   return element;
-}
-
-function when(epoch) {
-  return epoch ? new Date(epoch * 1000).toLocaleString() : "-";
 }
 
 function setLink(state, words) {
@@ -228,24 +225,16 @@ function setUpTree() {
   });
 }
 
-// ---- a séance --------------------------------------------------------------------------------
+// ---- the club's pages -------------------------------------------------------------------------
 
-function drawSeance(state) {
-  const seance = state.seance;
-  const owner = state.owner;
-  document.getElementById("owner").textContent = owner
-    ? `owner: ${owner.shard ?? "?"} (pid ${owner.pid || "?"}) on node ${owner.node ?? "?"}, partition ${owner.partition} epoch ${owner.epoch ?? "?"}`
-    : "";
-  if (!seance) {
-    document.getElementById("titre").textContent = "(no such séance yet)";
-    return;
-  }
-  document.getElementById("titre").textContent = seance.titre + (seance.annulee ? " (annulée)" : "");
-  document.getElementById("places").textContent =
-    `${seance.inscrits.length} / ${seance.places} places taken, ${seance.places_restantes} left; ` +
-    `attente ${seance.attente.length} / ${seance.attente_max}`;
-  document.getElementById("inscrits").replaceChildren(...seance.inscrits.map((m) => text("li", "membre " + m)));
-  document.getElementById("attente").replaceChildren(...seance.attente.map((m) => text("li", "membre " + m)));
+// A club page's live part, as the server rendered it (the template the page itself includes): put
+// in place of the element of the same id, keeping the focus on the control of the same id. The
+// template escapes every value; scripts in it would not run (the CSP allows none inline).
+function drawFragment(state) {
+  const fresh = new DOMParser().parseFromString(state.html, "text/html").body.firstElementChild;
+  const focused = document.activeElement && document.activeElement.id;
+  document.getElementById(fresh.id).replaceWith(document.adoptNode(fresh));
+  if (focused && document.getElementById(focused)) document.getElementById(focused).focus();
 }
 
 // ---- events ----------------------------------------------------------------------------------
@@ -283,30 +272,9 @@ function addEvent(event) {
   while (tbody.children.length > EVENTS_SHOWN) tbody.lastChild.remove();
 }
 
-// ---- loans -----------------------------------------------------------------------------------
-
-function drawPrets(state) {
-  const rows = state.livres.map((livre) => {
-    const tr = document.createElement("tr");
-    tr.dataset.livre = livre.id;
-    const out = livre.emprunteur !== null;
-    tr.append(
-      text("td", livre.id),
-      text("td", livre.titre),
-      text("td", out ? "membre " + livre.emprunteur : "available"),
-      text("td", out ? when(livre.echeance) : null),
-      text("td", out ? (livre.en_retard ? "en retard" : "in progress") + (livre.prolonge ? ", prolongé" : "") : null),
-      text("td", out ? livre.relances : null),
-      text("td", out ? when(livre.prochaine_relance) : null),
-    );
-    return tr;
-  });
-  document.querySelector("#livres tbody").replaceChildren(...rows);
-}
-
 // ---- the stream ------------------------------------------------------------------------------
 
-const draw = { tree: drawTree, seance: drawSeance, events: drawEvents, prets: drawPrets };
+const draw = { tree: drawTree, seance: drawFragment, events: drawEvents, livres: drawFragment };
 function follow(stream) {
   const source = new EventSource(stream);
   source.onopen = () => setLink("live", "live");
