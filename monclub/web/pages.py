@@ -1,15 +1,16 @@
 """The engineer's live pages (the tree, the events) and the server-sent event streams.
 
 A page is HTML from a Jinja2 template plus the one script it loads from /static (the CSP allows
-no inline script), which opens the page's stream. The tree and the events pages are drawn by the
-script from each `state` the stream sends; the club's pages (monclub.web.club_pages) get their
-live part as HTML rendered by the very template the page includes (`fragment_stream`), which the
-script puts in place. A stream sends its first state at once, then a new one within a second of
-any change: the tree at each of TreeWatch's reads (monclub.web.live) and at once after a kill, a
-séance or the books after each event of theirs (several events in a row make one state, and one
-that shows nothing new is not sent), the events page each event and the listeners' positions
-every second. The followers of events also read their state again every RECONCILE_SECONDS, and
-after a GAP, from PostgreSQL.
+no inline script), which opens the page's stream. The tree page and the club's pages
+(monclub.web.club_pages) are rendered whole, and their streams send their live parts as HTML
+rendered by the very template the page includes (`fragment_stream`, `tree_stream`), which the
+script puts in place; the events page is drawn by the script from each `state` and `event`.
+A stream sends its first state at once, then a new one within a second of any change: the tree
+at each of TreeWatch's reads (monclub.web.live) and at once after a kill, a séance or the books
+after each event of theirs (several events in a row make one state, and one that shows nothing
+new is not sent), the events page each event and the listeners' positions every second. The
+followers of events also read their state again every RECONCILE_SECONDS, and after a GAP, from
+PostgreSQL.
 """
 
 import asyncio
@@ -27,7 +28,7 @@ from monclub.db.outbox import read_events
 from monclub.errors import MonclubError
 from monclub.web import views
 from monclub.web.live import GAP
-from monclub.web.rendering import HERE, context, fragment, render
+from monclub.web.rendering import HERE, context, fragment, fragments, part, render
 
 RETRY_MS = 500
 RECONCILE_SECONDS = 2.0
@@ -58,22 +59,35 @@ async def _state(read: Callable[[], Awaitable[dict | None]]) -> dict | None:
     return None if found is None else _message("state", found)
 
 
-def page(name: str) -> Callable:
-    async def endpoint(request: Request) -> Response:
-        return render(request, f"{name}.html", context(request, name))
+TREE_PARTS = ("healthy", "tree_rows", "remedies", "history", "cluster_state", "cluster_rows", "cluster_notes")
+"""The macros of tree_live.html: the tree page's live parts."""
 
-    return endpoint
+
+def _tree_parts(request: Request, tree: dict) -> list[str]:
+    return fragments("tree_live.html", context(request, "tree", tree=tree), TREE_PARTS)
+
+
+async def tree_page(request: Request) -> Response:
+    """The tree as last read (within TREE_SECONDS), rendered whole; without the tree (supervisord
+    not answering), the page says why and its stream carries on."""
+    try:
+        tree = await _web(request).tree.current()
+    except MonclubError as error:
+        tree = {"programs": [], "healthy": False, "history": [], "remedies": [f"{error.code}: {error.message}"]}
+        tree["cluster"] = {"error": "not read yet", "read_ago": None}
+    return render(request, "tree.html", context(request, "tree", tree=tree))
 
 
 async def tree_stream(request: Request) -> EventSourceResponse:
-    """Every state TreeWatch sends: one per read, and one at once after a kill of a button."""
+    """Every state TreeWatch sends, as the page's parts: one per read, and one at once after a
+    kill of a button."""
     web = _web(request)
 
     async def messages():
         with web.tree.subscribe() as queue:
             while True:
                 kind, data = await queue.get()
-                yield _message(kind, data)
+                yield _message(kind, {"parts": _tree_parts(request, data)} if kind == "state" else data)
 
     return _stream(messages())
 
@@ -113,21 +127,44 @@ def fragment_stream(
         if shown and shown[0] == found:
             return None
         shown[:] = [found]
-        return {"html": fragment(f"{page_name}_live.html", context(request, page_name, **found))}
+        return {"parts": [fragment(f"{page_name}_live.html", context(request, page_name, **found))]}
 
     return _stream(_follow(request, concerns, html))
 
 
+async def _recent(request: Request) -> dict:
+    """The latest events (RECENT_EVENTS) and each listener's position."""
+    web = _web(request)
+    positions = await web.db.run(views.positions)
+    start = max(0, positions["latest"] - RECENT_EVENTS)
+    return {**positions, "events": await web.db.run(read_events, start, RECENT_EVENTS)}
+
+
+async def events_page(request: Request) -> Response:
+    """The latest events as read now; with the database down, the page says so and its stream
+    carries on."""
+    try:
+        found = await _recent(request)
+    except MonclubError as error:
+        found = {"latest": 0, "listeners": {}, "events": [], "down": f"{error.code}: {error.message}"}
+    return render(request, "events.html", context(request, "events", **found))
+
+
 async def events_stream(request: Request) -> EventSourceResponse:
+    """The events page's parts: all of them at once and after a GAP, one row per new event, the
+    positions every POSITIONS_SECONDS."""
     web = _web(request)
 
     async def recent() -> dict:
-        positions = await web.db.run(views.positions)
-        start = max(0, positions["latest"] - RECENT_EVENTS)
-        return {**positions, "events": await web.db.run(read_events, start, RECENT_EVENTS)}
+        found = context(request, "events", **await _recent(request))
+        return {"parts": fragments("events_live.html", found, ("positions", "rows"))}
 
     async def positions() -> dict:
-        return await web.db.run(views.positions)
+        found = context(request, "events", **await web.db.run(views.positions))
+        return {"parts": fragments("events_live.html", found, ("positions",))}
+
+    def row(event: dict) -> dict:
+        return _message("event", {"html": part("events_live.html", context(request, "events"), "row", event)})
 
     async def messages():
         with web.feed.subscribe() as queue:
@@ -136,7 +173,7 @@ async def events_stream(request: Request) -> EventSourceResponse:
             while True:
                 try:
                     event = await asyncio.wait_for(queue.get(), max(0.01, positions_at - time.monotonic()))
-                    yield await _state(recent) if event is GAP else _message("event", event)
+                    yield await _state(recent) if event is GAP else row(event)
                 except TimeoutError:
                     pass
                 if time.monotonic() >= positions_at:
@@ -148,8 +185,8 @@ async def events_stream(request: Request) -> EventSourceResponse:
 
 def routes() -> list:
     return [
-        Route("/", page("tree"), methods=["GET"]),
-        Route("/events", page("events"), methods=["GET"]),
+        Route("/", tree_page, methods=["GET"]),
+        Route("/events", events_page, methods=["GET"]),
         Route("/live/tree", tree_stream, methods=["GET"]),
         Route("/live/events", events_stream, methods=["GET"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),

@@ -17,6 +17,7 @@ from starlette.templating import Jinja2Templates
 
 from monclub.club.quand import heure, local, zone_name
 from monclub.tree.status import describe_owner
+from monclub.web import tree_view
 from monclub.web.access import CSRF_COOKIE, cookie, csrf_token
 from monclub.words import compte, montant, paiement_statut
 
@@ -36,7 +37,12 @@ def echeance(epoch: float | None, zone) -> str:
     return "-" if epoch is None else heure(datetime.fromtimestamp(epoch).astimezone().isoformat(), zone)
 
 
-templates.env.filters.update(saisie=saisie, echeance=echeance, owner=describe_owner)
+def moment(at: str, zone) -> str:
+    """An event's time (RFC 3339) in the club's time zone: `19:02:11`."""
+    return datetime.fromisoformat(at).astimezone(zone).strftime("%H:%M:%S")
+
+
+templates.env.filters.update(moment=moment, saisie=saisie, echeance=echeance, owner=describe_owner, **tree_view.FILTERS)
 
 
 def context(request: Request, page: str, **found) -> dict:
@@ -67,3 +73,15 @@ def render(request: Request, name: str, found: dict, status: int = 200) -> Respo
 def fragment(name: str, found: dict) -> str:
     """The HTML of one part of a page, for its stream: the same template the page includes."""
     return templates.get_template(name).render(found)
+
+
+def fragments(name: str, found: dict, macros: tuple[str, ...]) -> list[str]:
+    """The HTML of several parts of a page, for its stream: the macros of the template that the
+    page calls where each part goes (each part parses alone, a table's body included)."""
+    module = templates.get_template(name).make_module(found)
+    return [str(getattr(module, macro)()) for macro in macros]
+
+
+def part(name: str, found: dict, macro: str, *args) -> str:
+    """The HTML of one macro of a template, called with `args` (an events page's new row)."""
+    return str(getattr(templates.get_template(name).make_module(found), macro)(*args))

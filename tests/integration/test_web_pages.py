@@ -104,6 +104,9 @@ def test_an_organisers_evening_from_the_pages_alone(web, sql, browser):
     assert page.locator(f'#paiements tr[data-paiement="{paiement}"]').get_attribute("data-statut") == "paye"
     browser.screenshot("paiements")
 
+    other.goto(f"{url}/events")
+    other.wait_for_selector("#link.live", timeout=DEADLINE_MS)
+    other.evaluate("window.monclubTestMark = 'no reload'")
     page.goto(f"{url}/livres")
     page.fill("#ajouter input[name=titre]", "Le Chien jaune")
     page.click("#ajouter button")
@@ -114,6 +117,12 @@ def test_an_organisers_evening_from_the_pages_alone(web, sql, browser):
     page.click("#emprunter button")
     page.wait_for_selector("#outcome")
     assert _said(page).startswith(f"{livre}: pret to membre {ids['Ines']} until ")
+    other.wait_for_function(
+        "livre => document.querySelector('#events-body tr')?.children[3].textContent === 'livre/' + livre",
+        arg=livre,
+        timeout=DEADLINE_MS,
+    )
+    assert other.evaluate("window.monclubTestMark") == "no reload", "the events page was reloaded"
     browser.screenshot("livres")
     page.click(f"#retourner-{livre}")
     page.wait_for_selector("#outcome")

@@ -34,7 +34,7 @@ def test_beyond_loopback_every_request_needs_the_token_in_a_header_or_the_login_
         settings,
         tmp_path,
         ("GET", "/api/seances/x/nope", {}),
-        ("GET", "/events", {"headers": {"Authorization": "Bearer nope-nope-nope-nope"}}),
+        ("GET", "/", {"headers": {"Authorization": "Bearer nope-nope-nope-nope"}}),
         ("POST", "/forms/reunions/inscrire", {"content": b"seance=x&membre=1"}),
         ("GET", "/login", {}),
         ("GET", "/static/live.js", {}),
@@ -60,9 +60,7 @@ def test_beyond_loopback_every_request_needs_the_token_in_a_header_or_the_login_
 
 def test_beyond_loopback_the_reads_may_be_open_and_the_changes_still_need_the_login(tmp_path):
     settings = WebSettings(bind="0.0.0.0", token=TOKEN, open_reads=True)
-    read, change = _ask(
-        settings, tmp_path, ("GET", "/events", {}), ("POST", "/api/membres", {"json": {"nom": "Marie"}})
-    )
+    read, change = _ask(settings, tmp_path, ("GET", "/", {}), ("POST", "/api/membres", {"json": {"nom": "Marie"}}))
     assert read.status_code == 200
     assert change.status_code == 401 and change.json()["code"] == "unauthorized"
 
@@ -72,7 +70,7 @@ def test_with_the_token_the_pages_answer_and_every_answer_carries_the_security_h
     by_header, by_cookie = _ask(
         settings,
         tmp_path,
-        ("GET", "/events", {"headers": {"Authorization": f"Bearer {TOKEN}"}}),
+        ("GET", "/", {"headers": {"Authorization": f"Bearer {TOKEN}"}}),
         ("GET", "/", {"headers": {"Cookie": f"monclub_session={session(TOKEN)}"}}),
     )
     for answer in (by_header, by_cookie):
