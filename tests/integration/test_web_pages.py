@@ -131,7 +131,7 @@ def test_an_organisers_evening_from_the_pages_alone(web, sql, browser):
     assert browser.troubles == []
 
 
-def test_a_double_submit_is_applied_once_and_everything_works_with_the_keyboard(web, sql, browser):
+def test_a_double_submit_is_applied_once_and_a_seance_is_used_with_the_keyboard_and_without_script(web, sql, browser):
     tree, url = web
     page = browser.page
     page.goto(f"{url}/membres")
@@ -176,6 +176,13 @@ def test_a_double_submit_is_applied_once_and_everything_works_with_the_keyboard(
     page.keyboard.press("Enter")
     page.wait_for_selector("#outcome")
     assert "desinscrit from polar" in _said(page) and _noms(page, "inscrits") == []
+    page.route("**/static/live.js", lambda route: route.fulfill(body="", content_type="text/javascript"))
+    page.goto(f"{url}/seances/polar")
+    page.select_option("#inscrire select[name=membre]", label=f"Paul ({paul})")
+    page.click("#inscrire button")
+    page.wait_for_selector("#outcome")
+    assert _said(page) == f"membre {paul} inscrit on polar" and _noms(page, "inscrits") == ["Paul"], "without script"
+    page.unroute("**/static/live.js")
     page.set_viewport_size({"width": 390, "height": 800})
     page.goto(f"{url}/seances/polar")
     assert page.evaluate("document.documentElement.scrollWidth <= 390"), "one column on a phone"
