@@ -1,0 +1,111 @@
+"""The archive on a real database: its monthly partitions and default partition, the relay's copy
+of the outbox, replay as an audit naming a row corrupted by hand, `[history] keep` dropping old
+months after a snapshot, and the export's stream."""
+
+from datetime import UTC, datetime
+
+from monclub.cluster import ownership
+from monclub.db import history
+from monclub.drills import replay_audit
+from monclub.events.archive import archive
+from tests.fixtures.postgres import add_membres
+
+
+def _archived(sql) -> int:
+    fence = ("relay", 0, ownership.take(sql, "relay", 0, "relay", "node-a"))
+    position, _ = archive(sql, fence)
+    return position
+
+
+def _months_ahead(months: int) -> str:
+    now = datetime.now(UTC)
+    year, month = divmod(now.month - 1 + months, 12)
+    return f"{now.year + year}_{month + 1:02d}"
+
+
+def _partition_of(sql, aggregate: str) -> list[str]:
+    rows = sql.execute("SELECT DISTINCT tableoid::regclass::text FROM history WHERE aggregate = %s", (aggregate,))
+    return [name for (name,) in rows.fetchall()]
+
+
+def test_this_month_and_the_next_two_have_partitions_and_the_default_takes_the_rest_until_its_month_is_made(sql):
+    partitions = {
+        name
+        for (name,) in sql.execute(
+            "SELECT c.relname FROM pg_inherits h JOIN pg_class c ON c.oid = h.inhrelid"
+            " WHERE h.inhparent = 'history'::regclass"
+        ).fetchall()
+    }
+    assert partitions == {"history_default", *(f"history_{_months_ahead(n)}" for n in range(3))}
+    sql.execute(
+        "INSERT INTO history (seq, type, aggregate, at, payload)"
+        " VALUES (1, 'test', 'x/later', now() + interval '5 months', '{}')"
+    )
+    assert _partition_of(sql, "x/later") == ["history_default"], "no insert fails for lack of a partition"
+    assert sql.execute("SELECT monclub_history_months(6)").fetchone() == (4,)
+    assert _partition_of(sql, "x/later") == [f"history_{_months_ahead(5)}"], "moved to its month once made"
+    assert sql.execute("SELECT monclub_history_months(6)").fetchone() == (0,)
+
+
+def test_replay_matches_the_stored_rows_and_names_a_row_corrupted_by_hand(reunions, sql, owner_sql):
+    a, b, c = add_membres(sql, 3)
+    with reunions.client() as client:
+        client.creer("polar", "Soirée Polar", places=2, attente=2, tarif=800)
+        for membre in (a, b, c):
+            client.inscrire("polar", membre)
+        client.desinscrire("polar", a)
+        client.creer("slam", "Slam", places=1)
+    _archived(sql)
+    assert replay_audit.violations(sql) == []
+    owner_sql.execute("UPDATE seances SET places = 9 WHERE id = 'polar'")
+    owner_sql.execute("INSERT INTO seances (id, titre, places, attente_max, tarif) VALUES ('hors', 'H', 1, 0, 0)")
+    assert replay_audit.violations(sql) == [
+        f"{replay_audit.UNARCHIVED}: seance/hors",
+        f"{replay_audit.DIFFERS}: seance/polar, places: 9 != 2",
+        f"{replay_audit.DIFFERS}: seance/polar, places_restantes: 7 != 0",
+    ]
+
+
+def test_keep_drops_the_old_months_after_a_snapshot_and_replay_still_matches(reunions, sql, owner_sql):
+    a, b = add_membres(sql, 2)
+    with reunions.client() as client:
+        client.creer("polar", "Soirée Polar", places=1, attente=1)
+        client.inscrire("polar", a)
+        client.inscrire("polar", b)
+    _archived(sql)
+    owner_sql.execute(
+        "CREATE TABLE history_2001_01 PARTITION OF history FOR VALUES FROM ('2001-01-01 UTC') TO ('2001-02-01 UTC')"
+    )
+    owner_sql.execute("UPDATE history SET at = '2001-01-15 UTC' WHERE type = 'seance_creee'")
+    owner_sql.execute("UPDATE history SET at = '2001-03-15 UTC' WHERE type <> 'seance_creee'")  # the default's
+    assert sql.execute("SELECT monclub_history_keep(1)").fetchone() == (1,), "one month dropped"
+    assert sql.execute("SELECT to_regclass('history_2001_01')").fetchone() == (None,)
+    rows = history.page(sql, "seance/polar", None, None, None)
+    assert [(row["type"], row["payload"]["inscrits"]) for row in rows] == [("snapshot", [a])]
+    assert replay_audit.violations(sql) == [], "replay starts from the snapshot"
+    with reunions.client() as client:
+        client.desinscrire("polar", a)
+    _archived(sql)
+    assert [row["type"] for row in history.page(sql, "seance/polar", None, None, None)] == [
+        "snapshot",
+        "membre_desinscrit",
+        "membre_promu",
+    ]
+    assert replay_audit.violations(sql) == []
+    assert sql.execute("SELECT monclub_history_keep(1)").fetchone() == (0,), "nothing older: no second snapshot"
+
+
+def test_the_export_streams_from_a_seq_or_a_time_through_a_server_side_cursor(sql):
+    sql.execute(
+        "WITH taken AS (UPDATE outbox_sequence SET seq = seq + 5000 RETURNING seq)"
+        " INSERT INTO events (seq, type, aggregate, payload) SELECT n, 'test', 'x/' || n, '{}'"
+        " FROM taken, generate_series(1, 5000) n"
+    )
+    _archived(sql)
+    exported = history.exported(sql, 4001, None)
+    first = next(exported)
+    assert sql.execute("SELECT count(*) FROM pg_cursors WHERE name = 'monclub_export'").fetchone() == (1,)
+    assert [first["seq"], *(event["seq"] for event in exported)] == list(range(4001, 5001))
+    assert set(first) == set(history.FIELDS.split(", "))
+    later = datetime.now(UTC).isoformat()
+    assert list(history.exported(sql, None, later)) == []
