@@ -1,4 +1,4 @@
-"""Reads of the archive (`history`, migration 030): an aggregate's or a member's history page by page,
+"""Reads of the archive (`history`, migration 023): an aggregate's or a member's history page by page,
 every row of an aggregate for its replay, the stored states replay is compared with, and the
 export's stream.
 

@@ -17,7 +17,7 @@ GRANT SELECT, INSERT, UPDATE ON partitions TO {app};
 GRANT SELECT, INSERT ON epochs TO {app};
 GRANT SELECT, INSERT, UPDATE ON nodes TO {app};
 GRANT SELECT ON meta TO {app};
--- The archive (migration 030): the relay appends to it and moves its position; everyone reads it.
+-- The archive (migration 023): the relay appends to it and moves its position; everyone reads it.
 -- Its partitions are made and dropped by the owner's functions (SECURITY DEFINER), not by the role.
 GRANT SELECT, INSERT ON history TO {app};
 GRANT SELECT ON aggregate_states TO {app};

@@ -1,4 +1,4 @@
-"""The archive (`history`, migration 030): the relay copies what it publishes there, and keeps its
+"""The archive (`history`, migration 023): the relay copies what it publishes there, and keeps its
 monthly partitions.
 
 Why the relay and not the writing transaction: a copy in the shard's transaction would cost every
