@@ -19,7 +19,7 @@ from psycopg import errors
 from monclub.accueil.ops import OPS
 from monclub.cluster import directory
 from monclub.contract import protocol
-from monclub.db import history, reads
+from monclub.db import SESSION_LOST, history, reads
 from monclub.db.membres import creer_membre
 from monclub.db.outbox import Record, append_events, wake_relay
 from monclub.errors import MonclubError
@@ -118,7 +118,7 @@ class Accueil(Service):
         self.unresolved.add(request.id)
         try:
             reply = self._apply_once(conn, request)
-        except psycopg.OperationalError as error:
+        except SESSION_LOST as error:
             self.lose(error)
             if not self.committing:
                 self.unresolved.discard(request.id)
@@ -159,7 +159,7 @@ class Accueil(Service):
         none (the transaction died with its session), or no reply while the database cannot say."""
         try:
             stored = self.session().execute(_STORED, (request.id,)).fetchone()
-        except psycopg.OperationalError as error:
+        except SESSION_LOST as error:
             self.lose(error)
             return None
         self.unresolved.discard(request.id)

@@ -2,17 +2,27 @@
 of their ops' answers (the commands of the ops themselves are made from their declarations:
 monclub.cli.declared)."""
 
+from datetime import UTC, datetime
+
 import click
 
-from monclub.cli.common import emit, handled, json_option, on_database
+from monclub.cli.common import emit, handled, json_option, load_config, on_database
+from monclub.cli.quand import heure, ordered, zone_name
 from monclub.db import reads
 from monclub.tree import status as tree_status
 from monclub.words import compte, montant
 
 
+def _quand(quand: str | None) -> str:
+    """When, in the club's time zone, named: `Thu 2026-12-10 19:00 (Europe/Paris)`."""
+    zone = load_config().zone
+    return f"{heure(quand, zone)} ({zone_name(zone)})"
+
+
 def _render_seance(etat: dict) -> str:
     lines = [
         f"{etat['id']}: {etat['titre']}" + (" (annulee)" if etat.get("annulee") else ""),
+        f"  quand: {_quand(etat['quand']) if etat.get('quand') else '-'}",
         f"  {compte(etat['places'], 'place')} ({etat['places_restantes']} left), "
         f"attente max {etat['attente_max']}, tarif {montant(etat['tarif'])}",
         f"  inscrits: {', '.join(map(str, etat['inscrits'])) or '-'}",
@@ -47,11 +57,15 @@ def seance():
 @json_option
 @handled
 def seance_liste(as_json):
-    """List every séance (read from PostgreSQL)."""
-    data = on_database(reads.seances)
+    """List every séance (read from PostgreSQL): today's and those to come first, soonest first, then
+    those without a date, then the past ones, latest first; dates in the club's time zone."""
+    zone = load_config().zone
+    data = ordered(on_database(reads.seances), zone, datetime.now(UTC))
     text = "\n".join(
-        f"{r['id']:<24} inscrits {r['inscrits']}/{r['places']}  attente {r['en_attente']:<4} {r['titre']}"
+        f"{r['id']:<24} {heure(r['quand'], zone):<20}  inscrits {r['inscrits']}/{r['places']}  "
+        f"attente {r['en_attente']:<4} {r['titre']}"
         + ("  (annulee)" if r["annulee"] else "")
+        + ("  (passee)" if r["passee"] else "")
         for r in data
     )
     emit(as_json, data, text or "no seance yet")
@@ -79,6 +93,13 @@ def _annulee(sent: dict, result) -> str:
     return f"{sent['seance']} annulee; notified: {notified}"
 
 
+def _deplacee(sent: dict, result) -> str:
+    if result["statut"] == "inchangee":
+        return f"{sent['seance']} already takes place {_quand(result['quand'])}: nothing changed, nobody told"
+    avant = _quand(result["avant"]) if result["avant"] else "no date"
+    return f"{sent['seance']} deplacee from {avant} to {_quand(result['quand'])}; its inscrits and attente are told"
+
+
 COMMANDS = (membre, seance)
 TEXTS = {
     ("accueil", "creer_membre"): lambda sent, created: f"membre {created['id']}: {created['nom']}",
@@ -86,6 +107,7 @@ TEXTS = {
     ("reunions", "etat"): lambda sent, etat: _render_seance(etat),
     ("reunions", "changer_places"): _places,
     ("reunions", "annuler"): _annulee,
+    ("reunions", "deplacer"): _deplacee,
     ("reunions", "inscrire"): _inscrit,
     ("reunions", "desinscrire"): _desinscrit,
 }

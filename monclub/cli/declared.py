@@ -26,6 +26,7 @@ import click
 from monclub import registry
 from monclub.accueil.ops import OPS as ACCUEIL_OPS
 from monclub.cli.common import emit, handled, json_option, load_config
+from monclub.cli.quand import LocalDateTime
 from monclub.client.ids import slug
 from monclub.client.sync import Client
 from monclub.contract import protocol
@@ -61,12 +62,20 @@ def club_ops(branches: Iterable | None = None) -> list[Declared]:
 
 
 TYPES = {int: click.INT, bool: click.BOOL, str: click.STRING}
+TYPED_OTHERWISE: dict[protocol.Check, click.ParamType] = {protocol.quand: LocalDateTime()}
+"""The checks whose values a person types otherwise than the wire takes them."""
 
 
 def kind(check: protocol.Check) -> type:
     """A field's type: what its check returns (`int` for counts and row ids, `bool`, else `str`)."""
     returned = inspect.signature(check).return_annotation
     return returned if returned in TYPES else str
+
+
+def click_type(check: protocol.Check) -> click.ParamType:
+    """How the command reads a field: as its check's type, or as `TYPED_OTHERWISE` says (the
+    check itself, or the one a `nil_or` wraps)."""
+    return TYPED_OTHERWISE.get(inspect.unwrap(check)) or TYPES[kind(check)]
 
 
 def parameters(declared: Declared) -> list[click.Parameter]:
@@ -76,15 +85,15 @@ def parameters(declared: Declared) -> list[click.Parameter]:
     options: list[click.Parameter] = []
     for name, given in declared.op.fields.items():
         field = protocol.field(given)
-        click_type = TYPES[kind(field.check)]
+        read_as = click_type(field.check)
         if field.required and field.option is None:
             suffix = "_ID" if getattr(field.check, "__name__", "").endswith("_id") else ""
-            arguments.append(click.Argument([name], type=click_type, metavar=f"{name.upper()}{suffix}"))
+            arguments.append(click.Argument([name], type=read_as, metavar=f"{name.upper()}{suffix}"))
             continue
         plain = not field.required and not isinstance(field.default, (protocol.Setting, protocol.Slug))
         option = click.Option(
             [field.option or f"--{name.replace('_', '-')}", name],
-            type=click_type,
+            type=read_as,
             required=field.required,
             default=field.default if plain else None,
             show_default=plain and field.default is not None,

@@ -25,15 +25,20 @@ def _aggregate_command(kind: str):
     @history.command(kind)
     @click.argument("key", metavar="ID")
     @click.option(
-        "--at", "at", default=None, help="Print the state it had at this time (ISO 8601), replayed from its events."
+        "--at",
+        "at",
+        default=None,
+        help="Print the state it had at this time (ISO 8601; without offset, in the club's time zone), "
+        "replayed from its events.",
     )
     @json_option
     @handled
     def command(key: str, at: str | None, as_json: bool):
         aggregate = protocol.aggregate("id", f"{kind}/{key}")
-        with read_session(load_config().conninfo()) as conn:
+        config = load_config()
+        with read_session(config.conninfo()) as conn:
             if at is not None:
-                etat = state_then(conn, aggregate, moment("at", at))
+                etat = state_then(conn, aggregate, moment("at", at, config.zone))
                 emit(as_json, etat, RENDER[kind]({}, etat))
                 return
             _told(conn, aggregate, None, as_json)
@@ -61,7 +66,8 @@ def _told(conn, aggregate: str | None, membre: int | None, as_json: bool) -> Non
     rows = archive.page(conn, aggregate, membre, None, None)
     noms = archive.noms(conn, sorted(text.named(rows)))
     whose = aggregate or f"membre/{membre}"
-    emit(as_json, rows, "\n".join(text.told(rows, noms, across=membre is not None)) or f"no history for {whose}")
+    lines = text.told(rows, noms, load_config().zone, across=membre is not None)
+    emit(as_json, rows, "\n".join(lines) or f"no history for {whose}")
 
 
 @click.group()
@@ -74,7 +80,8 @@ def export():
 @handled
 def export_events(since: str):
     """Every archived event from SEQ on (or committed at or after TIME), one JSON line each, streamed."""
-    seq, at = (int(since), None) if since.isdigit() else (None, moment("since", since).isoformat())
+    zone = load_config().zone
+    seq, at = (int(since), None) if since.isdigit() else (None, moment("since", since, zone).isoformat())
     if seq is not None:
         protocol.row_id("since", seq)
     with read_session(load_config().conninfo()) as conn:

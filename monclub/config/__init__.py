@@ -14,13 +14,15 @@ import re
 import socket
 import tomllib
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from pathlib import Path
 
 import psycopg.conninfo
 
 from monclub import registry
-from monclub.config import branches
+from monclub.config import branches, club
 from monclub.config.checks import positive_float, positive_int
+from monclub.db import hosts
 from monclub.db.secrets import redact
 from monclub.errors import ConfigError
 from monclub.wire import keys
@@ -65,6 +67,11 @@ class Config:
     node: str = field(default_factory=socket.gethostname)
     web: dict = field(default_factory=dict)
     branches: dict[str, dict] = field(default_factory=dict)
+    timezone: str | None = None  # [club] timezone, an IANA name; None: the machine's (monclub.config.club)
+
+    @property
+    def zone(self) -> tzinfo | None:
+        return club.zone(self.timezone)
 
     @property
     def loopback(self) -> bool:
@@ -187,13 +194,16 @@ def _tcp(value: str | None) -> str | None:
 
 
 def _database_url(value: str | None, name: str = "database_url") -> str | None:
-    """Refuse a malformed URL here, where the error can be shown without its password."""
+    """Refuse a malformed URL here, where the error can be shown without its password, and one
+    whose several hosts could land a session on a standby (monclub.db.hosts)."""
     if not value:
         return None
     try:
-        psycopg.conninfo.conninfo_to_dict(value)
+        params = psycopg.conninfo.conninfo_to_dict(value)
     except psycopg.Error as error:
         raise ConfigError(f"{name} is not a valid PostgreSQL URL: {redact(str(error), value)}") from None
+    if refused := hosts.refusal(params):
+        raise ConfigError(f"{name}: {refused}")
     return value
 
 
@@ -314,6 +324,7 @@ def load(env=None) -> Config:
         hwm=positive_int(reunions.get("hwm", 1000), "reunions.hwm"),
         node=_node(env.get("MONCLUB_NODE") or cluster.get("node")),
         web=_web(data.get("web", {}), env),
+        timezone=club.timezone(data.get("club", {}).get("timezone")),
         branches={name: found for name, found in settings.items() if name not in branches.ATTRIBUTES},
         **{
             attribute: settings[name][key]

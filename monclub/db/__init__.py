@@ -4,7 +4,9 @@ from typing import Any
 
 import psycopg
 from psycopg.abc import Params, QueryNoTemplate
+from psycopg.conninfo import conninfo_to_dict
 
+from monclub.db import hosts
 from monclub.db.secrets import redact
 
 # The client's side of a dead peer (a server, or the route to it, gone without a word): libpq's
@@ -14,13 +16,37 @@ DEAD_SERVER = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, 
 TCP_USER_TIMEOUT_MS = 6000
 
 
+# The errors after which a session is dropped and opened again: the connection lost (a server
+# shutting down, 57P01 to 57P03, is one), or a server that no longer takes writes (25006: demoted,
+# or made read-only) while the session was on it. A new session lands on whichever is primary.
+SESSION_LOST = (psycopg.OperationalError, psycopg.errors.ReadOnlySqlTransaction)
+
+
+def options(conninfo: str) -> dict[str, Any]:
+    """The options of every MonClub session to `conninfo` (the URL's own settings win): a dead
+    peer noticed in seconds, and with several hosts a primary only (monclub.db.hosts)."""
+    params = conninfo_to_dict(conninfo)
+    chosen = {"connect_timeout": 5, **DEAD_SERVER, "tcp_user_timeout": TCP_USER_TIMEOUT_MS, **hosts.defaults(params)}
+    return {key: value for key, value in chosen.items() if key not in params}
+
+
 def connect(conninfo: str, **kwargs) -> psycopg.Connection:
-    """A connection; its errors never carry the password of `conninfo` (nor chain one that does)."""
-    options = {"connect_timeout": 5, **DEAD_SERVER, "tcp_user_timeout": TCP_USER_TIMEOUT_MS, **kwargs}
+    """A connection, to the primary when `conninfo` names several hosts (the one this process last
+    landed on tried first); its errors never carry the password of `conninfo` (nor chain one that does)."""
     try:
-        return psycopg.connect(conninfo, **options)
+        conn = psycopg.connect(hosts.ordered(conninfo), **{**options(conninfo), **kwargs})
     except psycopg.Error as error:
-        raise type(error)(redact(str(error), conninfo)) from None
+        # One line (psycopg lists a failure per host on lines of their own): logs keep it whole.
+        raise type(error)("; ".join(redact(str(error), conninfo).strip().splitlines())) from None
+    landed(conninfo, conn)
+    return conn
+
+
+def landed(conninfo: str, conn: psycopg.Connection) -> None:
+    """Remember where a new session to the hosts of `conninfo` landed, when it names several:
+    the primary, tried first next time."""
+    if hosts.several(conninfo_to_dict(conninfo)):
+        hosts.remember(conn)
 
 
 def read_only(conn: psycopg.Connection) -> None:

@@ -6,7 +6,7 @@ REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {app};
 GRANT USAGE ON SCHEMA public TO {app};
 GRANT SELECT, INSERT ON membres, relances TO {app};
 GRANT SELECT, INSERT ON seances TO {app};
-GRANT UPDATE (places, annulee) ON seances TO {app};
+GRANT UPDATE (places, annulee, quand) ON seances TO {app};
 GRANT SELECT, INSERT, DELETE ON inscriptions TO {app};
 GRANT UPDATE (statut, rang) ON inscriptions TO {app};
 GRANT SELECT, INSERT, DELETE ON requests, events TO {app};

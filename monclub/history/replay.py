@@ -8,7 +8,7 @@ Only séances and copies have a state to replay; a member's history is the event
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import datetime, tzinfo
 from types import ModuleType
 from typing import get_args
 
@@ -48,6 +48,7 @@ def _seance(payload: dict) -> seance.Seance:
         tuple(payload["inscrits"]),
         tuple(payload["attente"]),
         payload["annulee"],
+        payload["quand"],
     )
 
 
@@ -68,10 +69,12 @@ def kind_of(aggregate: str) -> Kind | None:
 
 
 def event_of(kind: Kind, row: dict):
-    """The core's event of an archived row (its payload's extra facts, titre and tarif, left out)."""
+    """The core's event of an archived row (its payload's extra facts, titre and tarif, left out; a
+    field added to an event since, such as `seance_creee`'s `quand`, takes its default when an older
+    event lacks it)."""
     cls = kind.events[row["type"]]
     payload = row["payload"]
-    return cls(**{f.name: _tuple(payload[f.name]) for f in fields(cls)})
+    return cls(**{f.name: _tuple(payload[f.name]) for f in fields(cls) if f.name in payload})
 
 
 def _tuple(value):
@@ -104,14 +107,18 @@ def state_at(kind: Kind, aggregate: str, rows: list[dict], when: datetime) -> di
     return kind.core.etat(replay(kind, before))
 
 
-def moment(name: str, value: str) -> datetime:
-    """An ISO 8601 time (`2026-11-24T18:00`, `2026-11-24 18:00:00+01:00`); local without an offset."""
+def moment(name: str, value: str, zone: tzinfo | None = None) -> datetime:
+    """An ISO 8601 time (`2026-11-24T18:00`, `2026-11-24 18:00:00+01:00`); without an offset, in
+    `zone` (the club's; None: the machine's), as the CLI reads a séance's date."""
     try:
-        return datetime.fromisoformat(value).astimezone()
+        typed = datetime.fromisoformat(value)
     except ValueError:
         raise InvalidField(
             name, "must be an ISO 8601 time, e.g. 2026-11-24T18:00 or 2026-11-24T18:00:00+01:00"
         ) from None
+    if typed.tzinfo is not None or zone is None:
+        return typed.astimezone()
+    return typed.replace(tzinfo=zone)
 
 
 def state_then(conn: psycopg.Connection, aggregate: str, when: datetime) -> dict:

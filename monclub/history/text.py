@@ -1,55 +1,78 @@
 """A history in words, one line per row: `18:02:11 membre_inscrit Marie (rang 3)`, a line with the
-date whenever it changes. Members are named (their ids where no name is known); a séance's ranks
-come from replaying its events as they are told, so they are what the séance had then."""
+date whenever it changes, times and dates in the club's time zone. Members are named (their ids
+where no name is known); a séance's ranks come from replaying its events as they are told, so they
+are what the séance had then."""
 
 import json
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any
 
 from monclub.history.replay import event_of, kind_of, replay
 from monclub.words import compte, montant
 
-Words = Callable[[dict, str, object], str]
+
+@dataclass(frozen=True)
+class Context:
+    """What a row's words need beside its payload: the member it names, the aggregate's state after
+    it (None when unknown), and the zone dates are written in."""
+
+    who: str
+    after: Any
+    zone: tzinfo | None
 
 
-def _rang(who: str, after) -> str:
-    return f"{who} (rang {len(after.inscrits)})" if after is not None else who
+Words = Callable[[dict, Context], str]
 
 
-def _when(epoch: float | None) -> str:
-    return "-" if epoch is None else datetime.fromtimestamp(epoch).astimezone().strftime("%Y-%m-%d %H:%M")
+def _rang(c: Context) -> str:
+    return f"{c.who} (rang {len(c.after.inscrits)})" if c.after is not None else c.who
 
 
-def _snapshot(p: dict, who: str, after) -> str:
+def _when(epoch: float | None, c: Context) -> str:
+    return "-" if epoch is None else datetime.fromtimestamp(epoch, c.zone).strftime("%Y-%m-%d %H:%M")
+
+
+def _date(quand: str | None, c: Context) -> str:
+    return "no date" if quand is None else datetime.fromisoformat(quand).astimezone(c.zone).strftime("%Y-%m-%d %H:%M")
+
+
+def _snapshot(p: dict, c: Context) -> str:
     if "seance" in p:
         return f"state kept: {compte(len(p['inscrits']), 'inscrit')}, {len(p['attente'])} in attente"
     return "state kept: " + (f"lent to membre {p['emprunteur']}" if p["emprunteur"] is not None else "available")
 
 
 WORDS: dict[str, Words] = {
-    "seance_creee": lambda p, who, after: (
+    "seance_creee": lambda p, c: (
         f"{p['titre']!r}, {compte(p['places'], 'place')}, attente {p['attente_max']}, {montant(p['tarif'])}"
+        + (f", {_date(p['quand'], c)}" if p.get("quand") else "")
     ),
-    "membre_inscrit": lambda p, who, after: _rang(who, after),
-    "membre_mis_en_attente": lambda p, who, after: f"{who} (attente {p['position']})",
-    "membre_desinscrit": lambda p, who, after: who + ("" if p["etait_inscrit"] else " from attente"),
-    "membre_promu": lambda p, who, after: f"{who} from attente",
-    "places_changees": lambda p, who, after: compte(p["places"], "place"),
-    "seance_annulee": lambda p, who, after: (
+    "membre_inscrit": lambda p, c: _rang(c),
+    "membre_mis_en_attente": lambda p, c: f"{c.who} (attente {p['position']})",
+    "membre_desinscrit": lambda p, c: c.who + ("" if p["etait_inscrit"] else " from attente"),
+    "membre_promu": lambda p, c: f"{c.who} from attente",
+    "places_changees": lambda p, c: compte(p["places"], "place"),
+    "seance_annulee": lambda p, c: f"{compte(len(p['inscrits']), 'inscrit')} and {len(p['attente'])} in attente told",
+    "seance_deplacee": lambda p, c: (
+        f"from {_date(p['avant'], c)} to {_date(p['quand'], c)}, "
         f"{compte(len(p['inscrits']), 'inscrit')} and {len(p['attente'])} in attente told"
     ),
-    "livre_ajoute": lambda p, who, after: repr(p["titre"]),
-    "livre_emprunte": lambda p, who, after: f"{who} until {_when(p['echeance'])}",
-    "pret_prolonge": lambda p, who, after: f"{who} until {_when(p['echeance'])}",
-    "livre_retourne": lambda p, who, after: who + (" late" if p["en_retard"] else ""),
-    "pret_en_retard": lambda p, who, after: f"{who}, due {_when(p['echeance'])}",
-    "relance": lambda p, who, after: f"{who}, relance {p['numero']}",
-    "membre_cree": lambda p, who, after: who,
-    "paiement_regle": lambda p, who, after: (
-        f"paiement {p['paiement']} of {who} for {p['seance']} ({montant(p['montant'])})"
-    ),
+    "livre_ajoute": lambda p, c: repr(p["titre"]),
+    "livre_emprunte": lambda p, c: f"{c.who} until {_when(p['echeance'], c)}",
+    "pret_prolonge": lambda p, c: f"{c.who} until {_when(p['echeance'], c)}",
+    "livre_retourne": lambda p, c: c.who + (" late" if p["en_retard"] else ""),
+    "pret_en_retard": lambda p, c: f"{c.who}, due {_when(p['echeance'], c)}",
+    "relance": lambda p, c: f"{c.who}, relance {p['numero']}",
+    "membre_cree": lambda p, c: c.who,
+    "paiement_regle": lambda p, c: f"paiement {p['paiement']} of {c.who} for {p['seance']} ({montant(p['montant'])})",
     "snapshot": _snapshot,
 }
+
+
+def _raw(p: dict, c: Context) -> str:
+    return json.dumps(p, ensure_ascii=False)
 
 
 def named(rows: list[dict]) -> set[int]:
@@ -57,24 +80,21 @@ def named(rows: list[dict]) -> set[int]:
     return {row["payload"]["membre"] for row in rows if isinstance(row["payload"].get("membre"), int)}
 
 
-def told(rows: list[dict], noms: dict[int, str], across: bool = False) -> list[str]:
-    """The lines of `rows` (`across`: of several aggregates, each line then names its own)."""
+def told(rows: list[dict], noms: dict[int, str], zone: tzinfo | None = None, across: bool = False) -> list[str]:
+    """The lines of `rows`, in `zone` (None: the machine's); `across`: rows of several aggregates,
+    each line then names its own."""
     lines: list[str] = []
     states: dict[str, object] = {}
     day = None
     for row in rows:
-        when = datetime.fromisoformat(row["at"]).astimezone()
+        when = datetime.fromisoformat(row["at"]).astimezone(zone)
         if when.date() != day:
             day = when.date()
             lines.append(day.isoformat())
-        after = _replayed(states, row)
         membre = row["payload"].get("membre")
-        who = noms.get(membre, f"membre {membre}")
-        words = WORDS.get(row["type"], lambda p, who, after: json.dumps(p, ensure_ascii=False))
-        lines.append(
-            f"{when:%H:%M:%S} {row['type']} {words(row['payload'], who, after)}"
-            + (f"  [{row['aggregate']}]" if across else "")
-        )
+        context = Context(noms.get(membre, f"membre {membre}"), _replayed(states, row), zone)
+        words = WORDS.get(row["type"], _raw)(row["payload"], context)
+        lines.append(f"{when:%H:%M:%S} {row['type']} {words}" + (f"  [{row['aggregate']}]" if across else ""))
     return lines
 
 

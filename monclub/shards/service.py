@@ -1,9 +1,10 @@
 """A ROUTER service on PostgreSQL that owns no partition (the accueil, the bus's replay): what it
 shares with a shard's handler for monclub.shards.server's loop, and its one database session.
 
-Each request is decided alone, in arrival order. A lost session is opened again on the next
-request; meanwhile a request gets `unavailable` (nothing was committed), or, for a mutation whose
-outcome is unknown, no reply at all (`unreachable`).
+Each request is decided alone, in arrival order. A lost session (or one left on a server that no
+longer takes writes: monclub.db.SESSION_LOST) is opened again on the next request; meanwhile a
+request gets `unavailable` (nothing was committed), or, for a mutation whose outcome is unknown,
+no reply at all (`unreachable`).
 """
 
 import logging
@@ -14,7 +15,7 @@ import psycopg
 
 from monclub.config import Config
 from monclub.contract import protocol
-from monclub.db import connect
+from monclub.db import SESSION_LOST, connect
 from monclub.shards.server import serve
 from monclub.wire import curve
 
@@ -47,7 +48,7 @@ class Service:
         self.handled += 1
         try:
             return self.decide(request)
-        except psycopg.OperationalError as error:
+        except SESSION_LOST as error:
             self.lose(error)
             return self.unreachable(request)
         except psycopg.Error as error:

@@ -155,10 +155,11 @@ def history_route(path: str, kind: str) -> Route:
 
     async def endpoint(request: Request) -> JSONResponse:
         aggregate = protocol.aggregate(kind, f"{kind}/{request.path_params[kind]}")
-        db = _web(request).db
+        web = _web(request)
+        db = web.db
         at = request.query_params.get("at")
         if at is not None:
-            return JSONResponse(await db.run(state_then, aggregate, moment("at", at)))
+            return JSONResponse(await db.run(state_then, aggregate, moment("at", at, web.config.zone)))
         apres = query_int(request, "apres", protocol.row_id)
         limite = min(query_int(request, "limite", protocol.row_id) or PAGE_MAX, PAGE_MAX)
         return JSONResponse(await db.run(history_page, aggregate, apres, limite))
@@ -212,6 +213,7 @@ def routes() -> list[Route]:
         aggregate_route("/api/seances/{seance}", reunions, "seance"),
         shard_route("/api/seances/{seance}/places", ShardCommand(reunions, "changer_places")),
         shard_route("/api/seances/{seance}/annuler", ShardCommand(reunions, "annuler")),
+        shard_route("/api/seances/{seance}/deplacer", ShardCommand(reunions, "deplacer")),
         shard_route("/api/seances/{seance}/inscrire", ShardCommand(reunions, "inscrire")),
         shard_route("/api/seances/{seance}/desinscrire", ShardCommand(reunions, "desinscrire")),
         shard_route("/api/livres", ShardCommand(prets, "ajouter", created="livre")),

@@ -7,6 +7,7 @@ once it is back.
 """
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import anyio.to_thread
@@ -14,7 +15,7 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from monclub.config import Config
-from monclub.db import DEAD_SERVER, TCP_USER_TIMEOUT_MS, read_only
+from monclub.db import hosts, landed, options, read_only
 from monclub.db.secrets import redact
 from monclub.errors import InvalidRequest, Unavailable
 
@@ -27,18 +28,22 @@ class Database:
 
     def __init__(self, config: Config):
         self.conninfo = config.conninfo()
-        options = {"autocommit": True, "connect_timeout": 5, **DEAD_SERVER, "tcp_user_timeout": TCP_USER_TIMEOUT_MS}
         self.pool = ConnectionPool(
-            self.conninfo,
+            partial(hosts.ordered, self.conninfo),
             min_size=1,
             max_size=POOL_MAX,
-            kwargs=options,
-            configure=read_only,
+            kwargs={"autocommit": True, **options(self.conninfo)},
+            configure=self._configure,
             open=False,
             check=ConnectionPool.check_connection,
             timeout=POOL_WAIT,
             name="web",
         )
+
+    def _configure(self, conn: psycopg.Connection) -> None:
+        """A new pooled session: where it landed is the primary to try first; it never writes."""
+        landed(self.conninfo, conn)
+        read_only(conn)
 
     def open(self) -> None:
         self.pool.open(wait=False)

@@ -50,13 +50,16 @@ def test_this_month_and_the_next_two_have_partitions_and_the_default_takes_the_r
 def test_replay_matches_the_stored_rows_and_names_a_row_corrupted_by_hand(reunions, sql, owner_sql):
     a, b, c = add_membres(sql, 3)
     with reunions.client() as client:
-        client.creer("polar", "Soirée Polar", places=2, attente=2, tarif=800)
+        client.creer("polar", "Soirée Polar", places=2, attente=2, tarif=800, quand="2026-12-10T19:00:00+01:00")
         for membre in (a, b, c):
             client.inscrire("polar", membre)
         client.desinscrire("polar", a)
+        client.call("deplacer", "polar", quand="2026-12-11T19:30:00.25+01:00")
         client.creer("slam", "Slam", places=1)
     _archived(sql)
-    assert replay_audit.violations(sql) == []
+    moved = history.page(sql, "seance/polar", None, None, None)[-1]
+    assert (moved["type"], moved["payload"]["quand"]) == ("seance_deplacee", "2026-12-11T18:30:00.250000Z")
+    assert replay_audit.violations(sql) == [], "the date replayed as the database stores it"
     owner_sql.execute("UPDATE seances SET places = 9 WHERE id = 'polar'")
     owner_sql.execute("INSERT INTO seances (id, titre, places, attente_max, tarif) VALUES ('hors', 'H', 1, 0, 0)")
     assert replay_audit.violations(sql) == [

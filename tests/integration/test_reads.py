@@ -55,6 +55,7 @@ def test_seances_are_listed_oldest_first_with_their_counters(sql):
     _inscrire(sql, "recente", b)
     _inscrire(sql, "recente", c, "attente")
     sql.execute("UPDATE seances SET annulee = true WHERE id = 'ancienne'")
+    sql.execute("UPDATE seances SET quand = '2026-12-10 19:00:00+01' WHERE id = 'recente'")
     assert reads.seances(sql) == [
         {
             "id": "ancienne",
@@ -64,6 +65,7 @@ def test_seances_are_listed_oldest_first_with_their_counters(sql):
             "en_attente": 0,
             "tarif": 0,
             "annulee": True,
+            "quand": None,
         },
         {
             "id": "recente",
@@ -73,6 +75,7 @@ def test_seances_are_listed_oldest_first_with_their_counters(sql):
             "en_attente": 1,
             "tarif": 500,
             "annulee": False,
+            "quand": "2026-12-10T18:00:00Z",
         },
     ]
 

@@ -114,6 +114,7 @@ USAGES = {
     "seance creer": "TITRE",
     "seance places": "SEANCE_ID PLACES",
     "seance annuler": "SEANCE_ID",
+    "seance deplacer": "SEANCE_ID QUAND",
     "seance voir": "SEANCE_ID",
     "inscrire": "SEANCE_ID MEMBRE_ID",
     "desinscrire": "SEANCE_ID MEMBRE_ID",
@@ -129,6 +130,7 @@ OPTIONS = {
         "--places INTEGER   [required]",
         "--attente INTEGER  Size of the waiting list.  [default: 0]",
         "--tarif INTEGER    Price in cents.  [default: 0]",
+        "--quand DATE-TIME  When: 2026-12-10T19:00, in the club's time zone.",
         "--id TEXT          The séance's id (default: from the titre).",
     ],
     "livre ajouter": ["--id TEXT  The copy's id (default: from the titre)."],
@@ -154,7 +156,7 @@ def test_the_fields_left_out_are_sent_with_their_declared_defaults():
     sent = declared.sent_fields(creer, {"titre": "Soirée Polar", "places": 2, "attente": 0, "tarif": 0}, config)
     assert list(sent) == list(creer.fields) and sent["seance"].startswith("soiree-polar-")
     given = {"seance": "polar", "titre": "Soirée Polar", "places": 2, "attente": 1, "tarif": 800}
-    assert declared.sent_fields(creer, given, config) == given
+    assert declared.sent_fields(creer, given, config) == {**given, "quand": None}, "no date: nil"
     emprunter = registry.branch("prets").ops().declared["emprunter"]
     assert declared.sent_fields(emprunter, {"livre": "dune", "membre": 1}, config)["jours"] == 21
     assert declared.sent_fields(emprunter, {"livre": "dune", "membre": 1, "jours": 3}, config)["jours"] == 3

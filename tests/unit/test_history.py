@@ -2,6 +2,7 @@
 or `--at` a time), a history told in words, a page's cursor, and the `aggregate` field's check."""
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -10,7 +11,7 @@ from monclub.db.history import cursor
 from monclub.db.outbox import event_payload
 from monclub.errors import InvalidField, MonclubError
 from monclub.history import text
-from monclub.history.replay import KINDS, differences, replay, state_at
+from monclub.history.replay import KINDS, differences, moment, replay, state_at
 from monclub.prets import pret
 from monclub.reunions import seance
 
@@ -47,9 +48,10 @@ def test_replay_folds_the_events_through_the_core_and_gives_the_state_the_core_g
 def test_replay_starts_again_from_a_snapshot_so_that_the_events_before_it_are_not_needed():
     snapshot = {"seq": 4, "type": "snapshot", "aggregate": "seance/polar", "at": T0}
     snapshot["payload"] = {"seance": "polar", "titre": "Soirée Polar", "places": 2, "attente_max": 1, "tarif": 800}
-    snapshot["payload"] |= {"annulee": False, "inscrits": [1, 2], "attente": [3]}
+    snapshot["payload"] |= {"annulee": False, "inscrits": [1, 2], "attente": [3], "quand": "2026-12-10T18:00:00Z"}
     rows = [snapshot, *rows_of("seance/polar", SEANCE)[4:]]
-    assert seance.etat(replay(KINDS["seance"], rows))["inscrits"] == [2, 3]
+    replayed = seance.etat(replay(KINDS["seance"], rows))
+    assert (replayed["inscrits"], replayed["quand"]) == ([2, 3], "2026-12-10T18:00:00Z")
 
 
 def test_the_state_at_a_time_is_the_state_after_the_events_committed_by_then():
@@ -83,6 +85,25 @@ def test_a_history_is_told_in_words_with_names_ranks_and_a_line_per_day():
         "membre_promu membre 3 from attente",
     ]
     assert text.named(rows) == {1, 2, 3}
+
+
+def test_a_seance_moved_replays_through_the_core_and_is_told_in_the_clubs_zone():
+    moved = [
+        seance.SeanceCreee("polar", "Soirée Polar", 2, 1, 800, "2026-12-10T18:00:00Z"),
+        seance.MembreInscrit("polar", 1),
+        seance.SeanceDeplacee("polar", "2026-12-10T18:00:00Z", "2026-12-11T19:30:00Z", (1,), ()),
+    ]
+    rows = rows_of("seance/polar", moved)
+    assert seance.etat(replay(KINDS["seance"], rows))["quand"] == "2026-12-11T19:30:00Z"
+    older = {**rows[0], "payload": {k: v for k, v in rows[0]["payload"].items() if k != "quand"}}
+    assert seance.etat(replay(KINDS["seance"], [older]))["quand"] is None, "an event from before quand existed"
+    paris = ZoneInfo("Europe/Paris")
+    lines = text.told([{**row, "at": row["at"].isoformat()} for row in rows], {1: "Marie"}, paris)
+    assert lines[1] == "18:03:11 seance_creee 'Soirée Polar', 2 places, attente 1, 8.00 EUR, 2026-12-10 19:00"
+    assert lines[3] == (
+        "18:05:11 seance_deplacee from 2026-12-10 19:00 to 2026-12-11 20:30, 1 inscrit and 0 in attente told"
+    )
+    assert moment("at", "2026-12-10T19:00", paris) == datetime(2026, 12, 10, 18, tzinfo=UTC)
 
 
 def test_a_cursor_puts_a_snapshot_after_the_event_whose_seq_it_shares():

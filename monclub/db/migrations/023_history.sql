@@ -84,6 +84,9 @@ CREATE VIEW aggregate_states AS
     SELECT 'seance/' || s.id AS aggregate, jsonb_build_object(
         'seance', s.id, 'titre', s.titre, 'places', s.places, 'attente_max', s.attente_max,
         'tarif', s.tarif, 'annulee', s.annulee,
+        -- `quand` in the one form the wire gives an instant (monclub.contract.protocol.instant)
+        'quand', to_char(s.quand AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')
+                 || CASE WHEN to_char(s.quand, 'US') = '000000' THEN '' ELSE to_char(s.quand, '.US') END || 'Z',
         'inscrits', ARRAY(SELECT membre_id FROM inscriptions i
                           WHERE i.seance_id = s.id AND i.statut = 'inscrit' ORDER BY i.rang),
         'attente', ARRAY(SELECT membre_id FROM inscriptions i

@@ -1,0 +1,157 @@
+"""The three-server demo (scripts/ha-demo) with MonClub on it: three etcd members, three Patroni
+and their PostgreSQL 15 on loopback, strict synchronous replication. Under a small load, kill -9
+of the primary's postgres: Patroni elects another, MonClub follows, and every outcome a client
+was told is in the new primary's data, once.
+
+The demo is started as its command is (`python -m monclub.postgres.ha`), once for the module,
+and stopped by its pid at the end; every process it started must be gone then. Without etcd or
+Patroni the test fails, naming what to install (scripts/install --test installs both)."""
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from monclub import config as configuration
+from monclub.client.sync import Client, probe
+from monclub.db import connect
+from monclub.drills.audit import CHECKS
+from monclub.drills.load import Load
+from monclub.postgres.ha import layout
+from monclub.postgres.ha.processes import Demo, free
+from tests.fixtures.postgres import add_membres
+from tests.fixtures.processes import monclub_env, stop_process
+from tests.fixtures.waiting import wait_for
+
+# etcd, Patroni and PostgreSQL servers started by the demo; MonClub's branch supervisors.
+pytestmark = [pytest.mark.pg, pytest.mark.daemon, pytest.mark.ha, pytest.mark.slow, pytest.mark.timeout(400)]
+
+DEMO_READY = 150.0
+LOAD_SECONDS = 30.0
+RULES = {rule: query for rule, query in CHECKS.items() if not rule.startswith("listener")}  # no listeners run here
+
+
+def _free_base() -> int:
+    """A base port whose twelve ports are all free (the default's, or one further up)."""
+    for base in range(layout.BASE_PORT, 60000, 100):
+        if all(free(port) for port in layout.ports(base)):
+            return base
+    pytest.fail("no free loopback ports for the demo", pytrace=False)
+
+
+def _read_until_ready(process: subprocess.Popen, seconds: float) -> str:
+    """The demo's output up to its `ready` line; fails with what it said if it exits or stalls."""
+    assert process.stdout is not None
+    said, deadline = "", time.monotonic() + seconds
+    while "ready (pid" not in said:
+        left = deadline - time.monotonic()
+        if left <= 0 or process.poll() is not None:
+            process.kill()
+            _, errors = process.communicate(timeout=30)
+            failure = f"the demo did not come up (exit {process.returncode}):\n{said}{errors.decode()}"
+            pytest.fail(failure, pytrace=False)
+        if select.select([process.stdout], [], [], min(left, 1.0))[0]:
+            said += os.read(process.stdout.fileno(), 65536).decode()
+    return said
+
+
+def _ours(directory: Path) -> list[int]:
+    """Every process working in the demo's directory (etcd, Patroni and PostgreSQL run there)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.readlink(entry / "cwd").startswith(str(directory)):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.fixture(scope="module")
+def demo():
+    directory = Path(tempfile.mkdtemp(prefix="mcdemo-", dir="/tmp"))
+    directory.chmod(0o711)
+    base = _free_base()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "monclub.postgres.ha", "--directory", str(directory / "d"), "--base-port", str(base)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        print(_read_until_ready(process, DEMO_READY))
+        yield Demo(directory / "d", base)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=120)
+        left = _ours(directory)
+        for pid in left:  # only the demo's own processes work there; it should have stopped them all
+            os.kill(pid, signal.SIGKILL)
+        subprocess.run(["rm", "-rf", str(directory)], check=False)
+        assert process.returncode == 0 and not left, f"the demo exited {process.returncode}, leaving {left}"
+
+
+def _env(demo: Demo, home: Path) -> dict:
+    env = monclub_env(home, "", 2)
+    del env["MONCLUB_DATABASE_URL"], env["MONCLUB_OWNER_DATABASE_URL"]
+    return {**env, "MONCLUB_CONFIG": str(demo.directory / "monclub.toml"), "MONCLUB_PRET_SHARDS": "1"}
+
+
+def _branches(env: dict) -> list[subprocess.Popen]:
+    started = [subprocess.Popen([sys.executable, "-m", f"monclub.{name}"], env=env) for name in ("reunions", "prets")]
+    config = configuration.load(env)
+    for branch in ("reunions", "prets"):
+        for shard in range(config.shard_count(branch)):
+            wait_for(lambda b=branch, s=shard: probe(config, s, b), 60, f"{branch} shard {shard} to answer", 0.2)
+    return started
+
+
+def test_a_kill_of_the_primarys_postgres_fails_over_and_nothing_acknowledged_is_lost(demo, state_dir):
+    env = _env(demo, state_dir)
+    config = configuration.load(env)
+    branches = _branches(env)
+    try:
+        before = demo.primary()
+        assert before is not None
+        load = Load(config, clients=2, seed=26)
+        load.prepare()
+        load.start(time.monotonic() + LOAD_SECONDS)
+        wait_for(lambda: load.outcomes.acknowledged >= 30, 30, "the load to run")
+        assert demo.primary() == before, "no failover without a fault"
+
+        pid = demo.postmaster(before)
+        killed = time.monotonic()
+        os.kill(pid, signal.SIGKILL)
+        after = wait_for(lambda: (p := demo.primary()) not in (None, before) and p, 60, "another primary", 0.2)
+        elected = time.monotonic()
+        # A commit may still land in the first milliseconds (the killed postmaster's backends end
+        # when they notice): the figure is the first one after the new primary was seen.
+        committed = wait_for(lambda: load.outcomes.first_answer_after(elected), 60, "a commit on the new primary", 0.1)
+        assert load.finish() == 0, "every client stopped by the load's deadline"
+
+        with connect(config.conninfo(), autocommit=True) as conn:
+            (membre,) = add_membres(conn, 1)
+        with Client(config) as client:  # a séance of its own: the load's history is all its pairs have
+            client.creer("apres-bascule", "Après la bascule", places=1)
+            assert client.inscrire("apres-bascule", membre) == {"statut": "inscrit"}
+        with connect(config.conninfo(), autocommit=True) as conn:
+            assert conn.info.port == after.postgres, "MonClub's sessions landed on the new primary"
+            broken = load.contradictions(conn) + load.loan_contradictions(conn)
+            broken += [f"{rule}: {row}" for rule, query in RULES.items() for row in conn.execute(query).fetchall()]
+        print(
+            f"kill -9 of {before.name}'s postgres (pid {pid}): {after.name} primary after {elected - killed:.1f}s, "
+            f"the first commit through MonClub after that {committed - killed:.1f}s after the kill; "
+            f"{load.outcomes.acknowledged} outcomes acknowledged, {load.outcomes.retries} retries, "
+            f"{dict(load.outcomes.counts)}"
+        )
+        assert broken == [], "acknowledged outcomes lost or applied twice:\n" + "\n".join(broken)
+        wait_for(demo.sync_standby, 30, "a synchronous standby again (the third server, or the old primary rejoined)")
+    finally:
+        for process in branches:
+            stop_process(process)
