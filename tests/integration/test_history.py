@@ -2,13 +2,21 @@
 of the outbox, replay as an audit naming a row corrupted by hand, `[history] keep` dropping old
 months after a snapshot, and the export's stream."""
 
+import uuid
 from datetime import UTC, datetime
 
+from psycopg import sql as q
+from psycopg.conninfo import make_conninfo
+
 from monclub.cluster import ownership
-from monclub.db import history
+from monclub.db import connect, history
+from monclub.db.migrate import migrate, migrations
 from monclub.drills import replay_audit
 from monclub.events.archive import archive
-from tests.fixtures.postgres import add_membres
+from monclub.history.replay import state_then
+from tests.fixtures.postgres import add_membres, as_owner
+
+ARCHIVE = 23  # the archive's migration
 
 
 def _archived(sql) -> int:
@@ -112,3 +120,39 @@ def test_the_export_streams_from_a_seq_or_a_time_through_a_server_side_cursor(sq
     assert set(first) == set(history.FIELDS.split(", "))
     later = datetime.now(UTC).isoformat()
     assert list(history.exported(sql, None, later)) == []
+
+
+def test_the_archive_starts_from_the_outbox_and_a_snapshot_of_every_aggregate(owner_sql, database):
+    """A club of the version before the archive, whose séance's events were pruned long ago: its
+    migration snapshots every séance and copy, so that each replays, and the audit finds nothing."""
+    name, role = f"h_{uuid.uuid4().hex[:10]}", f"app_{uuid.uuid4().hex[:10]}"
+    owner_sql.execute(q.SQL("CREATE DATABASE {} TEMPLATE template0").format(q.Identifier(name)))
+    try:
+        with connect(make_conninfo(as_owner(database), dbname=name), autocommit=True) as old:
+            with old.transaction():
+                old.execute("CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL)")
+                for version, filename, text in (m for m in migrations() if m[0] < ARCHIVE):
+                    old.execute(text)
+                    old.execute("INSERT INTO schema_migrations VALUES (%s, %s)", (version, filename))
+            a, b, c = add_membres(old, 3)
+            old.execute(
+                "INSERT INTO seances (id, titre, places, attente_max, tarif, quand)"
+                " VALUES ('ancienne', 'Ancienne', 2, 1, 500, '2026-12-10 19:00:00.5+01')"
+            )
+            old.cursor().executemany(
+                "INSERT INTO inscriptions (seance_id, membre_id, statut) VALUES ('ancienne', %s, %s)",
+                [(a, "inscrit"), (b, "inscrit"), (c, "attente")],
+            )
+            old.execute("INSERT INTO livres (id, titre, shard) VALUES ('dune', 'Dune', 0)")
+            assert f"{ARCHIVE:03d}_history.sql" in migrate(old, role)
+            snapshots = old.execute(
+                "SELECT aggregate, payload ->> 'quand', seq = (SELECT seq FROM outbox_sequence) FROM history"
+                " WHERE type = 'snapshot' ORDER BY aggregate"
+            ).fetchall()
+            assert snapshots == [("livre/dune", None, True), ("seance/ancienne", "2026-12-10T18:00:00.500000Z", True)]
+            assert replay_audit.violations(old) == [], "every aggregate replays from its snapshot"
+            replayed = state_then(old, "seance/ancienne", datetime.now(UTC))
+            assert (replayed["inscrits"], replayed["attente"]) == ([a, b], [c])
+    finally:
+        owner_sql.execute(q.SQL("DROP DATABASE {} WITH (FORCE)").format(q.Identifier(name)))
+        owner_sql.execute(q.SQL("DROP ROLE IF EXISTS {}").format(q.Identifier(role)))
