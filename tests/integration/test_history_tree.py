@@ -1,7 +1,8 @@
 """Every aggregate's history on a whole tree: members created and payments settled leave events with
 their request id and node; `monclub history` tells a séance, a copy and a member (across séances and
 loans), `--at` replays a past state; the accueil's `history` op and the API page through it; the
-export gives every event; `monclub verify` replays every aggregate and finds nothing."""
+export gives every event; `monclub verify` replays every aggregate and finds nothing, then names the
+séance and the copy whose rows the database's owner changed by hand."""
 
 import json
 from datetime import UTC, datetime
@@ -9,6 +10,7 @@ from datetime import UTC, datetime
 import httpx
 
 from monclub.db.outbox import latest_seq
+from monclub.drills.replay_audit import DIFFERS
 from tests.fixtures.waiting import wait_for
 
 
@@ -16,7 +18,7 @@ def _history(tree, *args: str) -> list[dict]:
     return json.loads(tree.monclub("history", *args, "--json").stdout)
 
 
-def test_a_seance_a_copy_and_a_member_told_replayed_paged_and_exported(web, sql):
+def test_a_seance_a_copy_and_a_member_told_replayed_paged_and_exported(web, sql, owner_sql):
     tree, url = web
     marie, paul = (json.loads(tree.monclub("membre", "creer", nom, "--json").stdout)["id"] for nom in ("Marie", "Paul"))
     tree.monclub(
@@ -79,3 +81,14 @@ def test_a_seance_a_copy_and_a_member_told_replayed_paged_and_exported(web, sql)
     assert [json.loads(line)["seq"] for line in lines] == list(range(1, latest_seq(sql) + 1))
     assert tree.monclub("export", "events", "--since", between).stdout.count("\n") < len(lines)
     assert tree.monclub("verify").stdout.strip() == "verify: no violation"
+
+    # Replay as an audit: a row changed behind the shards' back, as the database's owner (the
+    # programs' role may not), is named by `monclub verify` with the field that differs.
+    owner_sql.execute("UPDATE seances SET titre = 'Soirée Jazz' WHERE id = 'polar'")
+    owner_sql.execute("UPDATE livres SET prolonge = true WHERE id = 'dune'")
+    verified = tree.monclub("verify", check=False)
+    assert verified.returncode == 1, verified.stdout
+    assert verified.stdout.splitlines() == [
+        f"{DIFFERS}: livre/dune, prolonge: True != False",
+        f"{DIFFERS}: seance/polar, titre: 'Soirée Jazz' != 'Soirée Polar'",
+    ], "no other rule of verify sees these"
