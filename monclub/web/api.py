@@ -9,6 +9,7 @@ on read-only sessions) or, for one aggregate, from its shard's query op.
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -21,7 +22,7 @@ from monclub.client.ids import slug
 from monclub.contract import protocol
 from monclub.db import reads
 from monclub.db.outbox import read_events
-from monclub.history.replay import moment, state_then
+from monclub.history.replay import state_then
 from monclub.tree import status as tree_status
 from monclub.web.requests import Incoming, incoming, path_id, query_int
 
@@ -155,11 +156,11 @@ def history_route(path: str, kind: str) -> Route:
 
     async def endpoint(request: Request) -> JSONResponse:
         aggregate = protocol.aggregate(kind, f"{kind}/{request.path_params[kind]}")
-        web = _web(request)
-        db = web.db
+        db = _web(request).db
         at = request.query_params.get("at")
-        if at is not None:
-            return JSONResponse(await db.run(state_then, aggregate, moment("at", at, web.config.zone)))
+        if at is not None:  # with its offset, as a program sends `quand`: the club's zone is the CLI's
+            when = datetime.fromisoformat(protocol.quand("at", at))
+            return JSONResponse(await db.run(state_then, aggregate, when))
         apres = query_int(request, "apres", protocol.row_id)
         limite = min(query_int(request, "limite", protocol.row_id) or PAGE_MAX, PAGE_MAX)
         return JSONResponse(await db.run(history_page, aggregate, apres, limite))
