@@ -1,8 +1,6 @@
 """monclub history seance|livre|membre ID [--at TIME], and monclub export events --since SEQ|TIME:
 read from the archive on a read-only session (monclub.db.history)."""
 
-import json
-
 import click
 
 from monclub.cli import club, prets
@@ -85,8 +83,9 @@ def export_events(since: str):
     if seq is not None:
         protocol.row_id("since", seq)
     with read_session(load_config().conninfo()) as conn:
-        for event in archive.exported(conn, seq, at):
-            click.echo(json.dumps(event, ensure_ascii=False))
+        out = click.get_text_stream("stdout")
+        for line in archive.exported(conn, seq, at):
+            out.write(line + "\n")  # not click.echo, which flushes every line: one write(2) each
 
 
 COMMANDS = (history, export)

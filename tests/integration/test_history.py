@@ -2,6 +2,7 @@
 of the outbox, replay as an audit naming a row corrupted by hand, `[history] keep` dropping old
 months after a snapshot, and the export's stream."""
 
+import json
 import uuid
 from datetime import UTC, datetime
 
@@ -113,7 +114,7 @@ def test_the_export_streams_from_a_seq_or_a_time_through_a_server_side_cursor(sq
         " FROM taken, generate_series(1, 5000) n"
     )
     _archived(sql)
-    exported = history.exported(sql, 4001, None)
+    exported = (json.loads(line) for line in history.exported(sql, 4001, None))
     first = next(exported)
     assert sql.execute("SELECT count(*) FROM pg_cursors WHERE name = 'monclub_export'").fetchone() == (1,)
     assert [first["seq"], *(event["seq"] for event in exported)] == list(range(4001, 5001))
