@@ -65,6 +65,9 @@ def test_replay_matches_the_stored_rows_and_names_a_row_corrupted_by_hand(reunio
         client.desinscrire("polar", a)
         client.call("deplacer", "polar", quand="2026-12-11T19:30:00.25+01:00")
         client.creer("slam", "Slam", places=1)
+    told = [row["type"] for row in history.page(sql, "seance/polar", None, None, None)]
+    archived = sql.execute("SELECT count(*) FROM history WHERE aggregate = 'seance/polar'").fetchone()
+    assert (len(told), archived) == (7, (0,)), "the command's transaction writes the outbox, not the archive"
     _archived(sql)
     moved = history.page(sql, "seance/polar", None, None, None)[-1]
     assert (moved["type"], moved["payload"]["quand"]) == ("seance_deplacee", "2026-12-11T18:30:00.250000Z")
