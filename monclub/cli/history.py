@@ -1,6 +1,8 @@
 """monclub history seance|livre|membre ID [--at TIME], and monclub export events --since SEQ|TIME:
 read from the archive on a read-only session (monclub.db.history)."""
 
+import sys
+
 import click
 
 from monclub.cli import club, prets
@@ -83,9 +85,8 @@ def export_events(since: str):
     if seq is not None:
         protocol.row_id("since", seq)
     with read_session(load_config().conninfo()) as conn:
-        out = click.get_text_stream("stdout")
         for line in archive.exported(conn, seq, at):
-            out.write(line + "\n")  # not click.echo, which flushes every line: one write(2) each
+            sys.stdout.write(line + "\n")  # not click.echo, which flushes every line: one write(2) each
 
 
 COMMANDS = (history, export)

@@ -54,11 +54,13 @@ def archive(conn: psycopg.Connection, fence: tuple[str, int, int], batch: int = 
     return last, copied
 
 
-def maintain(conn: psycopg.Connection, fence: tuple[str, int, int], keep: int) -> None:
-    """This month's partition and the next ones; with `keep` (months), drop the older ones."""
+def maintain(conn: psycopg.Connection, fence: tuple[str, int, int], keep: int) -> tuple[int, int]:
+    """This month's partition and the next ones; with `keep` (months), drop the older ones: the
+    months (made, dropped)."""
     with conn.transaction():
         conn.execute(ownership.FENCE, fence)
         made = scalar(conn, "SELECT monclub_history_months(%s)", (AHEAD,))
         dropped = scalar(conn, "SELECT monclub_history_keep(%s)", (keep,)) if keep else 0
     if made or dropped:
         log.info("archive: %d month(s) made, %d dropped after a snapshot", made, dropped)
+    return made, dropped

@@ -13,16 +13,20 @@ from monclub.cluster import ownership
 from monclub.db import connect, history
 from monclub.db.migrate import migrate, migrations
 from monclub.drills import replay_audit
-from monclub.events.archive import archive
+from monclub.events.archive import archive, maintain
 from monclub.history.replay import state_then
 from tests.fixtures.postgres import add_membres, as_owner
 
 ARCHIVE = 23  # the archive's migration
 
 
+def _relay(sql) -> tuple[str, int, int]:
+    """The fence of a relay that holds the lease."""
+    return ("relay", 0, ownership.take(sql, "relay", 0, "relay", "node-a"))
+
+
 def _archived(sql) -> int:
-    fence = ("relay", 0, ownership.take(sql, "relay", 0, "relay", "node-a"))
-    position, _ = archive(sql, fence)
+    position, _ = archive(sql, _relay(sql))
     return position
 
 
@@ -93,7 +97,7 @@ def test_keep_drops_the_old_months_after_a_snapshot_and_replay_still_matches(reu
     )
     owner_sql.execute("UPDATE history SET at = '2001-01-15 UTC' WHERE type = 'seance_creee'")
     owner_sql.execute("UPDATE history SET at = '2001-03-15 UTC' WHERE type <> 'seance_creee'")  # the default's
-    assert sql.execute("SELECT monclub_history_keep(1)").fetchone() == (1,), "one month dropped"
+    assert maintain(sql, _relay(sql), keep=1) == (0, 1), "the relay's daily pass: one month dropped, none to make"
     assert sql.execute("SELECT to_regclass('history_2001_01')").fetchone() == (None,)
     rows = history.page(sql, "seance/polar", None, None, None)
     assert [(row["type"], row["payload"]["inscrits"]) for row in rows] == [("snapshot", [a])]
