@@ -3,6 +3,9 @@ of the outbox, replay as an audit naming a row corrupted by hand, `[history] kee
 months after a snapshot, and the export's stream."""
 
 import json
+import os
+import subprocess
+import sys
 import uuid
 from datetime import UTC, datetime
 
@@ -114,7 +117,7 @@ def test_keep_drops_the_old_months_after_a_snapshot_and_replay_still_matches(reu
     assert sql.execute("SELECT monclub_history_keep(1)").fetchone() == (0,), "nothing older: no second snapshot"
 
 
-def test_the_export_streams_from_a_seq_or_a_time_through_a_server_side_cursor(sql):
+def test_the_export_streams_from_a_seq_or_a_time_through_a_server_side_cursor(sql, database):
     sql.execute(
         "WITH taken AS (UPDATE outbox_sequence SET seq = seq + 5000 RETURNING seq)"
         " INSERT INTO events (seq, type, aggregate, payload) SELECT n, 'test', 'x/' || n, '{}'"
@@ -128,6 +131,16 @@ def test_the_export_streams_from_a_seq_or_a_time_through_a_server_side_cursor(sq
     assert set(first) == set(history.FIELDS.split(", "))
     later = datetime.now(UTC).isoformat()
     assert list(history.exported(sql, None, later)) == []
+
+    # `monclub export events | head -1`: the reader leaves, the export stops at its next write,
+    # quietly (click's own handling of EPIPE: exit 1, nothing on stderr).
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("MONCLUB_")}, "MONCLUB_DATABASE_URL": database}
+    command = [sys.executable, "-m", "monclub", "export", "events", "--since", "1"]
+    export = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert json.loads(export.stdout.readline())["seq"] == 1
+    export.stdout.close()
+    _, errors = export.communicate(timeout=30)
+    assert (export.returncode, errors) == (1, b""), "no traceback when the reader stops"
 
 
 def test_the_archive_starts_from_the_outbox_and_a_snapshot_of_every_aggregate(owner_sql, database):
