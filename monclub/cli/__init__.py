@@ -6,7 +6,7 @@ unavailable service, 2 for a configuration problem.
 
 import click
 
-from monclub.cli import club, daemon, declared, drill, events, keys, node, prets
+from monclub.cli import club, daemon, declared, drill, events, history, keys, node, prets
 from monclub.club.texts import TEXTS
 
 
@@ -23,6 +23,7 @@ for command in (
     *prets.COMMANDS,
     *keys.COMMANDS,
     *node.COMMANDS,
+    *history.COMMANDS,
 ):
     main.add_command(command)
 declared.attach(main, TEXTS)

@@ -49,6 +49,7 @@ class Config:
     postgres_settings: dict = field(default_factory=dict)
     events_retention: float = 86400.0
     requests_retention: float = 86400.0
+    history_keep: int = 0  # months of the archive kept before this one; 0: forever (monclub.events.archive)
     smtp_host: str | None = None
     smtp_from: str = "monclub@localhost"
     fault: str | None = None
@@ -312,6 +313,7 @@ def load(env=None) -> Config:
         postgres_settings=_postgres_settings(data.get("postgres", {})),
         events_retention=float(retention.get("events_seconds", 86400.0)),
         requests_retention=float(retention.get("requests_seconds", 86400.0)),
+        history_keep=positive_int(data.get("history", {}).get("keep", 0), "history.keep", minimum=0),
         smtp_host=_smtp_host(env.get("MONCLUB_SMTP_HOST") or notifications.get("smtp_host")),
         smtp_from=notifications.get("smtp_from", "monclub@localhost"),
         fault=_fault(env.get("MONCLUB_FAULT")),

@@ -34,15 +34,31 @@ def _name(op: ops.Declared) -> str:
     return f"{op.service}.{op.op.name}"
 
 
+def _commands(op: ops.Declared) -> list[click.Command]:
+    """The op's command, or, for a query whose one field names what to read (the accueil's
+    `history`: `seance/ID`, `livre/ID`, `membre/N`), the group's commands written by hand, one per
+    kind: `monclub history seance ID`."""
+    command = command_at(op.words)
+    assert command is not None, f"{op.service} declares {op.op.name}, but there is no `monclub {' '.join(op.words)}`"
+    if not isinstance(command, click.Group):
+        return [command]
+    assert op.op.reads and not op.op.doc, "only a query read by hand may be a group"
+    (field,) = set(op.op.fields) - PAGE
+    for kind, sub in command.commands.items():
+        op.op.fields[field](field, f"{kind}/1")  # each kind is one the field takes
+        assert [param.name for param in sub.params if isinstance(param, click.Argument)] == ["key"]
+    return list(command.commands.values())
+
+
 def _fields(command: click.Command) -> list[click.Parameter]:
     return [param for param in command.params if param.name != "as_json"]
 
 
 @pytest.mark.parametrize("op", CLUB_OPS, ids=_name)
 def test_every_club_op_of_every_branch_and_of_the_accueil_has_its_command(op):
+    for command in _commands(op):
+        assert "--json" in [opt for param in command.params for opt in param.opts]
     command = command_at(op.words)
-    assert command is not None, f"{op.service} declares {op.op.name}, but there is no `monclub {' '.join(op.words)}`"
-    assert "--json" in [opt for param in command.params for opt in param.opts]
     if op.op.doc:
         assert command.help == op.op.doc, "the help is the declaration's doc"
     else:
@@ -71,6 +87,9 @@ def test_a_commands_arguments_and_options_are_its_declared_fields(op):
 def test_a_listing_written_by_hand_takes_its_declared_filters_as_options(op):
     command = command_at(op.words)
     assert command is not None
+    if isinstance(command, click.Group):
+        assert _commands(op), "a group of commands, one per kind of what its field names"
+        return
     filters = {name: given for name, given in op.op.fields.items() if name not in PAGE}
     params = {param.name: param for param in _fields(command)}
     assert set(params) == set(filters), "the listing's fields but its page"
