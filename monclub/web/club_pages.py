@@ -5,7 +5,6 @@ without JavaScript); its forms post to monclub.web.forms and come back here with
 sent again by its stream (`/live/...`) as HTML after each event of theirs: one renderer, not two.
 """
 
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from starlette.requests import Request
@@ -21,8 +20,6 @@ from monclub.web import views
 from monclub.web.pages import fragment_stream
 from monclub.web.rendering import context, render
 from monclub.web.requests import path_id
-
-Read = Callable[[Request], Awaitable[dict]]
 
 
 def _web(request: Request):

@@ -5,8 +5,8 @@ Every rendered form carries the browser's CSRF token and an idempotency key of i
 fields (monclub.web.rendering). The key is the request id, as an API's Idempotency-Key is
 (`http:KEY`): a form sent twice (a double click, a reload, the back button then send again)
 reaches the shard or the accueil with the same request id, is applied once, and gets the first
-reply again. The answer or the refusal is said in the CLI's words (monclub.cli.texts, the `error:
-CODE: message` line) on the page the POST redirects to (`?form=KEY`); the web program keeps the
+reply again. The answer or the refusal is said in the CLI's words (monclub.club.texts, the
+`error: CODE: message` line) on the page the POST redirects to (`?form=KEY`); the web program keeps the
 last OUTCOMES of them in memory (after its restart, sending the form again says it once more).
 
 A form names its op (`/forms/SERVICE/OP`); its fields are the op's declared ones, read as the CLI
@@ -48,6 +48,8 @@ REQUIRED_HERE = {("reunions", "creer"): ("quand",)}
 
 @dataclass(frozen=True)
 class Outcome:
+    """What a form's page says of it: applied or refused (`ok`), in the CLI's words (`said`)."""
+
     ok: bool
     said: str
 
