@@ -7,6 +7,7 @@ unavailable service, 2 for a configuration problem.
 import click
 
 from monclub.cli import club, daemon, declared, drill, events, history, keys, node, prets
+from monclub.club.texts import TEXTS
 
 
 @click.group()
@@ -25,4 +26,4 @@ for command in (
     *history.COMMANDS,
 ):
     main.add_command(command)
-declared.attach(main, {**club.TEXTS, **prets.TEXTS, **events.TEXTS})
+declared.attach(main, TEXTS)

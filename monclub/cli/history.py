@@ -5,15 +5,15 @@ import sys
 
 import click
 
-from monclub.cli import club, prets
 from monclub.cli.common import emit, handled, json_option, load_config, read_session
+from monclub.club.texts import TEXTS
 from monclub.contract import protocol
 from monclub.db import history as archive
 from monclub.history import text
 from monclub.history.replay import KINDS, moment, state_then
 
 # A state replayed prints as `seance voir` and `pret voir` print it (their text hooks).
-RENDER = {"seance": club.TEXTS[("reunions", "etat")], "livre": prets.TEXTS[("prets", "etat")]}
+RENDER = {"seance": TEXTS[("reunions", "etat")], "livre": TEXTS[("prets", "etat")]}
 
 
 @click.group()
