@@ -4,8 +4,10 @@ A query reads one page of a listing. A mutation is exactly-once by request id, a
 in one transaction, the stored reply of the id if there is one, else the change and its reply
 stored in `requests`; a refusal (`paiement_inconnu`, `paiement_clos`) is stored too. When the
 session dies before the COMMIT, nothing was committed (`unavailable`); when it dies during the
-COMMIT, the outcome is looked up by id on a new one; while the
-database cannot say, the request gets no reply (the client resends the same id), as on a shard.
+COMMIT, or the server warns that the synchronous standby may not have it (monclub.db.syncrep), the
+outcome is looked up by id on a new one, and a stored reply is answered only once the standby has
+it; while the database cannot say, the request gets no reply (the client resends the same id), as
+on a shard.
 """
 
 from collections.abc import Callable
@@ -17,7 +19,7 @@ from psycopg import errors
 from monclub.accueil.ops import OPS
 from monclub.cluster import directory
 from monclub.contract import protocol
-from monclub.db import SESSION_LOST, reads
+from monclub.db import SESSION_LOST, reads, syncrep
 from monclub.db.membres import creer_membre
 from monclub.errors import MonclubError
 from monclub.events.paiements import regler
@@ -117,9 +119,11 @@ class Accueil(Service):
         `committing` tells a session lost before the COMMIT (nothing committed: `unavailable`)
         from one lost during it (the outcome is looked up by id)."""
         self.committing = False
-        with conn.transaction():
+        with syncrep.confirmed(conn), conn.transaction():
             stored = conn.execute(_STORED, (request.id,)).fetchone()
             if stored is not None:
+                self.committing = True
+                conn.execute(syncrep.BARRIER)  # answered once the standby has it (a resend after a restart)
                 return _stored_reply(request, stored)
             try:
                 reply = protocol.ok(request.id, MUTATIONS[request.op](conn, request.args))
@@ -133,7 +137,7 @@ class Accueil(Service):
         """After a session died mid-transaction: the stored reply, or `unavailable` if there is
         none (the transaction died with its session), or no reply while the database cannot say."""
         try:
-            stored = self.session().execute(_STORED, (request.id,)).fetchone()
+            stored = next(iter(syncrep.durable_rows(self.session(), _STORED, (request.id,))), None)
         except SESSION_LOST as error:
             self.lose(error)
             return None
