@@ -13,7 +13,7 @@ from monclub import registry
 from monclub.cli.common import emit, fail, handled, json_option, load_config, on_database
 from monclub.cluster import drain
 from monclub.cluster import view as cluster_view
-from monclub.db import reads
+from monclub.db import reads, servers
 from monclub.errors import MonclubError
 from monclub.postgres import embedded as clusters_module
 from monclub.postgres.embedded import Cluster
@@ -88,6 +88,8 @@ def render(state: dict) -> str:
         for j, child in enumerate(children):
             branch = "    " if last else "│   "
             lines.append(branch + ("└── " if j == len(children) - 1 else "├── ") + _line(child))
+    if state.get("database"):
+        lines.append(servers.render(state["database"]))
     lines += [f"remedy: {remedy}" for remedy in state.get("remedies", [])]
     return "\n".join(lines)
 

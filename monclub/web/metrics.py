@@ -3,8 +3,8 @@
 The web program counts the commands it sends (branch, op, outcome) and the kills it made. The
 rest is collected at each scrape from where it already lives: the tree (restarts per process),
 each shard's ping answer on its query socket (commands by op and outcome, batch sizes, commit
-latencies: monclub.shards.stats), PostgreSQL's reads (listener lag, outbox depth). Nothing is
-written anywhere for it.
+latencies: monclub.shards.stats), PostgreSQL's reads (listener lag, outbox depth; which server of
+the URL is primary, when it names several: monclub.db.servers). Nothing is written anywhere for it.
 """
 
 import contextlib
@@ -19,7 +19,7 @@ from monclub import registry
 from monclub.accueil.ops import OPS as ACCUEIL_OPS
 from monclub.client.sync import probe
 from monclub.config import Config
-from monclub.db import connect, reads
+from monclub.db import connect, reads, servers
 from monclub.db.outbox import latest_seq
 from monclub.errors import MonclubError
 from monclub.tree import supervisord as tree
@@ -122,6 +122,16 @@ class TreeCollector(Collector):
         yield _histogram("monclub_shard_commit_seconds", "Time of a batch's transaction, write to commit", commits)
 
     def _database(self):
+        found = servers.roles(self.config.conninfo())
+        if found:
+            primary = GaugeMetricFamily(
+                "monclub_database_primary",
+                "1 for the server of the database URL that takes writes; 0 for a standby or a silent one",
+                labels=["server", "role"],
+            )
+            for entry in found:
+                primary.add_metric([entry["server"], entry["role"]], entry["role"] == servers.PRIMARY)
+            yield primary
         lag = GaugeMetricFamily("monclub_listener_lag", "Events a listener is behind the outbox", labels=["listener"])
         depth = GaugeMetricFamily("monclub_outbox_depth", "Events committed that some listener has not applied")
         try:

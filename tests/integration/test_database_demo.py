@@ -1,7 +1,10 @@
 """The three-server demo (scripts/ha-demo) with MonClub on it: three etcd members, three Patroni
 and their PostgreSQL 15 on loopback, strict synchronous replication. Under a small load, kill -9
 of the primary's postgres: Patroni elects another, MonClub follows, and every outcome a client
-was told is in the new primary's data, once.
+was told is in the new primary's data, once. The figures printed: from the kill to another
+primary, to its first write (a probe's), to MonClub's first commit after that; the partitions
+MonClub's owners took again (their leases ran out while no primary existed) and when the last
+was taken; which server `monclub status` says is primary.
 
 The demo is started as its command is (`python -m monclub.postgres.ha`), once for the module,
 and stopped by its pid at the end; every process it started must be gone then. Without etcd or
@@ -17,14 +20,16 @@ import time
 from pathlib import Path
 
 import pytest
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from monclub import config as configuration
 from monclub.client.sync import Client, probe
-from monclub.db import connect
+from monclub.db import connect, hosts, servers
 from monclub.drills.audit import CHECKS
 from monclub.drills.load import Load
 from monclub.postgres.ha import layout
 from monclub.postgres.ha.processes import Demo, free
+from tests.fixtures.failover_figures import database_now, moves_since, prepare_probe, takes_writes
 from tests.fixtures.postgres import add_membres
 from tests.fixtures.processes import monclub_env, stop_process
 from tests.fixtures.waiting import wait_for
@@ -103,6 +108,12 @@ def _env(demo: Demo, home: Path) -> dict:
     return {**env, "MONCLUB_CONFIG": str(demo.directory / "monclub.toml"), "MONCLUB_PRET_SHARDS": "1"}
 
 
+def _primary_seen(config) -> int:
+    """The port of the server `monclub status` (monclub.db.servers) says is primary."""
+    (primary,) = [entry["server"] for entry in servers.roles(config.conninfo()) if entry["role"] == "primary"]
+    return int(primary.rsplit(":", 1)[1])
+
+
 def _branches(env: dict) -> list[subprocess.Popen]:
     started = [subprocess.Popen([sys.executable, "-m", f"monclub.{name}"], env=env) for name in ("reunions", "prets")]
     config = configuration.load(env)
@@ -119,21 +130,30 @@ def test_a_kill_of_the_primarys_postgres_fails_over_and_nothing_acknowledged_is_
     try:
         before = demo.primary()
         assert before is not None
+        prepare_probe(config.owner_conninfo())
         load = Load(config, clients=2, seed=26)
         load.prepare()
         load.start(time.monotonic() + LOAD_SECONDS)
         wait_for(lambda: load.outcomes.acknowledged >= 30, 30, "the load to run")
         assert demo.primary() == before, "no failover without a fault"
 
+        assert _primary_seen(config) == before.postgres, "the status's primary is Patroni's"
+        with connect(config.conninfo(), autocommit=True) as conn:
+            since = database_now(conn)
         pid = demo.postmaster(before)
         killed = time.monotonic()
         os.kill(pid, signal.SIGKILL)
         after = wait_for(lambda: (p := demo.primary()) not in (None, before) and p, 60, "another primary", 0.2)
         elected = time.monotonic()
+        alone = make_conninfo("", **hosts.alone(conninfo_to_dict(config.owner_conninfo()), after.index))
+        wait_for(lambda: takes_writes(alone), 60, "the new primary to take a write", 0.05)
+        accepting = time.monotonic()
         # A commit may still land in the first milliseconds (the killed postmaster's backends end
         # when they notice): the figure is the first one after the new primary was seen.
         committed = wait_for(lambda: load.outcomes.first_answer_after(elected), 60, "a commit on the new primary", 0.1)
+        serving = wait_for(lambda: load.outcomes.first_answer_after(accepting), 60, "a commit after the probe's", 0.1)
         assert load.finish() == 0, "every client stopped by the load's deadline"
+        assert _primary_seen(config) == after.postgres
 
         with connect(config.conninfo(), autocommit=True) as conn:
             (membre,) = add_membres(conn, 1)
@@ -144,6 +164,12 @@ def test_a_kill_of_the_primarys_postgres_fails_over_and_nothing_acknowledged_is_
             assert conn.info.port == after.postgres, "MonClub's sessions landed on the new primary"
             broken = load.contradictions(conn) + load.loan_contradictions(conn)
             broken += [f"{rule}: {row}" for rule, query in RULES.items() for row in conn.execute(query).fetchall()]
+            partitions, takes, last = moves_since(conn, since)
+        print(
+            f"another primary {elected - killed:.1f}s after the kill, its first write {accepting - killed:.1f}s, "
+            f"MonClub serving again {serving - accepting:.1f}s after that; {partitions} partitions taken again "
+            f"({takes} takes), the last {last or 0:.1f}s after the kill"
+        )
         print(
             f"kill -9 of {before.name}'s postgres (pid {pid}): {after.name} primary after {elected - killed:.1f}s, "
             f"the first commit through MonClub after that {committed - killed:.1f}s after the kill; "
