@@ -6,7 +6,7 @@ unavailable service, 2 for a configuration problem.
 
 import click
 
-from monclub.cli import club, daemon, declared, drill, events, keys, node, prets
+from monclub.cli import club, daemon, database, declared, drill, events, keys, node, prets
 
 
 @click.group()
@@ -22,6 +22,7 @@ for command in (
     *prets.COMMANDS,
     *keys.COMMANDS,
     *node.COMMANDS,
+    *database.COMMANDS,
 ):
     main.add_command(command)
 declared.attach(main, {**club.TEXTS, **prets.TEXTS, **events.TEXTS})

@@ -4,12 +4,19 @@ of the primary's postgres: Patroni elects another, MonClub follows, and every ou
 was told is in the new primary's data, once. The figures printed: from the kill to another
 primary, to its first write (a probe's), to MonClub's first commit after that; the partitions
 MonClub's owners took again (their leases ran out while no primary existed) and when the last
-was taken; which server `monclub status` says is primary.
+was taken; which server `monclub status` says is primary. Then a planned `monclub database
+switchover` under load: no request fails (the clients pause), the audit is clean.
+
+No failover happens without a fault: the primary's timeline (one more at each promotion) is
+where the module's last fault left it when each test starts, and exactly one more after its
+fault (a second promotion, e.g. a spurious one on a loaded machine, fails the test).
 
 The demo is started as its command is (`python -m monclub.postgres.ha`), once for the module,
 and stopped by its pid at the end; every process it started must be gone then. Without etcd or
 Patroni the test fails, naming what to install (scripts/install --test installs both)."""
 
+import itertools
+import json
 import os
 import select
 import signal
@@ -26,8 +33,8 @@ from monclub import config as configuration
 from monclub.client.sync import Client, probe
 from monclub.db import connect, hosts, servers
 from monclub.drills.audit import CHECKS
-from monclub.drills.load import Load
-from monclub.postgres.ha import layout
+from monclub.drills.load import ACKNOWLEDGED, Load
+from monclub.postgres.ha import layout, rest
 from monclub.postgres.ha.processes import Demo, free
 from tests.fixtures.failover_figures import database_now, moves_since, prepare_probe, takes_writes
 from tests.fixtures.postgres import add_membres
@@ -102,6 +109,32 @@ def demo():
         assert process.returncode == 0 and not left, f"the demo exited {process.returncode}, leaving {left}"
 
 
+class Timeline:
+    """The timeline the primary should be on: the demo's at the start, one more per fault."""
+
+    def __init__(self, demo: Demo):
+        self.demo = demo
+        self.expected = self.now()
+
+    def now(self) -> int:
+        urls = [member.rest_url for member in self.demo.members]
+        primary = wait_for(lambda: rest.primary(urls), 60, "a primary", 0.2)
+        (member,) = rest.members([primary])
+        return member.timeline
+
+    def unchanged(self) -> None:
+        assert self.now() == self.expected, "a failover without a fault"
+
+    def moved_once(self) -> None:
+        self.expected += 1
+        assert self.now() == self.expected, "one promotion for one fault"
+
+
+@pytest.fixture(scope="module")
+def timeline(demo):
+    return Timeline(demo)
+
+
 def _env(demo: Demo, home: Path) -> dict:
     env = monclub_env(home, "", 2)
     del env["MONCLUB_DATABASE_URL"], env["MONCLUB_OWNER_DATABASE_URL"]
@@ -123,7 +156,27 @@ def _branches(env: dict) -> list[subprocess.Popen]:
     return started
 
 
-def test_a_kill_of_the_primarys_postgres_fails_over_and_nothing_acknowledged_is_lost(demo, state_dir):
+def _audit(load: Load, config, seance: str, primary: layout.Member) -> list[str]:
+    """After the load: a new séance takes a registration (the service is back), MonClub's sessions
+    land on `primary`, and every acknowledged outcome is in its data, once (the drills' audit)."""
+    with connect(config.conninfo(), autocommit=True) as conn:
+        (membre,) = add_membres(conn, 1)
+    with Client(config) as client:  # a séance of its own: the load's history is all its pairs have
+        client.creer(seance, "Après la bascule", places=1)
+        assert client.inscrire(seance, membre) == {"statut": "inscrit"}
+    with connect(config.conninfo(), autocommit=True) as conn:
+        assert conn.info.port == primary.postgres, "MonClub's sessions landed on the new primary"
+        broken = load.contradictions(conn) + load.loan_contradictions(conn)
+        return broken + [f"{rule}: {row}" for rule, query in RULES.items() for row in conn.execute(query).fetchall()]
+
+
+def _longest_pause(answered: list[float], start: float, end: float) -> float:
+    """The longest time without any acknowledged answer between `start` and `end`."""
+    times = [start, *(moment for moment in answered if start < moment < end), end]
+    return max(later - earlier for earlier, later in itertools.pairwise(times))
+
+
+def test_a_kill_of_the_primarys_postgres_fails_over_and_nothing_acknowledged_is_lost(demo, timeline, state_dir):
     env = _env(demo, state_dir)
     config = configuration.load(env)
     branches = _branches(env)
@@ -135,7 +188,7 @@ def test_a_kill_of_the_primarys_postgres_fails_over_and_nothing_acknowledged_is_
         load.prepare()
         load.start(time.monotonic() + LOAD_SECONDS)
         wait_for(lambda: load.outcomes.acknowledged >= 30, 30, "the load to run")
-        assert demo.primary() == before, "no failover without a fault"
+        timeline.unchanged()
 
         assert _primary_seen(config) == before.postgres, "the status's primary is Patroni's"
         with connect(config.conninfo(), autocommit=True) as conn:
@@ -155,15 +208,8 @@ def test_a_kill_of_the_primarys_postgres_fails_over_and_nothing_acknowledged_is_
         assert load.finish() == 0, "every client stopped by the load's deadline"
         assert _primary_seen(config) == after.postgres
 
+        broken = _audit(load, config, "apres-bascule", after)
         with connect(config.conninfo(), autocommit=True) as conn:
-            (membre,) = add_membres(conn, 1)
-        with Client(config) as client:  # a séance of its own: the load's history is all its pairs have
-            client.creer("apres-bascule", "Après la bascule", places=1)
-            assert client.inscrire("apres-bascule", membre) == {"statut": "inscrit"}
-        with connect(config.conninfo(), autocommit=True) as conn:
-            assert conn.info.port == after.postgres, "MonClub's sessions landed on the new primary"
-            broken = load.contradictions(conn) + load.loan_contradictions(conn)
-            broken += [f"{rule}: {row}" for rule, query in RULES.items() for row in conn.execute(query).fetchall()]
             partitions, takes, last = moves_since(conn, since)
         print(
             f"another primary {elected - killed:.1f}s after the kill, its first write {accepting - killed:.1f}s, "
@@ -177,7 +223,49 @@ def test_a_kill_of_the_primarys_postgres_fails_over_and_nothing_acknowledged_is_
             f"{dict(load.outcomes.counts)}"
         )
         assert broken == [], "acknowledged outcomes lost or applied twice:\n" + "\n".join(broken)
-        wait_for(demo.sync_standby, 30, "a synchronous standby again (the third server, or the old primary rejoined)")
+        wait_for(demo.sync_standby, 60, "a synchronous standby again (the third server, or the old primary rejoined)")
+        timeline.moved_once()
+    finally:
+        for process in branches:
+            stop_process(process)
+
+
+def test_a_switchover_under_load_fails_no_request(demo, timeline, state_dir):
+    env = _env(demo, state_dir)
+    config = configuration.load(env)
+    branches = _branches(env)
+    try:
+        wait_for(demo.sync_standby, 60, "a synchronous standby")
+        before = demo.primary()
+        load = Load(config, clients=2, seed=27)
+        load.prepare()
+        load.start(time.monotonic() + LOAD_SECONDS)
+        wait_for(lambda: load.outcomes.acknowledged >= 30, 30, "the load to run")
+        timeline.unchanged()
+
+        asked = time.monotonic()
+        command = [sys.executable, "-m", "monclub", "database", "switchover", "--json"]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=90)
+        returned = time.monotonic()
+        assert done.returncode == 0, done.stdout + done.stderr
+        moved = json.loads(done.stdout)
+        after = demo.primary()
+        assert after is not None and moved["from"] == before.name and moved["to"] == after.name != before.name
+        serving = wait_for(lambda: load.outcomes.first_answer_after(returned), 60, "a commit after the switchover")
+        assert load.finish() == 0, "every client stopped by the load's deadline"
+        pause = _longest_pause(load.outcomes.answered, asked, serving)
+
+        broken = _audit(load, config, "apres-switchover", after)
+        failed = {code: n for code, n in load.outcomes.counts.items() if code not in ACKNOWLEDGED}
+        print(
+            f"switchover {before.name} -> {after.name}: the command returned after {returned - asked:.1f}s, "
+            f"the clients' longest pause {pause:.1f}s; {load.outcomes.acknowledged} outcomes acknowledged, "
+            f"{load.outcomes.retries} retries, {dict(load.outcomes.counts)}"
+        )
+        assert failed == {}, "a request failed across a planned switchover"
+        assert broken == [], "acknowledged outcomes lost or applied twice:\n" + "\n".join(broken)
+        wait_for(demo.sync_standby, 60, "a synchronous standby again (the old primary rejoined)")
+        timeline.moved_once()
     finally:
         for process in branches:
             stop_process(process)
