@@ -107,7 +107,33 @@ function drawTree(state) {
   healthy.className = "badge " + (state.healthy ? "ok" : "bad");
   document.getElementById("remedies").replaceChildren(...(state.remedies || []).map((r) => text("li", r)));
   drawHistory(state.history || []);
+  drawDatabase(state.database || []);
   drawCluster(state.cluster);
+}
+
+// ---- the database's servers ------------------------------------------------------------------
+
+function databaseRow(server) {
+  const tr = document.createElement("tr");
+  const standby = server.role === "standby";
+  const sync = server.sync === null ? "?" : server.sync ? "yes" : "no";
+  const said = server.patroni;
+  tr.dataset.server = server.server;
+  tr.dataset.role = server.role;
+  tr.dataset.sync = standby ? sync : "";
+  tr.append(
+    text("td", server.server, "place"),
+    text("td", server.role, "state " + (server.role === "unreachable" ? "fatal" : "running")),
+    text("td", standby ? sync : null),
+    text("td", standby && server.lag_bytes !== null ? `${server.lag_bytes} B` : null),
+    text("td", server.timeline),
+    text("td", said ? `${said.name} ${said.role} ${said.state}` : null),
+  );
+  return tr;
+}
+
+function drawDatabase(servers) {
+  document.querySelector("#database tbody").replaceChildren(...servers.map(databaseRow));
 }
 
 function drawHistory(history) {
