@@ -1,5 +1,8 @@
 """The three-server demo (scripts/ha-demo) with MonClub on it: three etcd members, three Patroni
-and their PostgreSQL 15 on loopback, strict synchronous replication. Under a small load, kill -9
+and their PostgreSQL 15 on loopback, strict synchronous replication. First, what `monclub status`
+and /metrics show of it: the primary and the synchronous standby Patroni names, every standby's
+lag and every timeline (and, without Patroni, the owner's role finds the same synchronous
+standby from PostgreSQL alone). Under a small load, kill -9
 of the primary's postgres: Patroni elects another, MonClub follows, and every outcome a client
 was told is in the new primary's data, once. The figures printed: from the kill to another
 primary, to its first write (a probe's), to MonClub's first commit after that; the partitions
@@ -35,7 +38,7 @@ from monclub.db import connect, hosts, servers
 from monclub.drills.audit import CHECKS
 from monclub.drills.load import ACKNOWLEDGED, Load
 from monclub.postgres.ha import layout, rest
-from monclub.postgres.ha.processes import Demo, free
+from monclub.postgres.ha.processes import Demo, free_base
 from monclub.web.metrics import database_families
 from tests.fixtures.failover_figures import database_now, moves_since, prepare_probe, takes_writes
 from tests.fixtures.postgres import add_membres
@@ -48,14 +51,6 @@ pytestmark = [pytest.mark.pg, pytest.mark.daemon, pytest.mark.ha, pytest.mark.sl
 DEMO_READY = 150.0
 LOAD_SECONDS = 30.0
 RULES = {rule: query for rule, query in CHECKS.items() if not rule.startswith("listener")}  # no listeners run here
-
-
-def _free_base() -> int:
-    """A base port whose twelve ports are all free (the default's, or one further up)."""
-    for base in range(layout.BASE_PORT, 60000, 100):
-        if all(free(port) for port in layout.ports(base)):
-            return base
-    pytest.fail("no free loopback ports for the demo", pytrace=False)
 
 
 def _read_until_ready(process: subprocess.Popen, seconds: float) -> str:
@@ -91,7 +86,7 @@ def _ours(directory: Path) -> list[int]:
 def demo():
     directory = Path(tempfile.mkdtemp(prefix="mcdemo-", dir="/tmp"))
     directory.chmod(0o711)
-    base = _free_base()
+    base = free_base()
     process = subprocess.Popen(
         [sys.executable, "-m", "monclub.postgres.ha", "--directory", str(directory / "d"), "--base-port", str(base)],
         stdout=subprocess.PIPE,
