@@ -110,7 +110,9 @@ def run(args) -> dict:
             seances = owned_ids("failover", LOAD_CLIENTS)
             insert_seances(owners["patroni"], seances, places=PLACES)
             membres = add_membres(owners["patroni"], LOAD_CLIENTS * args.kills * 2 * 60 * 20)
-            result["failover"] = database_failover.measure(demo, shards["patroni"], seances, membres, args.kills)
+            result["failover"] = database_failover.measure(
+                demo, shards["patroni"], owners["patroni"], seances, membres, args.kills
+            )
             return result
         finally:
             for process in started:
@@ -133,7 +135,8 @@ def report(result: dict) -> None:
         print(
             f"  {kind}: {found['kills']} kills, kill to next committed registration median "
             f"{found['commit_median_seconds']} s, max {found['commit_max_seconds']} s (another primary: median "
-            f"{found['primary_median_seconds']} s); {found['waited']} requests waited, the longest "
+            f"{found['primary_median_seconds']} s, with a synchronous standby: median "
+            f"{found['synchronous_median_seconds']} s); {found['waited']} requests waited, the longest "
             f"{found['longest_wait_seconds']} s"
         )
     print(f"  {failover['acknowledged']} registrations acknowledged, {failover['lost']} lost")

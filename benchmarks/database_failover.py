@@ -11,12 +11,13 @@ then pausing PACE seconds; every call's send and answer times are kept. A kill:
   nobody releases the key, which runs out after the ttl; then the member is started again
   (Demo.revive) and must rejoin before the next kill.
 
-Per kill: from the kill to another primary (Patroni's /primary, polled every POLL seconds), and to
-the next committed registration (the first one answered after that primary was seen: a commit
-answered in the killed postmaster's last milliseconds is counted apart, `late_commits`); the
-requests that waited (in flight across the outage: sent before that commit, answered after the
-kill) and the longest wait. Between kills: the cluster back to three running members with a
-synchronous standby, and registrations flowing again. At the end, every acknowledged
+Per kill: from the kill to another primary (Patroni's /primary, polled every POLL seconds), to that
+primary having a synchronous standby (its pg_stat_replication: in strict synchronous mode its
+commits wait until then), and to the next committed registration (the first one answered after that
+primary was seen: a commit answered in the killed postmaster's last milliseconds is counted apart,
+`late_commits`); the requests that waited (in flight across the outage: sent before that commit,
+answered after the kill) and the longest wait. Between kills: the cluster back to three running
+members with a synchronous standby, and registrations flowing again. At the end, every acknowledged
 registration must be in the new primary's data.
 """
 
@@ -28,9 +29,12 @@ from dataclasses import dataclass, field
 from statistics import median
 from typing import NamedTuple
 
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
 from benchmarks.harness import wait_until
 from monclub.client.sync import Client
-from monclub.db import connect
+from monclub.db import connect, hosts, scalar
 from monclub.errors import MonclubError
 from monclub.postgres.ha.processes import Demo
 
@@ -126,8 +130,19 @@ def settled(demo: Demo) -> bool:
     return len(running) == len(demo.members) and any(m["role"] == "sync_standby" for m in members)
 
 
-def kill(demo: Demo, load: SteadyLoad, kind: str) -> dict:
-    """One kill of the primary (`kind`), timed; returns once the cluster has settled again."""
+def synchronous(conninfo: str) -> bool:
+    """The server has a standby its commits wait for (strict synchronous mode: until then, every
+    commit on a new primary waits)."""
+    try:
+        with connect(conninfo, autocommit=True, connect_timeout=2) as conn:
+            return bool(scalar(conn, "SELECT count(*) FROM pg_stat_replication WHERE sync_state IN ('sync', 'quorum')"))
+    except psycopg.Error:
+        return False
+
+
+def kill(demo: Demo, load: SteadyLoad, owner: str, kind: str) -> dict:
+    """One kill of the primary (`kind`), timed; returns once the cluster has settled again.
+    `owner`: the demo's owner URL (Patroni's superuser), which may read pg_stat_replication."""
     wait_until(lambda: settled(demo), REJOIN_SECONDS, "the demo to settle (three members, a synchronous standby)", 0.5)
     steady = load.calls.count()
     wait_until(lambda: load.calls.count() >= steady + STEADY, 60, "registrations to flow", 0.1)
@@ -138,6 +153,9 @@ def kill(demo: Demo, load: SteadyLoad, kind: str) -> dict:
         os.kill(pid, signal.SIGKILL)
     after = wait_until(lambda: (p := demo.primary()) not in (None, before) and p, 120, "another primary", POLL)
     elected = time.monotonic()
+    alone = make_conninfo("", **hosts.alone(conninfo_to_dict(owner), after.index))
+    wait_until(lambda: synchronous(alone), 120, "a synchronous standby of the new primary", 0.05)
+    confirmed = time.monotonic()
     committed = wait_until(lambda: load.calls.committed_after(elected), 120, "a registration committed", POLL)
     if kind == "member":
         demo.revive(before)
@@ -150,6 +168,7 @@ def kill(demo: Demo, load: SteadyLoad, kind: str) -> dict:
         "from": before.name,
         "to": after.name,
         "primary_seconds": round(elected - killed, 2),
+        "synchronous_seconds": round(confirmed - killed, 2),
         "commit_seconds": round(committed - killed, 2),
         "waited": len(waited),
         "longest_wait_seconds": round(max((call.answered - call.sent for call in waited), default=0.0), 2),
@@ -171,6 +190,7 @@ def summary(rows: list[dict]) -> dict:
                 "commit_median_seconds": round(median(seconds), 2),
                 "commit_max_seconds": max(seconds),
                 "primary_median_seconds": round(median(row["primary_seconds"] for row in mine), 2),
+                "synchronous_median_seconds": round(median(row["synchronous_seconds"] for row in mine), 2),
                 "waited": sum(row["waited"] for row in mine),
                 "longest_wait_seconds": max(row["longest_wait_seconds"] for row in mine),
             }
@@ -184,14 +204,14 @@ def lost(conninfo: str, calls: Calls) -> int:
     return sum(pair not in present for pair in calls.acknowledged)
 
 
-def measure(demo: Demo, config, seances: list[str], membres: list[int], kills: int) -> dict:
+def measure(demo: Demo, config, owner: str, seances: list[str], membres: list[int], kills: int) -> dict:
     """`kills` kills of each kind, alternating, under the steady load; the rows and their summary."""
     rows = []
     with SteadyLoad(config, seances, membres) as load:
         for k in range(kills * len(KINDS)):
             kind = KINDS[k % len(KINDS)]
             print(f"failover: kill {k + 1} of {kills * len(KINDS)} ({kind})...", flush=True)
-            rows.append(kill(demo, load, kind))
+            rows.append(kill(demo, load, owner, kind))
             print(f"  {rows[-1]}", flush=True)
         wait_until(lambda: settled(demo), REJOIN_SECONDS, "the demo to settle after the last kill", 0.5)
     return {

@@ -9,6 +9,7 @@ def _row(kind: str, commit: float, primary: float, waited: int, longest: float) 
         "kind": kind,
         "commit_seconds": commit,
         "primary_seconds": primary,
+        "synchronous_seconds": primary + 0.5,
         "waited": waited,
         "longest_wait_seconds": longest,
     }
@@ -39,6 +40,7 @@ def test_the_summary_gives_each_kinds_median_and_max_and_the_requests_that_waite
         "commit_median_seconds": 4.0,
         "commit_max_seconds": 5.0,
         "primary_median_seconds": 3.0,
+        "synchronous_median_seconds": 3.5,
         "waited": 5,
         "longest_wait_seconds": 5.0,
     }
