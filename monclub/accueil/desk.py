@@ -5,8 +5,10 @@ in one transaction, the stored reply of the id if there is one, else the change,
 outbox (`membre_cree`, `paiement_regle`: a member's history is whole) and its reply stored in
 `requests`; a refusal (`paiement_inconnu`, `paiement_clos`) is stored too, with no event. When the
 session dies before the COMMIT, nothing was committed (`unavailable`); when it dies during the
-COMMIT, the outcome is looked up by id on a new one; while the
-database cannot say, the request gets no reply (the client resends the same id), as on a shard.
+COMMIT, or the server warns that the synchronous standby may not have it (monclub.db.syncrep), the
+outcome is looked up by id on a new one, and a stored reply is answered only once the standby has
+it; while the database cannot say, the request gets no reply (the client resends the same id), as
+on a shard.
 """
 
 import contextlib
@@ -19,7 +21,7 @@ from psycopg import errors
 from monclub.accueil.ops import OPS
 from monclub.cluster import directory
 from monclub.contract import protocol
-from monclub.db import SESSION_LOST, history, reads
+from monclub.db import SESSION_LOST, history, reads, syncrep
 from monclub.db.membres import creer_membre
 from monclub.db.outbox import Record, append_events, wake_relay
 from monclub.errors import MonclubError
@@ -140,9 +142,11 @@ class Accueil(Service):
         `committing` tells a session lost before the COMMIT (nothing committed: `unavailable`)
         from one lost during it (the outcome is looked up by id)."""
         self.committing = False
-        with conn.transaction():
+        with syncrep.confirmed(conn), conn.transaction():
             stored = conn.execute(_STORED, (request.id,)).fetchone()
             if stored is not None:
+                self.committing = True
+                conn.execute(syncrep.BARRIER)  # answered once the standby has it (a resend after a restart)
                 return _stored_reply(request, stored)
             try:
                 result, records = MUTATIONS[request.op](conn, request.args)
@@ -158,7 +162,7 @@ class Accueil(Service):
         """After a session died mid-transaction: the stored reply, or `unavailable` if there is
         none (the transaction died with its session), or no reply while the database cannot say."""
         try:
-            stored = self.session().execute(_STORED, (request.id,)).fetchone()
+            stored = next(iter(syncrep.durable_rows(self.session(), _STORED, (request.id,))), None)
         except SESSION_LOST as error:
             self.lose(error)
             return None

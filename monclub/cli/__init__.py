@@ -6,7 +6,7 @@ unavailable service, 2 for a configuration problem.
 
 import click
 
-from monclub.cli import club, daemon, declared, drill, events, history, keys, node, prets
+from monclub.cli import club, daemon, database, declared, drill, events, history, keys, node, prets
 from monclub.club.texts import TEXTS
 
 
@@ -24,6 +24,7 @@ for command in (
     *keys.COMMANDS,
     *node.COMMANDS,
     *history.COMMANDS,
+    *database.COMMANDS,
 ):
     main.add_command(command)
 declared.attach(main, TEXTS)

@@ -21,7 +21,7 @@ import psycopg.conninfo
 
 from monclub import registry
 from monclub.config import branches, club
-from monclub.config.checks import positive_float, positive_int
+from monclub.config.checks import http_urls, positive_float, positive_int
 from monclub.db import hosts
 from monclub.db.secrets import redact
 from monclub.errors import ConfigError
@@ -36,6 +36,7 @@ class Config:
     home: Path
     database_url: str | None = None
     owner_url: str | None = None
+    patroni_urls: tuple[str, ...] = ()  # each database server's Patroni REST API (monclub database switchover)
     shards: int = 4
     partitions: int = 16
     tcp: str | None = None
@@ -300,6 +301,7 @@ def load(env=None) -> Config:
         home=home,
         database_url=database_url,
         owner_url=_owner_url(env.get("MONCLUB_OWNER_DATABASE_URL") or data.get("owner_database_url"), database_url),
+        patroni_urls=http_urls(env.get("MONCLUB_PATRONI_URLS") or data.get("patroni_urls", ()), "patroni_urls"),
         tcp=tcp,
         curve=_flag(access.get("curve", False), "access.curve") or not _loopback(tcp),
         server_key=Path(access.get("server_key") or keys.server_public(home)).expanduser(),

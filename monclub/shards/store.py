@@ -21,7 +21,7 @@ import psycopg
 from psycopg import errors, pq
 
 from monclub.cluster import ownership
-from monclub.db import connect
+from monclub.db import connect, syncrep
 from monclub.db.outbox import append_parts
 from monclub.db.pipeline import Pipelined, Statement
 from monclub.errors import Unavailable
@@ -137,7 +137,8 @@ class PostgresStore:
         try:
             locked = ownership.lock(conn, cls.branch, index)
             node = node or socket.gethostname()
-            epoch = ownership.take(conn, cls.branch, index, shard, node, endpoint, locked)
+            with syncrep.confirmed(conn):
+                epoch = ownership.take(conn, cls.branch, index, shard, node, endpoint, locked)
             if not locked:
                 ownership.end_lock_holder(conn, cls.branch, index)
         except ownership.Held as held:
@@ -151,8 +152,9 @@ class PostgresStore:
     def renew(self) -> None:
         """Extend this session's lease on its partition; FencedOut if another owner took it."""
         try:
-            ownership.renew(self.conn, self.branch, self.index, self.epoch)
-        except ownership.FencedOut:
+            with syncrep.confirmed(self.conn):  # a lease the standby may lack is no lease after a failover
+                ownership.renew(self.conn, self.branch, self.index, self.epoch)
+        except (ownership.FencedOut, syncrep.NotReplicated):
             self.conn.close()
             raise
 
@@ -184,10 +186,11 @@ class PostgresStore:
         return self.conn.execute("SELECT 1 FROM membres WHERE id = %s", (membre,)).fetchone() is not None
 
     def stored_replies(self, request_ids: list[str]) -> dict[str, Stored]:
-        """The stored replies of those of these requests that were applied."""
-        rows = self.conn.execute(
-            "SELECT id, reply, empreinte FROM requests WHERE id = ANY(%s)", (request_ids,)
-        ).fetchall()
+        """The stored replies of those of these requests that were applied (and replicated: a
+        commit whose wait for the standby was cancelled may be here alone, monclub.db.syncrep)."""
+        rows = syncrep.durable_rows(
+            self.conn, "SELECT id, reply, empreinte FROM requests WHERE id = ANY(%s)", (request_ids,)
+        )
         return {request_id: Stored(bytes(reply), _bytes(empreinte)) for request_id, reply, empreinte in rows}
 
     def write(self, writes: list[Write]) -> None:
@@ -227,7 +230,8 @@ class PostgresStore:
         if any(part[0] for part in records):
             statements.append(append_parts(records))
         try:
-            self.pipelined.commit(statements)
+            with syncrep.confirmed(self.conn):
+                self.pipelined.commit(statements)
         except errors.UniqueViolation as error:
             if error.diag.constraint_name != "requests_pkey":
                 raise

@@ -59,7 +59,16 @@ async def _state(read: Callable[[], Awaitable[dict | None]]) -> dict | None:
     return None if found is None else _message("state", found)
 
 
-TREE_PARTS = ("healthy", "tree_rows", "remedies", "history", "cluster_state", "cluster_rows", "cluster_notes")
+TREE_PARTS = (
+    "healthy",
+    "tree_rows",
+    "remedies",
+    "database_rows",
+    "history",
+    "cluster_state",
+    "cluster_rows",
+    "cluster_notes",
+)
 """The macros of tree_live.html: the tree page's live parts."""
 
 

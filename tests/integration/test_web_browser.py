@@ -95,6 +95,8 @@ def test_the_tree_page_shows_every_node_of_the_cluster_and_a_stopped_one_leaves_
     assert row["this"] == "yes" and row["owns"] == str(partitions)
     assert "reunions 0-15" in row["text"] and "prets 0-7" in row["text"], row["text"]
     assert browser.page.locator("#cluster tr").count() == 1 + 1, "a header and this node"
+    servers = browser.page.locator("#database tbody tr")
+    assert servers.count() == 1 and servers.first.get_attribute("data-role") == "primary", "the one PostgreSQL"
 
     other = start_reunions(home=state_dirs(), config='[cluster]\nnode = "other"\n')
     row = wait_for(lambda: _shows_owning(browser, sql, "other"), 30, "the other node's row with its partitions", 0.1)

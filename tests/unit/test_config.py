@@ -34,6 +34,8 @@ def test_tcp_endpoints_count_up_from_the_base_port(tmp_path):
         '[reunions]\ntcp = "tcp://h:1"\n',
         '[access]\ncurve = "yes"\n',
         '[postgres]\nlisten_addresses = "*"\n',
+        'patroni_urls = "db1:8008"\n',
+        "patroni_urls = 8008\n",
         "[reunions]\nshards = 0\n",
         '[reunions]\nshards = "x"\n',
         "not toml [",
@@ -42,6 +44,16 @@ def test_tcp_endpoints_count_up_from_the_base_port(tmp_path):
 def test_bad_configuration_says_what_to_change(tmp_path, text):
     with pytest.raises(ConfigError):
         config.load(write(tmp_path, text))
+
+
+def test_patronis_urls_come_from_a_list_or_the_environment(tmp_path):
+    env = write(tmp_path, 'patroni_urls = ["http://db1:8008/", "http://db2:8008"]\n')
+    assert config.load(env).patroni_urls == ("http://db1:8008", "http://db2:8008")
+    assert config.load({**env, "MONCLUB_PATRONI_URLS": "https://a:1, https://b:2"}).patroni_urls == (
+        "https://a:1",
+        "https://b:2",
+    )
+    assert config.load(write(tmp_path, "")).patroni_urls == ()
 
 
 def test_an_ipc_path_too_long_for_a_unix_socket_is_refused():
