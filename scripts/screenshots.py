@@ -68,6 +68,7 @@ PAGES = (
     ("/membres", "membres", "#membres tbody tr"),
     ("/membres/1", "membre", "#inscriptions tbody tr"),
     ("/livres", "livres", "#link.live"),
+    ("/livres/fondation", "livre", "#timeline-lines"),
     ("/paiements", "paiements", "#paiements tbody tr[data-paiement]"),
     ("/events", "events", "#events tbody tr"),
 )

@@ -26,6 +26,7 @@ SELECT {FIELDS}, false {_TAIL} AND {{tail}}) AS h"""
 _AGGREGATE = "aggregate = %(aggregate)s"
 _MEMBRE = "{membres} @> ARRAY[%(membre)s::bigint]"
 _AFTER = " AND seq >= %(seq)s AND (seq, type = 'snapshot') > (%(seq)s, %(snapshot)s)"
+_BEFORE = " AND seq <= %(seq)s AND (seq, type = 'snapshot') < (%(seq)s, %(snapshot)s)"
 _AGGREGATES = "(aggregate LIKE 'seance/%%' OR aggregate LIKE 'livre/%%')"
 
 
@@ -43,14 +44,29 @@ def page(
 ) -> list[dict]:
     """The rows of one aggregate's history (or those naming `membre`, across aggregates), in order,
     after the cursor `apres` (None: from the first), at most `limite` (None: all)."""
+    seq, snapshot = divmod(apres, 2) if apres is not None else (-1, 1)
+    return _read(conn, aggregate, membre, _AFTER, " ORDER BY seq, snapshot", seq, snapshot, limite)
+
+
+def latest(
+    conn: psycopg.Connection, aggregate: str | None, membre: int | None, avant: int | None, limite: int | None
+) -> list[dict]:
+    """The last `limite` rows (None: all) before the cursor `avant` (None: the last row), in order:
+    a page's rows read from its newest end, as the web's timeline shows the latest first."""
+    seq, snapshot = divmod(avant, 2) if avant is not None else (2**62, 1)
+    rows = _read(conn, aggregate, membre, _BEFORE, " ORDER BY seq DESC, snapshot DESC", seq, snapshot, limite)
+    return rows[::-1]
+
+
+def _read(conn, aggregate, membre, bound: str, order: str, seq: int, snapshot: int, limite: int | None) -> list[dict]:
+    """The rows within `bound` of the cursor (seq, snapshot), in `order`, at most `limite`."""
     if aggregate is not None:
-        query = _rows(_AGGREGATE + _AFTER, _AGGREGATE + _AFTER)
+        query = _rows(_AGGREGATE + bound, _AGGREGATE + bound)
     else:
         archived, tail = (_MEMBRE.format(membres=membres) for membres in ("membres", "monclub_membres(type, payload)"))
-        query = _rows(archived + _AFTER, tail + _AFTER)
-    seq, snapshot = divmod(apres, 2) if apres is not None else (-1, 1)
+        query = _rows(archived + bound, tail + bound)
     params = {"aggregate": aggregate, "membre": membre, "seq": seq, "snapshot": bool(snapshot), "limite": limite}
-    rows = conn.cursor(row_factory=dict_row).execute(query + " ORDER BY seq, snapshot LIMIT %(limite)s", params)
+    rows = conn.cursor(row_factory=dict_row).execute(query + order + " LIMIT %(limite)s", params)
     return [_public(row) for row in rows.fetchall()]
 
 

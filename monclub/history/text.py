@@ -80,11 +80,14 @@ def named(rows: list[dict]) -> set[int]:
     return {row["payload"]["membre"] for row in rows if isinstance(row["payload"].get("membre"), int)}
 
 
-def told(rows: list[dict], noms: dict[int, str], zone: tzinfo | None = None, across: bool = False) -> list[str]:
+def told(
+    rows: list[dict], noms: dict[int, str], zone: tzinfo | None = None, across: bool = False, before=None
+) -> list[str]:
     """The lines of `rows`, in `zone` (None: the machine's); `across`: rows of several aggregates,
-    each line then names its own."""
+    each line then names its own. `before`: the aggregate's state before the first row, when the
+    rows are a page that does not start at its first (so that a rank is the one it had then)."""
     lines: list[str] = []
-    states: dict[str, object] = {}
+    states: dict[str, object] = {} if before is None or not rows else {rows[0]["aggregate"]: before}
     day = None
     for row in rows:
         when = datetime.fromisoformat(row["at"]).astimezone(zone)

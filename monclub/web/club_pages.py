@@ -3,6 +3,8 @@ membre, the books and loans, the payments. Each is rendered whole on the server 
 without JavaScript); its forms post to monclub.web.forms and come back here with the outcome
 (`?form=KEY`). A séance's and the books' live part is one template, included by the page and
 sent again by its stream (`/live/...`) as HTML after each event of theirs: one renderer, not two.
+A séance, a copy and a membre show their timeline (monclub.web.timeline), and a séance or a copy
+with `?at=TIME` the state it had then, without forms.
 """
 
 from datetime import UTC, datetime
@@ -16,10 +18,10 @@ from monclub.contract import protocol
 from monclub.db import reads
 from monclub.errors import Refus, existing
 from monclub.tree import status as tree_status
-from monclub.web import views
+from monclub.web import timeline, views
 from monclub.web.pages import fragment_stream
 from monclub.web.rendering import context, render
-from monclub.web.requests import path_id
+from monclub.web.requests import path_id, query_int
 
 
 def _web(request: Request):
@@ -37,13 +39,27 @@ def _absent(request: Request, error: Refus) -> Response:
     return _page(request, "absent", {"error": error}, 404)
 
 
+async def _timeline(request: Request, aggregate: str | None, membre: int | None = None) -> dict:
+    """The page of the timeline `?avant=` names (none: the latest), for the page and its stream alike."""
+    avant = query_int(request, "avant", protocol.row_id)
+    return await _web(request).db.run(timeline.timeline, aggregate, membre, avant, _web(request).config.zone)
+
+
+async def _past(request: Request, aggregate: str) -> dict | None:
+    """With `?at=TIME`, the state the séance or copy had then (monclub.web.timeline.past)."""
+    at = request.query_params.get("at")
+    return None if at is None else await _web(request).db.run(timeline.past, aggregate, at, _web(request).config.zone)
+
+
 async def seance_live(request: Request) -> dict:
-    """What a séance page's live part shows: the séance, its inscrits and attente by name, its owner."""
+    """What a séance page's live part shows: the séance, its inscrits and attente by name, its
+    owner, its timeline."""
     web = _web(request)
     seance_id = path_id(request, "seance")
     seance = await web.db.run(views.seance, seance_id)
     owner = await web.run_blocking(lambda: tree_status.owner(web.config, "reunions", seance_id))
-    return {"id": seance_id, "seance": seance, "owner": owner}
+    found = await _timeline(request, f"seance/{seance_id}")
+    return {"id": seance_id, "seance": seance, "owner": owner, "timeline": found}
 
 
 async def livres_live(request: Request) -> dict:
@@ -61,7 +77,8 @@ async def seance(request: Request) -> Response:
         existing(live["seance"], "seance", live["id"], "seance_inconnue")
     except Refus as error:
         return _absent(request, error)
-    return _page(request, "seance", {**live, "membres": await _web(request).db.run(views.membres)})
+    past = await _past(request, f"seance/{live['id']}")
+    return _page(request, "seance", {**live, "past": past, "membres": await _web(request).db.run(views.membres)})
 
 
 async def membres(request: Request) -> Response:
@@ -78,12 +95,25 @@ async def membre(request: Request) -> Response:
         existing(found, "membre", str(membre_id), "membre_inconnu")
     except Refus as error:
         return _absent(request, error)
-    return _page(request, "membre", {"membre": found})
+    return _page(request, "membre", {"membre": found, "timeline": await _timeline(request, None, membre_id)})
 
 
 async def livres(request: Request) -> Response:
     found = await livres_live(request)
     return _page(request, "livres", {**found, "membres": await _web(request).db.run(views.membres)})
+
+
+async def livre(request: Request) -> Response:
+    """A copy: its loan, its timeline, or with `?at=` the state it had then."""
+    livre_id = path_id(request, "livre")
+    found = await _web(request).db.run(views.livres, livre_id)
+    try:
+        existing(found or None, "livre", livre_id, "livre_inconnu")
+    except Refus as error:
+        return _absent(request, error)
+    aggregate = f"livre/{livre_id}"
+    shown = {"id": livre_id, "livre": found[0], "past": await _past(request, aggregate)}
+    return _page(request, "livre", {**shown, "timeline": await _timeline(request, aggregate)})
 
 
 async def paiements(request: Request) -> Response:
@@ -106,6 +136,7 @@ def routes() -> list[Route]:
         Route("/membres", membres, methods=["GET"]),
         Route("/membres/{membre}", membre, methods=["GET"]),
         Route("/livres", livres, methods=["GET"]),
+        Route("/livres/{livre}", livre, methods=["GET"]),
         Route("/prets", lambda request: RedirectResponse("/livres", status_code=308), methods=["GET"]),
         Route("/paiements", paiements, methods=["GET"]),
         Route("/live/seances/{seance}", seance_stream, methods=["GET"]),

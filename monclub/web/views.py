@@ -85,17 +85,18 @@ def membre(conn: psycopg.Connection, membre_id: int) -> dict | None:
     return {**found[0], "inscriptions": [_quand(row) for row in inscriptions], "prets": prets, "paiements": paiements}
 
 
-def livres(conn: psycopg.Connection) -> list[dict]:
-    """Every copy with its loan: borrower (and name), due date, extension, overdue, reminders sent
-    and the next one; the overdue loans first, then the others soonest due, then the copies on
-    the shelf."""
+def livres(conn: psycopg.Connection, livre_id: str | None = None) -> list[dict]:
+    """Every copy (or the one `livre_id` names) with its loan: borrower (and name), due date,
+    extension, overdue, reminders sent and the next one; the overdue loans first, then the others
+    soonest due, then the copies on the shelf."""
     return _rows(
         conn,
         "SELECT l.id, l.titre, l.emprunteur, m.nom, extract(epoch FROM l.echeance)::float8 AS echeance,"
         " l.prolonge, coalesce(l.echeance < now(), false) AS en_retard, l.relances,"
         " extract(epoch FROM l.prochaine_relance)::float8 AS prochaine_relance"
-        " FROM livres l LEFT JOIN membres m ON m.id = l.emprunteur"
+        " FROM livres l LEFT JOIN membres m ON m.id = l.emprunteur WHERE %(id)s::text IS NULL OR l.id = %(id)s"
         " ORDER BY l.emprunteur IS NULL, l.echeance < now() DESC, l.echeance, l.cree_le, l.id",
+        {"id": livre_id},
     )
 
 

@@ -87,9 +87,15 @@ def test_an_organisers_evening_from_the_pages_alone(web, sql, browser):
         shown.evaluate("window.monclubTestMark = 'no reload'")
     with tree.client() as client:
         client.desinscrire(seance, ids["Paul"])
+        client.inscrire(seance, ids["Paul"])
     for shown in (page, other):
         _shows(shown, "inscrits", ["Marie", "Ines", "Hugo"])
-        _shows(shown, "attente", ["Lea"])
+        _shows(shown, "attente", ["Lea", "Paul"])
+        shown.wait_for_function(
+            "line => document.getElementById('timeline-lines').textContent.endsWith(line)",
+            arg=" membre_mis_en_attente Paul (attente 2)",
+            timeout=DEADLINE_MS,
+        )
         assert shown.evaluate("window.monclubTestMark") == "no reload", "the page was reloaded"
     browser.screenshot("seance")
     page.goto(f"{url}/seances")
