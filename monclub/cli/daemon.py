@@ -17,7 +17,7 @@ from monclub.db import reads
 from monclub.errors import MonclubError
 from monclub.postgres import embedded as clusters_module
 from monclub.postgres.embedded import Cluster
-from monclub.tree import reload
+from monclub.tree import database, reload
 from monclub.tree import status as tree_status
 from monclub.tree import supervisord as tree
 from monclub.web import settings as web_settings
@@ -88,6 +88,8 @@ def render(state: dict) -> str:
         for j, child in enumerate(children):
             branch = "    " if last else "│   "
             lines.append(branch + ("└── " if j == len(children) - 1 else "├── ") + _line(child))
+    if state.get("database"):
+        lines += database.render(state["database"])
     lines += [f"remedy: {remedy}" for remedy in state.get("remedies", [])]
     return "\n".join(lines)
 

@@ -21,7 +21,7 @@ import psycopg.conninfo
 
 from monclub import registry
 from monclub.config import branches, club
-from monclub.config.checks import positive_float, positive_int
+from monclub.config.checks import http_urls, positive_float, positive_int
 from monclub.db import hosts
 from monclub.db.secrets import redact
 from monclub.errors import ConfigError
@@ -36,6 +36,7 @@ class Config:
     home: Path
     database_url: str | None = None
     owner_url: str | None = None
+    patroni_urls: tuple[str, ...] = ()  # each database server's Patroni REST API (monclub database switchover)
     shards: int = 4
     partitions: int = 16
     tcp: str | None = None
@@ -49,6 +50,7 @@ class Config:
     postgres_settings: dict = field(default_factory=dict)
     events_retention: float = 86400.0
     requests_retention: float = 86400.0
+    history_keep: int = 0  # months of the archive kept before this one; 0: forever (monclub.events.archive)
     smtp_host: str | None = None
     smtp_from: str = "monclub@localhost"
     fault: str | None = None
@@ -299,6 +301,7 @@ def load(env=None) -> Config:
         home=home,
         database_url=database_url,
         owner_url=_owner_url(env.get("MONCLUB_OWNER_DATABASE_URL") or data.get("owner_database_url"), database_url),
+        patroni_urls=http_urls(env.get("MONCLUB_PATRONI_URLS") or data.get("patroni_urls", ()), "patroni_urls"),
         tcp=tcp,
         curve=_flag(access.get("curve", False), "access.curve") or not _loopback(tcp),
         server_key=Path(access.get("server_key") or keys.server_public(home)).expanduser(),
@@ -312,6 +315,7 @@ def load(env=None) -> Config:
         postgres_settings=_postgres_settings(data.get("postgres", {})),
         events_retention=float(retention.get("events_seconds", 86400.0)),
         requests_retention=float(retention.get("requests_seconds", 86400.0)),
+        history_keep=positive_int(data.get("history", {}).get("keep", 0), "history.keep", minimum=0),
         smtp_host=_smtp_host(env.get("MONCLUB_SMTP_HOST") or notifications.get("smtp_host")),
         smtp_from=notifications.get("smtp_from", "monclub@localhost"),
         fault=_fault(env.get("MONCLUB_FAULT")),

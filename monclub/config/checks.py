@@ -1,5 +1,5 @@
-"""The checks of numeric settings, shared by the configuration and its branches' sections: a
-value that breaks one is a ConfigError naming the setting."""
+"""The checks of settings, shared by the configuration and its branches' sections: a value that
+breaks one is a ConfigError naming the setting."""
 
 from monclub.errors import ConfigError
 
@@ -22,3 +22,16 @@ def positive_float(value, name: str) -> float:
     if number <= 0:
         raise ConfigError(f"{name} must be more than 0, got {number}")
     return number
+
+
+def http_urls(value, name: str) -> tuple[str, ...]:
+    """A list of http(s) base URLs (a TOML array, or a comma-separated environment variable),
+    without a trailing slash."""
+    found = value.split(",") if isinstance(value, str) else value
+    if not isinstance(found, (list, tuple)):
+        raise ConfigError(f"{name} must be a list of http:// URLs, got {value!r}")
+    urls = tuple(str(url).strip().rstrip("/") for url in found if str(url).strip())
+    for url in urls:
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(f"{name}: {url!r} is not an http:// or https:// URL")
+    return urls

@@ -99,6 +99,17 @@ def livre_id(name: str, value) -> str:
     return seance_id(name, value)
 
 
+def aggregate(name: str, value) -> str:
+    """Whose history: `seance/ID`, `livre/ID` (ids as `seance_id` checks them) or `membre/N` (a
+    member id)."""
+    kind, _, key = value.partition("/") if isinstance(value, str) else ("", "", "")
+    if kind in ("seance", "livre") and _ID.fullmatch(key):
+        return value
+    if kind == "membre" and key.isdigit() and not key.startswith("0") and int(key) <= MAX_ROW_ID:
+        return value
+    raise InvalidField(name, "must be seance/ID, livre/ID (1 to 64 characters of A-Z a-z 0-9 _ . : -) or membre/N")
+
+
 def jours(name: str, value) -> int:
     return _integer(name, value, 1, MAX_JOURS)
 

@@ -6,7 +6,7 @@ import psycopg
 from psycopg.abc import Params, QueryNoTemplate
 from psycopg.conninfo import conninfo_to_dict
 
-from monclub.db import hosts
+from monclub.db import hosts, syncrep
 from monclub.db.secrets import redact
 
 # The client's side of a dead peer (a server, or the route to it, gone without a word): libpq's
@@ -18,7 +18,8 @@ TCP_USER_TIMEOUT_MS = 6000
 
 # The errors after which a session is dropped and opened again: the connection lost (a server
 # shutting down, 57P01 to 57P03, is one), or a server that no longer takes writes (25006: demoted,
-# or made read-only) while the session was on it. A new session lands on whichever is primary.
+# or made read-only) while the session was on it, or a commit the synchronous standby may not have
+# (syncrep.NotReplicated, an OperationalError). A new session lands on whichever is primary.
 SESSION_LOST = (psycopg.OperationalError, psycopg.errors.ReadOnlySqlTransaction)
 
 
@@ -32,13 +33,15 @@ def options(conninfo: str) -> dict[str, Any]:
 
 def connect(conninfo: str, **kwargs) -> psycopg.Connection:
     """A connection, to the primary when `conninfo` names several hosts (the one this process last
-    landed on tried first); its errors never carry the password of `conninfo` (nor chain one that does)."""
+    landed on tried first), whose server's warnings are heard (monclub.db.syncrep); its errors
+    never carry the password of `conninfo` (nor chain one that does)."""
     try:
         conn = psycopg.connect(hosts.ordered(conninfo), **{**options(conninfo), **kwargs})
     except psycopg.Error as error:
         # One line (psycopg lists a failure per host on lines of their own): logs keep it whole.
         raise type(error)("; ".join(redact(str(error), conninfo).strip().splitlines())) from None
     landed(conninfo, conn)
+    syncrep.watch(conn)
     return conn
 
 

@@ -81,6 +81,17 @@ def primary_first(params: ConnMapping, primary: Server | None) -> ConnDict:
     return moved
 
 
+def alone(params: ConnMapping, index: int) -> ConnDict:
+    """The same parameters naming only the `index`-th server (its host or hostaddr and port), any
+    session accepted on it: to ask each server what it is (monclub.db.servers)."""
+    single = {**params, "target_session_attrs": "any"}
+    for key in ("host", "hostaddr", "port"):
+        values = _split(params.get(key))
+        if len(values) > 1:
+            single[key] = values[index]
+    return single
+
+
 def _same(server: Server, primary: Server) -> bool:
     """A URL's server is the one a session landed on: the same host, and the same port unless the
     URL gives none (libpq's default then, as the session's)."""

@@ -21,7 +21,7 @@ import psycopg
 from psycopg import errors, pq
 
 from monclub.cluster import ownership
-from monclub.db import connect
+from monclub.db import connect, syncrep
 from monclub.db.outbox import append_parts
 from monclub.db.pipeline import Pipelined, Statement
 from monclub.errors import Unavailable
@@ -102,8 +102,11 @@ class Store(Protocol):
 class PostgresStore:
     branch = ""
 
-    def __init__(self, conn: psycopg.Connection, shard: str, index: int, epoch: int, fence: bool = True):
+    def __init__(
+        self, conn: psycopg.Connection, shard: str, index: int, epoch: int, fence: bool = True, node: str | None = None
+    ):
         self.conn = conn
+        self.node = node
         self.shard = shard
         self.index = index
         self.epoch = epoch
@@ -133,7 +136,9 @@ class PostgresStore:
             raise Unavailable(f"database unreachable: {str(error).strip().splitlines()[0]}") from None
         try:
             locked = ownership.lock(conn, cls.branch, index)
-            epoch = ownership.take(conn, cls.branch, index, shard, node or socket.gethostname(), endpoint, locked)
+            node = node or socket.gethostname()
+            with syncrep.confirmed(conn):
+                epoch = ownership.take(conn, cls.branch, index, shard, node, endpoint, locked)
             if not locked:
                 ownership.end_lock_holder(conn, cls.branch, index)
         except ownership.Held as held:
@@ -142,13 +147,14 @@ class PostgresStore:
         except psycopg.Error as error:
             conn.close()
             raise Unavailable(f"database not ready: {str(error).strip().splitlines()[0]}") from None
-        return cls(conn, shard, index, epoch, fence)
+        return cls(conn, shard, index, epoch, fence, node)
 
     def renew(self) -> None:
         """Extend this session's lease on its partition; FencedOut if another owner took it."""
         try:
-            ownership.renew(self.conn, self.branch, self.index, self.epoch)
-        except ownership.FencedOut:
+            with syncrep.confirmed(self.conn):  # a lease the standby may lack is no lease after a failover
+                ownership.renew(self.conn, self.branch, self.index, self.epoch)
+        except (ownership.FencedOut, syncrep.NotReplicated):
             self.conn.close()
             raise
 
@@ -180,10 +186,11 @@ class PostgresStore:
         return self.conn.execute("SELECT 1 FROM membres WHERE id = %s", (membre,)).fetchone() is not None
 
     def stored_replies(self, request_ids: list[str]) -> dict[str, Stored]:
-        """The stored replies of those of these requests that were applied."""
-        rows = self.conn.execute(
-            "SELECT id, reply, empreinte FROM requests WHERE id = ANY(%s)", (request_ids,)
-        ).fetchall()
+        """The stored replies of those of these requests that were applied (and replicated: a
+        commit whose wait for the standby was cancelled may be here alone, monclub.db.syncrep)."""
+        rows = syncrep.durable_rows(
+            self.conn, "SELECT id, reply, empreinte FROM requests WHERE id = ANY(%s)", (request_ids,)
+        )
         return {request_id: Stored(bytes(reply), _bytes(empreinte)) for request_id, reply, empreinte in rows}
 
     def write(self, writes: list[Write]) -> None:
@@ -214,14 +221,17 @@ class PostgresStore:
         replies = [
             (store.epoch, [write for write in writes if write.request_id is not None]) for store, writes in parts
         ]
-        records = [([record for write in writes for record in write.records], store.writer) for store, writes in parts]
+        records = [
+            (write.records, store.writer, store.node, write.request_id) for store, writes in parts for write in writes
+        ]
         statements = [statement for store, writes in parts for statement in store._changes(writes)]
         if any(rows for _, rows in replies):
             statements.append(replies_statement(self.shard, replies))
-        if any(rows for rows, _ in records):
+        if any(part[0] for part in records):
             statements.append(append_parts(records))
         try:
-            self.pipelined.commit(statements)
+            with syncrep.confirmed(self.conn):
+                self.pipelined.commit(statements)
         except errors.UniqueViolation as error:
             if error.diag.constraint_name != "requests_pkey":
                 raise

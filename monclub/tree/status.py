@@ -1,5 +1,6 @@
-"""What `monclub status` adds to the bare tree: each shard's load, each listener's lag, and what
-to do about a part that is down; and which process owns an aggregate (`seance voir`, `pret voir`)."""
+"""What `monclub status` adds to the bare tree: each shard's load, each listener's lag, which
+database server is primary, its standbys' lag and timeline, and what to do about a part that is down;
+and which process owns an aggregate (`seance voir`, `pret voir`)."""
 
 import psycopg
 
@@ -8,6 +9,7 @@ from monclub.cluster import directory
 from monclub.cluster.partition import partition_of
 from monclub.config import Config
 from monclub.db import connect, reads
+from monclub.tree import database
 
 LISTENERS = ("paiements", "notifications")
 SETTLED_DOWN = ("fatal", "exited", "stopped")
@@ -43,8 +45,10 @@ def _lags(config: Config) -> dict[str, int]:
 
 def enrich(config: Config, state: dict) -> dict:
     """Add `loaded`/`unloaded`/`handled` to running shards, `lag` (events behind the outbox) to listeners,
+    `database` (each server of the URL: its role, lag, timeline, what Patroni says: monclub.tree.database),
     and `remedies`: one line per part that is down, saying what to do."""
     lags = _lags(config) if state["programs"] else {}
+    state["database"] = database.hosts(config, READ_TIMEOUT)
     for program in state["programs"]:
         if program["name"] in LISTENERS:
             program["lag"] = lags.get(program["name"])

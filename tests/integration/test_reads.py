@@ -11,6 +11,7 @@ from monclub.db import reads
 from monclub.db.membres import creer_membre, creer_membres
 from monclub.db.outbox import append_events
 from monclub.events.paiements import Paiements, regler
+from monclub.tree.database import hosts, render
 from monclub.web.backend import Database
 from tests.fixtures.postgres import add_membres
 
@@ -229,3 +230,10 @@ def test_the_clis_read_sessions_read_and_refuse_every_write(database, tmp_path, 
     with read_session(database) as conn:
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
             conn.execute("INSERT INTO membres (nom) VALUES ('Marie')")
+
+
+def test_status_shows_one_server_for_a_single_postgresql_its_primary_with_its_timeline(database, tmp_path):
+    (alone,) = hosts(Config(home=tmp_path, database_url=database))
+    assert alone["role"] == "primary" and alone["timeline"] == 1
+    assert alone["sync"] is None and alone["lag_bytes"] is None and alone["patroni"] is None
+    assert render([alone])[1].split()[1:] == ["primary", "timeline", "1"]

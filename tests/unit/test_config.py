@@ -34,6 +34,8 @@ def test_tcp_endpoints_count_up_from_the_base_port(tmp_path):
         '[reunions]\ntcp = "tcp://h:1"\n',
         '[access]\ncurve = "yes"\n',
         '[postgres]\nlisten_addresses = "*"\n',
+        'patroni_urls = "db1:8008"\n',
+        "patroni_urls = 8008\n",
         "[reunions]\nshards = 0\n",
         '[reunions]\nshards = "x"\n',
         "not toml [",
@@ -42,6 +44,16 @@ def test_tcp_endpoints_count_up_from_the_base_port(tmp_path):
 def test_bad_configuration_says_what_to_change(tmp_path, text):
     with pytest.raises(ConfigError):
         config.load(write(tmp_path, text))
+
+
+def test_patronis_urls_come_from_a_list_or_the_environment(tmp_path):
+    env = write(tmp_path, 'patroni_urls = ["http://db1:8008/", "http://db2:8008"]\n')
+    assert config.load(env).patroni_urls == ("http://db1:8008", "http://db2:8008")
+    assert config.load({**env, "MONCLUB_PATRONI_URLS": "https://a:1, https://b:2"}).patroni_urls == (
+        "https://a:1",
+        "https://b:2",
+    )
+    assert config.load(write(tmp_path, "")).patroni_urls == ()
 
 
 def test_an_ipc_path_too_long_for_a_unix_socket_is_refused():
@@ -71,6 +83,14 @@ def test_loan_timings_must_be_positive(tmp_path, text):
 )
 def test_curve_is_on_beyond_loopback_or_when_forced(tmp_path, text, curve):
     assert config.load(write(tmp_path, text)).curve is curve
+
+
+def test_the_archive_is_kept_forever_unless_the_club_chooses_a_number_of_months(tmp_path):
+    assert config.load(write(tmp_path, "")).history_keep == 0
+    assert config.load(write(tmp_path, "[history]\nkeep = 24\n")).history_keep == 24
+    with pytest.raises(ConfigError) as refused:
+        config.load(write(tmp_path, "[history]\nkeep = -1\n"))
+    assert "history.keep" in str(refused.value)
 
 
 def test_client_keys_default_to_the_state_directory_and_the_environment_wins(tmp_path):

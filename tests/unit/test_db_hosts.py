@@ -32,6 +32,14 @@ def test_the_last_primary_goes_first_with_its_port_and_the_others_keep_their_ord
     assert (paired["host"], paired["hostaddr"], paired["port"]) == ("b,a", "10.0.0.2,10.0.0.1", "2,1")
 
 
+def test_one_server_alone_keeps_its_port_and_address_and_accepts_any_session():
+    second = hosts.alone(conninfo_to_dict(THREE), 1)
+    assert hosts.servers(second) == [("db2", "5433")]
+    assert second["target_session_attrs"] == "any" and second["password"] == "s3cr3t"
+    paired = hosts.alone(conninfo_to_dict("host=a,b hostaddr=10.0.0.1,10.0.0.2 port=6000"), 1)
+    assert (paired["host"], paired["hostaddr"], paired["port"]) == ("b", "10.0.0.2", "6000")
+
+
 def test_an_unknown_or_absent_primary_leaves_the_order_as_written():
     params = conninfo_to_dict(THREE)
     assert hosts.primary_first(params, None) == params

@@ -45,3 +45,4 @@ def test_the_urls_name_the_three_servers_and_land_on_the_primary():
         params = conninfo_to_dict(urls[key])
         assert hosts.servers(params) == [("127.0.0.1", "15403"), ("127.0.0.1", "15413"), ("127.0.0.1", "15423")]
         assert params["user"] == role and hosts.refusal(params) is None
+    assert urls["patroni_urls"] == ["http://127.0.0.1:15402", "http://127.0.0.1:15412", "http://127.0.0.1:15422"]

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from monclub import config
 from monclub.cli import main
-from monclub.cli.quand import heure, ordered, with_offset
+from monclub.club.quand import heure, ordered, with_offset
 from monclub.contract import protocol
 from monclub.errors import ConfigError, InvalidField, InvalidRequest
 from monclub.events.notifications import date, message_of, recipients

@@ -3,6 +3,7 @@ until Ctrl-C (or SIGTERM). It writes the multi-host URLs into a config file of t
 passwords stay out of the terminal), and prints how to point MonClub at it and what to kill."""
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -26,11 +27,12 @@ def default_directory() -> Path:
     return FALLBACK_ROOT.parent / "ha-demo"
 
 
-def write_config(directory: Path, urls: dict[str, str]) -> Path:
-    """A MonClub config file naming the demo's servers (0600: it holds the passwords)."""
+def write_config(directory: Path, urls: dict[str, str | list[str]]) -> Path:
+    """A MonClub config file naming the demo's servers (0600: it holds the passwords). Its values
+    are written as JSON strings and arrays, which TOML reads alike."""
     path = directory / "monclub.toml"
     path.touch(mode=0o600)
-    path.write_text("".join(f'{key} = "{value}"\n' for key, value in urls.items()))
+    path.write_text("".join(f"{key} = {json.dumps(value)}\n" for key, value in urls.items()))
     return path
 
 
@@ -52,13 +54,15 @@ def main(argv: list[str] | None = None) -> int:
         config = write_config(demo.directory, urls)
         primary = demo.primary()
         print(f"three PostgreSQL servers under Patroni, synchronous; primary {primary and primary.name}")
-        print(f"database_url = {redact(urls['database_url'], urls['database_url'])}")
+        database_url = str(urls["database_url"])
+        print(f"database_url = {redact(database_url, database_url)}")
         print(f"MonClub on it: MONCLUB_CONFIG={config} scripts/start   (the URLs with their passwords are there)")
         for member in demo.members:
             where = f"PostgreSQL {member.postgres}, Patroni {member.rest_url}/cluster, etcd {member.etcd_client}"
             print(f"  {member.name}: {where}")
         if primary is not None:
             print(f"kill the primary's postgres and watch the club carry on: kill -9 {demo.postmaster(primary)}")
+            print(f"or move it, planned: MONCLUB_CONFIG={config} monclub database switchover")
         print(f"ready (pid {os.getpid()}); Ctrl-C stops the demo", flush=True)
         stop.wait()
     finally:

@@ -152,9 +152,11 @@ def url(everyone: list[Member], role: str, password: str) -> str:
     )
 
 
-def urls(everyone: list[Member], secrets: dict[str, str]) -> dict[str, str]:
-    """database_url (the programs' role) and owner_database_url (the schema's owner)."""
+def urls(everyone: list[Member], secrets: dict[str, str]) -> dict[str, str | list[str]]:
+    """MonClub's settings naming the demo: database_url (the programs' role), owner_database_url
+    (the schema's owner), patroni_urls (each member's REST API, for `monclub database`)."""
     return {
         "database_url": url(everyone, APP_ROLE, secrets[APP_ROLE]),
         "owner_database_url": url(everyone, ROLE, secrets[ROLE]),
+        "patroni_urls": [member.rest_url for member in everyone],
     }

@@ -15,7 +15,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from monclub.db import connect, scalar
 from monclub.db.migrate import migrate
 from monclub.errors import ConfigError
 from monclub.postgres.embedded import APP_ROLE, ROLE, Cluster, can_traverse, postgres_bindir, run_user
-from monclub.postgres.ha import layout
+from monclub.postgres.ha import layout, rest
 
 PATRONI_VENV = Path("/var/lib/monclub/patroni-venv")  # scripts/install makes it as root
 STARTUP_SECONDS = 120.0
@@ -61,14 +60,13 @@ def free(port: int) -> bool:
     return True
 
 
-def _get(url: str, timeout: float = 2.0) -> tuple[int, dict]:
-    """The status and JSON body of a GET (an error status is an answer too); OSError when
-    nothing answers."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
+def free_base() -> int:
+    """A base port whose twelve ports are all free (the default's, or one further up): for a
+    demo beside another (a test's, a benchmark's)."""
+    for base in range(layout.BASE_PORT, 60000, 100):
+        if all(free(port) for port in layout.ports(base)):
+            return base
+    raise ConfigError("no free loopback ports for the demo")
 
 
 def _wait(condition, seconds: float, what: str):
@@ -97,16 +95,13 @@ class Demo:
         """Patroni's view (`/cluster` of the first member that answers)."""
         for member in self.members:
             with contextlib.suppress(OSError, ValueError):
-                return _get(f"{member.rest_url}/cluster")[1]
+                return rest.get(f"{member.rest_url}/cluster")[1]
         raise OSError("no Patroni answers")
 
     def primary(self) -> layout.Member | None:
         """The member whose Patroni says its PostgreSQL is the primary taking writes."""
-        for member in self.members:
-            with contextlib.suppress(OSError, ValueError):
-                if _get(f"{member.rest_url}/primary")[0] == 200:
-                    return member
-        return None
+        url = rest.primary([member.rest_url for member in self.members])
+        return next((member for member in self.members if member.rest_url == url), None)
 
     def sync_standby(self) -> str | None:
         roles = {m["name"]: m["role"] for m in self.cluster().get("members", [])}
@@ -127,7 +122,7 @@ class Demo:
             path.write_text(json.dumps(made))
         return json.loads(path.read_text())
 
-    def start(self) -> dict[str, str]:
+    def start(self) -> dict[str, str | list[str]]:
         """Start everything, wait for a primary and its synchronous standby, prepare MonClub's
         database and roles; database_url and owner_database_url."""
         if shutil.which("etcd") is None:
@@ -142,14 +137,14 @@ class Demo:
             for member in self.members:
                 self._spawn(f"etcd-{member.index}", member, layout.etcd_argv(member, self.members))
             for member in self.members:
-                _wait(lambda m=member: _get(f"http://{layout.LOOPBACK}:{m.etcd_client}/health")[1], 30, "etcd")
+                _wait(lambda m=member: rest.get(f"http://{layout.LOOPBACK}:{m.etcd_client}/health")[1], 30, "etcd")
             for member in self.members:
                 config = layout.patroni_config(member, self.members, postgres_bindir(), passwords)
                 self._write(member.home / "patroni.yml", layout.patroni_file(config))
                 self._spawn(f"patroni-{member.index}", member, [*patroni, str(member.home / "patroni.yml")])
             _wait(lambda: self.primary() and self.sync_standby(), STARTUP_SECONDS, "primary with a synchronous standby")
             urls = layout.urls(self.members, passwords)
-            _prepare_database(urls["owner_database_url"], passwords[APP_ROLE])
+            _prepare_database(str(urls["owner_database_url"]), passwords[APP_ROLE])
         except BaseException:
             self.stop()
             raise
@@ -184,6 +179,22 @@ class Demo:
             self.processes[name] = subprocess.Popen(
                 argv, cwd=member.home, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **as_user
             )
+
+    def member_pids(self, member: layout.Member) -> list[int]:
+        """Every process of `member`'s host: its etcd, its Patroni, and its PostgreSQL's (what a
+        dead host takes with it; scripts/bench database kills them all)."""
+        started = [self.processes[f"{kind}-{member.index}"] for kind in ("etcd", "patroni")]
+        return [p.pid for p in started if p.poll() is None] + Cluster(member.home, self.user).stale_processes()
+
+    def revive(self, member: layout.Member) -> None:
+        """Start `member`'s etcd and Patroni again, as `start` did, after its host died: etcd
+        rejoins from its data, Patroni starts its PostgreSQL as a standby of the new primary
+        (pg_rewind when its timeline forked)."""
+        for name in (f"etcd-{member.index}", f"patroni-{member.index}"):
+            self.processes.pop(name).wait(timeout=10)
+        self._spawn(f"etcd-{member.index}", member, layout.etcd_argv(member, self.members))
+        patroni = [*patroni_command(self.user), str(member.home / "patroni.yml")]
+        self._spawn(f"patroni-{member.index}", member, patroni)
 
     def stop(self) -> None:
         """Stop what this demo started, by pid: each Patroni (which stops its PostgreSQL), any
