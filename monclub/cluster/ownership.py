@@ -25,7 +25,6 @@ FENCED = "MCF01"
 LEASE_SECONDS = 2.0
 
 
-
 _LEASE = """
 SELECT owner, owner_pid, owner_host, extract(epoch FROM lease_until - now())::float8 FROM partitions
 WHERE branch = %(branch)s AND partition = %(partition)s
