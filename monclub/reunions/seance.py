@@ -222,7 +222,11 @@ def appliquer(seance: Seance | None, event: Event) -> Seance:
 
 
 def _ajouter(seance: Seance, membre: int, attente: tuple[int, ...]) -> Seance:
-    return replace(seance, inscrits=seance.inscrits.set(membre, seance.rangs), rangs=seance.rangs + 1, attente=attente)
+    """Built field by field: every registration passes here, and dataclasses.replace, which reads
+    the fields' declarations at each call, cost four times as much."""
+    s = seance
+    inscrits = s.inscrits.set(membre, s.rangs)
+    return Seance(s.id, s.titre, s.places, s.attente_max, s.tarif, inscrits, attente, s.annulee, s.rangs + 1, s.quand)
 
 
 def _sans(attente: tuple[int, ...], membre: int) -> tuple[int, ...]:

@@ -1,5 +1,7 @@
 """Given these events, when this command, then these events or this refusal."""
 
+import dataclasses
+
 import pytest
 
 from monclub.errors import Refus
@@ -182,3 +184,15 @@ def test_deplacer_where_it_already_is_changes_nothing_and_tells_nobody():
 def test_deplacer_a_cancelled_seance_is_refused():
     closed = s.appliquer_tous(given(), s.annuler(given()))
     refused("seance_annulee", s.deplacer, closed, DECEMBRE)
+
+
+def test_a_registration_keeps_every_other_field_of_the_seance():
+    """The state after a registration is built field by field (the hot path): a field added to
+    Seance and forgotten there would be lost at every registration."""
+    before = dataclasses.replace(given(MembreMisEnAttente("polar", 7, 1), places=1, attente=1), quand=DECEMBRE)
+    after = s.appliquer(before, MembrePromu("polar", 7))
+    changed = {"inscrits", "attente", "rangs"}
+    for field in dataclasses.fields(s.Seance):
+        if field.name not in changed:
+            assert getattr(after, field.name) == getattr(before, field.name), field.name
+    assert after.attente == () and 7 in after.inscrits and after.rangs == before.rangs + 1
