@@ -6,8 +6,6 @@ the old primary turned read-only under the sessions, killed, or frozen; the stan
 Every acknowledged reply must be in the new primary's data, once; the programs reconnect, they
 are not restarted."""
 
-import subprocess
-import sys
 import time
 import uuid
 
@@ -16,10 +14,9 @@ import pytest
 from monclub.db import connect, hosts, servers
 from monclub.postgres.embedded import ROLE
 from tests.fixtures.postgres import add_membres, as_owner
-from tests.fixtures.processes import launch, monclub_env
+from tests.fixtures.processes import launch
 from tests.fixtures.replicas import primary_and_standby
-from tests.fixtures.services import Service
-from tests.fixtures.waiting import wait_for
+from tests.fixtures.services import shard_and_accueil
 
 # Two PostgreSQL servers of their own, and MonClub programs started by hand.
 pytestmark = [pytest.mark.pg, pytest.mark.daemon]
@@ -42,15 +39,7 @@ def _registered(server, seance: str) -> list[int]:
 
 
 def test_a_shard_and_the_accueil_follow_the_primary_when_the_old_one_turns_read_only(pair, state_dir):
-    reunions = launch(state_dir, pair.url(), shards=1)
-    accueil = Service(
-        "accueil",
-        reunions.config,
-        subprocess.Popen([sys.executable, "-m", "monclub.accueil"], env=monclub_env(state_dir, pair.url(), 1)),
-    )
-    try:
-        reunions.wait_ready()
-        wait_for(accueil.answering, 30, "the accueil to answer", interval=0.1)
+    with shard_and_accueil(state_dir, pair.url()) as (reunions, accueil):
         a, b, c, d = _membres(pair, 4)
         with reunions.client() as client:
             client.creer("polar", "Soirée Polar", places=10)
@@ -76,9 +65,6 @@ def test_a_shard_and_the_accueil_follow_the_primary_when_the_old_one_turns_read_
         assert _registered(pair.primary, "polar") == [a, b], "nothing written on the read-only server"
         assert (reunions.shard_pids(), accueil.process.pid) == pids, "reconnected, not restarted"
         assert reunions.process.poll() is None and accueil.process.poll() is None
-    finally:
-        accueil.stop()
-        reunions.stop()
 
 
 def test_after_a_kill_of_the_primary_the_next_registration_commits_on_the_promoted_standby(pair, state_dir):
