@@ -6,19 +6,17 @@ the old primary turned read-only under the sessions, killed, or frozen; the stan
 Every acknowledged reply must be in the new primary's data, once; the programs reconnect, they
 are not restarted."""
 
-import subprocess
-import sys
 import time
 import uuid
 
 import pytest
 
-from monclub.db import connect, hosts, servers
+from monclub.db import SESSION_LOST, connect, hosts, scalar, servers
+from monclub.db.pipeline import Pipelined
 from tests.fixtures.postgres import add_membres, as_owner
-from tests.fixtures.processes import launch, monclub_env
+from tests.fixtures.processes import launch
 from tests.fixtures.replicas import primary_and_standby
-from tests.fixtures.services import Service
-from tests.fixtures.waiting import wait_for
+from tests.fixtures.services import shard_and_accueil
 
 # Two PostgreSQL servers of their own, and MonClub programs started by hand.
 pytestmark = [pytest.mark.pg, pytest.mark.daemon]
@@ -41,15 +39,7 @@ def _registered(server, seance: str) -> list[int]:
 
 
 def test_a_shard_and_the_accueil_follow_the_primary_when_the_old_one_turns_read_only(pair, state_dir):
-    reunions = launch(state_dir, pair.url(), shards=1)
-    accueil = Service(
-        "accueil",
-        reunions.config,
-        subprocess.Popen([sys.executable, "-m", "monclub.accueil"], env=monclub_env(state_dir, pair.url(), 1)),
-    )
-    try:
-        reunions.wait_ready()
-        wait_for(accueil.answering, 30, "the accueil to answer", interval=0.1)
+    with shard_and_accueil(state_dir, pair.url()) as (reunions, accueil):
         a, b, c, d = _membres(pair, 4)
         with reunions.client() as client:
             client.creer("polar", "Soirée Polar", places=10)
@@ -75,9 +65,6 @@ def test_a_shard_and_the_accueil_follow_the_primary_when_the_old_one_turns_read_
         assert _registered(pair.primary, "polar") == [a, b], "nothing written on the read-only server"
         assert (reunions.shard_pids(), accueil.process.pid) == pids, "reconnected, not restarted"
         assert reunions.process.poll() is None and accueil.process.poll() is None
-    finally:
-        accueil.stop()
-        reunions.stop()
 
 
 def test_after_a_kill_of_the_primary_the_next_registration_commits_on_the_promoted_standby(pair, state_dir):
@@ -125,3 +112,27 @@ def test_a_frozen_first_host_costs_only_the_first_session_of_a_process(pair, mon
     print("sessions opened in " + ", ".join(f"{seconds:.2f}s" for seconds in took))
     assert took[0] >= hosts.CONNECT_TIMEOUT * 0.9, "the first session waited on the frozen host"
     assert max(took[1:]) < hosts.CONNECT_TIMEOUT / 2, "the next ones went to the new primary first"
+
+
+def test_a_session_whose_server_froze_under_it_is_lost_in_time_and_the_processs_others_at_once(pair):
+    # The first host frozen while sessions are on it: its kernel acknowledges and answers the
+    # keepalives, so only a bound on the answer ends the wait (monclub.db.bounded).
+    url = pair.url()
+    first, second = connect(url, answer_timeout=1.0), connect(url, answer_timeout=1.0)
+    try:
+        pair.primary.freeze()
+        started = time.monotonic()
+        with pytest.raises(SESSION_LOST):
+            Pipelined(first).commit([("SELECT %s", (1,))])  # a shard's write waits on the socket itself
+        waited = time.monotonic() - started
+        with pytest.raises(SESSION_LOST):
+            second.execute("SELECT 1")
+        both = time.monotonic() - started
+    finally:
+        pair.primary.thaw()
+        first.close()
+        second.close()
+    print(f"the first session lost after {waited:.2f}s, the second at once ({both - waited:.2f}s)")
+    assert 1.0 <= waited < 3.0 and both - waited < 0.5
+    with connect(url) as conn:  # a session opened since: the thawed server answers it
+        assert scalar(conn, "SELECT 1") == 1

@@ -13,19 +13,18 @@
   is gone; synchronous, it was never acknowledged, and its outcome is resolved on the new primary.
 """
 
-import subprocess
-import sys
+import contextlib
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from monclub.db import connect
 from tests.fixtures.postgres import add_membres, as_owner
-from tests.fixtures.processes import Reunions, launch, monclub_env
+from tests.fixtures.processes import Reunions, launch
 from tests.fixtures.replicas import Pair, primary_and_standby
-from tests.fixtures.services import Service
+from tests.fixtures.services import shard_and_accueil
 from tests.fixtures.waiting import wait_for
 
 # Two PostgreSQL servers of their own, and MonClub programs started by hand.
@@ -102,15 +101,7 @@ def test_a_commit_whose_wait_for_the_standby_is_cancelled_is_an_unknown_outcome_
     with primary_and_standby() as pair:
         with connect(as_owner(pair.url()), autocommit=True) as conn:
             conn.execute(SELECTIVE)
-        reunions = launch(state_dir, pair.url(), shards=1)
-        accueil = Service(
-            "accueil",
-            reunions.config,
-            subprocess.Popen([sys.executable, "-m", "monclub.accueil"], env=monclub_env(state_dir, pair.url(), 1)),
-        )
-        try:
-            reunions.wait_ready()
-            wait_for(accueil.answering, 30, "the accueil to answer", interval=0.1)
+        with shard_and_accueil(state_dir, pair.url()) as (reunions, accueil):
             (membre,) = _membres(pair, 1)
             with reunions.client() as client:
                 client.creer("polar", "Soirée Polar", places=10)
@@ -128,9 +119,6 @@ def test_a_commit_whose_wait_for_the_standby_is_cancelled_is_an_unknown_outcome_
 
             created = _cancelled_then_resolved(pair, create)
             assert pair.standby.sql("SELECT id FROM membres WHERE nom = 'Marie'") == [(created["membre"]["id"],)]
-        finally:
-            accueil.stop()
-            reunions.stop()
 
 
 def _failover_under_a_held_receiver(pair: Pair, reunions: Reunions, synchronous: bool) -> tuple[Call, list[int]]:
@@ -162,26 +150,27 @@ def _failover_under_a_held_receiver(pair: Pair, reunions: Reunions, synchronous:
     return pending, [first, second]
 
 
-def test_asynchronous_replication_loses_an_acknowledged_registration_in_a_failover(state_dir):
-    with primary_and_standby(synchronous=False) as pair:
+@contextlib.contextmanager
+def _failover(state_dir, synchronous: bool) -> Iterator[tuple[Pair, Call, list[int]]]:
+    """A shard on a primary and its standby, through _failover_under_a_held_receiver: the pair,
+    the second call, and the membres."""
+    with primary_and_standby(synchronous=synchronous) as pair:
         reunions = launch(state_dir, pair.url(), shards=1)
         try:
             reunions.wait_ready()
-            pending, (first, second) = _failover_under_a_held_receiver(pair, reunions, synchronous=False)
-            assert pending.result() == {"statut": "inscrit"}, "acknowledged before the failover"
-            assert _registered(pair) == [first], "the acknowledged registration is gone from the new primary"
+            yield (pair, *_failover_under_a_held_receiver(pair, reunions, synchronous))
         finally:
             reunions.stop()
+
+
+def test_asynchronous_replication_loses_an_acknowledged_registration_in_a_failover(state_dir):
+    with _failover(state_dir, synchronous=False) as (pair, pending, (first, second)):
+        assert pending.result() == {"statut": "inscrit"}, "acknowledged before the failover"
+        assert _registered(pair) == [first], "the acknowledged registration is gone from the new primary"
 
 
 def test_synchronous_replication_never_acknowledges_what_a_failover_loses(state_dir):
-    with primary_and_standby(synchronous=True) as pair:
-        reunions = launch(state_dir, pair.url(), shards=1)
-        try:
-            reunions.wait_ready()
-            pending, (first, second) = _failover_under_a_held_receiver(pair, reunions, synchronous=True)
-            # Resolved on the new primary: nothing stored under its id, so the resend registers it.
-            assert pending.result() == {"statut": "inscrit"}
-            assert _registered(pair) == [first, second], "every acknowledged registration, once"
-        finally:
-            reunions.stop()
+    with _failover(state_dir, synchronous=True) as (pair, pending, (first, second)):
+        # Resolved on the new primary: nothing stored under its id, so the resend registers it.
+        assert pending.result() == {"statut": "inscrit"}
+        assert _registered(pair) == [first, second], "every acknowledged registration, once"
