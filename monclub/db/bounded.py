@@ -19,6 +19,8 @@ import time
 
 import psycopg
 
+from monclub.db import hosts
+
 ANSWER_TIMEOUT = 10.0  # s; MonClub's queries take milliseconds. A migration waits unbounded (None).
 _silent_since: dict[tuple[str, int], float] = {}  # server -> when a session of this process found it silent or lost
 
@@ -44,7 +46,7 @@ class Connection(psycopg.Connection):
             return super().wait(gen, interval, self.answer_timeout if timeout is None else timeout)
         except psycopg.errors._WaitTimeout:  # psycopg's own timeout of a wait (an OperationalError)
             if timeout is None:
-                _silent_since[_server(self)] = time.monotonic()
+                _mark(self)
             raise
         except psycopg.OperationalError as error:
             lost(self, error)
@@ -57,6 +59,14 @@ def opened(conn: Connection, answer_timeout: float | None) -> Connection:
     return conn
 
 
+def _mark(conn: psycopg.Connection) -> None:
+    """`conn`'s server found silent now: the process's older sessions on it fail at once, and new
+    sessions try it last (monclub.db.hosts)."""
+    host, port = _server(conn)
+    _silent_since[(host, port)] = time.monotonic()
+    hosts.silent((host, str(port)))
+
+
 def _server(conn: psycopg.Connection) -> tuple[str, int]:
     return conn.info.host, conn.info.port
 
@@ -65,7 +75,7 @@ def lost(conn: psycopg.Connection, error: psycopg.OperationalError) -> None:
     """Mark `conn`'s server silent when `error` is its connection lost (no SQLSTATE: not the
     server's own word, such as a shutdown's 57P01)."""
     if error.sqlstate is None and not isinstance(error, Silent):
-        _silent_since[_server(conn)] = time.monotonic()
+        _mark(conn)
 
 
 def answering(conn: psycopg.Connection) -> None:
@@ -92,5 +102,5 @@ def ready(conn: psycopg.Connection, until: float | None, write: bool = False) ->
     left = None if until is None else max(0.0, until - time.monotonic())
     readable, writable, _ = select.select([sock], [sock] if write else [], [], left)
     if not readable and not writable:
-        _silent_since[_server(conn)] = time.monotonic()
+        _mark(conn)
         raise Silent(f"no answer from the server within {getattr(conn, 'answer_timeout', None)}s")
