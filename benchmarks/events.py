@@ -18,8 +18,13 @@ are inserted with SQL, and --backlog `membre_inscrit` events are appended with a
 transactions of --batch records. Once Notifications (which follows them live) has caught up, so
 that it does not compete for the CPUs, Paiements is started again and timed until its position is
 the latest seq; its payment count must have grown by exactly --backlog.
+
+CPU per event of each program (benchmarks/cpu.py) in three windows: the paced registrations until
+both listeners are done (at --rate, so each process's idle work is in it), the appends until
+Notifications is done (relay, bus, a live listener), Paiements' catch-up from its start.
 """
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -28,6 +33,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from benchmarks import cpu
 from benchmarks.harness import add_membres, percentile_ms, print_tails, wait_until
 from benchmarks.shards import SHARDS
 from monclub import config as configuration
@@ -81,6 +87,17 @@ def stop_tree(env: dict) -> None:
         if pid is not None and alive(pid):
             os.kill(pid, signal.SIGTERM)
             wait_until(lambda: not alive(pid), 90, f"supervisord (pid {pid}) to exit", 0.2)
+
+
+def tree_roots(config: configuration.Config) -> cpu.Roots:
+    """supervisord and its running programs, each its own process kind by its name; the Réunions
+    supervisor's children are the shards."""
+    with rpc(config) as proxy:
+        roots = {proxy.supervisor.getPID(): ("supervisord", "supervisord")}
+        for info in proxy.supervisor.getAllProcessInfo():
+            if info["pid"]:
+                roots[info["pid"]] = (info["name"], cpu.SHARDS if info["name"] == cpu.SUPERVISOR else info["name"])
+    return roots
 
 
 def alive(pid: int) -> bool:
@@ -172,11 +189,16 @@ def effect_latencies(conninfo: str, seance: str) -> list[float]:
     return [row[0] for row in rows]
 
 
-def steady_latency(config, conninfo: str, rate: float, ops: int) -> dict:
+def steady_latency(config, conninfo: str, rate: float, ops: int, meter: cpu.Meter) -> dict:
+    """`cpu`: per event (one per registration), from the first request until both listeners have
+    applied the last one."""
     seance = create_paid_seance(conninfo, ops, "latency")
     membres = add_membres(conninfo, ops)
+    before = meter()
     sent = paced_registrations(config, seance, membres, rate)
     seq, waited = wait_caught_up(conninfo, PAIEMENTS)
+    wait_caught_up(conninfo, "notifications")
+    spent = cpu.spent(before, meter())
     latencies = effect_latencies(conninfo, seance)
     return {
         "rate": rate,
@@ -189,6 +211,7 @@ def steady_latency(config, conninfo: str, rate: float, ops: int) -> dict:
         "p50_ms": percentile_ms(latencies, 50),
         "p99_ms": percentile_ms(latencies, 99),
         "max_ms": round(latencies[-1] * 1000, 2) if latencies else None,
+        "cpu": cpu.per_event(spent, sent["committed"], sent["per_second"]),
     }
 
 
@@ -221,18 +244,24 @@ def first_payment_at(conninfo: str, seance: str) -> float:
         ).fetchone()[0]
 
 
-def catch_up(config, conninfo: str, backlog: int, batch: int) -> dict:
+def catch_up(config, conninfo: str, backlog: int, batch: int, meter: cpu.Meter) -> dict:
+    """`cpu`: per event of the backlog, from Paiements' start (its start included) to caught up;
+    `cpu_burst`: per event too, from the first append until Notifications has applied the last one
+    (the relay, the bus and a live listener at the rate of the appends)."""
     with rpc(config) as proxy:
         proxy.supervisor.stopProcess(PAIEMENTS)
     before = paiements_count(conninfo)
     membres = add_membres(conninfo, backlog)
     seance = create_paid_seance(conninfo, backlog, "backlog")
+    appending = meter()
     appended = append_backlog(conninfo, seance, membres, batch)
     _, notifications_lag = wait_caught_up(conninfo, "notifications")
-    started_at = time.time()
+    started_at, sampled = time.time(), meter()
     with rpc(config) as proxy:
         proxy.supervisor.startProcess(PAIEMENTS)
     seq, seconds = wait_caught_up(conninfo, PAIEMENTS)
+    spent = cpu.spent(sampled, meter())
+    burst = cpu.per_event(cpu.spent(appending, sampled), backlog, backlog / (appended + notifications_lag))
     added = paiements_count(conninfo) - before
     startup = first_payment_at(conninfo, seance) - started_at
     return {
@@ -248,6 +277,8 @@ def catch_up(config, conninfo: str, backlog: int, batch: int) -> dict:
         "per_second_after_start": round(backlog / (seconds - startup), 1) if seconds > startup else None,
         "payments_added": added,
         "verified": added == backlog,
+        "cpu": cpu.per_event(spent, backlog, backlog / seconds),
+        "cpu_burst": burst,
     }
 
 
@@ -262,10 +293,11 @@ def measure(options, base: Path, home: Path, cluster: Cluster) -> dict:
         print("events: starting the tree (monclub start)...", flush=True)
         monclub(env, "start")
         config = configuration.load(env)
-        print(f"events: latency, {options.events_ops} registrations at {options.rate:g}/s...", flush=True)
-        latency = steady_latency(config, conninfo, options.rate, options.events_ops)
-        print(f"events: catch-up, {options.backlog:,} events while Paiements is stopped...", flush=True)
-        backlog = catch_up(config, conninfo, options.backlog, options.batch)
+        with contextlib.closing(cpu.Meter(cluster, lambda: tree_roots(config))) as meter:
+            print(f"events: latency, {options.events_ops} registrations at {options.rate:g}/s...", flush=True)
+            latency = steady_latency(config, conninfo, options.rate, options.events_ops, meter)
+            print(f"events: catch-up, {options.backlog:,} events while Paiements is stopped...", flush=True)
+            backlog = catch_up(config, conninfo, options.backlog, options.batch, meter)
         return {"latency": latency, "catch_up": backlog, "verified": latency["verified"] and backlog["verified"]}
     except BaseException:
         print_tails([*sorted((home / "log").glob("*.log")), base / "pg" / "server.log"])
@@ -307,6 +339,9 @@ def report(events: dict) -> None:
         "  included; to 1st batch s: from startProcess to the start of its first transaction; notif lag s:\n"
         "  from the last append until Notifications (following live) had caught up, awaited before the start."
     )
+    for name, found in ((f"paced at {lat['rate']:g}/s", lat["cpu"]), ("backlog appended", cat["cpu_burst"])):
+        print(f"  CPU µs per event, {name}: {cpu.event_line(found)}")
+    print(f"  CPU µs per event, catch-up of Paiements: {cpu.event_line(cat['cpu'])}")
     for name, phase in (("latency", lat), ("catch-up", cat)):
         if not phase["verified"]:
             print(f"\nVERIFICATION FAILED ({name}): payments do not match the registrations", file=sys.stderr)

@@ -25,12 +25,13 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import psycopg
 import zmq
 
-from benchmarks import statements
+from benchmarks import cpu, statements
 from benchmarks.dealer import Shards
 from benchmarks.harness import percentile_ms
 from benchmarks.rawhttp import HttpRegistrations, NoOp
@@ -178,7 +179,9 @@ def _generator(
     start: multiprocessing.Barrier,
     results: multiprocessing.Queue,
 ) -> None:
-    """One load-generator process: its clients as threads; puts their samples on `results`."""
+    """One load-generator process: its clients as threads; puts their samples on `results`, and
+    its own CPU time from the start to the last client's end (all its threads: it measures itself,
+    since it has exited when the phase's end is sampled)."""
     out = []
     ready, go, stop_at = threading.Barrier(len(slices) + 1), threading.Event(), [0.0]
     threads = [
@@ -191,17 +194,27 @@ def _generator(
         thread.start()
     ready.wait(timeout=60)
     start.wait(timeout=60)
+    began = time.process_time_ns()
     stop_at[0] = time.monotonic() + budget
     go.set()
     for thread in threads:
         thread.join(timeout=budget + REPLY_TIMEOUT + 10)
-    results.put(out)
+    results.put({"clients": out, "cpu_ns": time.process_time_ns() - began})
 
 
 def run_load(
-    target: Target, seances: list[str], membres: list[int], clients: int, generators: int, budget: float
+    target: Target,
+    seances: list[str],
+    membres: list[int],
+    clients: int,
+    generators: int,
+    budget: float,
+    meter: Callable[[], cpu.Snapshot] | None = None,
 ) -> dict:
-    """C clients over min(C, generators) processes; client i registers membres[i::C]."""
+    """C clients over min(C, generators) processes; client i registers membres[i::C]. With a
+    `meter`, sampled once every client has connected and again after the last one's end, the
+    result's `cpu` gives the CPU per committed registration of each process kind, the generator's
+    included (benchmarks/cpu.py)."""
     processes = min(clients, generators)
     context = multiprocessing.get_context("spawn")
     start, results = context.Barrier(processes + 1), context.Queue()
@@ -217,13 +230,20 @@ def run_load(
     try:
         start.wait(timeout=90)
         began = time.monotonic()
-        parts = [part for _ in workers for part in results.get(timeout=budget + REPLY_TIMEOUT + 60)]
+        before = meter() if meter else {}
+        done = [results.get(timeout=budget + REPLY_TIMEOUT + 60) for _ in workers]
+        after = meter() if meter else {}
     finally:
         for worker in workers:
             worker.join(timeout=10)
             if worker.is_alive():
                 worker.kill()
-    return summarize(parts, began, clients, processes, len(membres))
+    summary = summarize([part for one in done for part in one["clients"]], began, clients, processes, len(membres))
+    if meter:
+        spent = {**cpu.spent(before, after), cpu.GENERATOR: sum(one["cpu_ns"] for one in done)}
+        idle = (cpu.SUPERVISOR, cpu.SHARDS) if target.conninfo else ()  # a direct SQL client: shards idle
+        summary["cpu"] = cpu.figures(spent, summary["committed"], summary["per_second"], cpu.cores(), idle)
+    return summary
 
 
 def summarize(parts: list[dict], began: float, clients: int, processes: int, ops: int) -> dict:

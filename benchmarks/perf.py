@@ -27,8 +27,10 @@ for every contender), phases in this order:
             loaded idle séance (benchmarks/recovery.py).
 Then the targets of the performance issue, PASS or MISS; the result is appended as one JSON line to
 benchmarks/results.jsonl (new phases under new keys: `ceiling`, `breakdown`, and in each hot and
-spread row `classic_outbox`, `ratio_outbox`) and the hot phase drawn in --chart (needs matplotlib,
-the bench extra). A CHECKPOINT precedes every timed throughput run, for every contender.
+spread row `classic_outbox`, `ratio_outbox`; issue 28's `cpu` in each contender's run and in both
+parts of `events`: µs of CPU per command by process kind, the model ceiling, benchmarks/cpu.py)
+and the hot phase drawn in --chart (needs matplotlib, the bench extra). A CHECKPOINT precedes
+every timed throughput run, for every contender.
 """
 
 import argparse
@@ -40,7 +42,7 @@ from pathlib import Path
 
 import zmq
 
-from benchmarks import breakdown, ceiling, chart, events
+from benchmarks import breakdown, ceiling, chart, cpu, events
 from benchmarks.dealer import load_all
 from benchmarks.harness import (
     RESULTS,
@@ -162,9 +164,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def compare(config, conninfo: str, args, label: str, seance_count: int, membres: list[int]) -> list[dict]:
+def compare(
+    config, conninfo: str, args, label: str, seance_count: int, membres: list[int], meter: cpu.Meter
+) -> list[dict]:
     """For each C: MonClub on `seance_count` new séances, then the classic on as many others; fresh
-    séances for each C, so that no run inherits the registrations of the previous one."""
+    séances for each C, so that no run inherits the registrations of the previous one. Each run's
+    `cpu`: the CPU per registration of each process kind, and the model ceiling it gives."""
     contenders = {
         "monclub": Target("monclub", tuple(endpoints(config)), config.partitions),
         "classic": Target("classic", conninfo=conninfo),
@@ -194,6 +199,7 @@ def compare(config, conninfo: str, args, label: str, seance_count: int, membres:
                     clients,
                     args.generators,
                     args.seconds,
+                    meter,
                 )
         row["ratio"] = ratio(row["monclub"], row["classic"])
         row["ratio_outbox"] = ratio(row["monclub"], row["classic_outbox"])
@@ -228,10 +234,11 @@ def run(args, base: Path, home: Path, cluster) -> dict:
         config, reunions = start_reunions(base, home / "r", cluster)
         loads = {"hot", "spread", "ceiling"} & set(args.only)
         membres = add_membres(conninfo, args.ops * len(args.clients)) if loads else []
-        if "hot" in args.only:
-            result["hot"] = compare(config, conninfo, args, "hot", 1, membres)
-        if "spread" in args.only:
-            result["spread"] = compare(config, conninfo, args, "spread", args.spread, membres)
+        with contextlib.closing(cpu.Meter(cluster, lambda: {reunions.pid: (cpu.SUPERVISOR, cpu.SHARDS)})) as meter:
+            if "hot" in args.only:
+                result["hot"] = compare(config, conninfo, args, "hot", 1, membres, meter)
+            if "spread" in args.only:
+                result["spread"] = compare(config, conninfo, args, "spread", args.spread, membres, meter)
         if "ceiling" in args.only:
             result["ceiling"] = ceiling.measure(config, conninfo, args, membres)
             result["ceiling"]["shares"] = ceiling.shares(result)
@@ -270,6 +277,7 @@ def report_throughput(title: str, rows: list[dict]) -> None:
             f"{row['clients']:>7} |     {_cell(row['monclub'])}|     {_cell(row['classic'])}| {row['ratio'] or '-':>6} "
             f"|     {_cell(row['classic_outbox'])}| {row['ratio_outbox'] or '-':>6}"
         )
+    cpu.report(rows)
     for row in rows:
         for kind in ("monclub", "classic", "classic_outbox"):
             if row[kind]["errors"]:
@@ -330,15 +338,7 @@ def main(argv=None) -> int:
     record(result)
     report(result)
     if result["hot"] and args.chart:
-        m = result["machine"]
-        title = (
-            "One hot séance, MonClub against the classic transaction, without and with an outbox event"
-            f"{' (QUICK run)' if args.quick else ''}\n"
-            f"{result['date'][:10]}, {m['cpus']} CPUs, {m['postgresql'].split(' (')[0]}, "
-            f"fsync {m['postgresql_settings']['fsync']}, synchronous_commit "
-            f"{m['postgresql_settings']['synchronous_commit']}, {result['shards']} shards"
-        )
-        print(chart.draw(result["hot"], title, Path(args.chart)))
+        print(chart.draw(result, Path(args.chart)))
     print(f"\nappended to {RESULTS}")
     return 0 if not result["events"] or result["events"]["verified"] else 1
 

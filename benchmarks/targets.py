@@ -1,5 +1,7 @@
 """The performance issues' targets, checked against one run's result (pure functions): the
-second step's ratios (issue 15), and the first step's other targets, which must keep passing.
+third step's fixed one (issue 28: the shard's CPU per registration at hot 64 clients; its others
+are halves of the first figures it measures), the second step's ratios (issue 15), and the first
+step's other targets, which must keep passing.
 
 Each target is PASS, MISS, or "-" when its phase was not measured in this run. Recovery "no
 growth" reads: the median at the largest owned level is at most 1.5 times the median at the
@@ -42,6 +44,19 @@ def _ratio_target(result: dict, phase: str, clients: int, minimum: float) -> dic
     )
 
 
+def _shard_cpu_target(result: dict, clients: int, maximum: float) -> dict:
+    row = by_clients(result.get("hot"), clients)
+    found = (row or {}).get("monclub", {}).get("cpu")
+    value = found["us"].get("shards", 0.0) if found else None
+    return _target(
+        f"hot, {clients} clients: shard CPU per registration",
+        f"<= {maximum:g} us",
+        value,
+        f"{value} us",
+        value is not None and value <= maximum,
+    )
+
+
 def _recovery_targets(levels: list[dict] | None) -> list[dict]:
     levels = levels or []
     worst_median = max((lv["median_ms"] for lv in levels), default=None)
@@ -78,6 +93,7 @@ def evaluate(result: dict) -> list[dict]:
     kib = memory["kib_per_seance"] if memory else None
     classic_p50 = hot_1["classic"]["p50_ms"] if hot_1 else None
     return [
+        _shard_cpu_target(result, 64, 24),
         _ratio_target(result, "hot", 1, 1),
         _target(
             "hot, 1 client: MonClub p50 <= the classic's",

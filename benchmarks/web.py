@@ -44,15 +44,15 @@ P50_SLACK_MS = 1.0
 PAGE_P99_MS = 1000.0
 PAGE_DEADLINE_MS = 10_000
 SEEN = """() => {
+  // The séance's live part is replaced whole by each state its stream sends: watch the page.
   window.monclubSeen = {};
-  const list = document.getElementById("inscrits");
   new MutationObserver(() => {
     const now = performance.timeOrigin + performance.now();
-    for (const li of list.children) {
-      const membre = Number(li.textContent.split(" ")[1]);
+    for (const li of document.querySelectorAll("#inscrits li")) {
+      const membre = Number(li.dataset.membre);
       if (!(membre in window.monclubSeen)) window.monclubSeen[membre] = now;
     }
-  }).observe(list, { childList: true });
+  }).observe(document.body, { childList: true, subtree: true });
 }"""
 
 

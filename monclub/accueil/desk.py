@@ -1,8 +1,9 @@
 """The accueil's handler: each request decided alone, on one PostgreSQL session.
 
 A query reads one page of a listing. A mutation is exactly-once by request id, as on the shards:
-in one transaction, the stored reply of the id if there is one, else the change and its reply
-stored in `requests`; a refusal (`paiement_inconnu`, `paiement_clos`) is stored too. When the
+in one transaction, the stored reply of the id if there is one, else the change, its event in the
+outbox (`membre_cree`, `paiement_regle`: a member's history is whole) and its reply stored in
+`requests`; a refusal (`paiement_inconnu`, `paiement_clos`) is stored too, with no event. When the
 session dies before the COMMIT, nothing was committed (`unavailable`); when it dies during the
 COMMIT, or the server warns that the synchronous standby may not have it (monclub.db.syncrep), the
 outcome is looked up by id on a new one, and a stored reply is answered only once the standby has
@@ -10,6 +11,7 @@ it; while the database cannot say, the request gets no reply (the client resends
 on a shard.
 """
 
+import contextlib
 from collections.abc import Callable
 from types import SimpleNamespace
 
@@ -19,8 +21,9 @@ from psycopg import errors
 from monclub.accueil.ops import OPS
 from monclub.cluster import directory
 from monclub.contract import protocol
-from monclub.db import SESSION_LOST, reads, syncrep
+from monclub.db import SESSION_LOST, history, reads, syncrep
 from monclub.db.membres import creer_membre
+from monclub.db.outbox import Record, append_events, wake_relay
 from monclub.errors import MonclubError
 from monclub.events.paiements import regler
 from monclub.shards.service import NOTHING, Service
@@ -42,16 +45,21 @@ LISTINGS: dict[str, tuple[Callable[..., list[dict]], str]] = {
 }
 
 
-def _creer_membre(conn: psycopg.Connection, args: dict) -> dict:
+def _creer_membre(conn: psycopg.Connection, args: dict) -> tuple[dict, list[Record]]:
     membre = creer_membre(conn, args["nom"], args["email"])
-    return {"membre": {"id": membre, "nom": args["nom"], "email": args["email"]}}
+    return {"membre": {"id": membre, "nom": args["nom"], "email": args["email"]}}, [
+        ("membre_cree", f"membre/{membre}", {"membre": membre, "nom": args["nom"], "email": args["email"]})
+    ]
 
 
-def _regler_paiement(conn: psycopg.Connection, args: dict) -> dict:
-    return {"paiement": regler(conn, args["paiement"])}
+def _regler_paiement(conn: psycopg.Connection, args: dict) -> tuple[dict, list[Record]]:
+    paiement = regler(conn, args["paiement"])
+    event = {"paiement": paiement["id"], **{key: paiement[key] for key in ("seance", "membre", "montant")}}
+    return {"paiement": paiement}, [("paiement_regle", f"paiement/{paiement['id']}", event)]
 
 
-MUTATIONS: dict[str, Callable[[psycopg.Connection, dict], dict]] = {
+# Each mutation: its reply's result and its events, in the caller's transaction.
+MUTATIONS: dict[str, Callable[[psycopg.Connection, dict], tuple[dict, list[Record]]]] = {
     "creer_membre": _creer_membre,
     "regler_paiement": _regler_paiement,
 }
@@ -68,6 +76,16 @@ def page(conn: psycopg.Connection, op: str, args: dict) -> dict:
     return {op: rows, "suivant": rows[-1][key] if more else None}
 
 
+def history_page(conn: psycopg.Connection, aggregate: str, apres: int | None, limite: int) -> dict:
+    """One page of a history (`aggregate` is `membre/N` for the events naming a member), and
+    `suivant`, the position the next page starts after (None after the last one)."""
+    kind, _, key = aggregate.partition("/")
+    membre = int(key) if kind == "membre" else None
+    rows = history.page(conn, None if membre else aggregate, membre, apres, limite + 1)
+    more = len(rows) > limite
+    return {"history": rows[:limite], "suivant": history.cursor(rows[limite - 1]) if more else None}
+
+
 def _stored_reply(request: protocol.Request, row: tuple) -> dict:
     reply, fingerprint = row
     return stored_reply(request, bytes(reply), None if fingerprint is None else bytes(fingerprint))
@@ -77,8 +95,8 @@ class Accueil(Service):
     name = NAME
     domain = SimpleNamespace(ops=OPS)
 
-    def __init__(self, conninfo: str):
-        super().__init__(conninfo)
+    def __init__(self, conninfo: str, node: str | None = None):
+        super().__init__(conninfo, node)
         self.unresolved: set[str] = set()
         self.committing = False  # the transaction of `_apply_once` reached its COMMIT
 
@@ -87,6 +105,8 @@ class Accueil(Service):
             return self._mutate(request)
         if request.op == "directory":
             return protocol.ok(request.id, directory.describe(self.session(), request.args["branch"]))
+        if request.op == "history":
+            return protocol.ok(request.id, history_page(self.session(), **request.args))
         return protocol.ok(request.id, page(self.session(), request.op, request.args))
 
     def unreachable(self, request: protocol.Request) -> dict | None:
@@ -112,6 +132,9 @@ class Accueil(Service):
                 return self._resolve(request)  # stored meanwhile by another session
             raise
         self.unresolved.discard(request.id)
+        if reply["ok"]:
+            with contextlib.suppress(psycopg.Error):  # the relay polls anyway: a lost wake-up costs latency
+                wake_relay(conn)
         return reply
 
     def _apply_once(self, conn: psycopg.Connection, request: protocol.Request) -> dict:
@@ -126,7 +149,9 @@ class Accueil(Service):
                 conn.execute(syncrep.BARRIER)  # answered once the standby has it (a resend after a restart)
                 return _stored_reply(request, stored)
             try:
-                reply = protocol.ok(request.id, MUTATIONS[request.op](conn, request.args))
+                result, records = MUTATIONS[request.op](conn, request.args)
+                append_events(conn, records, node=self.node, request_id=request.id)
+                reply = protocol.ok(request.id, result)
             except MonclubError as refusal:
                 reply = protocol.error(request.id, refusal.code, refusal.message)
             conn.execute(_STORE, (request.id, NAME, wire.encode(reply), empreinte(request)))

@@ -5,24 +5,12 @@ Every field is required, as on the shards; a field that may be absent takes nil.
 read page by page: `apres` is nil for the first page, then the `suivant` of the page before.
 """
 
-import functools
-
 from monclub.contract import protocol
-from monclub.contract.protocol import Check, Field, email, membre_id, nom, row_id, seance_id
+from monclub.contract.protocol import Check, Field, aggregate, email, membre_id, nil_or, nom, row_id, seance_id
 from monclub.errors import InvalidField
 from monclub.registry import BRANCH_NAMES
 
 PAGE_MAX = 50
-
-
-def nil_or(check: Check) -> Check:
-    """`check`, or nil (with the check's signature: its type is the field's)."""
-
-    @functools.wraps(check)
-    def checked(name: str, value):
-        return None if value is None else check(name, value)
-
-    return checked
 
 
 def flag(name: str, value) -> bool:
@@ -78,4 +66,7 @@ OPS = protocol.ops(
     listing("prets", seance_id, en_retard=flag),
     listing("paiements", row_id, seance=nil_or(seance_id)),
     listing("notifications", row_id, membre=nil_or(membre_id)),
+    # The history of an aggregate, or the events naming a member, page by page: `apres` is the
+    # `suivant` of the page before, an opaque position (a snapshot shares its seq with an event).
+    protocol.query("history", {"aggregate": aggregate, **page(row_id)}, reply=("history", "suivant"), cli="history"),
 )

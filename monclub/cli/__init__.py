@@ -6,7 +6,8 @@ unavailable service, 2 for a configuration problem.
 
 import click
 
-from monclub.cli import club, daemon, database, declared, drill, events, keys, node, prets
+from monclub.cli import club, daemon, database, declared, drill, events, history, keys, node, prets
+from monclub.club.texts import TEXTS
 
 
 @click.group()
@@ -22,7 +23,8 @@ for command in (
     *prets.COMMANDS,
     *keys.COMMANDS,
     *node.COMMANDS,
+    *history.COMMANDS,
     *database.COMMANDS,
 ):
     main.add_command(command)
-declared.attach(main, {**club.TEXTS, **prets.TEXTS, **events.TEXTS})
+declared.attach(main, TEXTS)

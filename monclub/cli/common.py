@@ -9,8 +9,9 @@ import click
 import psycopg
 
 from monclub import config as configuration
+from monclub.club.texts import refusal_message
 from monclub.db import connect, read_only
-from monclub.errors import ConfigError, InvalidField, MonclubError
+from monclub.errors import ConfigError, MonclubError
 
 
 def fail(message: str, code: int, as_json: bool = False, error_code: str | None = None) -> NoReturn:
@@ -31,10 +32,8 @@ def handled(command):
         as_json = kwargs.get("as_json", False)
         try:
             return command(*args, **kwargs)
-        except InvalidField as error:
-            fail(f"{error.field}: {error.rule}", 1, as_json, error.code)
         except MonclubError as error:
-            fail(error.message, 1, as_json, error.code)
+            fail(refusal_message(error), 1, as_json, error.code)
         except ConfigError as error:
             fail(str(error), 2, as_json, "config")
         except (psycopg.IntegrityError, psycopg.DataError) as error:

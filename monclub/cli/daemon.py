@@ -13,11 +13,11 @@ from monclub import registry
 from monclub.cli.common import emit, fail, handled, json_option, load_config, on_database
 from monclub.cluster import drain
 from monclub.cluster import view as cluster_view
-from monclub.db import reads, servers
+from monclub.db import reads
 from monclub.errors import MonclubError
 from monclub.postgres import embedded as clusters_module
 from monclub.postgres.embedded import Cluster
-from monclub.tree import reload
+from monclub.tree import database, reload
 from monclub.tree import status as tree_status
 from monclub.tree import supervisord as tree
 from monclub.web import settings as web_settings
@@ -89,7 +89,7 @@ def render(state: dict) -> str:
             branch = "    " if last else "│   "
             lines.append(branch + ("└── " if j == len(children) - 1 else "├── ") + _line(child))
     if state.get("database"):
-        lines.append(servers.render(state["database"]))
+        lines += database.render(state["database"])
     lines += [f"remedy: {remedy}" for remedy in state.get("remedies", [])]
     return "\n".join(lines)
 

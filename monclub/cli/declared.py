@@ -18,55 +18,26 @@ its `directory` is the tree's).
 """
 
 import inspect
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 
 import click
 
-from monclub import registry
-from monclub.accueil.ops import OPS as ACCUEIL_OPS
 from monclub.cli.common import emit, handled, json_option, load_config
-from monclub.client.ids import slug
+from monclub.cli.quand import LocalDateTime
 from monclub.client.sync import Client
+from monclub.club.ops import Declared, answer_of, club_ops, kind, sent_fields
+from monclub.club.texts import Text, generic_text
 from monclub.contract import protocol
-from monclub.tree import status as tree_status
-
-Text = Callable[[dict, object], str]
-
-
-@dataclass(frozen=True)
-class Declared:
-    """One op as the CLI sees it: its service, its op table's declaration, and for a branch's op
-    the key field that routes it (None for the accueil)."""
-
-    service: str
-    op: protocol.Op
-    key: str | None
-
-    @property
-    def words(self) -> tuple[str, ...]:
-        """The command's words after `monclub`."""
-        if self.op.cli is not None:
-            return tuple(self.op.cli.split())
-        name = self.op.name.replace("_", "-")
-        return (name,) if self.key is None else (self.key, name)
-
-
-def club_ops(branches: Iterable | None = None) -> list[Declared]:
-    """Every op whose command the CLI makes: the club ops of each branch (the registry's, read when
-    the CLI starts), the accueil's commands."""
-    branches = registry.BRANCHES if branches is None else branches
-    found = [Declared(b.name, op, b.key) for b in branches for op in b.ops().club.values()]
-    return found + [Declared("accueil", op, None) for op in ACCUEIL_OPS.club.values() if not op.reads]
-
 
 TYPES = {int: click.INT, bool: click.BOOL, str: click.STRING}
+TYPED_OTHERWISE: dict[protocol.Check, click.ParamType] = {protocol.quand: LocalDateTime()}
+"""The checks whose values a person types otherwise than the wire takes them."""
 
 
-def kind(check: protocol.Check) -> type:
-    """A field's type: what its check returns (`int` for counts and row ids, `bool`, else `str`)."""
-    returned = inspect.signature(check).return_annotation
-    return returned if returned in TYPES else str
+def click_type(check: protocol.Check) -> click.ParamType:
+    """How the command reads a field: as its check's type, or as `TYPED_OTHERWISE` says (the
+    check itself, or the one a `nil_or` wraps)."""
+    return TYPED_OTHERWISE.get(inspect.unwrap(check)) or TYPES[kind(check)]
 
 
 def parameters(declared: Declared) -> list[click.Parameter]:
@@ -76,15 +47,15 @@ def parameters(declared: Declared) -> list[click.Parameter]:
     options: list[click.Parameter] = []
     for name, given in declared.op.fields.items():
         field = protocol.field(given)
-        click_type = TYPES[kind(field.check)]
+        read_as = click_type(field.check)
         if field.required and field.option is None:
             suffix = "_ID" if getattr(field.check, "__name__", "").endswith("_id") else ""
-            arguments.append(click.Argument([name], type=click_type, metavar=f"{name.upper()}{suffix}"))
+            arguments.append(click.Argument([name], type=read_as, metavar=f"{name.upper()}{suffix}"))
             continue
         plain = not field.required and not isinstance(field.default, (protocol.Setting, protocol.Slug))
         option = click.Option(
             [field.option or f"--{name.replace('_', '-')}", name],
-            type=click_type,
+            type=read_as,
             required=field.required,
             default=field.default if plain else None,
             show_default=plain and field.default is not None,
@@ -93,40 +64,6 @@ def parameters(declared: Declared) -> list[click.Parameter]:
         options.append(option)
     keyed = [option for option in options if option.name == declared.key]
     return arguments + [option for option in options if option.name != declared.key] + keyed
-
-
-def sent_fields(op: protocol.Op, given: dict, config) -> dict:
-    """The fields to send, in the declared order: what the user gave, and for what was left out its
-    default from the configuration or made from another field."""
-    sent = {}
-    for name, declared in op.fields.items():
-        field = protocol.field(declared)
-        sent[name] = given.get(name)
-        if sent[name] is None and isinstance(field.default, protocol.Slug):
-            sent[name] = slug(given[field.default.source])
-        elif sent[name] is None and not field.required:
-            sent[name] = field.sent_when_left_out(config)
-    return sent
-
-
-def answer_of(declared: Declared, sent: dict, result: dict, config) -> object:
-    """What the command shows of a reply: a reply of one map is that map; a branch's query adds
-    the owner of its aggregate."""
-    reply = declared.op.reply
-    if len(reply) == 1 and isinstance(result.get(reply[0]), dict):
-        return result[reply[0]]
-    if declared.key is not None and declared.op.reads:
-        return {**result, "owner": tree_status.owner(config, declared.service, sent[declared.key])}
-    return result
-
-
-def generic_text(sent: dict, answer: object) -> str:
-    """One `name: value` line per field of the answer (the owner as `seance voir` writes it)."""
-    if not isinstance(answer, dict):
-        return str(answer)
-    return "\n".join(
-        f"{name}: {tree_status.describe_owner(value) if name == 'owner' else value}" for name, value in answer.items()
-    )
 
 
 def send(declared: Declared, sent: dict, config) -> dict:

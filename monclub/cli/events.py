@@ -127,5 +127,3 @@ def verify(wait: float, as_json: bool):
 
 
 COMMANDS = (events, paiement, paiements, notifications, verify)
-TEXTS = {("accueil", "regler_paiement"): lambda sent, done: f"paiement {done['id']} paye ({montant(done['montant'])})"}
-"""The text of `paiement regler` (made from its declaration: monclub.cli.declared)."""

@@ -24,12 +24,6 @@ FENCE = "SELECT monclub_fence(%s, %s, %s)"
 FENCED = "MCF01"
 LEASE_SECONDS = 2.0
 
-_RECORD = """
-INSERT INTO epochs (branch, partition, epoch, owner, outbox_seq)
-SELECT %(branch)s, %(partition)s, %(epoch)s, %(owner)s || ' pid ' || %(pid)s || ' on ' || %(host)s, seq
-FROM outbox_sequence
-"""
-
 
 _LEASE = """
 SELECT owner, owner_pid, owner_host, extract(epoch FROM lease_until - now())::float8 FROM partitions
@@ -37,10 +31,22 @@ WHERE branch = %(branch)s AND partition = %(partition)s
 """
 _HOLDER = _LEASE + "FOR UPDATE"
 ROW_WAIT = "500ms"
+# The row (made if missing) and the take's wait for it, then the new epoch and its record: one
+# statement each, as the take's round trips are on a restarted shard's way to its first reply.
+_ROW = """
+WITH waiting AS (SELECT set_config('lock_timeout', %(wait)s, true))
+INSERT INTO partitions (branch, partition) SELECT %(branch)s, %(partition)s FROM waiting ON CONFLICT DO NOTHING
+"""
 _TAKE = """
-UPDATE partitions SET epoch = epoch + 1, owner = %(owner)s, owner_pid = %(pid)s, owner_host = %(host)s,
-    endpoint = %(endpoint)s, lease_until = now() + make_interval(secs => %(lease)s)
-WHERE branch = %(branch)s AND partition = %(partition)s
+WITH taken AS (
+    UPDATE partitions SET epoch = epoch + 1, owner = %(owner)s, owner_pid = %(pid)s, owner_host = %(host)s,
+        endpoint = %(endpoint)s, lease_until = now() + make_interval(secs => %(lease)s)
+    WHERE branch = %(branch)s AND partition = %(partition)s
+    RETURNING epoch
+)
+INSERT INTO epochs (branch, partition, epoch, owner, outbox_seq)
+SELECT %(branch)s, %(partition)s, taken.epoch, %(owner)s || ' pid ' || %(pid)s || ' on ' || %(host)s, seq
+FROM taken, outbox_sequence
 RETURNING epoch
 """
 _RENEW = """
@@ -111,14 +117,11 @@ def take(
         "host": node,
         "endpoint": endpoint,
         "lease": LEASE_SECONDS,
+        "wait": ROW_WAIT,
     }
     try:
         with conn.transaction():
-            conn.execute(
-                "INSERT INTO partitions (branch, partition) VALUES (%(branch)s, %(partition)s) ON CONFLICT DO NOTHING",
-                keys,
-            )
-            conn.execute("SELECT set_config('lock_timeout', %s, true)", (ROW_WAIT,))
+            conn.execute(_ROW, keys)
             return _bump(conn, keys, locked)
     except errors.LockNotAvailable:
         holder, pid, host, left = conn.execute(_LEASE, keys).fetchone() or (None, None, None, None)
@@ -133,9 +136,7 @@ def _bump(conn: psycopg.Connection, keys: dict, locked: bool) -> int:
     gone = pid is None or (host == keys["host"] and ((locked and pid == keys["pid"]) or not _alive(pid)))
     if left is not None and left > 0 and not gone:
         raise Held(f"{holder} (pid {pid}) on {host}", left)
-    epoch = scalar(conn, _TAKE, keys)
-    conn.execute(_RECORD, {**keys, "epoch": epoch})
-    return epoch
+    return scalar(conn, _TAKE, keys)
 
 
 def renew(conn: psycopg.Connection, branch: str, partition: int, epoch: int) -> None:

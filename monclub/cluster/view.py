@@ -56,13 +56,27 @@ def _listeners(conn: psycopg.Connection) -> dict[str, str]:
     return found
 
 
+def node_state(node: dict) -> str:
+    """`live`, `draining`, or `dead` (no heartbeat within the membership's timeout)."""
+    return "draining" if node["draining"] else "live" if node["live"] else "dead"
+
+
+def listeners_line(found: dict) -> str:
+    listeners = ", ".join(f"{name} on {node}" for name, node in found["listeners"].items())
+    return f"listeners: {listeners or 'none running'}"
+
+
+def moving_line(found: dict) -> str:
+    return f"moving now (no owner under a running lease): {', '.join(found['moving']) or 'none'}"
+
+
 def render(found: dict) -> str:
     if "error" in found:
         return f"cluster: {found['error']}"
     lines = [f"cluster: {len(found['nodes'])} nodes"]
     for node in found["nodes"]:
-        state = "draining" if node["draining"] else "live" if node["live"] else "dead"
-        lines.append(f"  {node['node']:<16} {state:<9} heartbeat {node['seen_ago']:.1f}s ago  owns {node['owns']}")
+        seen = f"heartbeat {node['seen_ago']:.1f}s ago"
+        lines.append(f"  {node['node']:<16} {node_state(node):<9} {seen}  owns {node['owns']}")
     for branch, owners in found["partitions"].items():
         lines.append(f"{branch} partitions:")
         lines += [
@@ -76,10 +90,9 @@ def render(found: dict) -> str:
         if relay
         else "relay: none has run yet"
     )
-    listeners = ", ".join(f"{name} on {node}" for name, node in found["listeners"].items())
-    lines.append(f"listeners: {listeners or 'none running'}")
+    lines.append(listeners_line(found))
     moves = found["moves"]
-    lines.append(f"moving now (no owner under a running lease): {', '.join(found['moving']) or 'none'}")
+    lines.append(moving_line(found))
     lines.append(f"moves in the last {MOVES_SECONDS:.0f}s: {len(moves)}")
     lines += [
         f"  {m['branch']}/{m['partition']} epoch {m['epoch']} to {m['owner']}, {m['seconds_ago']:.1f}s ago"

@@ -14,12 +14,13 @@ import re
 import socket
 import tomllib
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from pathlib import Path
 
 import psycopg.conninfo
 
 from monclub import registry
-from monclub.config import branches
+from monclub.config import branches, club
 from monclub.config.checks import http_urls, positive_float, positive_int
 from monclub.db import hosts
 from monclub.db.secrets import redact
@@ -49,6 +50,7 @@ class Config:
     postgres_settings: dict = field(default_factory=dict)
     events_retention: float = 86400.0
     requests_retention: float = 86400.0
+    history_keep: int = 0  # months of the archive kept before this one; 0: forever (monclub.events.archive)
     smtp_host: str | None = None
     smtp_from: str = "monclub@localhost"
     fault: str | None = None
@@ -66,6 +68,11 @@ class Config:
     node: str = field(default_factory=socket.gethostname)
     web: dict = field(default_factory=dict)
     branches: dict[str, dict] = field(default_factory=dict)
+    timezone: str | None = None  # [club] timezone, an IANA name; None: the machine's (monclub.config.club)
+
+    @property
+    def zone(self) -> tzinfo | None:
+        return club.zone(self.timezone)
 
     @property
     def loopback(self) -> bool:
@@ -308,6 +315,7 @@ def load(env=None) -> Config:
         postgres_settings=_postgres_settings(data.get("postgres", {})),
         events_retention=float(retention.get("events_seconds", 86400.0)),
         requests_retention=float(retention.get("requests_seconds", 86400.0)),
+        history_keep=positive_int(data.get("history", {}).get("keep", 0), "history.keep", minimum=0),
         smtp_host=_smtp_host(env.get("MONCLUB_SMTP_HOST") or notifications.get("smtp_host")),
         smtp_from=notifications.get("smtp_from", "monclub@localhost"),
         fault=_fault(env.get("MONCLUB_FAULT")),
@@ -318,6 +326,7 @@ def load(env=None) -> Config:
         hwm=positive_int(reunions.get("hwm", 1000), "reunions.hwm"),
         node=_node(env.get("MONCLUB_NODE") or cluster.get("node")),
         web=_web(data.get("web", {}), env),
+        timezone=club.timezone(data.get("club", {}).get("timezone")),
         branches={name: found for name, found in settings.items() if name not in branches.ATTRIBUTES},
         **{
             attribute: settings[name][key]

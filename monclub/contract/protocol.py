@@ -7,10 +7,12 @@ A request is a map {"v": 1, "id": request id, "op": name, ...fields}; a reply is
 {"v": 1, "id": request id, "ok": false, "error": {"code": ..., "message": ...}}.
 """
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
 
 from monclub.errors import InvalidField, InvalidRequest
 
@@ -26,6 +28,8 @@ MAX_EMAIL = 254
 MAX_JOURS = 365
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _EMAIL = re.compile(rf"[\x21-\x3f\x41-\x7e]{{1,64}}@{_LABEL}(?:\.{_LABEL})*")
+_RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:[Zz]|[+-]\d\d:\d\d)")
+QUAND_RULE = "must be an RFC 3339 date-time with its offset, like 2026-12-10T19:00:00+01:00"
 
 
 def seance_id(name: str, value) -> str:
@@ -95,15 +99,57 @@ def livre_id(name: str, value) -> str:
     return seance_id(name, value)
 
 
+def aggregate(name: str, value) -> str:
+    """Whose history: `seance/ID`, `livre/ID` (ids as `seance_id` checks them) or `membre/N` (a
+    member id)."""
+    kind, _, key = value.partition("/") if isinstance(value, str) else ("", "", "")
+    if kind in ("seance", "livre") and _ID.fullmatch(key):
+        return value
+    if kind == "membre" and key.isdigit() and not key.startswith("0") and int(key) <= MAX_ROW_ID:
+        return value
+    raise InvalidField(name, "must be seance/ID, livre/ID (1 to 64 characters of A-Z a-z 0-9 _ . : -) or membre/N")
+
+
 def jours(name: str, value) -> int:
     return _integer(name, value, 1, MAX_JOURS)
+
+
+def quand(name: str, value) -> str:
+    """When a séance takes place: an RFC 3339 date-time with its offset (`Z` for UTC; seconds
+    required, a fraction down to the microsecond as PostgreSQL's timestamptz keeps), answered in
+    the one form `instant` gives, so that two requests naming the same instant carry the same
+    value whatever offset each was written with."""
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+        raise InvalidField(name, QUAND_RULE)
+    try:
+        return instant(datetime.fromisoformat(value.upper().replace(" ", "T")))
+    except (ValueError, OverflowError):
+        raise InvalidField(name, QUAND_RULE) from None
+
+
+def instant(moment: datetime) -> str:
+    """An aware datetime in its one RFC 3339 form, in UTC: `2026-12-10T18:00:00Z` (the wire's,
+    the events', every JSON's; the text output shows it in the club's time zone)."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 Check = Callable[[str, object], object]
 
 
-@dataclass(frozen=True)
-class Request:
+def nil_or(check: Check) -> Check:
+    """`check`, or nil (with the check's signature: its type is the field's)."""
+
+    @functools.wraps(check)
+    def checked(name: str, value):
+        return None if value is None else check(name, value)
+
+    return checked
+
+
+class Request(NamedTuple):
+    """A request as its op table checked it: one per command, a named tuple (made at C speed; a
+    frozen dataclass sets each field through object.__setattr__)."""
+
     id: str
     op: str
     args: dict
@@ -168,7 +214,10 @@ class Op:
     wrong_owner, unavailable, internal_error: docs/protocol.md §5), the fields of its result, one
     line saying what it does (`doc`), and the words of its `monclub` command when they are not the
     default ones (`cli`; docs/architecture.md, "Adding an op"). The shard's parser, the clients'
-    routing, the CLI, the web's routes and metrics, and the test of docs/protocol.md read it."""
+    routing, the CLI, the web's routes and metrics, and the test of docs/protocol.md read it.
+    `omissible`: the fields a message may leave out, each meaning what its nil means; fields added
+    to an op after clients that do not send them (`creer`'s `quand`), every other field being
+    required on the wire."""
 
     name: str
     fields: dict[str, Check]
@@ -177,11 +226,12 @@ class Op:
     reply: tuple[str, ...] = ()
     doc: str = ""
     cli: str | None = None
+    omissible: tuple[str, ...] = ()
 
 
 def command(name: str, fields: dict[str, Check], refusals=(), reply=(), **about: Any) -> Op:
     """An op that changes something: recorded under its request id, refusals included. `about`:
-    its `doc` and `cli` (Op)."""
+    its `doc`, `cli` and `omissible` (Op)."""
     return Op(name, fields, False, tuple(refusals), tuple(reply), **about)
 
 
@@ -258,10 +308,14 @@ def parse_request(message: dict, table: Ops) -> Request:
     extra = set(message) - set(fields) - {"v", "id", "op"}
     if extra:
         raise InvalidRequest(f"op {op!r} takes no field {sorted(extra)[0]!r}")
-    missing = [name for name in fields if name not in message]
+    missing = [name for name in fields if name not in message and name not in declared.omissible]
     if missing:
         raise InvalidRequest(f"op {op!r} needs field {missing[0]!r}")
-    args = {name: check(name, message[name]) for name, check in fields.items()}
+    args = {name: check(name, message.get(name)) for name, check in fields.items()}
+    if declared.omissible:
+        # Left out or nil alike, and absent from the arguments: the request keeps the fingerprint
+        # it had before the field existed (a resend across an upgrade is still the same request).
+        args = {name: value for name, value in args.items() if value is not None or name not in declared.omissible}
     return Request(rid, op, args, not declared.reads)
 
 
@@ -271,8 +325,9 @@ def request(request_id: str, op: str, **fields) -> dict:
 
 def ok(request_id: str | None, result: dict, epoch: int | None = None) -> dict:
     """A success; `epoch`: the epoch at which the partition's owner decided it (docs/protocol.md §6)."""
-    reply = {"v": VERSION, "id": request_id, "ok": True, "result": result}
-    return reply if epoch is None else {**reply, "epoch": epoch}
+    if epoch is None:
+        return {"v": VERSION, "id": request_id, "ok": True, "result": result}
+    return {"v": VERSION, "id": request_id, "ok": True, "result": result, "epoch": epoch}
 
 
 def error(request_id: str | None, code: str, message: str, epoch: int | None = None, **details) -> dict:

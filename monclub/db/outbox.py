@@ -18,12 +18,15 @@ from monclub.db import scalar
 
 CHANNEL = "monclub_outbox"
 Writer = tuple[str, int, int] | None  # (branch, partition, epoch) of the shard that writes
+Record = tuple[str, str, dict]  # (type, aggregate, payload)
+# Records of one command: its records, its writer, the writer's node, the request id (None: a timer's)
+Part = tuple[list[Record], Writer, str | None, str | None]
 
 _APPEND = """
 WITH taken AS (UPDATE outbox_sequence SET seq = seq + %(count)s RETURNING seq)
-INSERT INTO events (seq, type, aggregate, payload, branch, partition, epoch)
+INSERT INTO events (seq, type, aggregate, payload, branch, partition, epoch, node, request_id)
 SELECT taken.seq - %(count)s + e.ord, e.record ->> 0, e.record ->> 1, e.record -> 2,
-       e.record ->> 3, (e.record ->> 4)::integer, (e.record ->> 5)::bigint
+       e.record ->> 3, (e.record ->> 4)::integer, (e.record ->> 5)::bigint, e.record ->> 6, e.record ->> 7
 FROM taken, jsonb_array_elements(%(records)s::text::jsonb) WITH ORDINALITY AS e(record, ord)
 """
 
@@ -39,6 +42,11 @@ def _shape(event_class: type) -> tuple[str, tuple[str, ...]]:
     return _SHAPES[event_class]
 
 
+def event_type(event_class: type) -> str:
+    """The outbox type of an event class: its name in snake_case (`MembreInscrit`: `membre_inscrit`)."""
+    return _shape(event_class)[0]
+
+
 def event_payload(event) -> tuple[str, dict]:
     """An event's outbox type and its fields (tuples as lists). Events are flat dataclasses, so
     their fields are read directly (dataclasses.asdict copies deeply, and cost more than the
@@ -48,24 +56,38 @@ def event_payload(event) -> tuple[str, dict]:
     return kind, {name: list(value) if isinstance(value, tuple) else value for name, value in values}
 
 
-def append_events(conn: psycopg.Connection, records: list[tuple[str, str, dict]], writer: Writer = None) -> None:
+def append_events(
+    conn: psycopg.Connection,
+    records: list[Record],
+    writer: Writer = None,
+    node: str | None = None,
+    request_id: str | None = None,
+) -> None:
     """Append (type, aggregate, payload) records inside the caller's transaction. The records
     travel as one JSON array: one C-speed encoding instead of one per payload. `writer` is the
     (branch, partition, epoch) of the shard that writes them, kept with each event so that the
-    audit can find any commit made under a stale epoch. The relay is woken after the commit
+    audit can find any commit made under a stale epoch; `node` and `request_id` say where and
+    why, for the history (none for a timer's event). The relay is woken after the commit
     (`wake_relay`), not in it."""
-    conn.execute(*append_statement(records, writer))
+    conn.execute(*append_statement(records, writer, node, request_id))
 
 
-def append_statement(records: list[tuple[str, str, dict]], writer: Writer = None) -> tuple[str, dict]:
+def append_statement(
+    records: list[Record], writer: Writer = None, node: str | None = None, request_id: str | None = None
+) -> tuple[str, dict]:
     """The statement that appends `records` (see append_events), for a caller's own pipeline."""
-    return append_parts([(records, writer)])
+    return append_parts([(records, writer, node, request_id)])
 
 
-def append_parts(parts: Sequence[tuple[list[tuple[str, str, dict]], Writer]]) -> tuple[str, dict]:
-    """One statement that appends the records of several writers (a transaction shared by several
-    partitions: monclub.shards.shared_commit), each record kept with its own writer."""
-    rows = [[*record, *(writer or (None, None, None))] for records, writer in parts for record in records]
+def append_parts(parts: Sequence[Part]) -> tuple[str, dict]:
+    """One statement that appends the records of several commands (of several partitions, in a
+    transaction they share: monclub.shards.shared_commit), each kept with its own writer, node and
+    request id."""
+    rows = [
+        [*record, *(writer or (None, None, None)), node, request_id]
+        for records, writer, node, request_id in parts
+        for record in records
+    ]
     return _APPEND, {"count": len(rows), "records": json.dumps(rows)}
 
 

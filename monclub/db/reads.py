@@ -7,6 +7,7 @@ the CLI prints and its --json shows.
 import psycopg
 from psycopg.rows import dict_row
 
+from monclub.contract.protocol import instant
 from monclub.db import scalar
 from monclub.db.outbox import latest_seq
 
@@ -22,15 +23,18 @@ def _page(apres, limite: int | None) -> dict:
 
 
 def seances(conn: psycopg.Connection, apres: str | None = None, limite: int | None = None) -> list[dict]:
-    """Every séance with its counters and whether it is cancelled, oldest first (after the séance
-    `apres` when given)."""
-    return _listing(
+    """Every séance with its counters, whether it is cancelled and when it takes place (`quand`,
+    in the wire's RFC 3339 form, or None), oldest first (after the séance `apres` when given): the
+    order of creation, a key a séance keeps, to read them page by page (`monclub seance liste`
+    orders them by date itself)."""
+    rows = _listing(
         conn,
-        "SELECT id, titre, places, inscrits, en_attente, tarif, annulee FROM seances"
+        "SELECT id, titre, places, inscrits, en_attente, tarif, annulee, quand FROM seances"
         " WHERE %(apres)s::text IS NULL OR (cree_le, id) > (SELECT cree_le, id FROM seances WHERE id = %(apres)s)"
         " ORDER BY cree_le, id LIMIT %(limite)s",
         _page(apres, limite),
     )
+    return [{**row, "quand": None if row["quand"] is None else instant(row["quand"])} for row in rows]
 
 
 def membres(conn: psycopg.Connection, apres: int | None = None, limite: int | None = None) -> list[dict]:

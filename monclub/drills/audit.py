@@ -2,11 +2,13 @@
 
 Each check is one query that returns the rows violating a rule; an empty list means all is well.
 The payment and notification checks are only meaningful once the listeners have caught up
-(`monclub.db.reads.caught_up`).
+(`monclub.db.reads.caught_up`). Every séance and copy is also replayed from its archived events
+and compared with its rows (monclub.drills.replay_audit).
 """
 
 import psycopg
 
+from monclub.drills import replay_audit
 from monclub.events.notifications import MESSAGES
 
 CHECKS = {
@@ -38,6 +40,11 @@ CHECKS = {
         WHERE l.emprunteur IS DISTINCT FROM p.membre_id""",
     "reminders of a loan missing or out of order": """
         SELECT pret_id, count(*), max(numero) FROM relances GROUP BY pret_id HAVING max(numero) + 1 <> count(*)""",
+    "event missing from the archive (seq, aggregate)": """
+        SELECT e.seq, e.aggregate FROM events e WHERE e.seq <= (SELECT seq FROM history_position)
+          AND NOT EXISTS (SELECT FROM history h WHERE h.aggregate = e.aggregate AND h.seq = e.seq)""",
+    "event archived twice (seq, times)": """
+        SELECT seq, count(*) FROM history WHERE type <> 'snapshot' GROUP BY seq HAVING count(*) > 1""",
     "listener behind the outbox": """
         SELECT listener, seq, (SELECT seq FROM outbox_sequence) FROM listener_positions
         WHERE seq <> (SELECT seq FROM outbox_sequence)""",
@@ -76,4 +83,4 @@ def violations(conn: psycopg.Connection) -> list[str]:
     for rule, query in {**CHECKS, **PAYMENT_CHECKS}.items():
         for row in conn.execute(query, {"types": list(MESSAGES)}).fetchall():
             found.append(f"{rule}: {', '.join(map(str, row))}")
-    return found
+    return found + replay_audit.violations(conn)

@@ -3,8 +3,9 @@
 It reads `seq > last published` in order (the outbox makes that gapless and commit-ordered, so
 nothing that commits late is skipped), wakes on NOTIFY, and while idle publishes a heartbeat with
 the latest sequence so that a listener that missed the last events notices. It starts from the
-latest event: listeners catch up on the past from PostgreSQL themselves. It also prunes what
-every listener has consumed, past the retention windows.
+latest event: listeners catch up on the past from PostgreSQL themselves. It archives what it
+publishes (monclub.events.archive), and prunes what every listener and the archive have consumed,
+past the retention windows.
 
 Exactly one relay runs in a cluster: it holds the lease of the `relay` row of the partitions
 table (monclub.cluster.ownership, as a shard holds a partition), renews it with each heartbeat and
@@ -23,6 +24,7 @@ from monclub import config as configuration
 from monclub.cluster import ownership
 from monclub.db import connect
 from monclub.db.outbox import CHANNEL, latest_seq, read_events
+from monclub.events import archive
 from monclub.events.bus import HWM, TOPIC_EVENT, TOPIC_HEARTBEAT, endpoints
 from monclub.events.retention import prune
 from monclub.supervision.program import Stop, run
@@ -42,6 +44,7 @@ class Relay:
         self.config = config
         self.publisher = publisher
         self.last: int | None = None
+        self.archived: int | None = None  # the archive's position, as this relay last moved it
         self.heartbeat_at = 0.0
         self.renewed_at = time.monotonic()
         self.pruned_at = time.monotonic()
@@ -50,19 +53,26 @@ class Relay:
         """Publish while this relay holds the lease at `epoch` (FencedOut once it lost it); the
         lease is renewed on time whether events flow or not."""
         conn.execute(f"LISTEN {CHANNEL}")
+        fence = (RELAY, 0, epoch)
+        archive.maintain(conn, fence, self.config.history_keep)
+        maintained_at = time.monotonic()
         while not stop.requested:
             if time.monotonic() - self.renewed_at >= RENEW_SECONDS:
                 ownership.renew(conn, RELAY, 0, epoch)
                 self.renewed_at = time.monotonic()
-            if self.publish_new(conn):
+            published = self.publish_new(conn)
+            if self.archive_published(conn, fence) or published:
                 continue
             now = time.monotonic()
             if now - self.heartbeat_at >= HEARTBEAT_SECONDS:
                 self.publisher.send_multipart([TOPIC_HEARTBEAT, wire.encode({"seq": latest_seq(conn)})])
                 self.heartbeat_at = now
             if now - self.pruned_at >= PRUNE_SECONDS:
-                prune(conn, self.config, (RELAY, 0, epoch))
+                prune(conn, self.config, fence)
                 self.pruned_at = now
+            if now - maintained_at >= archive.MAINTAIN_SECONDS:
+                archive.maintain(conn, fence, self.config.history_keep)
+                maintained_at = now
             for _ in conn.notifies(timeout=WAKE_SECONDS, stop_after=1):
                 pass
 
@@ -77,6 +87,14 @@ class Relay:
         if events:
             self.heartbeat_at = time.monotonic()
         return bool(events)
+
+    def archive_published(self, conn: psycopg.Connection, fence: tuple[str, int, int]) -> bool:
+        """Archive the events published so far (at start, from the archive's own position); True
+        when some were copied. No query while the archive is known to be level with the bus."""
+        if self.archived is not None and self.last is not None and self.archived >= self.last:
+            return False
+        self.archived, copied = archive.archive(conn, fence)
+        return copied > 0
 
 
 def main(config: configuration.Config) -> int:
@@ -99,8 +117,9 @@ def main(config: configuration.Config) -> int:
             time.sleep(STANDBY_SECONDS)
         except ownership.FencedOut as error:
             log.warning("%s; standing by", error)
-            relay.last = None
+            relay.last = relay.archived = None
         except psycopg.Error as error:
+            relay.archived = None
             log.warning("database error (%s); retrying", str(error).strip().splitlines()[0])
             time.sleep(0.5)
     publisher.close(linger=0)

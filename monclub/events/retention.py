@@ -1,6 +1,7 @@
 """Retention: the outbox and the stored replies of request ids do not grow forever.
 
-- An event is deleted once every listener has consumed it AND it is older than
+- An event is deleted once every listener has consumed it, the relay has archived it
+  (monclub.events.archive: nothing leaves the outbox unarchived) AND it is older than
   `events_seconds` (default one day: the window of `monclub events tail --from`). Deletion goes
   by sequence number, oldest first, so the outbox never has holes.
 - A request id's stored reply is deleted when older than `requests_seconds` (default one day,
@@ -21,6 +22,7 @@ _MAX_BATCHES = 100
 _EVENTS = """
 DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq <= least(
     (SELECT coalesce(min(seq), 0) FROM listener_positions),
+    (SELECT seq FROM history_position),
     (SELECT coalesce(max(seq), 0) FROM events WHERE at < now() - make_interval(secs => %s)))
   ORDER BY seq LIMIT %s)"""
 _REQUESTS = """

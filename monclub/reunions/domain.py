@@ -22,7 +22,9 @@ class Seances:
         if request.op == "creer":
             if seance is not None:
                 raise Refus(f"seance {args['seance']} already exists", "seance_existe")
-            return core.creer(args["seance"], args["titre"], args["places"], args["attente"], args["tarif"])
+            return core.creer(
+                args["seance"], args["titre"], args["places"], args["attente"], args["tarif"], args.get("quand")
+            )
         current = _existing(seance, args["seance"])
         if request.op == "inscrire":
             return core.inscrire(current, args["membre"])
@@ -30,6 +32,8 @@ class Seances:
             return core.desinscrire(current, args["membre"])
         if request.op == "annuler":
             return core.annuler(current)
+        if request.op == "deplacer":
+            return core.deplacer(current, args["quand"])
         return core.changer_places(current, args["places"])
 
     def apply(self, before: core.Seance | None, events: list) -> core.Seance:
@@ -48,6 +52,9 @@ class Seances:
             return {"statut": "desinscrit", "promu": promus[0] if promus else None}
         if op == "annuler":
             return {"statut": "annulee", "inscrits": list(events[0].inscrits), "attente": list(events[0].attente)}
+        if op == "deplacer":
+            avant = events[0].avant if events else after.quand
+            return {"statut": "deplacee" if events else "inchangee", "avant": avant, "quand": after.quand}
         return {"places": after.places, "promus": promus}
 
     def query(self, op: str, seance: core.Seance | None, seance_id: str) -> dict:

@@ -10,13 +10,15 @@ from monclub.contract.protocol import (
     command,
     count,
     membre_id,
+    nil_or,
+    quand,
     query,
     seance_id,
     shard_ops,
     titre,
 )
 
-ETAT = ("id", "titre", "places", "attente_max", "tarif", "inscrits", "attente", "places_restantes", "annulee")
+ETAT = ("id", "titre", "places", "attente_max", "tarif", "inscrits", "attente", "places_restantes", "annulee", "quand")
 INCONNUE = ("seance_inconnue",)
 OUVERTE = (*INCONNUE, "seance_annulee")
 SEANCE: dict[str, Check] = {"seance": seance_id}
@@ -33,10 +35,12 @@ OPS = shard_ops(
             "places": Field(count, option="--places"),
             "attente": Field(count, "Size of the waiting list.", 0),
             "tarif": Field(cents, "Price in cents.", 0),
+            "quand": Field(nil_or(quand), "When: 2026-12-10T19:00, in the club's time zone.", None),
         },
         refusals=("seance_existe",),
         reply=("seance",),
         doc="Create a séance.",
+        omissible=("quand",),
     ),
     command(
         "inscrire",
@@ -68,6 +72,13 @@ OPS = shard_ops(
         refusals=OUVERTE,
         reply=("statut", "inscrits", "attente"),
         doc="Cancel a séance: everyone is told, pending payments cancelled, paid ones marked to refund.",
+    ),
+    command(
+        "deplacer",
+        {**SEANCE, "quand": quand},
+        refusals=OUVERTE,
+        reply=("statut", "avant", "quand"),
+        doc="Move a séance to another date and time; its inscrits and attente are told.",
     ),
     query(
         "etat",

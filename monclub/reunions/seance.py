@@ -19,7 +19,9 @@ AUCUN: Map = Map()
 class Seance:
     """`inscrits` maps each registered membre to its rank (registration or promotion order): a
     persistent map, so that checking and adding a membre stay cheap however full the séance is,
-    while every state remains immutable. `attente` is the FIFO waiting list."""
+    while every state remains immutable. `attente` is the FIFO waiting list. `quand`, when it
+    takes place, in the one form the field check gives (an RFC 3339 instant in UTC), so that equal
+    strings are equal instants; None for a séance without a date."""
 
     id: str
     titre: str
@@ -30,6 +32,7 @@ class Seance:
     attente: tuple[int, ...] = ()
     annulee: bool = False
     rangs: int = 0
+    quand: str | None = None
 
 
 def seance(
@@ -41,10 +44,11 @@ def seance(
     inscrits: tuple[int, ...] = (),
     attente: tuple[int, ...] = (),
     annulee: bool = False,
+    quand: str | None = None,
 ) -> Seance:
     """A séance from its stored rows, `inscrits` in rank order."""
     rangs = Map({membre: rang for rang, membre in enumerate(inscrits)}) if inscrits else AUCUN
-    return Seance(seance_id, titre, places, attente_max, tarif, rangs, tuple(attente), annulee, len(inscrits))
+    return Seance(seance_id, titre, places, attente_max, tarif, rangs, tuple(attente), annulee, len(inscrits), quand)
 
 
 def liste_inscrits(seance: Seance) -> tuple[int, ...]:
@@ -58,6 +62,7 @@ class SeanceCreee:
     places: int
     attente_max: int
     tarif: int
+    quand: str | None = None
 
 
 @dataclass(frozen=True)
@@ -99,8 +104,27 @@ class SeanceAnnulee:
     attente: tuple[int, ...]
 
 
+@dataclass(frozen=True)
+class SeanceDeplacee:
+    """`avant`: when it was to take place (None if it had no date); `inscrits` and `attente`, who
+    is to be told, as the cancellation names them."""
+
+    seance: str
+    avant: str | None
+    quand: str
+    inscrits: tuple[int, ...]
+    attente: tuple[int, ...]
+
+
 Event = (
-    SeanceCreee | MembreInscrit | MembreMisEnAttente | MembreDesinscrit | MembrePromu | PlacesChangees | SeanceAnnulee
+    SeanceCreee
+    | MembreInscrit
+    | MembreMisEnAttente
+    | MembreDesinscrit
+    | MembrePromu
+    | PlacesChangees
+    | SeanceAnnulee
+    | SeanceDeplacee
 )
 
 
@@ -110,10 +134,12 @@ def _ouverte(seance: Seance) -> Seance:
     return seance
 
 
-def creer(seance_id: str, titre: str, places: int, attente_max: int, tarif: int) -> list[Event]:
+def creer(
+    seance_id: str, titre: str, places: int, attente_max: int, tarif: int, quand: str | None = None
+) -> list[Event]:
     if places < 0 or attente_max < 0 or tarif < 0:
         raise Refus("places, attente and tarif must be zero or more", "invalid_request")
-    return [SeanceCreee(seance_id, titre, places, attente_max, tarif)]
+    return [SeanceCreee(seance_id, titre, places, attente_max, tarif, quand)]
 
 
 def inscrire(seance: Seance, membre: int) -> list[Event]:
@@ -158,10 +184,21 @@ def annuler(seance: Seance) -> list[Event]:
     return [SeanceAnnulee(seance.id, liste_inscrits(seance), seance.attente)]
 
 
+def deplacer(seance: Seance, quand: str) -> list[Event]:
+    """Move the séance to `quand`; the event names everyone registered or waiting, to be told.
+    Moving it where it already is changes nothing and tells nobody: a success without event rather
+    than a refusal, since the séance is where it was asked to be (a resend with a new request id,
+    or two organisers making the same move, is not an error)."""
+    _ouverte(seance)
+    if quand == seance.quand:
+        return []
+    return [SeanceDeplacee(seance.id, seance.quand, quand, liste_inscrits(seance), seance.attente)]
+
+
 def appliquer(seance: Seance | None, event: Event) -> Seance:
     """Fold one event into the state (None before the séance exists)."""
     if isinstance(event, SeanceCreee):
-        return Seance(event.seance, event.titre, event.places, event.attente_max, event.tarif)
+        return Seance(event.seance, event.titre, event.places, event.attente_max, event.tarif, quand=event.quand)
     if seance is None:
         raise TypeError(f"{event!r} on a séance that does not exist")
     match event:
@@ -179,11 +216,17 @@ def appliquer(seance: Seance | None, event: Event) -> Seance:
             return replace(seance, places=event.places)
         case SeanceAnnulee():
             return replace(seance, annulee=True)
+        case SeanceDeplacee():
+            return replace(seance, quand=event.quand)
     raise TypeError(f"not a séance event: {event!r}")
 
 
 def _ajouter(seance: Seance, membre: int, attente: tuple[int, ...]) -> Seance:
-    return replace(seance, inscrits=seance.inscrits.set(membre, seance.rangs), rangs=seance.rangs + 1, attente=attente)
+    """Built field by field: every registration passes here, and dataclasses.replace, which reads
+    the fields' declarations at each call, cost four times as much."""
+    s = seance
+    inscrits = s.inscrits.set(membre, s.rangs)
+    return Seance(s.id, s.titre, s.places, s.attente_max, s.tarif, inscrits, attente, s.annulee, s.rangs + 1, s.quand)
 
 
 def _sans(attente: tuple[int, ...], membre: int) -> tuple[int, ...]:
@@ -213,4 +256,5 @@ def etat(seance: Seance) -> dict:
         "attente": list(seance.attente),
         "places_restantes": places_restantes(seance),
         "annulee": seance.annulee,
+        "quand": seance.quand,
     }

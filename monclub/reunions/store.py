@@ -2,6 +2,7 @@
 
 import json
 
+from monclub.contract.protocol import instant
 from monclub.reunions.seance import (
     MembreDesinscrit,
     MembreInscrit,
@@ -11,6 +12,7 @@ from monclub.reunions.seance import (
     Seance,
     SeanceAnnulee,
     SeanceCreee,
+    SeanceDeplacee,
     seance,
 )
 from monclub.shards.store import PostgresStore
@@ -20,8 +22,8 @@ def _sql(event) -> tuple[str, tuple]:
     match event:
         case SeanceCreee():
             return (
-                "INSERT INTO seances (id, titre, places, attente_max, tarif) VALUES (%s, %s, %s, %s, %s)",
-                (event.seance, event.titre, event.places, event.attente_max, event.tarif),
+                "INSERT INTO seances (id, titre, places, attente_max, tarif, quand) VALUES (%s, %s, %s, %s, %s, %s)",
+                (event.seance, event.titre, event.places, event.attente_max, event.tarif, event.quand),
             )
         case MembreDesinscrit():
             return "DELETE FROM inscriptions WHERE seance_id = %s AND membre_id = %s", (event.seance, event.membre)
@@ -35,6 +37,8 @@ def _sql(event) -> tuple[str, tuple]:
             return "UPDATE seances SET places = %s WHERE id = %s", (event.places, event.seance)
         case SeanceAnnulee():
             return "UPDATE seances SET annulee = true WHERE id = %s", (event.seance,)
+        case SeanceDeplacee():
+            return "UPDATE seances SET quand = %s WHERE id = %s", (event.quand, event.seance)
     raise TypeError(f"no SQL for {event!r}")
 
 
@@ -46,7 +50,7 @@ SELECT i.value ->> 0, (i.value ->> 1)::bigint, i.value ->> 2 FROM jsonb_array_el
 _NOUVELLES = (MembreInscrit, MembreMisEnAttente)
 _MEMBRES = "ARRAY(SELECT membre_id FROM inscriptions i WHERE i.seance_id = s.id AND i.statut = '{}' ORDER BY i.rang)"
 _CHARGER = f"""
-SELECT s.id, s.titre, s.places, s.attente_max, s.tarif, s.annulee,
+SELECT s.id, s.titre, s.places, s.attente_max, s.tarif, s.annulee, s.quand,
        {_MEMBRES.format("inscrit")}, {_MEMBRES.format("attente")}
 FROM seances s WHERE s.id = ANY(%s)
 """
@@ -78,7 +82,10 @@ class SeanceStore(PostgresStore):
     def load_all(self, seance_ids: list[str]) -> dict[str, Seance]:
         """The séances with their inscrits and attente in rank order, in one round trip."""
         rows = self.conn.execute(_CHARGER, (seance_ids,)).fetchall()
-        return {
-            seance_id: seance(seance_id, titre, places, attente_max, tarif, tuple(inscrits), tuple(attente), annulee)
-            for seance_id, titre, places, attente_max, tarif, annulee, inscrits, attente in rows
-        }
+        found = {}
+        for seance_id, titre, places, attente_max, tarif, annulee, quand, inscrits, attente in rows:
+            when = None if quand is None else instant(quand)
+            found[seance_id] = seance(
+                seance_id, titre, places, attente_max, tarif, tuple(inscrits), tuple(attente), annulee, when
+            )
+        return found

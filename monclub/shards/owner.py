@@ -126,11 +126,17 @@ class Owner:
             self.lease.lose(error)
             return protocol.error(request.id, "unavailable", "database error; retry shortly")
 
-    def tick(self) -> None:
+    def tick(self, kept: bool = False) -> None:
         """Take the partition if it is not owned yet, renew the lease a third of a lease before
-        it ends, and fire the timers due now."""
-        self.lease.keep()
+        it ends (unless `kept`: the host has just tried to take it), and fire the timers due now."""
+        if not kept:
+            self.lease.keep()
         self.timers.fire(self.clock())
+
+    def take(self) -> None:
+        """Try to take the partition, not owned now: the host runs several at once, on threads, so
+        this touches this owner's session alone (its memory is already dropped, `Lease.forget`)."""
+        self.lease.keep()
 
     @property
     def owning(self) -> bool:

@@ -27,8 +27,9 @@ class Service:
     name = ""
     domain = SimpleNamespace(ops=protocol.ops("service"))  # the loop parses requests with `domain.ops`
 
-    def __init__(self, conninfo: str):
+    def __init__(self, conninfo: str, node: str | None = None):
         self.conninfo = conninfo
+        self.node = node  # this node's name, kept with the events the service writes
         self.conn: psycopg.Connection | None = None
         self.handled = 0
 
@@ -80,4 +81,4 @@ class Service:
 def main(config: Config, service: type[Service]) -> int:
     """The program of `service`: its ROUTER at `config.service_endpoint`, until SIGTERM."""
     curve.check_server(config)
-    return serve(config.service_endpoint(service.name), service(config.conninfo()), config)
+    return serve(config.service_endpoint(service.name), service(config.conninfo(), config.node), config)

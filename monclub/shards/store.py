@@ -102,8 +102,11 @@ class Store(Protocol):
 class PostgresStore:
     branch = ""
 
-    def __init__(self, conn: psycopg.Connection, shard: str, index: int, epoch: int, fence: bool = True):
+    def __init__(
+        self, conn: psycopg.Connection, shard: str, index: int, epoch: int, fence: bool = True, node: str | None = None
+    ):
         self.conn = conn
+        self.node = node
         self.shard = shard
         self.index = index
         self.epoch = epoch
@@ -133,8 +136,9 @@ class PostgresStore:
             raise Unavailable(f"database unreachable: {str(error).strip().splitlines()[0]}") from None
         try:
             locked = ownership.lock(conn, cls.branch, index)
+            node = node or socket.gethostname()
             with syncrep.confirmed(conn):
-                epoch = ownership.take(conn, cls.branch, index, shard, node or socket.gethostname(), endpoint, locked)
+                epoch = ownership.take(conn, cls.branch, index, shard, node, endpoint, locked)
             if not locked:
                 ownership.end_lock_holder(conn, cls.branch, index)
         except ownership.Held as held:
@@ -143,7 +147,7 @@ class PostgresStore:
         except psycopg.Error as error:
             conn.close()
             raise Unavailable(f"database not ready: {str(error).strip().splitlines()[0]}") from None
-        return cls(conn, shard, index, epoch, fence)
+        return cls(conn, shard, index, epoch, fence, node)
 
     def renew(self) -> None:
         """Extend this session's lease on its partition; FencedOut if another owner took it."""
@@ -217,11 +221,13 @@ class PostgresStore:
         replies = [
             (store.epoch, [write for write in writes if write.request_id is not None]) for store, writes in parts
         ]
-        records = [([record for write in writes for record in write.records], store.writer) for store, writes in parts]
+        records = [
+            (write.records, store.writer, store.node, write.request_id) for store, writes in parts for write in writes
+        ]
         statements = [statement for store, writes in parts for statement in store._changes(writes)]
         if any(rows for _, rows in replies):
             statements.append(replies_statement(self.shard, replies))
-        if any(rows for rows, _ in records):
+        if any(part[0] for part in records):
             statements.append(append_parts(records))
         try:
             with syncrep.confirmed(self.conn):

@@ -1,5 +1,5 @@
 """What `monclub status` adds to the bare tree: each shard's load, each listener's lag, which
-database server is primary when the URL names several, and what to do about a part that is down;
+database server is primary, its standbys' lag and timeline, and what to do about a part that is down;
 and which process owns an aggregate (`seance voir`, `pret voir`)."""
 
 import psycopg
@@ -8,7 +8,8 @@ from monclub.client.sync import probe
 from monclub.cluster import directory
 from monclub.cluster.partition import partition_of
 from monclub.config import Config
-from monclub.db import connect, reads, servers
+from monclub.db import connect, reads
+from monclub.tree import database
 
 LISTENERS = ("paiements", "notifications")
 SETTLED_DOWN = ("fatal", "exited", "stopped")
@@ -44,10 +45,10 @@ def _lags(config: Config) -> dict[str, int]:
 
 def enrich(config: Config, state: dict) -> dict:
     """Add `loaded`/`unloaded`/`handled` to running shards, `lag` (events behind the outbox) to listeners,
-    `database` (each server of the URL and its role, when it names several), and `remedies`: one
-    line per part that is down, saying what to do."""
+    `database` (each server of the URL: its role, lag, timeline, what Patroni says: monclub.tree.database),
+    and `remedies`: one line per part that is down, saying what to do."""
     lags = _lags(config) if state["programs"] else {}
-    state["database"] = servers.roles(config.conninfo(), READ_TIMEOUT)
+    state["database"] = database.hosts(config, READ_TIMEOUT)
     for program in state["programs"]:
         if program["name"] in LISTENERS:
             program["lag"] = lags.get(program["name"])

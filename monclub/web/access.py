@@ -17,20 +17,30 @@ Clients that are not browsers send neither Origin nor Sec-Fetch-Site, and keep w
 """
 
 import functools
+import hashlib
 import hmac
+import re
+import secrets
 from collections.abc import Callable
 
 from starlette.datastructures import Headers
+from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from monclub.web.problems import body
 from monclub.web.settings import WebSettings
 
-COOKIE = "monclub_token"
+COOKIE = "monclub_session"
+CSRF_COOKIE = "monclub_csrf"
+CSRF_BYTES = 24
+_CSRF = re.compile(r"[A-Za-z0-9_-]{32}")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 FOREIGN_FETCH_SITES = frozenset({"cross-site", "same-site"})
 JSON = "application/json"
 OPEN_PATHS = ("/login", "/static/")
+MACHINE_PATHS = ("/api/", "/live/", "/metrics")
+"""Paths that programs and scripts read: a missing token is a 401 there, and a page or a form is
+sent to /login instead."""
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -39,7 +49,10 @@ SECURITY_HEADERS = [
     (b"content-security-policy", CSP.encode()),
     (b"x-frame-options", b"DENY"),
     (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
+    # same-origin, not no-referrer: under no-referrer Chromium sends `Origin: null` with a form's
+    # POST, which the cross-site check must refuse; same-origin keeps the page's own Origin and
+    # still tells no other site where its links were followed from.
+    (b"referrer-policy", b"same-origin"),
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"cross-origin-resource-policy", b"same-origin"),
 ]
@@ -54,17 +67,37 @@ def bearer(headers: Headers) -> str | None:
     return value.strip() if scheme.lower() == "bearer" else None
 
 
-def cookie_token(headers: Headers) -> str | None:
+def cookie(headers: Headers, wanted: str) -> str | None:
     for part in headers.get("cookie", "").split(";"):
         name, _, value = part.strip().partition("=")
-        if name == COOKIE:
+        if name == wanted:
             return value
     return None
 
 
+def session(token: str) -> str:
+    """The login cookie's value: derived from the token, never the token itself, so that a cookie
+    that leaks is no Authorization header (and changing the token logs every browser out)."""
+    return hmac.new(token.encode(), b"monclub web session", hashlib.sha256).hexdigest()
+
+
 def authorized(headers: Headers, settings: WebSettings) -> bool:
     """May this request read and send commands, on a server bound beyond loopback?"""
-    return same(bearer(headers), settings.token) or same(cookie_token(headers), settings.token)
+    if settings.token is None:
+        return False
+    return same(bearer(headers), settings.token) or same(cookie(headers, COOKIE), session(settings.token))
+
+
+def csrf_token(headers: Headers) -> str:
+    """The CSRF token of this browser (its cookie), or a new one. Every form of the
+    pages carries it in a hidden field and the POST must match the cookie (a double-submit
+    token): another site's page can neither read this cookie nor, SameSite=Strict, send it."""
+    found = cookie(headers, CSRF_COOKIE)
+    return found if found and _CSRF.fullmatch(found) else secrets.token_urlsafe(CSRF_BYTES)
+
+
+def csrf_matches(headers: Headers, given: str | None) -> bool:
+    return same(given, cookie(headers, CSRF_COOKIE))
 
 
 def may_act(headers: Headers, settings: WebSettings) -> bool:
@@ -124,7 +157,7 @@ def refusal(scope: Scope, settings: WebSettings) -> dict | None:
     if problem is None and scope["method"] not in SAFE_METHODS:
         problem = foreign(headers) or (not_json(headers) if scope["path"].startswith("/api/") else None)
     if problem is None and settings.guarded and not scope["path"].startswith(OPEN_PATHS):
-        if not authorized(headers, settings):
+        if not (settings.open_reads and scope["method"] in SAFE_METHODS) and not authorized(headers, settings):
             detail = "this server needs its token: an Authorization: Bearer header, or log in at /login"
             problem = body("unauthorized", detail)
     return problem
@@ -149,4 +182,9 @@ class Guard:
             await send(message)
 
         problem = refusal(scope, self.settings)
-        await (self.app if problem is None else self.answer(problem))(scope, receive, with_headers)
+        if problem is None:
+            await self.app(scope, receive, with_headers)
+        elif problem["code"] == "unauthorized" and not scope["path"].startswith(MACHINE_PATHS):
+            await RedirectResponse("/login", status_code=303)(scope, receive, with_headers)
+        else:
+            await self.answer(problem)(scope, receive, with_headers)

@@ -20,9 +20,9 @@ from starlette.routing import Route
 
 from monclub.errors import InvalidField
 from monclub.tree import supervisord as tree
-from monclub.web.access import COOKIE, may_act, same
-from monclub.web.pages import templates
+from monclub.web.access import COOKIE, may_act, same, session
 from monclub.web.problems import Problem
+from monclub.web.rendering import context, render
 from monclub.web.requests import read_body
 
 ROOT = "supervisord"
@@ -56,17 +56,18 @@ async def kill(request: Request) -> JSONResponse:
 
 
 async def login(request: Request) -> Response:
-    """The token once, as a cookie for the pages of a server bound beyond loopback (HttpOnly:
-    no script reads it; SameSite=Strict: no other site's request carries it)."""
+    """The token once, for a session cookie of the pages of a server bound beyond loopback
+    (derived from the token; HttpOnly: no script reads it; SameSite=Strict: no other site's
+    request carries it)."""
     settings = request.app.state.web.settings
     if request.method == "GET":
-        return templates.TemplateResponse(request, "login.html", {"page": "login"})
+        return render(request, "login.html", context(request, "login"))
     form = parse_qs((await read_body(request, settings.max_body)).decode(errors="replace"))
     token = (form.get("token") or [""])[0]
     if not same(token, settings.token):
-        return templates.TemplateResponse(request, "login.html", {"page": "login", "refused": True}, status_code=401)
+        return render(request, "login.html", context(request, "login", refused=True), status=401)
     answer = RedirectResponse("/", status_code=303)
-    answer.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https")
+    answer.set_cookie(COOKIE, session(token), httponly=True, samesite="strict", secure=request.url.scheme == "https")
     return answer
 
 

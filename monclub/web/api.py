@@ -9,16 +9,20 @@ on read-only sessions) or, for one aggregate, from its shard's query op.
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from monclub import registry
+from monclub.accueil.desk import history_page
+from monclub.accueil.ops import PAGE_MAX
 from monclub.client.ids import slug
 from monclub.contract import protocol
 from monclub.db import reads
 from monclub.db.outbox import read_events
+from monclub.history.replay import state_then
 from monclub.tree import status as tree_status
 from monclub.web.requests import Incoming, incoming, path_id, query_int
 
@@ -146,6 +150,24 @@ def aggregate_route(path: str, branch: str, name: str) -> Route:
     return Route(path, endpoint, methods=["GET"])
 
 
+def history_route(path: str, kind: str) -> Route:
+    """A séance's, a copy's or a member's history, a page at a time (`apres`, `limite`, as the
+    accueil's `history` op), or with `at` the state a séance or copy had then."""
+
+    async def endpoint(request: Request) -> JSONResponse:
+        aggregate = protocol.aggregate(kind, f"{kind}/{request.path_params[kind]}")
+        db = _web(request).db
+        at = request.query_params.get("at")
+        if at is not None:  # with its offset, as a program sends `quand`: the club's zone is the CLI's
+            when = datetime.fromisoformat(protocol.quand("at", at))
+            return JSONResponse(await db.run(state_then, aggregate, when))
+        apres = query_int(request, "apres", protocol.row_id)
+        limite = min(query_int(request, "limite", protocol.row_id) or PAGE_MAX, PAGE_MAX)
+        return JSONResponse(await db.run(history_page, aggregate, apres, limite))
+
+    return Route(path, endpoint, methods=["GET"])
+
+
 def _events(conn, start: int, limit: int) -> dict:
     found = read_events(conn, start - 1, limit)
     return {"events": found, "next": found[-1]["seq"] + 1 if found else start}
@@ -192,6 +214,7 @@ def routes() -> list[Route]:
         aggregate_route("/api/seances/{seance}", reunions, "seance"),
         shard_route("/api/seances/{seance}/places", ShardCommand(reunions, "changer_places")),
         shard_route("/api/seances/{seance}/annuler", ShardCommand(reunions, "annuler")),
+        shard_route("/api/seances/{seance}/deplacer", ShardCommand(reunions, "deplacer")),
         shard_route("/api/seances/{seance}/inscrire", ShardCommand(reunions, "inscrire")),
         shard_route("/api/seances/{seance}/desinscrire", ShardCommand(reunions, "desinscrire")),
         shard_route("/api/livres", ShardCommand(prets, "ajouter", created="livre")),
@@ -205,6 +228,9 @@ def routes() -> list[Route]:
         accueil_route("/api/paiements/{paiement}/regler", "regler_paiement", (), (), 200, _reglement),
         read_route("/api/notifications", reads.notifications, _membre_param),
         read_route("/api/events", _events, _events_from, _events_limit),
+        history_route("/api/seances/{seance}/history", "seance"),
+        history_route("/api/livres/{livre}/history", "livre"),
+        history_route("/api/membres/{membre}/history", "membre"),
         Route("/api/status", status, methods=["GET"]),
         Route("/api/ping", ping, methods=["GET"]),
     ]

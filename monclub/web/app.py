@@ -17,7 +17,7 @@ from starlette.routing import Route
 from monclub.client.aio import AsyncClient
 from monclub.config import Config
 from monclub.errors import MonclubError
-from monclub.web import actions, api, pages, problems
+from monclub.web import actions, api, club_pages, forms, pages, problems
 from monclub.web.access import Guard
 from monclub.web.backend import Database
 from monclub.web.live import Feed, TreeWatch
@@ -39,6 +39,7 @@ class Web:
         self.metrics = Metrics(config)
         self.feed = Feed(config, self.db)
         self.tree = TreeWatch(config)
+        self.outcomes = forms.Outcomes()
 
     async def run_blocking(self, function: Callable[[], Any]) -> Any:
         return await anyio.to_thread.run_sync(function)
@@ -100,6 +101,8 @@ def create_app(config: Config, settings: WebSettings) -> Starlette:
         routes=[
             *api.routes(),
             *actions.routes(),
+            *club_pages.routes(),
+            *forms.routes(),
             *pages.routes(),
             Route("/metrics", metrics, methods=["GET"]),
         ],

@@ -4,7 +4,8 @@ The web program counts the commands it sends (branch, op, outcome) and the kills
 rest is collected at each scrape from where it already lives: the tree (restarts per process),
 each shard's ping answer on its query socket (commands by op and outcome, batch sizes, commit
 latencies: monclub.shards.stats), PostgreSQL's reads (listener lag, outbox depth; which server of
-the URL is primary, when it names several: monclub.db.servers). Nothing is written anywhere for it.
+the URL is primary, each standby's lag and timeline, and Patroni's role for it:
+monclub.tree.database). Nothing is written anywhere for it.
 """
 
 import contextlib
@@ -22,6 +23,7 @@ from monclub.config import Config
 from monclub.db import connect, reads, servers
 from monclub.db.outbox import latest_seq
 from monclub.errors import MonclubError
+from monclub.tree import database
 from monclub.tree import supervisord as tree
 
 PROBE_SECONDS = 0.3
@@ -81,6 +83,39 @@ def _histogram(name: str, doc: str, found: list[tuple[list[str], dict]]) -> Hist
     return family
 
 
+def database_families(found: list[dict]) -> Iterator[GaugeMetricFamily]:
+    """Per server of the database URL: its role (1 for the primary), lag, timeline, whether the
+    primary's commits wait for it, and Patroni's role for it (when patroni_urls names Patroni)."""
+    families = {
+        "primary": GaugeMetricFamily(
+            "monclub_database_primary",
+            "1 for the server of the database URL that takes writes; 0 for a standby or a silent one",
+            labels=["server", "role"],
+        ),
+        "sync": GaugeMetricFamily(
+            "monclub_database_synchronous", "1 for a standby the primary's commits wait for", labels=["server"]
+        ),
+        "lag_bytes": GaugeMetricFamily(
+            "monclub_database_lag_bytes", "A standby's replayed WAL behind the primary's position", labels=["server"]
+        ),
+        "timeline": GaugeMetricFamily("monclub_database_timeline", "The server's timeline", labels=["server"]),
+        "patroni": GaugeMetricFamily(
+            "monclub_database_patroni",
+            "1 per server Patroni's /cluster names: its member, role and state",
+            labels=["server", "member", "role", "state"],
+        ),
+    }
+    for entry in found:
+        server = entry["server"]
+        families["primary"].add_metric([server, entry["role"]], entry["role"] == servers.PRIMARY)
+        for key in ("sync", "lag_bytes", "timeline"):
+            if entry[key] is not None:
+                families[key].add_metric([server], entry[key])
+        if said := entry.get("patroni"):
+            families["patroni"].add_metric([server, said["name"], said["role"], said["state"]], 1)
+    yield from families.values()
+
+
 class TreeCollector(Collector):
     """What the tree, the shards and PostgreSQL say at the time of the scrape."""
 
@@ -122,16 +157,7 @@ class TreeCollector(Collector):
         yield _histogram("monclub_shard_commit_seconds", "Time of a batch's transaction, write to commit", commits)
 
     def _database(self):
-        found = servers.roles(self.config.conninfo())
-        if found:
-            primary = GaugeMetricFamily(
-                "monclub_database_primary",
-                "1 for the server of the database URL that takes writes; 0 for a standby or a silent one",
-                labels=["server", "role"],
-            )
-            for entry in found:
-                primary.add_metric([entry["server"], entry["role"]], entry["role"] == servers.PRIMARY)
-            yield primary
+        yield from database_families(database.hosts(self.config))
         lag = GaugeMetricFamily("monclub_listener_lag", "Events a listener is behind the outbox", labels=["listener"])
         depth = GaugeMetricFamily("monclub_outbox_depth", "Events committed that some listener has not applied")
         try:

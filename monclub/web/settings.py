@@ -30,6 +30,7 @@ class WebSettings:
     token: str | None = None
     max_body: int = MAX_BODY
     hosts: tuple[str, ...] = ()
+    open_reads: bool = False
 
     @property
     def loopback(self) -> bool:
@@ -42,7 +43,8 @@ class WebSettings:
 
     @property
     def guarded(self) -> bool:
-        """Does every request need the token? Beyond loopback, yes."""
+        """Does every request need the token (the reads too, unless `open_reads`)? Beyond
+        loopback, yes."""
         return self.token is not None and not self.loopback
 
 
@@ -106,17 +108,22 @@ def _stored_token(config: Config) -> str | None:
         return None
 
 
+def _flag(table: dict, name: str) -> bool:
+    value = table.get(name, False)
+    if not isinstance(value, bool):
+        raise ConfigError(f"web.{name} must be true or false, got {value!r}")
+    return value
+
+
 def load(config: Config) -> WebSettings:
     table = config.web
-    actions = table.get("actions", False)
-    if not isinstance(actions, bool):
-        raise ConfigError(f"web.actions must be true or false, got {actions!r}")
     found = WebSettings(
         bind=_bind(table.get("bind", "127.0.0.1")),
         port=_port(table.get("port", 0)),
-        actions=actions,
+        actions=_flag(table, "actions"),
         token=_token(table.get("token") or _stored_token(config)),
         hosts=_hosts(table.get("hosts", [])),
+        open_reads=_flag(table, "open_reads"),
     )
     if found.token is None and not found.loopback:
         raise ConfigError(

@@ -168,8 +168,8 @@ def test_every_listing_of_the_cli_is_read_over_the_wire(accueil, sql):
         ({"op": "directory", "branch": "clubs"}, "field 'branch' must be one of reunions, prets"),
         (
             {"op": "inscrire", "seance": "polar", "membre": 1},
-            "field 'op' must be one of creer_membre, directory, livres, membres, notifications, paiements, ping, "
-            "prets, regler_paiement, seances",
+            "field 'op' must be one of creer_membre, directory, history, livres, membres, notifications, paiements, "
+            "ping, prets, regler_paiement, seances",
         ),
     ],
 )

@@ -81,6 +81,12 @@ BAD = {
     "titre too long": (msgpack.packb({**VALID, "titre": "x" * 201}), "'titre'"),
     "places beyond the maximum": (msgpack.packb({**VALID, "places": protocol.MAX_COUNT + 1}), "'places'"),
     "places as a str": (msgpack.packb({**VALID, "places": "10"}), "'places'"),
+    "date-time without offset": (msgpack.packb({**VALID, "quand": "2026-12-10T19:00:00"}), "'quand' must be an RFC"),
+    "date without time": (
+        msgpack.packb(protocol.request("bad-request-00001", "deplacer", seance="polar", quand="2026-12-10")),
+        "'quand'",
+    ),
+    "quand as epoch seconds": (msgpack.packb({**VALID, "quand": 1765393200}), "'quand'"),
     "float version": (packed(v=1.0), "'v'"),
     "ext type": (msgpack.packb({"v": msgpack.ExtType(5, b"abc")}), "max_ext_len"),
     "zero-length ext type": (b"\x81\xa1v\xc7\x00\x05", "ext type 5"),

@@ -1,5 +1,8 @@
 """The three-server demo (scripts/ha-demo) with MonClub on it: three etcd members, three Patroni
-and their PostgreSQL 15 on loopback, strict synchronous replication. Under a small load, kill -9
+and their PostgreSQL 15 on loopback, strict synchronous replication. First, what `monclub status`
+and /metrics show of it: the primary and the synchronous standby Patroni names, every standby's
+lag and every timeline (and, without Patroni, the owner's role finds the same synchronous
+standby from PostgreSQL alone). Under a small load, kill -9
 of the primary's postgres: Patroni elects another, MonClub follows, and every outcome a client
 was told is in the new primary's data, once. The figures printed: from the kill to another
 primary, to its first write (a probe's), to MonClub's first commit after that; the partitions
@@ -35,7 +38,8 @@ from monclub.db import connect, hosts, servers
 from monclub.drills.audit import CHECKS
 from monclub.drills.load import ACKNOWLEDGED, Load
 from monclub.postgres.ha import layout, rest
-from monclub.postgres.ha.processes import Demo, free
+from monclub.postgres.ha.processes import Demo, free_base
+from monclub.web.metrics import database_families
 from tests.fixtures.failover_figures import database_now, moves_since, prepare_probe, takes_writes
 from tests.fixtures.postgres import add_membres
 from tests.fixtures.processes import monclub_env, stop_process
@@ -47,14 +51,6 @@ pytestmark = [pytest.mark.pg, pytest.mark.daemon, pytest.mark.ha, pytest.mark.sl
 DEMO_READY = 150.0
 LOAD_SECONDS = 30.0
 RULES = {rule: query for rule, query in CHECKS.items() if not rule.startswith("listener")}  # no listeners run here
-
-
-def _free_base() -> int:
-    """A base port whose twelve ports are all free (the default's, or one further up)."""
-    for base in range(layout.BASE_PORT, 60000, 100):
-        if all(free(port) for port in layout.ports(base)):
-            return base
-    pytest.fail("no free loopback ports for the demo", pytrace=False)
 
 
 def _read_until_ready(process: subprocess.Popen, seconds: float) -> str:
@@ -90,7 +86,7 @@ def _ours(directory: Path) -> list[int]:
 def demo():
     directory = Path(tempfile.mkdtemp(prefix="mcdemo-", dir="/tmp"))
     directory.chmod(0o711)
-    base = _free_base()
+    base = free_base()
     process = subprocess.Popen(
         [sys.executable, "-m", "monclub.postgres.ha", "--directory", str(directory / "d"), "--base-port", str(base)],
         stdout=subprocess.PIPE,
@@ -143,7 +139,7 @@ def _env(demo: Demo, home: Path) -> dict:
 
 def _primary_seen(config) -> int:
     """The port of the server `monclub status` (monclub.db.servers) says is primary."""
-    (primary,) = [entry["server"] for entry in servers.roles(config.conninfo()) if entry["role"] == "primary"]
+    (primary,) = [entry["server"] for entry in servers.read(config.conninfo()) if entry["role"] == "primary"]
     return int(primary.rsplit(":", 1)[1])
 
 
@@ -174,6 +170,34 @@ def _longest_pause(answered: list[float], start: float, end: float) -> float:
     """The longest time without any acknowledged answer between `start` and `end`."""
     times = [start, *(moment for moment in answered if start < moment < end), end]
     return max(later - earlier for earlier, later in itertools.pairwise(times))
+
+
+def test_status_and_metrics_show_the_primary_the_synchronous_standby_lags_timelines_patroni(demo, timeline, state_dir):
+    env = _env(demo, state_dir)
+    wait_for(demo.sync_standby, 60, "a synchronous standby")
+    primary, sync = demo.primary(), demo.sync_standby()
+    status = [sys.executable, "-m", "monclub", "status"]
+    shown = subprocess.run([*status, "--json"], env=env, capture_output=True, text=True)
+    found = {entry["server"]: entry for entry in json.loads(shown.stdout)["database"]}
+    assert primary is not None and len(found) == 3
+    for member in demo.members:
+        entry = found[f"{layout.LOOPBACK}:{member.postgres}"]
+        assert entry["timeline"] == timeline.expected and entry["patroni"]["name"] == member.name
+        if member == primary:
+            assert (entry["role"], entry["patroni"]["role"], entry["lag_bytes"]) == ("primary", "leader", None)
+        else:
+            assert entry["role"] == "standby" and entry["lag_bytes"] >= 0
+            assert entry["sync"] == (member.name == sync) == (entry["patroni"]["role"] == "sync_standby")
+    text = subprocess.run(status, env=env, capture_output=True, text=True).stdout
+    assert f"{layout.LOOPBACK}:{primary.postgres}" in text and "synchronous  lag " in text and "Patroni: " in text
+    # Without Patroni's REST API, PostgreSQL alone: the owner's role may read which standby is synchronous.
+    said = {e["server"]: e["sync"] for e in servers.read(configuration.load(env).owner_conninfo())}
+    assert [f"{layout.LOOPBACK}:{m.postgres}" for m in demo.members if m.name == sync] == [
+        server for server, synchronous in said.items() if synchronous
+    ]
+    families = {f.name: f for f in database_families(list(found.values()))}
+    assert {s.labels["server"] for s in families["monclub_database_timeline"].samples} == set(found)
+    timeline.unchanged()
 
 
 def test_a_kill_of_the_primarys_postgres_fails_over_and_nothing_acknowledged_is_lost(demo, timeline, state_dir):

@@ -13,6 +13,7 @@ import pytest
 
 from monclub.db import SESSION_LOST, connect, hosts, scalar, servers
 from monclub.db.pipeline import Pipelined
+from monclub.postgres.embedded import ROLE
 from tests.fixtures.postgres import add_membres, as_owner
 from tests.fixtures.processes import launch
 from tests.fixtures.replicas import primary_and_standby
@@ -76,12 +77,16 @@ def test_after_a_kill_of_the_primary_the_next_registration_commits_on_the_promot
             client.creer("polar", "Soirée Polar", places=10)
             acknowledged = [m for m in membres[:3] if client.inscrire("polar", m) == {"statut": "inscrit"}]
         pids = reunions.shard_pids()
-        assert [entry["role"] for entry in servers.roles(pair.url())] == ["primary", "standby"]
+        assert [entry["role"] for entry in servers.read(pair.url())] == ["primary", "standby"]
+        primary, standby = servers.read(pair.url(ROLE))  # the owner may read the senders and receivers
+        assert (standby["sync"], primary["timeline"], standby["timeline"]) == (True, 1, 1)
+        assert standby["lag_bytes"] is not None and standby["lag_bytes"] >= 0
 
         killed = time.monotonic()
         pair.primary.kill()
         pair.promote()
-        assert [entry["role"] for entry in servers.roles(pair.url())] == ["unreachable", "primary"]
+        after = servers.read(pair.url())
+        assert [(entry["role"], entry["timeline"]) for entry in after] == [("unreachable", None), ("primary", 2)]
         with reunions.client() as client:
             assert client.inscrire("polar", membres[3]) == {"statut": "inscrit"}
             print(f"from the kill -9 of the primary to the next commit: {time.monotonic() - killed:.2f}s")

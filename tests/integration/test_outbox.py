@@ -11,6 +11,7 @@ from monclub.cluster import ownership
 from monclub.config import Config
 from monclub.db import connect
 from monclub.db.outbox import CHANNEL, append_events, latest_seq, read_events
+from monclub.events.archive import archive
 from monclub.events.retention import prune
 from monclub.shards.waker import RelayWaker
 from tests.fixtures.ownership import bump
@@ -101,8 +102,13 @@ def test_pruning_keeps_what_a_listener_has_not_consumed_and_recent_replies(sql, 
     )
     owner_sql.execute("UPDATE events SET at = now() - interval '2 days'")  # events are append-only for the programs
     relay = ("relay", 0, ownership.take(sql, "relay", 0, "relay", "node-a"))
-    assert prune(sql, Config(home=Path("/tmp/unused")), relay) == (4, 1)
+    assert archive(sql, relay, batch=2) == (2, 2)
+    assert prune(sql, Config(home=Path("/tmp/unused")), relay) == (2, 1), "nothing leaves the outbox unarchived"
+    assert archive(sql, relay) == (10, 8)
+    assert prune(sql, Config(home=Path("/tmp/unused")), relay) == (2, 0)
     assert [e["seq"] for e in read_events(sql, 0)] == [5, 6, 7, 8, 9, 10]
+    archived = sql.execute("SELECT seq FROM history WHERE type = 'test' ORDER BY seq").fetchall()
+    assert [seq for (seq,) in archived] == list(range(1, 11)), "every event archived once, pruned or not"
     assert sql.execute("SELECT id FROM requests").fetchall() == [("new-request",)]
     sql.execute("UPDATE listener_positions SET seq = 10")
     owner_sql.execute("UPDATE events SET at = now() WHERE seq > 8")

@@ -93,6 +93,13 @@ def test_reminders_fire_in_order_exactly_once_and_reach_the_borrower(fast_tree, 
     rows = sql.execute("SELECT kind FROM notifications WHERE membre_id = %s ORDER BY event_seq", (membre,))
     kinds = [k for (k,) in rows]
     assert kinds == ["pret_en_retard", "relance", "relance", "relance"]
+    causes = sql.execute(
+        "SELECT type, request_id IS NULL, node FROM history WHERE aggregate = 'livre/dune' ORDER BY seq"
+    )
+    node = fast_tree.config.node
+    assert causes.fetchall() == [("livre_ajoute", False, node), ("livre_emprunte", False, node)] + [
+        (kind, True, node) for kind, _ in COMPLETE
+    ], "a timer's event has no request id; each is archived with its node"
     with fast_tree.client() as client:
         with pytest.raises(Refus) as overdue:
             client.prolonger("dune", membre)

@@ -11,6 +11,7 @@ from monclub.db import reads
 from monclub.db.membres import creer_membre, creer_membres
 from monclub.db.outbox import append_events
 from monclub.events.paiements import Paiements, regler
+from monclub.tree.database import hosts, render
 from monclub.web.backend import Database
 from tests.fixtures.postgres import add_membres
 
@@ -55,6 +56,7 @@ def test_seances_are_listed_oldest_first_with_their_counters(sql):
     _inscrire(sql, "recente", b)
     _inscrire(sql, "recente", c, "attente")
     sql.execute("UPDATE seances SET annulee = true WHERE id = 'ancienne'")
+    sql.execute("UPDATE seances SET quand = '2026-12-10 19:00:00+01' WHERE id = 'recente'")
     assert reads.seances(sql) == [
         {
             "id": "ancienne",
@@ -64,6 +66,7 @@ def test_seances_are_listed_oldest_first_with_their_counters(sql):
             "en_attente": 0,
             "tarif": 0,
             "annulee": True,
+            "quand": None,
         },
         {
             "id": "recente",
@@ -73,6 +76,7 @@ def test_seances_are_listed_oldest_first_with_their_counters(sql):
             "en_attente": 1,
             "tarif": 500,
             "annulee": False,
+            "quand": "2026-12-10T18:00:00Z",
         },
     ]
 
@@ -226,3 +230,10 @@ def test_the_clis_read_sessions_read_and_refuse_every_write(database, tmp_path, 
     with read_session(database) as conn:
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
             conn.execute("INSERT INTO membres (nom) VALUES ('Marie')")
+
+
+def test_status_shows_one_server_for_a_single_postgresql_its_primary_with_its_timeline(database, tmp_path):
+    (alone,) = hosts(Config(home=tmp_path, database_url=database))
+    assert alone["role"] == "primary" and alone["timeline"] == 1
+    assert alone["sync"] is None and alone["lag_bytes"] is None and alone["patroni"] is None
+    assert render([alone])[1].split()[1:] == ["primary", "timeline", "1"]

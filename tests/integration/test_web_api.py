@@ -172,6 +172,8 @@ def test_metrics_count_the_commands_here_and_in_the_shards_without_writing_anyth
     assert 'monclub_process_restarts{place="web"} 0.0' in lines
     assert any(line.startswith('monclub_listener_lag{listener="paiements"}') for line in lines)
     assert any(line.startswith("monclub_outbox_depth ") for line in lines)
+    database = [line for line in lines if line.startswith(("monclub_database_primary{", "monclub_database_timeline{"))]
+    assert [line.rsplit(" ", 1)[1] for line in database] == ["1.0", "1.0"], "the one PostgreSQL: primary, timeline 1"
     assert _counts(sql) == before
 
 

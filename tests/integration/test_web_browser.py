@@ -16,10 +16,11 @@ TOKEN = "browser-test-token-0123456789"
 DEADLINE_MS = 10_000
 
 
-def _membre_shown(browser, membre: int, timeout: int = DEADLINE_MS) -> None:
+def _membre_shown(browser, nom: str, timeout: int = DEADLINE_MS) -> None:
+    """Wait until the séance page shows `nom` among its inscrits (add_membres names them `membre N`)."""
     browser.page.wait_for_function(
-        "membre => [...document.querySelectorAll('#inscrits li')].some(li => li.textContent === 'membre ' + membre)",
-        arg=membre,
+        "wanted => [...document.querySelectorAll('#inscrits li .nom')].some(nom => nom.textContent === wanted)",
+        arg=nom,
         timeout=timeout,
     )
 
@@ -37,14 +38,14 @@ def test_a_registration_through_the_zeromq_client_appears_on_an_open_seance_page
         client.creer("polar", "Soirée Polar", places=1, attente=2)
         client.inscrire("polar", marie)
     _open_seance(browser, url, "polar")
-    _membre_shown(browser, marie)
+    _membre_shown(browser, f"membre {marie}")
     with tree.client() as client:
         client.desinscrire("polar", marie)
         client.inscrire("polar", paul)
-    _membre_shown(browser, paul)
-    assert browser.page.locator("#inscrits li").all_text_contents() == [f"membre {paul}"]
+    _membre_shown(browser, f"membre {paul}")
+    assert browser.page.locator("#inscrits li .nom").all_text_contents() == [f"membre {paul}"]
     owner = browser.page.locator("#owner").text_content()
-    assert owner.startswith("owner: reunions/shard-") and f"on node {tree.config.node}, partition " in owner
+    assert owner.startswith("owner: reunions/shard-") and f" on {tree.config.node}, partition " in owner
     assert owner.rsplit(" epoch ", 1)[1].isdigit()
     assert browser.kept_mark(), "the page was reloaded"
     browser.screenshot("seance")
@@ -94,6 +95,8 @@ def test_the_tree_page_shows_every_node_of_the_cluster_and_a_stopped_one_leaves_
     assert row["this"] == "yes" and row["owns"] == str(partitions)
     assert "reunions 0-15" in row["text"] and "prets 0-7" in row["text"], row["text"]
     assert browser.page.locator("#cluster tr").count() == 1 + 1, "a header and this node"
+    servers = browser.page.locator("#database tbody tr")
+    assert servers.count() == 1 and servers.first.get_attribute("data-role") == "primary", "the one PostgreSQL"
 
     other = start_reunions(home=state_dirs(), config='[cluster]\nnode = "other"\n')
     row = wait_for(lambda: _shows_owning(browser, sql, "other"), 30, "the other node's row with its partitions", 0.1)
@@ -214,13 +217,13 @@ def test_an_open_page_reconnects_by_itself_after_kill_9_of_web(web, sql, browser
         client.creer("polar", "Soirée Polar", places=3)
         client.inscrire("polar", marie)
     _open_seance(browser, url, "polar")
-    _membre_shown(browser, marie)
+    _membre_shown(browser, f"membre {marie}")
     old = tree.kill("web")
     wait_for(lambda: tree.pids()["web"] not in (None, old), 30, "web restarted", interval=0.1)
     assert web_url(tree) == url, "the restarted web program serves the same port"
     with tree.client() as client:
         client.inscrire("polar", paul)
-    _membre_shown(browser, paul, timeout=15_000)
+    _membre_shown(browser, f"membre {paul}", timeout=15_000)
     assert browser.kept_mark(), "the page was reloaded"
 
 
@@ -232,16 +235,16 @@ def test_a_page_carries_on_through_kills_of_the_bus_and_the_relay(web, sql, brow
         client.creer("polar", "Soirée Polar", places=3)
         client.inscrire("polar", marie)
     _open_seance(browser, url, "polar")
-    _membre_shown(browser, marie)
+    _membre_shown(browser, f"membre {marie}")
     tree.kill("bus")
     tree.kill("relay")
     with tree.client() as client:
         client.inscrire("polar", paul)
-    _membre_shown(browser, paul)
+    _membre_shown(browser, f"membre {paul}")
     tree.wait_healthy()
     with tree.client() as client:
         client.inscrire("polar", ines)
-    _membre_shown(browser, ines)
+    _membre_shown(browser, f"membre {ines}")
     assert browser.kept_mark(), "the page was reloaded"
     assert browser.troubles == []
 
@@ -255,7 +258,7 @@ def test_an_open_page_and_the_api_recover_by_themselves_after_kill_9_of_postgres
         assert http.post("/api/seances", json={"id": "polar", "titre": "Soirée Polar", "places": 3}).is_success
         assert http.post("/api/seances/polar/inscrire", json={"membre": marie}).is_success
         _open_seance(browser, url, "polar")
-        _membre_shown(browser, marie)
+        _membre_shown(browser, "Marie")
         os.kill(cli.program("postgres")["pid"], signal.SIGKILL)
         key = {"Idempotency-Key": "after-postgres-kill"}
         # While the database is down the API may answer 503 with Retry-After (a pooled connection
@@ -270,7 +273,7 @@ def test_an_open_page_and_the_api_recover_by_themselves_after_kill_9_of_postgres
             interval=0.5,
         )
         assert answer.status_code == 200, answer.text
-        _membre_shown(browser, paul)
+        _membre_shown(browser, "Paul")
         wait_for(lambda: http.get("/api/status").json()["healthy"], 60, "the tree healthy again", interval=0.2)
     assert cli.program("postgres")["restarts"] == 1
     assert browser.kept_mark(), "the page was reloaded"

@@ -1,8 +1,12 @@
-"""The pure parts of the benchmark's ceiling and breakdown phases: fractions, sums, rows."""
+"""The pure parts of the benchmark's ceiling and breakdown phases (fractions, sums, rows) and of the
+history benchmark (its busy séance, its targets)."""
 
 from benchmarks.breakdown import APART, PIECES, lines, shard_write_us, table
 from benchmarks.ceiling import fraction, shares
 from benchmarks.ceiling import lines as ceiling_lines
+from benchmarks.history import busy_seance
+from benchmarks.history import targets as history_targets
+from monclub.reunions import seance
 
 
 def rate(clients: int, per_second: float, p50: float = 1.0) -> dict:
@@ -85,3 +89,12 @@ def test_the_shards_mean_write_is_taken_from_its_counters_between_two_pings():
     assert shard_write_us(ping(10, 0.004), ping(14, 0.006)) == 500.0
     assert shard_write_us(ping(10, 0.004), ping(10, 0.004)) is None
     assert shard_write_us({}, ping(10, 0.004)) is None
+
+
+def test_the_history_benchmarks_seance_is_busy_as_its_core_decides_and_its_targets_read_the_figures():
+    events = busy_seance(3000)
+    kinds = {type(event).__name__ for event in events}
+    assert len(events) == 3000 and {"MembreInscrit", "MembreMisEnAttente", "MembrePromu"} <= kinds
+    assert seance.etat(seance.appliquer_tous(None, events))["places_restantes"] >= 0
+    result = {"events": 10_000, "first_page": {"p50_ms": 4.4}, "replay_at": {"p50_ms": 250.0}, "rss_growth": 0.02}
+    assert [target["pass"] for target in history_targets(result)] == [True, False, True]

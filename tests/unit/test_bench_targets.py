@@ -66,6 +66,7 @@ def test_targets_pass_miss_or_unmeasured():
         "events": {"latency": {"p99_ms": 3.0}, "catch_up": {"per_second": 9000.0}},
     }
     verdicts = by_name(evaluate(result))
+    assert verdicts["hot, 64 clients: shard CPU per registration"] == "-", "a run without CPU figures"
     assert verdicts["hot, 64 clients: MonClub / classic"] == "MISS", "the second step asks 20x"
     assert verdicts["hot, 16 clients: MonClub / classic"] == "PASS"
     assert verdicts["hot, 1 client: MonClub / classic"] == "MISS"
@@ -106,3 +107,13 @@ def test_memory_flatness_is_the_highest_rss_after_max_loaded_over_the_rss_when_r
     found = flatness(samples, max_loaded=20)
     assert found["reached"] == 20 and found["growth"] == 0.05 and found["rss_end_kib"] == 2050
     assert flatness(samples, max_loaded=50)["growth"] is None
+
+
+def test_the_shards_cpu_per_registration_at_hot_64_clients_is_held_to_24_us():
+    def measured(shards_us: float) -> dict:
+        hot_64 = pair(64, 12000, 1000)
+        hot_64["monclub"]["cpu"] = {"us": {"shards": shards_us, "generator": 40.0}}
+        return {"hot": [hot_64]}
+
+    assert by_name(evaluate(measured(24.0)))["hot, 64 clients: shard CPU per registration"] == "PASS"
+    assert by_name(evaluate(measured(47.3)))["hot, 64 clients: shard CPU per registration"] == "MISS"

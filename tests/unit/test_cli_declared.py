@@ -13,11 +13,12 @@ from click.testing import CliRunner
 from monclub import registry
 from monclub.accueil.ops import OPS as ACCUEIL
 from monclub.accueil.ops import page
-from monclub.cli import club, declared, events, main, prets
+from monclub.cli import declared, main
+from monclub.club import ops, texts
 from monclub.contract import protocol
 
 SERVICES = [(branch.name, branch.ops(), branch.key) for branch in registry.BRANCHES] + [("accueil", ACCUEIL, None)]
-CLUB_OPS = [declared.Declared(name, op, key) for name, table, key in SERVICES for op in table.club.values()]
+CLUB_OPS = [ops.Declared(name, op, key) for name, table, key in SERVICES for op in table.club.values()]
 PAGE = set(page(protocol.row_id))
 TYPES = {int: click.INT, bool: click.BOOL, str: click.STRING}
 
@@ -29,8 +30,24 @@ def command_at(words: tuple[str, ...]) -> click.Command | None:
     return found
 
 
-def _name(op: declared.Declared) -> str:
+def _name(op: ops.Declared) -> str:
     return f"{op.service}.{op.op.name}"
+
+
+def _commands(op: ops.Declared) -> list[click.Command]:
+    """The op's command, or, for a query whose one field names what to read (the accueil's
+    `history`: `seance/ID`, `livre/ID`, `membre/N`), the group's commands written by hand, one per
+    kind: `monclub history seance ID`."""
+    command = command_at(op.words)
+    assert command is not None, f"{op.service} declares {op.op.name}, but there is no `monclub {' '.join(op.words)}`"
+    if not isinstance(command, click.Group):
+        return [command]
+    assert op.op.reads and not op.op.doc, "only a query read by hand may be a group"
+    (field,) = set(op.op.fields) - PAGE
+    for kind, sub in command.commands.items():
+        op.op.fields[field](field, f"{kind}/1")  # each kind is one the field takes
+        assert [param.name for param in sub.params if isinstance(param, click.Argument)] == ["key"]
+    return list(command.commands.values())
 
 
 def _fields(command: click.Command) -> list[click.Parameter]:
@@ -39,9 +56,9 @@ def _fields(command: click.Command) -> list[click.Parameter]:
 
 @pytest.mark.parametrize("op", CLUB_OPS, ids=_name)
 def test_every_club_op_of_every_branch_and_of_the_accueil_has_its_command(op):
+    for command in _commands(op):
+        assert "--json" in [opt for param in command.params for opt in param.opts]
     command = command_at(op.words)
-    assert command is not None, f"{op.service} declares {op.op.name}, but there is no `monclub {' '.join(op.words)}`"
-    assert "--json" in [opt for param in command.params for opt in param.opts]
     if op.op.doc:
         assert command.help == op.op.doc, "the help is the declaration's doc"
     else:
@@ -59,7 +76,7 @@ def test_a_commands_arguments_and_options_are_its_declared_fields(op):
     assert arguments == [name for name, field in fields.items() if field.required and field.option is None]
     for name, field in fields.items():
         param = params[name]
-        assert param.type.name == TYPES[declared.kind(field.check)].name, f"{name}: its type is its check's"
+        assert param.type.name == TYPES[ops.kind(field.check)].name, f"{name}: its type is its check's"
         assert param.required == field.required, f"{name}: required as declared"
         if isinstance(param, click.Option):
             assert param.help == (field.help or None), f"{name}: its help is the declaration's"
@@ -70,23 +87,26 @@ def test_a_commands_arguments_and_options_are_its_declared_fields(op):
 def test_a_listing_written_by_hand_takes_its_declared_filters_as_options(op):
     command = command_at(op.words)
     assert command is not None
+    if isinstance(command, click.Group):
+        assert _commands(op), "a group of commands, one per kind of what its field names"
+        return
     filters = {name: given for name, given in op.op.fields.items() if name not in PAGE}
     params = {param.name: param for param in _fields(command)}
     assert set(params) == set(filters), "the listing's fields but its page"
     for name, check in filters.items():
         assert isinstance(params[name], click.Option) and not params[name].required
-        assert params[name].type.name == TYPES[declared.kind(check)].name, f"{name}: its type is its check's"
+        assert params[name].type.name == TYPES[ops.kind(check)].name, f"{name}: its type is its check's"
 
 
 @pytest.mark.parametrize("branch", registry.BRANCHES, ids=lambda branch: branch.name)
 def test_the_command_a_branch_says_shows_an_aggregate_is_its_etat(branch):
     """What the client prints when a change's outcome is unknown (`monclub seance voir polar`)."""
-    etat = declared.Declared(branch.name, branch.ops().declared["etat"], branch.key)
+    etat = ops.Declared(branch.name, branch.ops().declared["etat"], branch.key)
     assert branch.shown_by == f"monclub {' '.join(etat.words)}"
 
 
 def test_every_text_hook_is_of_a_declared_club_op():
-    assert set(club.TEXTS) | set(prets.TEXTS) | set(events.TEXTS) <= {(op.service, op.op.name) for op in CLUB_OPS}
+    assert set(texts.TEXTS) <= {(op.service, op.op.name) for op in CLUB_OPS}
 
 
 USAGES = {
@@ -95,6 +115,7 @@ USAGES = {
     "seance creer": "TITRE",
     "seance places": "SEANCE_ID PLACES",
     "seance annuler": "SEANCE_ID",
+    "seance deplacer": "SEANCE_ID QUAND",
     "seance voir": "SEANCE_ID",
     "inscrire": "SEANCE_ID MEMBRE_ID",
     "desinscrire": "SEANCE_ID MEMBRE_ID",
@@ -110,6 +131,7 @@ OPTIONS = {
         "--places INTEGER   [required]",
         "--attente INTEGER  Size of the waiting list.  [default: 0]",
         "--tarif INTEGER    Price in cents.  [default: 0]",
+        "--quand DATE-TIME  When: 2026-12-10T19:00, in the club's time zone.",
         "--id TEXT          The séance's id (default: from the titre).",
     ],
     "livre ajouter": ["--id TEXT  The copy's id (default: from the titre)."],
@@ -132,13 +154,13 @@ def test_the_documented_commands_keep_their_arguments_and_options(words):
 def test_the_fields_left_out_are_sent_with_their_declared_defaults():
     config = SimpleNamespace(pret_jours=21)
     creer = registry.branch("reunions").ops().declared["creer"]
-    sent = declared.sent_fields(creer, {"titre": "Soirée Polar", "places": 2, "attente": 0, "tarif": 0}, config)
+    sent = ops.sent_fields(creer, {"titre": "Soirée Polar", "places": 2, "attente": 0, "tarif": 0}, config)
     assert list(sent) == list(creer.fields) and sent["seance"].startswith("soiree-polar-")
     given = {"seance": "polar", "titre": "Soirée Polar", "places": 2, "attente": 1, "tarif": 800}
-    assert declared.sent_fields(creer, given, config) == given
+    assert ops.sent_fields(creer, given, config) == {**given, "quand": None}, "no date: nil"
     emprunter = registry.branch("prets").ops().declared["emprunter"]
-    assert declared.sent_fields(emprunter, {"livre": "dune", "membre": 1}, config)["jours"] == 21
-    assert declared.sent_fields(emprunter, {"livre": "dune", "membre": 1, "jours": 3}, config)["jours"] == 3
+    assert ops.sent_fields(emprunter, {"livre": "dune", "membre": 1}, config)["jours"] == 21
+    assert ops.sent_fields(emprunter, {"livre": "dune", "membre": 1, "jours": 3}, config)["jours"] == 3
 
 
 @dataclass(frozen=True)
@@ -177,5 +199,5 @@ def test_a_command_both_declared_and_written_by_hand_is_refused():
 
 def test_an_op_without_a_text_hook_prints_one_line_per_field_of_its_answer():
     owner = {"partition": 3, "shard": None, "pid": None, "node": None, "epoch": None}
-    shown = declared.generic_text({"seance": "polar"}, {"places_restantes": 2, "owner": owner})
+    shown = texts.generic_text({"seance": "polar"}, {"places_restantes": 2, "owner": owner})
     assert shown == "places_restantes: 2\nowner: partition 3, owner unknown (see monclub status)"

@@ -85,6 +85,14 @@ def test_curve_is_on_beyond_loopback_or_when_forced(tmp_path, text, curve):
     assert config.load(write(tmp_path, text)).curve is curve
 
 
+def test_the_archive_is_kept_forever_unless_the_club_chooses_a_number_of_months(tmp_path):
+    assert config.load(write(tmp_path, "")).history_keep == 0
+    assert config.load(write(tmp_path, "[history]\nkeep = 24\n")).history_keep == 24
+    with pytest.raises(ConfigError) as refused:
+        config.load(write(tmp_path, "[history]\nkeep = -1\n"))
+    assert "history.keep" in str(refused.value)
+
+
 def test_client_keys_default_to_the_state_directory_and_the_environment_wins(tmp_path):
     env = write(tmp_path, '[access]\nserver_key = "/k/server.key"\n')
     loaded = config.load(env)

@@ -1,5 +1,7 @@
 """Given these events, when this command, then these events or this refusal."""
 
+import dataclasses
+
 import pytest
 
 from monclub.errors import Refus
@@ -12,7 +14,11 @@ from monclub.reunions.seance import (
     PlacesChangees,
     SeanceAnnulee,
     SeanceCreee,
+    SeanceDeplacee,
 )
+
+DECEMBRE = "2026-12-10T18:00:00Z"
+JANVIER = "2027-01-14T18:30:00Z"
 
 
 def given(*events, places=2, attente=2, tarif=500):
@@ -38,6 +44,7 @@ def test_creer_starts_empty():
         "attente": [],
         "places_restantes": 3,
         "annulee": False,
+        "quand": None,
     }
 
 
@@ -148,3 +155,44 @@ def test_annuler_names_everyone_registered_or_waiting_and_closes_the_seance():
     refused("seance_annulee", s.desinscrire, closed, 1)
     refused("seance_annulee", s.changer_places, closed, 5)
     refused("seance_annulee", s.annuler, closed)
+
+
+def test_creer_with_a_date_keeps_it_in_the_event_and_the_state():
+    events = s.creer("polar", "Soirée Polar", 3, 1, 0, DECEMBRE)
+    assert events == [SeanceCreee("polar", "Soirée Polar", 3, 1, 0, DECEMBRE)]
+    assert s.etat(s.appliquer_tous(None, events))["quand"] == DECEMBRE
+
+
+def test_deplacer_names_the_old_and_new_date_and_everyone_to_tell():
+    seance = given(MembreInscrit("polar", 1), MembreInscrit("polar", 2), MembreMisEnAttente("polar", 3, 1))
+    dated = s.appliquer_tous(seance, s.deplacer(seance, DECEMBRE))
+    assert s.deplacer(seance, DECEMBRE) == [SeanceDeplacee("polar", None, DECEMBRE, (1, 2), (3,))], "no date before"
+    assert dated.quand == DECEMBRE
+    events = s.deplacer(dated, JANVIER)
+    assert events == [SeanceDeplacee("polar", DECEMBRE, JANVIER, (1, 2), (3,))]
+    moved = s.appliquer_tous(dated, events)
+    assert (moved.quand, s.liste_inscrits(moved), moved.attente) == (JANVIER, (1, 2), (3,)), "only the date changes"
+
+
+def test_deplacer_where_it_already_is_changes_nothing_and_tells_nobody():
+    seance = given(MembreInscrit("polar", 1))
+    dated = s.appliquer_tous(seance, s.deplacer(seance, DECEMBRE))
+    assert s.deplacer(dated, DECEMBRE) == []
+    assert s.appliquer_tous(dated, []) == dated
+
+
+def test_deplacer_a_cancelled_seance_is_refused():
+    closed = s.appliquer_tous(given(), s.annuler(given()))
+    refused("seance_annulee", s.deplacer, closed, DECEMBRE)
+
+
+def test_a_registration_keeps_every_other_field_of_the_seance():
+    """The state after a registration is built field by field (the hot path): a field added to
+    Seance and forgotten there would be lost at every registration."""
+    before = dataclasses.replace(given(MembreMisEnAttente("polar", 7, 1), places=1, attente=1), quand=DECEMBRE)
+    after = s.appliquer(before, MembrePromu("polar", 7))
+    changed = {"inscrits", "attente", "rangs"}
+    for field in dataclasses.fields(s.Seance):
+        if field.name not in changed:
+            assert getattr(after, field.name) == getattr(before, field.name), field.name
+    assert after.attente == () and 7 in after.inscrits and after.rangs == before.rangs + 1

@@ -1,7 +1,11 @@
 """The shard host on the in-memory store double: each request reaches the owner of its partition,
 a batch split across partitions keeps its order, a partition hosted elsewhere is answered
 `wrong_owner` naming the owner the directory knows, `ping` and `directory` are the process's, and
-the partitions hosted follow the assignment, handing over a bounded number at a time."""
+the partitions hosted follow the assignment, handing over a bounded number at a time, and those
+not owned are taken together, a restarted host's while it reads the assignment."""
+
+import threading
+from functools import partial
 
 from monclub.cluster.partition import partition_of
 from monclub.contract import protocol
@@ -43,18 +47,35 @@ def creer(seance: str) -> protocol.Request:
 ENDPOINT = "ipc:///run/reunions-0.sock"
 
 
+class Meeting:
+    """Where the sessions opened (and, while `assignment`, the reads of the assignment) wait for
+    one another, while `barrier` is set: they get past it only if that many run at once."""
+
+    barrier: threading.Barrier | None = None
+    assignment = True
+
+
+def met(meeting: Meeting | None, then, assignment: bool = False):
+    if meeting is not None and meeting.barrier is not None and (meeting.assignment or not assignment):
+        meeting.barrier.wait()
+    return then()
+
+
 def host(
-    hosted: list[int], directory: list[dict] | None = None, assigned: set[int] | None = None
+    hosted: list[int],
+    directory: list[dict] | None = None,
+    assigned: set[int] | None = None,
+    meeting: Meeting | None = None,
 ) -> tuple[ShardHost, dict[int, MemoryDatabase]]:
     """A host of `hosted` at first; `assigned` (changed in place by a test) is what it should host,
-    unknown when None."""
+    unknown when None; each session opened and each read of the assignment waits at `meeting`."""
     databases = {partition: MemoryDatabase(Seances(), membres=range(1, 5)) for partition in range(PARTITIONS)}
 
     def make_owner(partition: int) -> Owner:
-        return Owner(Seances(), partition, databases[partition].open)
+        return Owner(Seances(), partition, partial(met, meeting, databases[partition].open))
 
     def assignment() -> set[int] | None:
-        return None if assigned is None else set(assigned)
+        return met(meeting, lambda: None if assigned is None else set(assigned), assignment=True)
 
     shard = ShardHost(
         Seances(),
@@ -144,6 +165,18 @@ def test_the_host_takes_what_it_is_assigned_and_hands_over_one_owned_partition_p
     assigned.add(0)
     shard.tick()
     assert owned(shard) == [0, 3], "taken back at once (its lease was handed over)"
+
+
+def test_a_restarted_host_takes_its_partitions_together_while_it_reads_the_assignment():
+    meeting = Meeting()
+    meeting.barrier = threading.Barrier(3, timeout=5)  # the two sessions and the assignment, at once
+    shard, databases = host([0, 2], assigned={0, 2}, meeting=meeting)
+    shard.tick()
+    assert owned(shard) == [0, 2]
+    databases[0].session.lost = databases[2].session.lost = True
+    meeting.barrier, meeting.assignment = threading.Barrier(2, timeout=5), False
+    shard.tick()
+    assert owned(shard) == [0, 2], "partitions lost later are taken together too"
 
 
 def test_an_unknown_assignment_keeps_what_the_host_has():

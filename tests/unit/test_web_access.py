@@ -7,7 +7,7 @@ import asyncio
 import httpx
 
 from monclub import config as configuration
-from monclub.web.access import CSP
+from monclub.web.access import CSP, session
 from monclub.web.app import create_app
 from monclub.web.settings import WebSettings
 
@@ -27,25 +27,42 @@ def _ask(settings: WebSettings, tmp_path, *requests: tuple) -> list[httpx.Respon
 
 
 def test_beyond_loopback_every_request_needs_the_token_in_a_header_or_the_login_cookie(tmp_path):
+    """A program gets 401; a page or a form, the login page; the cookie is derived from the
+    token, never the token itself."""
     settings = WebSettings(bind="0.0.0.0", token=TOKEN)
-    bare, wrong, page, login_form, refused, login = _ask(
+    bare, wrong, form, page, login_form, refused, login = _ask(
         settings,
         tmp_path,
         ("GET", "/api/seances/x/nope", {}),
-        ("GET", "/events", {"headers": {"Authorization": "Bearer nope-nope-nope-nope"}}),
+        ("GET", "/", {"headers": {"Authorization": "Bearer nope-nope-nope-nope"}}),
+        ("POST", "/forms/reunions/inscrire", {"content": b"seance=x&membre=1"}),
         ("GET", "/login", {}),
         ("GET", "/static/live.js", {}),
         ("POST", "/login", {"content": b"token=wrong"}),
         ("POST", "/login", {"content": f"token={TOKEN}".encode()}),
     )
-    assert bare.status_code == wrong.status_code == 401
+    assert bare.status_code == 401
+    assert (
+        wrong.status_code == form.status_code == 303
+        and wrong.headers["location"] == form.headers["location"] == "/login"
+    )
     assert bare.headers["content-type"] == "application/problem+json" and bare.json()["code"] == "unauthorized"
     assert page.status_code == 200 and 'name="token"' in page.text
     assert login_form.status_code == 200, "the script of the login page is served without the token"
     assert refused.status_code == 401
     assert login.status_code == 303 and login.headers["location"] == "/"
     cookie = login.headers["set-cookie"]
-    assert cookie.startswith(f"monclub_token={TOKEN}") and "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert (
+        cookie.startswith(f"monclub_session={session(TOKEN)}") and "HttpOnly" in cookie and "SameSite=strict" in cookie
+    )
+    assert TOKEN not in cookie
+
+
+def test_beyond_loopback_the_reads_may_be_open_and_the_changes_still_need_the_login(tmp_path):
+    settings = WebSettings(bind="0.0.0.0", token=TOKEN, open_reads=True)
+    read, change = _ask(settings, tmp_path, ("GET", "/", {}), ("POST", "/api/membres", {"json": {"nom": "Marie"}}))
+    assert read.status_code == 200
+    assert change.status_code == 401 and change.json()["code"] == "unauthorized"
 
 
 def test_with_the_token_the_pages_answer_and_every_answer_carries_the_security_headers(tmp_path):
@@ -53,8 +70,8 @@ def test_with_the_token_the_pages_answer_and_every_answer_carries_the_security_h
     by_header, by_cookie = _ask(
         settings,
         tmp_path,
-        ("GET", "/events", {"headers": {"Authorization": f"Bearer {TOKEN}"}}),
-        ("GET", "/prets", {"headers": {"Cookie": f"monclub_token={TOKEN}"}}),
+        ("GET", "/", {"headers": {"Authorization": f"Bearer {TOKEN}"}}),
+        ("GET", "/", {"headers": {"Cookie": f"monclub_session={session(TOKEN)}"}}),
     )
     for answer in (by_header, by_cookie):
         assert answer.status_code == 200 and '<script src="' in answer.text and "<script>" not in answer.text
@@ -70,7 +87,7 @@ def test_kill_buttons_are_off_by_default_and_need_the_header_token_never_the_coo
     cookie, get = _ask(
         settings,
         tmp_path,
-        ("POST", "/api/kill/relay", {"headers": {"Cookie": f"monclub_token={TOKEN}"}}),
+        ("POST", "/api/kill/relay", {"headers": {"Cookie": f"monclub_session={session(TOKEN)}"}}),
         ("GET", "/api/kill/relay", {"headers": {"Authorization": f"Bearer {TOKEN}"}}),
     )
     assert cookie.status_code == 403 and cookie.json()["code"] == "forbidden"

@@ -61,6 +61,15 @@ def free(port: int) -> bool:
     return True
 
 
+def free_base() -> int:
+    """A base port whose twelve ports are all free (the default's, or one further up): for a
+    demo beside another (a test's, a benchmark's)."""
+    for base in range(layout.BASE_PORT, 60000, 100):
+        if all(free(port) for port in layout.ports(base)):
+            return base
+    raise ConfigError("no free loopback ports for the demo")
+
+
 def _wait(condition, seconds: float, what: str):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -159,12 +168,6 @@ class Demo:
             raise
         return urls
 
-    def revive(self, member: layout.Member) -> None:
-        """Start `member`'s etcd and Patroni again after its host lost every process: etcd rejoins
-        with its data, Patroni starts its PostgreSQL as a standby of the primary (pg_rewind)."""
-        self._spawn(f"etcd-{member.index}", member, layout.etcd_argv(member, self.members))
-        self._spawn(f"patroni-{member.index}", member, [*patroni_command(self.user), str(member.home / "patroni.yml")])
-
     def _prepare_directories(self) -> None:
         if not can_traverse(self.directory.parent, self.user):
             raise ConfigError(
@@ -203,6 +206,22 @@ class Demo:
                     **as_user,
                 ),
             )
+
+    def member_pids(self, member: layout.Member) -> list[int]:
+        """Every process of `member`'s host: its etcd, its Patroni, and its PostgreSQL's (what a
+        dead host takes with it; scripts/bench database kills them all)."""
+        started = [self.processes[f"{kind}-{member.index}"] for kind in ("etcd", "patroni")]
+        return [p.pid for p in started if p.poll() is None] + Cluster(member.home, self.user).stale_processes()
+
+    def revive(self, member: layout.Member) -> None:
+        """Start `member`'s etcd and Patroni again, as `start` did, after its host died: etcd
+        rejoins from its data, Patroni starts its PostgreSQL as a standby of the new primary
+        (pg_rewind when its timeline forked)."""
+        for name in (f"etcd-{member.index}", f"patroni-{member.index}"):
+            self.processes.pop(name).wait(timeout=10)
+        self._spawn(f"etcd-{member.index}", member, layout.etcd_argv(member, self.members))
+        patroni = [*patroni_command(self.user), str(member.home / "patroni.yml")]
+        self._spawn(f"patroni-{member.index}", member, patroni)
 
     def stop(self) -> None:
         """Stop what this demo started, by pid: each Patroni (which stops its PostgreSQL), any
