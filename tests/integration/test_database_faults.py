@@ -12,9 +12,13 @@ epoch) and a clean `monclub verify`. The figure of each fault: from the fault to
 the clients were answered after it, printed with the issue's targets, asserted against a looser
 bound (FAULT_TO_COMMIT_MAX's why).
 
-One database and one node for the module: each test starts from three healthy members (the
-previous fault's host rejoined) and the primary's timeline where the last fault left it (no
-failover without a fault), and ends with exactly one promotion more. Where namespaces, etcd or
+One database and one node for the module: each test starts from three members settled (the
+previous fault's host rejoined and streaming, both standbys on the primary's timeline:
+monclub.postgres.ha.rest.settled) and the primary's timeline where the last fault left it (no
+failover without a fault), and ends with exactly one promotion more. Faulting the primary while a
+standby is still being rewound or catching up would lose two of three hosts: with strict
+synchronous replication the new primary then commits nothing until a standby streams again
+(what made runs of this module wait out their clients' 60 s deadline before that check). Where namespaces, etcd or
 Patroni are missing, the tests fail naming what to install."""
 
 import statistics
