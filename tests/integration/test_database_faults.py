@@ -18,8 +18,8 @@ monclub.postgres.ha.rest.settled) and the primary's timeline where the last faul
 failover without a fault), and ends with exactly one promotion more. Faulting the primary while a
 standby is still being rewound or catching up would lose two of three hosts: with strict
 synchronous replication the new primary then commits nothing until a standby streams again
-(what made runs of this module wait out their clients' 60 s deadline before that check). Where namespaces, etcd or
-Patroni are missing, the tests fail naming what to install."""
+(what made runs of this module wait out their clients' 60 s deadline before that check).
+Where namespaces, etcd or Patroni are missing, the tests fail naming what to install."""
 
 import statistics
 import time
