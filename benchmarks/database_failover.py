@@ -36,6 +36,7 @@ from benchmarks.harness import wait_until
 from monclub.client.sync import Client
 from monclub.db import connect, hosts, scalar
 from monclub.errors import MonclubError
+from monclub.postgres.ha import rest
 from monclub.postgres.ha.processes import Demo
 
 PACE = 0.05  # seconds between two registrations of one client
@@ -121,13 +122,11 @@ class SteadyLoad:
 
 
 def settled(demo: Demo) -> bool:
-    """Three members running or streaming, one of them the synchronous standby."""
+    """Every member back and following the primary (monclub.postgres.ha.rest.settled)."""
     try:
-        members = demo.cluster().get("members", [])
+        return rest.settled(demo.cluster(), len(demo.members))
     except OSError:
         return False
-    running = [m for m in members if m.get("state") in ("running", "streaming")]
-    return len(running) == len(demo.members) and any(m["role"] == "sync_standby" for m in members)
 
 
 def synchronous(conninfo: str) -> bool:

@@ -6,7 +6,8 @@ import psycopg
 from psycopg.abc import Params, QueryNoTemplate
 from psycopg.conninfo import conninfo_to_dict
 
-from monclub.db import hosts, syncrep
+from monclub.db import bounded, hosts, syncrep
+from monclub.db.bounded import ANSWER_TIMEOUT, Connection
 from monclub.db.secrets import redact
 
 # The client's side of a dead peer (a server, or the route to it, gone without a word): libpq's
@@ -31,12 +32,15 @@ def options(conninfo: str) -> dict[str, Any]:
     return {key: value for key, value in chosen.items() if key not in params}
 
 
-def connect(conninfo: str, **kwargs) -> psycopg.Connection:
+def connect(conninfo: str, answer_timeout: float | None = ANSWER_TIMEOUT, **kwargs) -> psycopg.Connection:
     """A connection, to the primary when `conninfo` names several hosts (the one this process last
-    landed on tried first), whose server's warnings are heard (monclub.db.syncrep); its errors
-    never carry the password of `conninfo` (nor chain one that does)."""
+    landed on tried first), whose server's warnings are heard (monclub.db.syncrep), each round trip
+    bounded by `answer_timeout` (monclub.db.bounded; None: unbounded, for migrations); its errors never carry the
+    password of `conninfo` (nor chain one that does)."""
     try:
-        conn = psycopg.connect(hosts.ordered(conninfo), **{**options(conninfo), **kwargs})
+        conn = bounded.opened(
+            Connection.connect(hosts.ordered(conninfo), **{**options(conninfo), **kwargs}), answer_timeout
+        )
     except psycopg.Error as error:
         # One line (psycopg lists a failure per host on lines of their own): logs keep it whole.
         raise type(error)("; ".join(redact(str(error), conninfo).strip().splitlines())) from None

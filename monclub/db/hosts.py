@@ -72,11 +72,25 @@ def primary_first(params: ConnMapping, primary: Server | None) -> ConnDict:
     found = [i for i, server in enumerate(named) if _same(server, primary)]
     if not found or found[0] == 0:
         return dict(params)
-    order = [found[0], *(i for i in range(len(named)) if i != found[0])]
+    return _in_order(params, len(named), [found[0], *(i for i in range(len(named)) if i != found[0])])
+
+
+def silent_last(params: ConnMapping, silent: Server | None) -> ConnDict:
+    """The same parameters with `silent` (a server that stopped answering) moved to the end of the
+    hosts, so that a new session tries it only once the others refused."""
+    named = servers(params)
+    found = [i for i, server in enumerate(named) if silent is not None and _same(server, silent)]
+    if len(named) < 2 or not found or found[0] == len(named) - 1:
+        return dict(params)
+    return _in_order(params, len(named), [*(i for i in range(len(named)) if i != found[0]), found[0]])
+
+
+def _in_order(params: ConnMapping, count: int, order: list[int]) -> ConnDict:
+    """The parameters with the hosts (their hostaddr and port with them) in `order`."""
     moved = dict(params)
     for key in ("host", "hostaddr", "port"):
         values = _split(params.get(key))
-        if len(values) == len(named):
+        if len(values) == count:
             moved[key] = ",".join(values[i] for i in order)
     return moved
 
@@ -105,18 +119,29 @@ def _split(value: object) -> list[str]:
 # -- the process's memory ----------------------------------------------------------------------
 
 _last_primary: Server | None = None
+_silent: Server | None = None  # the last server a session of this process found silent or lost
 
 
 def ordered(conninfo: str) -> str:
-    """`conninfo` with the server this process last landed on first (`conninfo` itself when that
-    changes nothing: a URL of one host, the embedded cluster's included, reaches libpq untouched)."""
+    """`conninfo` with the server this process last landed on first, and the one it last found
+    silent last (each new session would otherwise pay a connect timeout on it); `conninfo` itself
+    when that changes nothing: a URL of one host, the embedded cluster's included, reaches libpq
+    untouched."""
     params = conninfo_to_dict(conninfo)
-    moved = primary_first(params, _last_primary)
+    moved = silent_last(primary_first(params, _last_primary), _silent)
     return conninfo if moved == params else make_conninfo("", **moved)
 
 
 def remember(conn: psycopg.Connection) -> None:
     """The server `conn` landed on is the primary to try first from now on (a session to several
-    hosts lands on a primary only: `defaults`)."""
-    global _last_primary
+    hosts lands on a primary only: `defaults`), and no longer silent."""
+    global _last_primary, _silent
     _last_primary = (conn.info.host, str(conn.info.port))
+    if _silent == _last_primary:
+        _silent = None
+
+
+def silent(server: Server) -> None:
+    """A session of this process found `server` silent or lost (monclub.db.bounded)."""
+    global _silent
+    _silent = server

@@ -9,16 +9,18 @@ carries its Parse); parameters travel in text form, typed by the server from the
 On an autocommit session, PostgreSQL runs a pipeline's statements up to its Sync as one implicit
 transaction: committed at the Sync, or rolled back whole at the first error, after which it skips
 the rest. That first error is raised as psycopg raises it (its class from the SQLSTATE, with its
-`diag`); a connection lost on the way raises OperationalError, the outcome unknown.
+`diag`); a connection lost on the way raises OperationalError, the outcome unknown, and so does a
+server that does not answer in time (monclub.db.bounded: a frozen one's kernel still acknowledges).
 """
 
 import functools
 import re
-import select
 from collections.abc import Mapping, Sequence
 
 import psycopg
 from psycopg import errors, pq
+
+from monclub.db import bounded
 
 Statement = tuple[str, Sequence | Mapping]  # as for psycopg: %s with a sequence, %(name)s with a mapping
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s|%s")
@@ -39,10 +41,17 @@ class Pipelined:
         try:
             self._run(calls)
         except OSError as error:  # the socket itself failed: as lost as a broken connection
-            raise psycopg.OperationalError(f"pipeline socket failed: {error}") from error
+            lost = psycopg.OperationalError(f"pipeline socket failed: {error}")
+            bounded.lost(self.conn, lost)
+            raise lost from error
+        except psycopg.OperationalError as error:
+            bounded.lost(self.conn, error)
+            raise
 
     def _run(self, calls: list[tuple[str, bytes, list[bytes | None]]]) -> None:
-        pgconn = self.conn.pgconn
+        conn = self.conn
+        until = bounded.deadline(conn)
+        pgconn = conn.pgconn
         pgconn.enter_pipeline_mode()
         sent: list[str | None] = []  # per command: the text it prepares, or None for an execution
         for sql, text, values in calls:
@@ -54,33 +63,35 @@ class Pipelined:
             pgconn.send_query_prepared(self.prepared[sql], values)
             sent.append(None)
         pgconn.pipeline_sync()
-        _flush(pgconn)
+        _flush(conn, until)
         failure = None
         for prepares in sent:
-            result = _command_result(pgconn)
+            result = _command_result(conn, until)
             if prepares is not None and result.status != pq.ExecStatus.COMMAND_OK:
                 del self.prepared[prepares]  # refused or skipped: the next pipeline carries it again
             if result.status == pq.ExecStatus.FATAL_ERROR and failure is None:
                 failure = errors.error_from_result(result, encoding=self.conn.info.encoding)
-        if _next_result(pgconn).status != pq.ExecStatus.PIPELINE_SYNC:
+        if _next_result(conn, until).status != pq.ExecStatus.PIPELINE_SYNC:
             raise psycopg.OperationalError("the pipeline's results ended without its Sync")
         pgconn.exit_pipeline_mode()
         if failure is not None:
             raise failure
 
 
-def _command_result(pgconn: pq.abc.PGconn) -> pq.abc.PGresult:
+def _command_result(conn: psycopg.Connection, until: float | None) -> pq.abc.PGresult:
     """The result of the next command sent (its last, when it has several), and the end of them."""
-    result = _next_result(pgconn)
-    while (more := _next_result(pgconn, end=True)) is not None:
+    result = _next_result(conn, until)
+    while (more := _next_result(conn, until, end=True)) is not None:
         result = more
     return result
 
 
-def _next_result(pgconn: pq.abc.PGconn, end: bool = False):
-    """The next result, waiting on the socket for it; None only where a command's results end."""
+def _next_result(conn: psycopg.Connection, until: float | None, end: bool = False):
+    """The next result, waiting on the socket for it until `until`; None only where a command's
+    results end."""
+    pgconn = conn.pgconn
     while pgconn.is_busy():
-        select.select([pgconn.socket], [], [])
+        bounded.ready(conn, until)
         pgconn.consume_input()
     result = pgconn.get_result()
     if result is None and not end:
@@ -88,9 +99,10 @@ def _next_result(pgconn: pq.abc.PGconn, end: bool = False):
     return result
 
 
-def _flush(pgconn: pq.abc.PGconn) -> None:
+def _flush(conn: psycopg.Connection, until: float | None) -> None:
+    pgconn = conn.pgconn
     while pgconn.flush():
-        select.select([pgconn.socket], [pgconn.socket], [])
+        bounded.ready(conn, until, write=True)
         pgconn.consume_input()
 
 

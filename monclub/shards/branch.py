@@ -120,7 +120,7 @@ def prepare_database(
     waited = 0.0
     while True:
         try:
-            with connect(conninfo, autocommit=True) as conn:
+            with connect(conninfo, answer_timeout=None, autocommit=True) as conn:
                 applied = migrate(conn, app_role)
                 if applied:
                     log.info("schema migrated: %s", ", ".join(applied))

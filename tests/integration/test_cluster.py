@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from monclub.cluster.ownership import LEASE_SECONDS
-from tests.fixtures.cluster import PRET_SHARDS, SHARDS, Cluster, LoadRunner, Node, cluster
+from tests.fixtures.cluster import PRET_SHARDS, SHARDS, Cluster, LoadRunner, Node, audited, cluster
 from tests.fixtures.netns import NODES, network, postgres_in
 from tests.fixtures.waiting import wait_for
 
@@ -26,7 +26,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.netns, pytest.mark.pg, pytest.mark.d
 TEST_DEADLINE = 150  # s, each test with its cluster's start and stop
 OUTAGE = 2 * LEASE_SECONDS
 TAKEOVER_TIMEOUT = 60  # generous: the targets (median 3 s, max 10 s) are the benchmark's
-HEALED_TIMEOUT = 60
 WARM_UP = 30  # acknowledged operations before the fault
 
 
@@ -66,23 +65,6 @@ def lost_partitions(made: Cluster, node: str) -> list[tuple[str, int]]:
     return sorted(key for key, owner in made.owners().items() if owner == node)
 
 
-def audited(made: Cluster, load: LoadRunner) -> dict:
-    """Every client answered since the mark, then the load stopped and audited; `monclub verify`
-    on the client host clean."""
-    wait_for(
-        lambda: (p := load.ask("progress"))["answered_since_mark"] == p["clients"],
-        HEALED_TIMEOUT,
-        "every client to be answered after healing",
-        interval=0.2,
-    )
-    report = load.ask("stop", timeout=120)
-    assert report["violations"] == []
-    assert report["still_running"] == 0, "a client still waiting for its reply"
-    verify = made.client.monclub("verify", "--wait", "60", check=False)
-    assert verify.returncode == 0, verify.stdout + verify.stderr
-    return report
-
-
 def survive(made: Cluster, fault: Callable[[Node], None], heal: Callable[[Node], None]) -> dict:
     """The load running, `fault` on n2; its partitions served by n0 and n1 (each commits one
     command); `heal`; then the audit."""
@@ -100,7 +82,7 @@ def survive(made: Cluster, fault: Callable[[Node], None], heal: Callable[[Node],
         wait_for(lambda: load.acknowledged() > before + WARM_UP, 60, "the load to go on", interval=0.2)
         heal(victim)
         load.ask("mark")
-        return audited(made, load)
+        return audited(made.client, load)
     finally:
         load.close()
 
@@ -143,7 +125,7 @@ def planned(made: Cluster, command: Callable[[], None]) -> dict:
         before = load.acknowledged()
         wait_for(lambda: load.acknowledged() > before + WARM_UP, 60, "the load to go on", interval=0.2)
         load.ask("mark")
-        report = audited(made, load)
+        report = audited(made.client, load)
     finally:
         load.close()
     assert report["failed"] == {}, "requests failed during the planned move"

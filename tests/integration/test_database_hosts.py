@@ -11,7 +11,8 @@ import uuid
 
 import pytest
 
-from monclub.db import connect, hosts, servers
+from monclub.db import SESSION_LOST, connect, hosts, scalar, servers
+from monclub.db.pipeline import Pipelined
 from monclub.postgres.embedded import ROLE
 from tests.fixtures.postgres import add_membres, as_owner
 from tests.fixtures.processes import launch
@@ -116,3 +117,27 @@ def test_a_frozen_first_host_costs_only_the_first_session_of_a_process(pair, mon
     print("sessions opened in " + ", ".join(f"{seconds:.2f}s" for seconds in took))
     assert took[0] >= hosts.CONNECT_TIMEOUT * 0.9, "the first session waited on the frozen host"
     assert max(took[1:]) < hosts.CONNECT_TIMEOUT / 2, "the next ones went to the new primary first"
+
+
+def test_a_session_whose_server_froze_under_it_is_lost_in_time_and_the_processs_others_at_once(pair):
+    # The first host frozen while sessions are on it: its kernel acknowledges and answers the
+    # keepalives, so only a bound on the answer ends the wait (monclub.db.bounded).
+    url = pair.url()
+    first, second = connect(url, answer_timeout=1.0), connect(url, answer_timeout=1.0)
+    try:
+        pair.primary.freeze()
+        started = time.monotonic()
+        with pytest.raises(SESSION_LOST):
+            Pipelined(first).commit([("SELECT %s", (1,))])  # a shard's write waits on the socket itself
+        waited = time.monotonic() - started
+        with pytest.raises(SESSION_LOST):
+            second.execute("SELECT 1")
+        both = time.monotonic() - started
+    finally:
+        pair.primary.thaw()
+        first.close()
+        second.close()
+    print(f"the first session lost after {waited:.2f}s, the second at once ({both - waited:.2f}s)")
+    assert 1.0 <= waited < 3.0 and both - waited < 0.5
+    with connect(url) as conn:  # a session opened since: the thawed server answers it
+        assert scalar(conn, "SELECT 1") == 1

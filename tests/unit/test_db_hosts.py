@@ -66,6 +66,17 @@ def test_a_process_tries_first_the_server_its_last_session_landed_on(monkeypatch
     assert hosts.ordered(single) == single, "one host: the URL reaches libpq untouched"
 
 
+def test_a_process_tries_last_the_server_it_last_found_silent_until_a_session_lands_there(monkeypatch):
+    monkeypatch.setattr(hosts, "_last_primary", None)
+    monkeypatch.setattr(hosts, "_silent", None)
+    hosts.remember(SimpleNamespace(info=SimpleNamespace(host="db2", port=5433)))
+    hosts.silent(("db2", "5433"))  # the primary it landed on stopped answering
+    order = hosts.servers(conninfo_to_dict(hosts.ordered(THREE)))
+    assert order[-1] == ("db2", "5433") and len(order) == 3
+    hosts.remember(SimpleNamespace(info=SimpleNamespace(host="db2", port=5433)))  # it answers again
+    assert hosts.servers(conninfo_to_dict(hosts.ordered(THREE)))[0] == ("db2", "5433")
+
+
 def test_a_session_to_several_hosts_lands_on_a_primary_and_gives_up_on_a_silent_host_sooner():
     several = options(THREE)
     assert several["target_session_attrs"] == "read-write"

@@ -46,3 +46,15 @@ def test_the_urls_name_the_three_servers_and_land_on_the_primary():
         assert hosts.servers(params) == [("127.0.0.1", "15403"), ("127.0.0.1", "15413"), ("127.0.0.1", "15423")]
         assert params["user"] == role and hosts.refusal(params) is None
     assert urls["patroni_urls"] == ["http://127.0.0.1:15402", "http://127.0.0.1:15412", "http://127.0.0.1:15422"]
+
+
+def test_members_on_hosts_of_their_own_listen_and_are_named_at_their_addresses():
+    addresses = ["10.0.0.5", "10.0.0.6", "10.0.0.7"]
+    members = layout.members(Path("/demo"), layout.BASE_PORT, addresses)
+    config = layout.patroni_config(members[2], members, Path("/bin"), SECRETS, "10.0.0.0/24")
+    assert config["postgresql"]["listen"] == "10.0.0.7:15423" and config["restapi"]["listen"] == "10.0.0.7:15422"
+    assert config["etcd3"]["hosts"] == ["10.0.0.5:15400", "10.0.0.6:15410", "10.0.0.7:15420"]
+    assert "host all all 10.0.0.0/24 scram-sha-256" in config["postgresql"]["pg_hba"]
+    urls = layout.urls(members, SECRETS)
+    assert hosts.servers(conninfo_to_dict(str(urls["database_url"])))[0] == ("10.0.0.5", "15403")
+    assert urls["patroni_urls"][1] == "http://10.0.0.6:15412"

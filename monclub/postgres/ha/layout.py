@@ -36,6 +36,7 @@ class Member:
     index: int
     base: int
     directory: Path  # the demo's directory; this member's files are in `home`
+    address: str = LOOPBACK  # its host's (the tests' network namespaces give each member a host)
 
     @property
     def name(self) -> str:
@@ -63,11 +64,12 @@ class Member:
 
     @property
     def rest_url(self) -> str:
-        return f"http://{LOOPBACK}:{self.rest}"
+        return f"http://{self.address}:{self.rest}"
 
 
-def members(directory: Path, base: int = BASE_PORT) -> list[Member]:
-    return [Member(index, base, directory) for index in range(MEMBERS)]
+def members(directory: Path, base: int = BASE_PORT, addresses: list[str] | None = None) -> list[Member]:
+    """The three members: all on loopback, or each at its own address (the same ports then do)."""
+    return [Member(index, base, directory, *(addresses or [])[index : index + 1]) for index in range(MEMBERS)]
 
 
 def ports(base: int) -> list[int]:
@@ -76,9 +78,11 @@ def ports(base: int) -> list[int]:
 
 
 def etcd_argv(member: Member, everyone: list[Member]) -> list[str]:
-    """etcd 3.4's command line for `member` of a new three-member cluster on loopback."""
-    peers = ",".join(f"e{other.index}=http://{LOOPBACK}:{other.etcd_peer}" for other in everyone)
-    client, peer = f"http://{LOOPBACK}:{member.etcd_client}", f"http://{LOOPBACK}:{member.etcd_peer}"
+    """etcd 3.4's command line for `member` of a new three-member cluster (on loopback, or at the
+    members' addresses). A member started again on its data directory rejoins: etcd then ignores
+    the --initial-* flags."""
+    peers = ",".join(f"e{other.index}=http://{other.address}:{other.etcd_peer}" for other in everyone)
+    client, peer = f"http://{member.address}:{member.etcd_client}", f"http://{member.address}:{member.etcd_peer}"
     return [
         "etcd",
         *("--name", f"e{member.index}", "--data-dir", str(member.home / "etcd")),
@@ -88,13 +92,16 @@ def etcd_argv(member: Member, everyone: list[Member]) -> list[str]:
     ]
 
 
-def patroni_config(member: Member, everyone: list[Member], bindir: Path, secrets: dict[str, str]) -> dict:
+def patroni_config(
+    member: Member, everyone: list[Member], bindir: Path, secrets: dict[str, str], network: str = f"{LOOPBACK}/32"
+) -> dict:
     """Patroni's configuration of `member` (written as JSON, which YAML reads): strict synchronous
-    replication, the timing above, the roles MonClub and replication need, passwords on tcp."""
+    replication, the timing above, the roles MonClub and replication need, passwords on tcp from
+    `network` (the servers' and MonClub's hosts)."""
     hba = [
         "local all all trust",  # the member's own socket directory (0700): Patroni and the demo's set-up
-        f"host replication {REPLICATOR} {LOOPBACK}/32 scram-sha-256",
-        f"host all all {LOOPBACK}/32 scram-sha-256",
+        f"host replication {REPLICATOR} {network} scram-sha-256",
+        f"host all all {network} scram-sha-256",
     ]
     parameters = {
         **DEAD_PEER_SETTINGS,
@@ -108,8 +115,8 @@ def patroni_config(member: Member, everyone: list[Member], bindir: Path, secrets
         "namespace": "/monclub-demo/",
         "name": member.name,
         "log": {"level": "INFO"},
-        "restapi": {"listen": f"{LOOPBACK}:{member.rest}", "connect_address": f"{LOOPBACK}:{member.rest}"},
-        "etcd3": {"hosts": [f"{LOOPBACK}:{other.etcd_client}" for other in everyone]},
+        "restapi": {"listen": f"{member.address}:{member.rest}", "connect_address": f"{member.address}:{member.rest}"},
+        "etcd3": {"hosts": [f"{other.address}:{other.etcd_client}" for other in everyone]},
         "bootstrap": {
             "dcs": {
                 **TIMING,
@@ -121,8 +128,8 @@ def patroni_config(member: Member, everyone: list[Member], bindir: Path, secrets
             "initdb": [{"encoding": "UTF8"}, {"locale": "C"}],
         },
         "postgresql": {
-            "listen": f"{LOOPBACK}:{member.postgres}",
-            "connect_address": f"{LOOPBACK}:{member.postgres}",
+            "listen": f"{member.address}:{member.postgres}",
+            "connect_address": f"{member.address}:{member.postgres}",
             "data_dir": str(member.home / "data"),
             "bin_dir": str(bindir),
             "pgpass": str(member.home / "pgpass"),
@@ -145,7 +152,7 @@ def patroni_file(config: dict) -> str:
 
 def url(everyone: list[Member], role: str, password: str) -> str:
     """The multi-host URL of `role`: every member, the primary found by MonClub (monclub.db.hosts)."""
-    hosts = ",".join(LOOPBACK for _ in everyone)
+    hosts = ",".join(member.address for member in everyone)
     ports = ",".join(str(member.postgres) for member in everyone)
     return (
         f"host={hosts} port={ports} dbname={DATABASE} user={role} password={password} target_session_attrs=read-write"

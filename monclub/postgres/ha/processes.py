@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -79,14 +80,31 @@ def _wait(condition, seconds: float, what: str):
     raise TimeoutError(f"no {what} within {seconds:.0f}s")
 
 
-class Demo:
-    """The demo in `directory` (kept across runs: its data, its ports and passwords)."""
+def here(member: layout.Member, start: Callable[[], subprocess.Popen]) -> subprocess.Popen:
+    """Where the demo starts a member's process: on this host (every member on loopback)."""
+    return start()
 
-    def __init__(self, directory: Path, base: int = layout.BASE_PORT):
+
+class Demo:
+    """The demo in `directory` (kept across runs: its data, its ports and passwords). Its members
+    are on loopback; or each at an address of its own (`addresses`), its processes started by
+    `on_host` on that member's host (the tests' network namespaces), its servers letting in
+    `network` (the hosts' subnet)."""
+
+    def __init__(
+        self,
+        directory: Path,
+        base: int = layout.BASE_PORT,
+        addresses: list[str] | None = None,
+        network: str = f"{layout.LOOPBACK}/32",
+        on_host: Callable[[layout.Member, Callable[[], subprocess.Popen]], subprocess.Popen] = here,
+    ):
         self.directory = directory
         self.user = run_user()
-        self.members = layout.members(directory, base)
+        self.members = layout.members(directory, base, addresses)
         self.base = base
+        self.network = network
+        self.on_host = on_host
         self.processes: dict[str, subprocess.Popen] = {}
 
     # -- what Patroni says -----------------------------------------------------------------
@@ -137,9 +155,9 @@ class Demo:
             for member in self.members:
                 self._spawn(f"etcd-{member.index}", member, layout.etcd_argv(member, self.members))
             for member in self.members:
-                _wait(lambda m=member: rest.get(f"http://{layout.LOOPBACK}:{m.etcd_client}/health")[1], 30, "etcd")
+                _wait(lambda m=member: rest.get(f"http://{m.address}:{m.etcd_client}/health")[1], 30, "etcd")
             for member in self.members:
-                config = layout.patroni_config(member, self.members, postgres_bindir(), passwords)
+                config = layout.patroni_config(member, self.members, postgres_bindir(), passwords, self.network)
                 self._write(member.home / "patroni.yml", layout.patroni_file(config))
                 self._spawn(f"patroni-{member.index}", member, [*patroni, str(member.home / "patroni.yml")])
             _wait(lambda: self.primary() and self.sync_standby(), STARTUP_SECONDS, "primary with a synchronous standby")
@@ -176,8 +194,17 @@ class Demo:
             as_user = {"user": self.user.pw_uid, "group": self.user.pw_gid, "extra_groups": []}
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(member.home), "LANG": "C.UTF-8"}
         with open(member.home / f"{name.split('-')[0]}.log", "ab") as log:
-            self.processes[name] = subprocess.Popen(
-                argv, cwd=member.home, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **as_user
+            self.processes[name] = self.on_host(
+                member,
+                lambda: subprocess.Popen(
+                    argv,
+                    cwd=member.home,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    **as_user,
+                ),
             )
 
     def member_pids(self, member: layout.Member) -> list[int]:
@@ -231,6 +258,6 @@ def _prepare_database(owner_url: str, app_password: str) -> None:
     with connect(make_conninfo("", **{**params, "dbname": "postgres"}), autocommit=True) as conn:
         if not scalar(conn, "SELECT count(*) FROM pg_database WHERE datname = %s", (params["dbname"],)):
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(str(params["dbname"]))))
-    with connect(owner_url, autocommit=True) as conn:
+    with connect(owner_url, answer_timeout=None, autocommit=True) as conn:
         migrate(conn, APP_ROLE)
         conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(APP_ROLE), sql.Literal(app_password)))

@@ -45,6 +45,22 @@ def post(url: str, body: dict, timeout: float) -> tuple[int, str]:
         return error.code, error.read().decode().strip()
 
 
+def settled(cluster: dict, size: int) -> bool:
+    """Whether Patroni's `/cluster` shows `size` members, all on the primary's timeline: the
+    primary running, every other member streaming from it, one of them the synchronous standby.
+    A standby that is still starting, being rewound or catching up (`running`, `starting`…) does
+    not count. If the primary fails then, strict synchronous mode has no standby left to confirm
+    a commit, and writes stop until one streams again, as when two of three hosts are lost."""
+    found = cluster.get("members", [])
+    leaders = [member for member in found if member.get("role") == "leader"]
+    if len(found) != size or len(leaders) != 1 or leaders[0].get("state") != "running":
+        return False
+    timeline = leaders[0].get("timeline")
+    standbys = [member for member in found if member.get("role") != "leader"]
+    following = all(m.get("state") == "streaming" and m.get("timeline", timeline) == timeline for m in standbys)
+    return following and any(member.get("role") == "sync_standby" for member in standbys)
+
+
 @dataclass(frozen=True)
 class Member:
     url: str  # its Patroni's REST API, as the configuration names it
