@@ -8,11 +8,13 @@ a MonClub session waits more than `answer_timeout` for the server's answer: the 
 lost (an OperationalError, so SESSION_LOST) and opened again on whichever server is primary; what
 it was committing is an unknown outcome, resolved by its request id.
 
-One silent session says the server is silent, and so does one that lost its connection (a
-failure with no SQLSTATE: refused, reset, timed out by the keepalives or tcp_user_timeout when the
-host is cut off): every other session of the process opened on that server before fails at its
-next round trip at once, instead of each waiting its own timeout in turn (a shard uses its
-partitions' sessions one after the other)."""
+One silent session says the server is silent, and so does one whose connection timed out (the
+keepalives or tcp_user_timeout, when the host is cut off): every other session of the process
+opened on that server before fails at its next round trip at once, instead of each waiting its
+own timeout in turn (a shard uses its partitions' sessions one after the other). A connection the
+server closed or reset is not silence: the server's host answered. It was killed, and the other
+sessions learn it at once on their own, or only that backend was ended (pg_terminate_backend),
+and the others are fine."""
 
 import select
 import time
@@ -71,10 +73,17 @@ def _server(conn: psycopg.Connection) -> tuple[str, int]:
     return conn.info.host, conn.info.port
 
 
+# libpq's words for a connection its server closed or reset (it answered: not silent)
+ANSWERED = ("server closed the connection unexpectedly", "Connection reset by peer", "Broken pipe")
+
+
 def lost(conn: psycopg.Connection, error: psycopg.OperationalError) -> None:
-    """Mark `conn`'s server silent when `error` is its connection lost (no SQLSTATE: not the
-    server's own word, such as a shutdown's 57P01)."""
-    if error.sqlstate is None and not isinstance(error, Silent):
+    """Mark `conn`'s server silent when `error` is its connection lost without an answer: no
+    SQLSTATE (not the server's own word, such as a shutdown's 57P01), and not closed or reset by
+    the server. Under a locale that translates libpq's words, a closed connection marks the
+    server too: its other sessions are then opened again, never kept waiting."""
+    text = str(error)
+    if error.sqlstate is None and not isinstance(error, Silent) and not any(word in text for word in ANSWERED):
         _mark(conn)
 
 
