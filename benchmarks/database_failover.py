@@ -34,7 +34,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from benchmarks.harness import wait_until
 from monclub.client.sync import Client
-from monclub.db import connect, hosts, scalar
+from monclub.db import connect, hosts, scalar, servers
 from monclub.errors import MonclubError
 from monclub.postgres.ha import rest
 from monclub.postgres.ha.processes import Demo
@@ -134,7 +134,8 @@ def synchronous(conninfo: str) -> bool:
     commit on a new primary waits)."""
     try:
         with connect(conninfo, autocommit=True, connect_timeout=2) as conn:
-            return bool(scalar(conn, "SELECT count(*) FROM pg_stat_replication WHERE sync_state IN ('sync', 'quorum')"))
+            sql = "SELECT count(*) FROM pg_stat_replication WHERE sync_state = ANY(%s)"
+            return bool(scalar(conn, sql, (list(servers.SYNCHRONOUS),)))
     except psycopg.Error:
         return False
 
