@@ -20,6 +20,7 @@ import select
 import time
 
 import psycopg
+from psycopg.pq import TransactionStatus
 
 from monclub.db import hosts
 
@@ -53,6 +54,28 @@ class Connection(psycopg.Connection):
         except psycopg.OperationalError as error:
             lost(self, error)
             raise
+
+    def __exit__(self, exc_type, exc_val, exc_tb) -> None:
+        """Closed on the way out even when the commit fails (psycopg closes only after a commit
+        that returned): a session refused as silent is not left open."""
+        try:
+            super().__exit__(exc_type, exc_val, exc_tb)
+        finally:
+            self.close()
+
+    # A session with no transaction open has nothing to commit or roll back, and psycopg sends
+    # nothing then; but `wait` would still refuse a session whose server another session found
+    # silent, and leaving `with connect(...)` after reads in autocommit raised.
+    def commit(self) -> None:
+        if not self._idle():
+            super().commit()
+
+    def rollback(self) -> None:
+        if not self._idle():
+            super().rollback()
+
+    def _idle(self) -> bool:
+        return self.pgconn.transaction_status == TransactionStatus.IDLE and self._pipeline is None
 
 
 def opened(conn: Connection, answer_timeout: float | None) -> Connection:
