@@ -27,8 +27,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from monclub.postgres.ha import layout
-from tests.fixtures.cluster import LoadRunner, audited
+from monclub.postgres.ha import layout, rest
+from tests.fixtures.cluster import LoadRunner, all_answered, audited
 from tests.fixtures.ha_hosts import HaHosts, ha_hosts
 from tests.fixtures.waiting import wait_for
 
@@ -73,6 +73,14 @@ def ha() -> Iterator[tuple[HaHosts, Timeline]]:
         print(f"the targets ({TARGET_MEDIAN:.0f}s, {TARGET_MAX:.0f}s) {'met' if met else 'missed'}")
 
 
+def went_on(load: LoadRunner) -> None:
+    """WARM_UP more acknowledged operations after healing, and every client answered since."""
+    acknowledged = load.acknowledged()
+    wait_for(lambda: load.acknowledged() >= acknowledged + WARM_UP, 60, "the load to go on", interval=0.2)
+    load.ask("mark")
+    all_answered(load)
+
+
 def survive(ha: tuple[HaHosts, Timeline], fault: Callable[[layout.Member], None], heal, seed: int) -> float:
     """The load running, `fault` on the primary's host; another primary; a commit answered;
     `heal`; the host rejoined; the audit. The seconds from the fault to that commit."""
@@ -94,9 +102,7 @@ def survive(ha: tuple[HaHosts, Timeline], fault: Callable[[layout.Member], None]
             print(hosts.node.log_tails(80))  # where the time went, for the failure's reader
         heal(before)
         wait_for(hosts.healthy, REJOIN_TIMEOUT, f"{before.name} to rejoin as a standby", 0.5)
-        acknowledged = load.acknowledged()
-        wait_for(lambda: load.acknowledged() >= acknowledged + WARM_UP, 60, "the load to go on", interval=0.2)
-        load.ask("mark")
+        went_on(load)
         report = audited(hosts.client, load)
     except AssertionError:
         print(hosts.node.log_tails(30))  # what the node went through, for the failure's reader
@@ -131,3 +137,68 @@ def test_the_primarys_host_cut_off(ha):
     hosts, _ = ha
     FIGURES["cut"] = survive(ha, hosts.cut, hosts.restore, seed=43)
     assert FIGURES["cut"] <= FAULT_TO_COMMIT_MAX
+
+
+def test_a_split_network_acknowledges_nothing_on_the_old_primarys_side(ha):
+    """The network parted in two: the primary's host, the first node and its clients on one
+    switch; the two other database hosts (etcd's majority), a second node and its clients on the
+    other. The first node keeps writing to the old primary, which can complete no commit (its
+    synchronous standby is across the split), then demotes itself (it cannot renew its leader
+    key); the other side elects a primary and serves. After the trunk is back the old primary
+    rejoins as a standby (pg_rewind), and every answer either side's clients got is audited."""
+    hosts, timeline = ha
+    wait_for(hosts.healthy, REJOIN_TIMEOUT, "three members, a primary and its synchronous standby", 0.5)
+    timeline.unchanged()
+    far_node, far = hosts.second()
+    near_load = LoadRunner(hosts.client, clients=CLIENTS, seed=44)
+    far_load = LoadRunner(far, clients=CLIENTS, seed=45)
+    try:
+        for load in (near_load, far_load):
+            wait_for(lambda load=load: load.acknowledged() >= WARM_UP, 60, "the load to run", interval=0.2)
+        before = hosts.primary()
+        assert before is not None
+        near = [hosts.host(before), hosts.node.host, hosts.client.host]
+        failed_before = sum(near_load.ask("progress")["failed"].values())
+        split = time.monotonic()
+        hosts.net.split([host for host in hosts.net.hosts.values() if host not in near])
+        since = split + IN_FLIGHT
+
+        def far_primary():
+            found = hosts.ask(hosts.demo.primary, where=far.host)
+            return found not in (None, before) and found
+
+        after = wait_for(far_primary, FAILOVER_TIMEOUT, "a primary on the far side")
+        served = wait_for(lambda: far_load.ask("answered_after", since=since)["at"], 60, "a commit", interval=0.2)
+        wait_for(
+            lambda: hosts.ask(rest.primary, [before.rest_url]) is None,
+            FAILOVER_TIMEOUT,
+            f"{before.name} to stop taking writes (it cannot renew its leader key)",
+        )
+        wait_for(
+            lambda: sum(near_load.ask("progress")["failed"].values()) > failed_before,
+            FAILOVER_TIMEOUT,
+            "the near side's calls to end unacknowledged",
+            interval=0.5,
+        )
+        near_answered = near_load.ask("answered_after", since=since)["at"]
+        assert near_answered is None, f"the old primary's side acknowledged at {near_answered - split:.1f}s"
+        hosts.net.join()
+        wait_for(hosts.healthy, REJOIN_TIMEOUT, f"{before.name} to rejoin as a standby", 0.5)
+        everyone = hosts.ask(rest.members, [member.rest_url for member in hosts.demo.members])
+        roles = {member.name: member.role for member in everyone}
+        assert roles[before.name] == "replica" and roles[after.name] == "primary", roles
+        for load in (near_load, far_load):
+            went_on(load)
+        far_load.ask("halt")  # the near load's audit needs a quiet database: every listener caught up
+        reports = [audited(place, load) for place, load in ((hosts.client, near_load), (far, far_load))]
+    except AssertionError:
+        print(hosts.node.log_tails(30), far_node.log_tails(30))
+        raise
+    finally:
+        near_load.close()
+        far_load.close()
+    timeline.moved_once()
+    print(
+        f"split: {after.name} primary on the far side {served - split:.1f}s after the split served a commit; "
+        f"the near side acknowledged nothing; outcomes near {reports[0]['outcomes']}, far {reports[1]['outcomes']}"
+    )

@@ -182,6 +182,20 @@ def test_a_cut_node_loses_its_connections_and_gets_them_back(netns, netns_databa
     wait_for(back, timeout=20, what="the restored node to reach PostgreSQL again", interval=0.2)
 
 
+def test_a_split_network_has_two_sides_that_reach_only_their_own_hosts_until_joined(netns):
+    server = start_echo(netns, "n2")
+    try:
+        netns.split(["n1", "n2"])  # n1 and n2 on the second switch; pg and n0 on the first
+        assert _answers(netns, "n1", netns.hosts["n2"].address), "the same side"
+        assert not _answers(netns, "n0", netns.hosts["n2"].address), "across the split"
+        assert netns.call("pg", query, netns.postgres.conninfo(), "SELECT 1") == (1,), "pg's side reaches pg"
+        netns.join()
+        wait_for(lambda: _answers(netns, "n0", netns.hosts["n2"].address), 15, "the trunk to carry again", 0.1)
+    finally:
+        netns.join()
+        stop(server)
+
+
 def test_a_frozen_process_answers_nothing_until_thawed(netns):
     server = start_echo(netns, "n2")
     try:
