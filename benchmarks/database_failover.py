@@ -36,7 +36,7 @@ from benchmarks.harness import wait_until
 from monclub.client.sync import Client
 from monclub.db import connect, hosts, scalar, servers
 from monclub.errors import MonclubError
-from monclub.postgres.ha import rest
+from monclub.postgres.ha import host
 from monclub.postgres.ha.processes import Demo
 
 PACE = 0.05  # seconds between two registrations of one client
@@ -121,14 +121,6 @@ class SteadyLoad:
                 time.sleep(PACE)
 
 
-def settled(demo: Demo) -> bool:
-    """Every member back and following the primary (monclub.postgres.ha.rest.settled)."""
-    try:
-        return rest.settled(demo.cluster(), len(demo.members))
-    except OSError:
-        return False
-
-
 def synchronous(conninfo: str) -> bool:
     """The server has a standby its commits wait for (strict synchronous mode: until then, every
     commit on a new primary waits)."""
@@ -143,11 +135,11 @@ def synchronous(conninfo: str) -> bool:
 def kill(demo: Demo, load: SteadyLoad, owner: str, kind: str) -> dict:
     """One kill of the primary (`kind`), timed; returns once the cluster has settled again.
     `owner`: the demo's owner URL (Patroni's superuser), which may read pg_stat_replication."""
-    wait_until(lambda: settled(demo), REJOIN_SECONDS, "the demo to settle (three members, a synchronous standby)", 0.5)
+    wait_until(demo.settled, REJOIN_SECONDS, "the demo to settle (three members, a synchronous standby)", 0.5)
     steady = load.calls.count()
     wait_until(lambda: load.calls.count() >= steady + STEADY, 60, "registrations to flow", 0.1)
     before = wait_until(demo.primary, 60, "a primary", POLL)
-    pids = [demo.postmaster(before)] if kind == "postgres" else demo.member_pids(before)
+    pids = host.processes(before.home, whole_host=kind == "member")
     killed = time.monotonic()
     for pid in pids:
         os.kill(pid, signal.SIGKILL)
@@ -213,7 +205,7 @@ def measure(demo: Demo, config, owner: str, seances: list[str], membres: list[in
             print(f"failover: kill {k + 1} of {kills * len(KINDS)} ({kind})...", flush=True)
             rows.append(kill(demo, load, owner, kind))
             print(f"  {rows[-1]}", flush=True)
-        wait_until(lambda: settled(demo), REJOIN_SECONDS, "the demo to settle after the last kill", 0.5)
+        wait_until(demo.settled, REJOIN_SECONDS, "the demo to settle after the last kill", 0.5)
     return {
         "pace_seconds": PACE,
         "clients": len(seances),

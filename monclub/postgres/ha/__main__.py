@@ -1,20 +1,23 @@
 """scripts/ha-demo: three PostgreSQL servers under Patroni and three etcd members on loopback,
 until Ctrl-C (or SIGTERM). It writes the multi-host URLs into a config file of the demo (the
-passwords stay out of the terminal), and prints how to point MonClub at it and what to kill."""
+passwords stay out of the terminal), and prints how to point MonClub at it and what to kill.
+While it runs, its pid is in `<directory>/demo.pid`, and SIGUSR1 makes it start again every
+member whose host was killed (`monclub drill database` asks so, as an operator would restart
+the machine: monclub/postgres/ha/host.py)."""
 
 import argparse
 import json
 import os
+import queue
 import signal
 import sys
-import threading
 from pathlib import Path
 
 from monclub import config as configuration
 from monclub.db.secrets import redact
 from monclub.errors import ConfigError
 from monclub.postgres.embedded import FALLBACK_ROOT, can_traverse, run_user
-from monclub.postgres.ha import layout
+from monclub.postgres.ha import host, layout
 from monclub.postgres.ha.processes import Demo
 
 
@@ -41,9 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--directory", type=Path, help="where the demo keeps its servers (kept across runs)")
     parser.add_argument("--base-port", type=int, default=layout.BASE_PORT, help="first of the 4 × 3 loopback ports")
     args = parser.parse_args(argv)
-    stop = threading.Event()
+    asked: queue.SimpleQueue[str] = queue.SimpleQueue()  # what the signals ask, in order (safe in a handler)
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+        signal.signal(signum, lambda *_: asked.put("stop"))
     try:
         demo = Demo((args.directory or default_directory()).absolute(), args.base_port)
         urls = demo.start()
@@ -63,9 +66,14 @@ def main(argv: list[str] | None = None) -> int:
         if primary is not None:
             print(f"kill the primary's postgres and watch the club carry on: kill -9 {demo.postmaster(primary)}")
             print(f"or move it, planned: MONCLUB_CONFIG={config} monclub database switchover")
+        host.write_pid(demo.directory)
+        signal.signal(signal.SIGUSR1, lambda *_: asked.put("revive"))
         print(f"ready (pid {os.getpid()}); Ctrl-C stops the demo", flush=True)
-        stop.wait()
+        while asked.get() == "revive":
+            print(f"started again: {', '.join(demo.revive_dead()) or 'nothing (no member was dead)'}", flush=True)
     finally:
+        signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+        host.remove_pid(demo.directory)
         demo.stop()
     return 0
 

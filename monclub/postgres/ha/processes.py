@@ -26,7 +26,7 @@ from monclub.db import connect, scalar
 from monclub.db.migrate import migrate
 from monclub.errors import ConfigError
 from monclub.postgres.embedded import APP_ROLE, ROLE, Cluster, can_traverse, postgres_bindir, run_user
-from monclub.postgres.ha import layout, rest
+from monclub.postgres.ha import host, layout, rest
 
 PATRONI_VENV = Path("/var/lib/monclub/patroni-venv")  # scripts/install makes it as root
 STARTUP_SECONDS = 120.0
@@ -109,16 +109,21 @@ class Demo:
 
     # -- what Patroni says -----------------------------------------------------------------
 
+    @property
+    def rest_urls(self) -> list[str]:
+        return [member.rest_url for member in self.members]
+
     def cluster(self) -> dict:
         """Patroni's view (`/cluster` of the first member that answers)."""
-        for member in self.members:
-            with contextlib.suppress(OSError, ValueError):
-                return rest.get(f"{member.rest_url}/cluster")[1]
-        raise OSError("no Patroni answers")
+        return rest.cluster(self.rest_urls)
+
+    def settled(self) -> bool:
+        """Every member back and following the primary (rest.settled); False when no Patroni answers."""
+        return rest.ready(self.rest_urls, len(self.members))
 
     def primary(self) -> layout.Member | None:
         """The member whose Patroni says its PostgreSQL is the primary taking writes."""
-        url = rest.primary([member.rest_url for member in self.members])
+        url = rest.primary(self.rest_urls)
         return next((member for member in self.members if member.rest_url == url), None)
 
     def sync_standby(self) -> str | None:
@@ -126,8 +131,8 @@ class Demo:
         return next((name for name, role in roles.items() if role == "sync_standby"), None)
 
     def postmaster(self, member: layout.Member) -> int:
-        """The pid of `member`'s running postmaster (the first line of postmaster.pid)."""
-        return int((member.home / "data" / "postmaster.pid").read_text().split()[0])
+        """The pid of `member`'s running postmaster."""
+        return host.postmaster(member.home)
 
     # -- start and stop --------------------------------------------------------------------
 
@@ -207,12 +212,6 @@ class Demo:
                 ),
             )
 
-    def member_pids(self, member: layout.Member) -> list[int]:
-        """Every process of `member`'s host: its etcd, its Patroni, and its PostgreSQL's (what a
-        dead host takes with it; scripts/bench database kills them all)."""
-        started = [self.processes[f"{kind}-{member.index}"] for kind in ("etcd", "patroni")]
-        return [p.pid for p in started if p.poll() is None] + Cluster(member.home, self.user).stale_processes()
-
     def revive(self, member: layout.Member) -> None:
         """Start `member`'s etcd and Patroni again, as `start` did, after its host died: etcd
         rejoins from its data, Patroni starts its PostgreSQL as a standby of the new primary
@@ -222,6 +221,21 @@ class Demo:
         self._spawn(f"etcd-{member.index}", member, layout.etcd_argv(member, self.members))
         patroni = [*patroni_command(self.user), str(member.home / "patroni.yml")]
         self._spawn(f"patroni-{member.index}", member, patroni)
+
+    def revive_dead(self) -> list[str]:
+        """Start again every member whose etcd or Patroni has exited, any of its processes still
+        running killed first (a host restarts whole); the names of those started again."""
+        dead = [
+            member
+            for member in self.members
+            if any(self.processes[f"{kind}-{member.index}"].poll() is not None for kind in ("etcd", "patroni"))
+        ]
+        for member in dead:
+            for pid in host.working_in(member.home):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            self.revive(member)
+        return [member.name for member in dead]
 
     def stop(self) -> None:
         """Stop what this demo started, by pid: each Patroni (which stops its PostgreSQL), any

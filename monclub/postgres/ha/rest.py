@@ -45,6 +45,22 @@ def post(url: str, body: dict, timeout: float) -> tuple[int, str]:
         return error.code, error.read().decode().strip()
 
 
+def cluster(urls: list[str]) -> dict:
+    """Patroni's view of every member (`/cluster` of the first that answers); OSError when none does."""
+    for url in urls:
+        with contextlib.suppress(OSError, ValueError):
+            return get(f"{url}/cluster")[1]
+    raise OSError("no Patroni answers")
+
+
+def ready(urls: list[str], size: int) -> bool:
+    """`settled`, as the first Patroni that answers sees it; False when none does."""
+    try:
+        return settled(cluster(urls), size)
+    except OSError:
+        return False
+
+
 def settled(cluster: dict, size: int) -> bool:
     """Whether Patroni's `/cluster` shows `size` members, all on the primary's timeline: the
     primary running, every other member streaming from it, one of them the synchronous standby.
