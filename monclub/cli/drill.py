@@ -1,16 +1,28 @@
-"""monclub drill kill TARGET | drill chaos: break the tree on purpose and count what survived."""
+"""monclub drill kill TARGET | drill chaos | drill cluster | drill database: break the tree (or
+its database) on purpose and count what survived."""
 
 import json
+from pathlib import Path
 
 import click
 
 from monclub.cli.common import emit, fail, handled, json_option, load_config
 from monclub.config import Config
 from monclub.drills import chaos, recovery
+from monclub.drills import database as database_drill
 from monclub.drills import failover as cluster
+from monclub.drills.primary_faults import KINDS as DATABASE_FAULTS
 from monclub.drills.progress import TextProgress
 from monclub.errors import InvalidRequest, Unavailable
 from monclub.tree import supervisord as tree
+
+SEED = click.option("--seed", type=int, default=1, show_default=True, help="Makes the fault schedule reproducible.")
+SETTLE = click.option(
+    "--settle", type=click.FloatRange(min=1), default=60.0, show_default=True, help="Quiescence deadline (s)."
+)
+REPORT = click.option(
+    "--report", "report_path", type=click.Path(dir_okay=False), default=None, help="Also write the report as JSON."
+)
 
 
 @click.group()
@@ -60,7 +72,7 @@ def drill_kill(target: str, as_json: bool):
 @drill.command("chaos")
 @click.option("--duration", type=float, default=60.0, show_default=True, help="Seconds of load and kills.")
 @click.option("--kill-every", type=int, default=500, show_default=True, help="Milliseconds between kills.")
-@click.option("--seed", type=int, default=1, show_default=True, help="Makes the fault schedule reproducible.")
+@SEED
 @click.option("--clients", type=int, default=8, show_default=True, help="Concurrent clients of the load.")
 @click.option("--targets", default="", help="Comma-separated places to kill (default: every process but supervisord).")
 @click.option(
@@ -70,9 +82,7 @@ def drill_kill(target: str, as_json: bool):
     show_default=True,
     help="Deadline in seconds of quiescence after the load (and, capped by it, of the calls in flight and the audit).",
 )
-@click.option(
-    "--report", "report_path", type=click.Path(dir_okay=False), default=None, help="Also write the report as JSON."
-)
+@REPORT
 @json_option
 @handled
 def drill_chaos(duration, kill_every, seed, clients, targets, settle, report_path, as_json):
@@ -92,14 +102,10 @@ def drill_chaos(duration, kill_every, seed, clients, targets, settle, report_pat
 )
 @click.option("--duration", type=float, default=60.0, show_default=True, help="Seconds of load and faults.")
 @click.option("--fault-every", type=float, default=10.0, show_default=True, help="Seconds between faults.")
-@click.option("--seed", type=int, default=1, show_default=True, help="Makes the fault schedule reproducible.")
+@SEED
 @click.option("--clients", type=int, default=8, show_default=True, help="Concurrent clients of the load.")
-@click.option(
-    "--settle", type=click.FloatRange(min=1), default=60.0, show_default=True, help="Quiescence deadline (s)."
-)
-@click.option(
-    "--report", "report_path", type=click.Path(dir_okay=False), default=None, help="Also write the report as JSON."
-)
+@SETTLE
+@REPORT
 @json_option
 @handled
 def drill_cluster(nodes, duration, fault_every, seed, clients, settle, report_path, as_json):
@@ -112,6 +118,67 @@ def drill_cluster(nodes, duration, fault_every, seed, clients, settle, report_pa
     finally:
         progress.done()
     _finish(report, cluster.report_lines(report), report_path, as_json)
+
+
+def database_kinds(kinds: str) -> tuple[str, ...]:
+    chosen = tuple(kind.strip() for kind in kinds.split(",") if kind.strip())
+    if "cut" in chosen:
+        raise InvalidRequest(
+            "kinds: cut needs network namespaces, which the demo on this machine does not have "
+            "(tests/integration/test_database_faults.py cuts a host's cable)"
+        )
+    unknown = [kind for kind in chosen if kind not in DATABASE_FAULTS]
+    if unknown or not chosen:
+        raise InvalidRequest(f"kinds: {', '.join(unknown) or 'none'}; choose among {', '.join(DATABASE_FAULTS)}")
+    return chosen
+
+
+@drill.command("database")
+@click.option(
+    "--demo",
+    "demo_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The demo's directory (default: the config file's when it holds demo.pid, else the demo's default).",
+)
+@click.option("--duration", type=float, default=120.0, show_default=True, help="Seconds of load and faults.")
+@click.option(
+    "--fault-every",
+    type=float,
+    default=40.0,
+    show_default=True,
+    help="Seconds between faults at the earliest (each also waits for the database to settle).",
+)
+@click.option(
+    "--kinds",
+    default=",".join(DATABASE_FAULTS),
+    show_default=True,
+    help="Faults of the primary: postgres (kill -9 of its postmaster), kill (kill -9 of its whole host, "
+    "started again after), freeze (SIGSTOP of its host, SIGCONT after). cut needs network namespaces: "
+    "not here (tests/integration/test_database_faults.py).",
+)
+@SEED
+@click.option(
+    "--clients", type=int, default=2, show_default=True, help="Concurrent clients (few: etcd and Patroni need CPU)."
+)
+@SETTLE
+@REPORT
+@json_option
+@handled
+def drill_database(demo_dir, duration, fault_every, kinds, seed, clients, settle, report_path, as_json):
+    """On the tree whose database is the three-server demo (scripts/ha-demo), load it while the
+    primary's postgres or whole host is killed or frozen on a seeded schedule, time each failover
+    to the next commit, then audit; exit 1 on any violation."""
+    chosen = database_kinds(kinds)
+    config = load_config()
+    target = database_drill.demo(config, demo_dir)
+    plan = chaos.Plan(duration, fault_every, seed, clients, (), settle)
+    progress = TextProgress(duration)
+    try:
+        report = database_drill.run(config, plan, chosen, target, progress)
+    finally:
+        progress.done()
+    _finish(report, database_drill.report_lines(report), report_path, as_json)
 
 
 def _finish(report: dict, lines: list[str], report_path: str | None, as_json: bool) -> None:

@@ -159,8 +159,14 @@ class Config:
         return self.endpoint(name, 0) if self.tcp else self.endpoint(name)
 
 
+def file_path(env=None) -> Path:
+    """The configuration file read (it may not exist): $MONCLUB_CONFIG, else the checkout's."""
+    env = os.environ if env is None else env
+    return Path(env.get("MONCLUB_CONFIG") or CHECKOUT / "config" / "monclub.toml")
+
+
 def _read_file(env) -> dict:
-    path = Path(env.get("MONCLUB_CONFIG") or CHECKOUT / "config" / "monclub.toml")
+    path = file_path(env)
     if not path.exists():
         if env.get("MONCLUB_CONFIG"):
             raise ConfigError(f"MONCLUB_CONFIG names {path}, which does not exist")

@@ -84,9 +84,14 @@ class Injector(Protocol):
     def loop(self, stop: threading.Event) -> None: ...
 
 
-def load_and_faults(load: Load, faults: Injector, plan: Plan, progress: Progress, started: float) -> Phase:
-    phase = Phase(PHASES[0], plan.duration + plan.drain)
-    progress.phase(phase.name, phase.deadline, f"{plan.duration:.0f}s of load and kills, then the calls in flight")
+def load_and_faults(
+    load: Load, faults: Injector, plan: Plan, progress: Progress, started: float, carry: float = 0.0
+) -> Phase:
+    """The load for `plan.duration`, faults injected meanwhile; the load goes on after it while
+    the injector ends the fault in progress (at most `carry` seconds: a database failover is
+    timed to the next commit, which needs the load), then the calls in flight."""
+    phase = Phase(PHASES[0], plan.duration + carry + plan.drain)
+    progress.phase(phase.name, phase.deadline, f"{plan.duration:.0f}s of load and faults, then the calls in flight")
     stop = threading.Event()
     killer = threading.Thread(target=faults.loop, args=(stop,), daemon=True)
     load.start(ends_at=started + phase.deadline)
@@ -180,10 +185,15 @@ def _why_not_serving(kill: Kill, later: Kill | None) -> str:
     return "no operation served before the load ended" if kill.back is not None else "database never back"
 
 
-def run(config: Config, plan: Plan, progress: Progress) -> dict:
-    """Run the drill; the report (see `report_lines`). Always returns, whatever the tree does."""
+def require_healthy(config: Config) -> None:
+    """A drill loads the running tree: refuse to start on a tree stopped or unhealthy."""
     if not tree.status(config)["healthy"]:
         raise ConfigError("MonClub is not running or not healthy: start it (monclub start) and check monclub status")
+
+
+def run(config: Config, plan: Plan, progress: Progress) -> dict:
+    """Run the drill; the report (see `report_lines`). Always returns, whatever the tree does."""
+    require_healthy(config)
     load = Load(config, plan.clients, plan.seed)
     faults = Faults(config, plan.kill_every, plan.seed, plan.targets)
     load.prepare()

@@ -84,6 +84,12 @@ class Outcomes:
     def acknowledged(self) -> int:
         return sum(n for code, n in self.counts.items() if code in ACKNOWLEDGED)
 
+    @property
+    def failed(self) -> int:
+        """Calls answered without an acknowledged outcome (timeout, unavailable, internal_error…)."""
+        with self.lock:
+            return sum(n for code, n in self.counts.items() if code not in ACKNOWLEDGED)
+
     def first_answer_after(self, moment: float) -> float | None:
         """When the first acknowledged operation was answered at or after `moment` (every
         acknowledged operation was committed, refusals included: the service was back then).

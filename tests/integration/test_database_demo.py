@@ -8,7 +8,10 @@ was told is in the new primary's data, once. The figures printed: from the kill 
 primary, to its first write (a probe's), to MonClub's first commit after that; the partitions
 MonClub's owners took again (their leases ran out while no primary existed) and when the last
 was taken; which server `monclub status` says is primary. Then a planned `monclub database
-switchover` under load: no request fails (the clients pause), the audit is clean.
+switchover` under load: no request fails (the clients pause), the audit is clean. Last,
+`monclub drill database` on a whole tree (`monclub start`) on the demo: two faults of the
+primary, its postgres killed and its whole host killed (then started again by the demo, which
+the drill asks through SIGUSR1), each timed, then the drill's audit.
 
 No failover happens without a fault: the primary's timeline (one more at each promotion) is
 where the module's last fault left it when each test starts, and exactly one more after its
@@ -35,9 +38,10 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from monclub import config as configuration
 from monclub.client.sync import Client, probe
 from monclub.db import connect, hosts, servers
+from monclub.drills import database as database_drill
 from monclub.drills.audit import CHECKS
 from monclub.drills.load import ACKNOWLEDGED, Load
-from monclub.postgres.ha import layout, rest
+from monclub.postgres.ha import host, layout, rest
 from monclub.postgres.ha.processes import Demo, free_base
 from monclub.web.metrics import database_families
 from tests.fixtures.failover_figures import database_now, moves_since, prepare_probe, takes_writes
@@ -69,19 +73,6 @@ def _read_until_ready(process: subprocess.Popen, seconds: float) -> str:
     return said
 
 
-def _ours(directory: Path) -> list[int]:
-    """Every process working in the demo's directory (etcd, Patroni and PostgreSQL run there)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if os.readlink(entry / "cwd").startswith(str(directory)):
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
-
-
 @pytest.fixture(scope="module")
 def demo():
     directory = Path(tempfile.mkdtemp(prefix="mcdemo-", dir="/tmp"))
@@ -98,11 +89,13 @@ def demo():
     finally:
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=120)
-        left = _ours(directory)
+        left = host.working_in(directory)
         for pid in left:  # only the demo's own processes work there; it should have stopped them all
             os.kill(pid, signal.SIGKILL)
+        pid_file = (directory / "d" / host.PID_FILE).exists()
         subprocess.run(["rm", "-rf", str(directory)], check=False)
         assert process.returncode == 0 and not left, f"the demo exited {process.returncode}, leaving {left}"
+        assert not pid_file, "the demo removes its pid file when it stops"
 
 
 class Timeline:
@@ -121,8 +114,8 @@ class Timeline:
     def unchanged(self) -> None:
         assert self.now() == self.expected, "a failover without a fault"
 
-    def moved_once(self) -> None:
-        self.expected += 1
+    def moved(self, promotions: int = 1) -> None:
+        self.expected += promotions
         assert self.now() == self.expected, "one promotion for one fault"
 
 
@@ -248,7 +241,7 @@ def test_a_kill_of_the_primarys_postgres_fails_over_and_nothing_acknowledged_is_
         )
         assert broken == [], "acknowledged outcomes lost or applied twice:\n" + "\n".join(broken)
         wait_for(demo.sync_standby, 60, "a synchronous standby again (the third server, or the old primary rejoined)")
-        timeline.moved_once()
+        timeline.moved()
     finally:
         for process in branches:
             stop_process(process)
@@ -289,7 +282,35 @@ def test_a_switchover_under_load_fails_no_request(demo, timeline, state_dir):
         assert failed == {}, "a request failed across a planned switchover"
         assert broken == [], "acknowledged outcomes lost or applied twice:\n" + "\n".join(broken)
         wait_for(demo.sync_standby, 60, "a synchronous standby again (the old primary rejoined)")
-        timeline.moved_once()
+        timeline.moved()
     finally:
         for process in branches:
             stop_process(process)
+
+
+def test_the_database_drill_kills_the_primarys_postgres_then_its_whole_host_and_audits(demo, timeline, state_dir):
+    """Seed 5 puts the postgres kill first: after it the demo settles within seconds, well before
+    the second fault is due (a host killed first would take its ttl and a rewind to settle)."""
+    env = _env(demo, state_dir)
+    assert (demo.directory / host.PID_FILE).exists(), "the demo says where it runs"
+    subprocess.run([sys.executable, "-m", "monclub", "start"], env=env, check=True, capture_output=True, timeout=180)
+    try:
+        timeline.unchanged()
+        # The first fault 15 s in, the second 15 s after it at the earliest (once settled), a third
+        # never: it would be due after the load's 35 s. The demo's own config file says where it is.
+        argv = ["drill", "database", "--duration", "35", "--fault-every", "15", "--kinds", "postgres,kill"]
+        command = [sys.executable, "-m", "monclub", *argv, "--seed", "5", "--clients", "2", "--json"]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=360)
+        assert done.stdout, done.stderr
+        report = json.loads(done.stdout)
+        print("\n".join(database_drill.report_lines(report)))
+        assert done.returncode == 0 and report["violations"] == [], done.stderr
+        assert [(row["kind"], row["commit_seconds"] is not None) for row in report["faults"]] == [
+            ("postgres", True),
+            ("kill", True),
+        ]
+        assert [report["commit_seconds"][group]["count"] for group in ("postgres", "host")] == [1, 1]
+        assert demo.settled(), "the killed host started again and streaming (the drill waited for it)"
+        timeline.moved(2)
+    finally:
+        subprocess.run([sys.executable, "-m", "monclub", "stop"], env=env, capture_output=True, timeout=180)
