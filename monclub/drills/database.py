@@ -63,7 +63,7 @@ def run(config: Config, plan: chaos.Plan, kinds: tuple[str, ...], target: Demo, 
     try:
         phases = [chaos.load_and_faults(load, faults, plan, progress, started, CARRY_SECONDS)]
     finally:
-        faults.release()  # interrupted (Ctrl-C): never leave the demo's host frozen or dead
+        faults.close()  # also when interrupted (Ctrl-C): never leave the demo's host frozen or dead
     phases.append(chaos.quiescence(config, plan, progress))
     audit, found = chaos.audit_phase(config, load, plan, progress)
     phases.append(audit)

@@ -109,6 +109,7 @@ class PrimaryFaults:
     faults: list[Fault] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     held: tuple[Fault, list[int]] | None = None  # the fault in progress and the processes it hit
+    closed: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -120,7 +121,7 @@ class PrimaryFaults:
         """A fault once `every` seconds have passed since the last and the demo has settled,
         until `stop`; then wait for the demo to settle after the last."""
         kinds, earliest = order(self.seed, self.kinds), time.monotonic() + self.every
-        while not stop.wait(max(0.0, earliest - time.monotonic())):
+        while not stop.wait(max(0.0, earliest - time.monotonic())) and not self.closed.is_set():
             if not self._settled(f"before fault {len(self.faults) + 1}", stop):
                 break
             earliest = time.monotonic() + self.every
@@ -158,10 +159,12 @@ class PrimaryFaults:
             return
         failed = self.outcomes.failed
         fault = Fault(kind, name, time.monotonic())
-        with self.lock:
+        with self.lock:  # under the lock: `close` either comes first, or finds the host to give back
+            if self.closed.is_set():
+                return
             self.faults.append(fault)
             self.held = (fault, pids)
-        _signal(pids, signal.SIGSTOP if kind == "freeze" else signal.SIGKILL)
+            _signal(pids, signal.SIGSTOP if kind == "freeze" else signal.SIGKILL)
         try:
             others = [url for url in self.demo.urls if url != before]  # a frozen host holds each request 2 s
             if until(lambda: rest.primary(others), PRIMARY_SECONDS):
@@ -173,9 +176,15 @@ class PrimaryFaults:
             self.release()
             fault.failed = self.outcomes.failed - failed
 
+    def close(self) -> None:
+        """No fault after this, and the host the fault in progress holds given back: the drill
+        is over or interrupted (Ctrl-C; its process may then take a while to exit, the load's
+        threads still running, and must fault nothing more meanwhile)."""
+        self.closed.set()
+        self.release()
+
     def release(self) -> None:
-        """Give back the host the fault in progress holds (also when the drill is interrupted):
-        thaw it, or have the demo start it again."""
+        """Give back the host the fault in progress holds: thaw it, or have the demo start it again."""
         with self.lock:
             held, self.held = self.held, None
         if held is None:

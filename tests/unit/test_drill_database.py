@@ -1,17 +1,23 @@
 """The pure parts of `monclub drill database`: the seeded order of the faults, the demo refused
 when there is none, the kinds checked, and the report's figures and lines against the issue's
-targets."""
+targets; an interrupted drill's injector giving the host back."""
 
+import os
+import signal
+import subprocess
 from itertools import islice
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from monclub.cli.drill import database_kinds
 from monclub.drills import database
-from monclub.drills.primary_faults import order
+from monclub.drills.load import Outcomes
+from monclub.drills.primary_faults import Demo, Fault, PrimaryFaults, order
 from monclub.errors import ConfigError, InvalidRequest
 from monclub.postgres.ha import host
+from tests.fixtures.waiting import wait_for
 
 
 def test_every_round_of_faults_has_each_kind_once_in_an_order_the_seed_decides():
@@ -102,3 +108,26 @@ def test_a_fault_never_answered_reads_never_and_violations_end_the_report():
     assert "    20.0s freeze   pg0: another primary never, next commit never, 0 request(s) failed" in lines
     assert "  whole host (kill, freeze): no fault (target median ≤ 25 s, max ≤ 30 s)" in lines
     assert lines[-1] == "VIOLATION: freeze of pg0: no other primary within 60s"
+
+
+def _state(pid: int) -> str:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+def test_a_closed_injector_thaws_the_host_it_froze_and_faults_nothing_more(tmp_path):
+    """What an interrupted drill does on its way out: its process may linger while the load's
+    threads end, and must neither leave the demo's host frozen nor fault another."""
+    host_process = subprocess.Popen(["sleep", "60"])
+    try:
+        faults = PrimaryFaults(Demo(tmp_path, []), Outcomes(), every=1.0, seed=1, kinds=("freeze",))
+        faults._target = lambda kind: ("http://127.0.0.1:1", "pg0", [host_process.pid])
+        os.kill(host_process.pid, signal.SIGSTOP)
+        faults.held = (Fault("freeze", "pg0", 0.0), [host_process.pid])
+        wait_for(lambda: _state(host_process.pid) == "T", 5, "the host frozen")
+        faults.close()
+        wait_for(lambda: _state(host_process.pid) != "T", 5, "the host thawed")
+        faults.inject("freeze")
+        assert faults.faults == [] and faults.held is None and _state(host_process.pid) != "T"
+    finally:
+        host_process.kill()
+        host_process.wait()

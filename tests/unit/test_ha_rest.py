@@ -39,3 +39,19 @@ def test_a_member_that_reports_no_timeline_is_judged_by_its_state():
     del found["members"][2]["timeline"]
     assert rest.settled(found, 3)
     assert not rest.settled({}, 3)
+
+
+def test_the_demo_is_ready_for_a_fault_only_when_every_patroni_says_it_is_settled(monkeypatch):
+    views = {"http://a": cluster(*SETTLED), "http://b": cluster(*SETTLED), "http://c": cluster(*SETTLED)}
+
+    def get(url: str) -> tuple[int, dict]:
+        base = url.removesuffix("/cluster")
+        if base not in views:
+            raise OSError("connection refused")
+        return 200, views[base]
+
+    monkeypatch.setattr(rest, "get", get)
+    assert rest.ready(list(views), 3)
+    views["http://b"] = cluster(SETTLED[0], SETTLED[1], ("replica", "running", 3))  # its view lags
+    assert not rest.ready(list(views), 3)
+    assert not rest.ready(["http://a", "http://gone"], 3), "one that does not answer"

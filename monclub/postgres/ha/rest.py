@@ -54,9 +54,10 @@ def cluster(urls: list[str]) -> dict:
 
 
 def ready(urls: list[str], size: int) -> bool:
-    """`settled`, as the first Patroni that answers sees it; False when none does."""
+    """`settled`, as every Patroni sees it (False when one does not answer): each answers from
+    its own view, and right after a fault one may still show the cluster as it was."""
     try:
-        return settled(cluster(urls), size)
+        return all(settled(cluster([url]), size) for url in urls)
     except OSError:
         return False
 
