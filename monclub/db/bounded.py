@@ -102,11 +102,13 @@ ANSWERED = ("server closed the connection unexpectedly", "Connection reset by pe
 
 def lost(conn: psycopg.Connection, error: psycopg.OperationalError) -> None:
     """Mark `conn`'s server silent when `error` is its connection lost without an answer: no
-    SQLSTATE (not the server's own word, such as a shutdown's 57P01), and not closed or reset by
-    the server. Under a locale that translates libpq's words, a closed connection marks the
+    SQLSTATE (not the server's own word, such as a shutdown's 57P01), not closed or reset by the
+    server, and not a pipeline's later statements refused after an error the server sent (psycopg's
+    PipelineAborted). Under a locale that translates libpq's words, a closed connection marks the
     server too: its other sessions are then opened again, never kept waiting."""
     text = str(error)
-    if error.sqlstate is None and not isinstance(error, Silent) and not any(word in text for word in ANSWERED):
+    answered = isinstance(error, Silent | psycopg.errors.PipelineAborted) or any(word in text for word in ANSWERED)
+    if error.sqlstate is None and not answered:
         _mark(conn)
 
 

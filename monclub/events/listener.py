@@ -8,6 +8,7 @@ in one transaction with the new position, guarded by the old one: a redelivered 
 applied event is never applied twice.
 """
 
+import contextlib
 import logging
 import time
 import zlib
@@ -29,6 +30,8 @@ from monclub.wire import codec as wire
 log = logging.getLogger("monclub.listener")
 SILENCE_SECONDS = 2.0
 _BATCH = 1000
+_MOVE = "SELECT monclub_move_position(%s, %s, %s)"  # migration 024
+POSITION_MOVED = "MCP01"
 
 
 class Effects(Protocol):
@@ -63,21 +66,29 @@ class Follower:
         return scalar(self.conn, "SELECT seq FROM listener_positions WHERE listener = %s", (self.effects.name,))
 
     def apply(self, events: list[dict]) -> None:
-        with self.conn.transaction():
-            for event in events:
-                self.effects.apply(self.conn, event)
-            moved = self.conn.execute(
-                "UPDATE listener_positions SET seq = %s, updated_at = now() WHERE listener = %s AND seq = %s",
-                (events[-1]["seq"], self.effects.name, self.position),
-            ).rowcount
-            if moved != 1:
-                raise PositionMoved(self.effects.name)
+        """The events' effects and the new position, committed together; PositionMoved, and
+        nothing applied, when another process moved the position first. Several events are sent
+        in one round trip (a pipeline: a listener catching up applied 5,000 events/s waiting on
+        each statement, 14,000 so); a single one is not, as a pipeline costs more CPU than the
+        three round trips it saves (43 µs measured against 27 per round trip)."""
+        batched = self.conn.pipeline() if len(events) > 1 else contextlib.nullcontext()
+        try:
+            with batched, self.conn.transaction():
+                self.conn.execute(_MOVE, (self.effects.name, self.position, events[-1]["seq"]))
+                for event in events:
+                    self.effects.apply(self.conn, event)
+        except psycopg.Error as error:
+            if error.sqlstate == POSITION_MOVED:
+                raise PositionMoved(self.effects.name) from error
+            raise
         self.position = events[-1]["seq"]
         self.effects.after_commit(self.conn, events)
 
     def catch_up(self) -> None:
         """Apply what the outbox has beyond our position; then give the effects a chance to
-        retry what they do outside the database (so a failed delivery is retried when idle)."""
+        retry what they do outside the database (so a failed delivery is retried when idle).
+        A read that was not full was the last: what commits after it is announced on the bus
+        (or by its silence), so no round trip is spent on a read that finds nothing."""
         while events := read_events(self.conn, self.position, _BATCH):
             if events[0]["seq"] != self.position + 1:
                 log.warning(
@@ -87,6 +98,8 @@ class Follower:
                     events[0]["seq"] - 1,
                 )
             self.apply(events)
+            if len(events) < _BATCH:
+                break
         self.effects.after_commit(self.conn, [])
 
     def receive(self, messages: list[dict]) -> None:

@@ -37,6 +37,7 @@ RENEW_SECONDS = ownership.LEASE_SECONDS / 3
 RELAY = "relay"
 PRUNE_SECONDS = 60.0
 WAKE_SECONDS = 0.2
+READ_BATCH = 1000  # events read and published per round trip
 
 
 class Relay:
@@ -60,8 +61,11 @@ class Relay:
             if time.monotonic() - self.renewed_at >= RENEW_SECONDS:
                 ownership.renew(conn, RELAY, 0, epoch)
                 self.renewed_at = time.monotonic()
-            published = self.publish_new(conn)
-            if self.archive_published(conn, fence) or published:
+            # Read again at once only when a read was full: else a commit since is announced by
+            # its NOTIFY, kept by psycopg until `notifies` below yields it (one round trip per
+            # wake saved; WAKE_SECONDS bounds the wait whatever happens to a notification).
+            full = self.publish_new(conn) == READ_BATCH
+            if self.archive_published(conn, fence) == archive.BATCH or full:
                 continue
             now = time.monotonic()
             if now - self.heartbeat_at >= HEARTBEAT_SECONDS:
@@ -76,25 +80,26 @@ class Relay:
             for _ in conn.notifies(timeout=WAKE_SECONDS, stop_after=1):
                 pass
 
-    def publish_new(self, conn: psycopg.Connection) -> bool:
+    def publish_new(self, conn: psycopg.Connection) -> int:
+        """Publish the events committed since the last one published: how many."""
         if self.last is None:
             self.last = latest_seq(conn)
             log.info("relaying from seq %d", self.last)
-        events = read_events(conn, self.last)
+        events = read_events(conn, self.last, READ_BATCH)
         for event in events:
             self.publisher.send_multipart([TOPIC_EVENT, wire.encode(event)])
             self.last = event["seq"]
         if events:
             self.heartbeat_at = time.monotonic()
-        return bool(events)
+        return len(events)
 
-    def archive_published(self, conn: psycopg.Connection, fence: tuple[str, int, int]) -> bool:
-        """Archive the events published so far (at start, from the archive's own position); True
-        when some were copied. No query while the archive is known to be level with the bus."""
+    def archive_published(self, conn: psycopg.Connection, fence: tuple[str, int, int]) -> int:
+        """Archive the events published so far (at start, from the archive's own position): how
+        many were copied. No query while the archive is known to be level with the bus."""
         if self.archived is not None and self.last is not None and self.archived >= self.last:
-            return False
+            return 0
         self.archived, copied = archive.archive(conn, fence)
-        return copied > 0
+        return copied
 
 
 def main(config: configuration.Config) -> int:

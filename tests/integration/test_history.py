@@ -9,6 +9,8 @@ import sys
 import uuid
 from datetime import UTC, datetime
 
+import psycopg
+import pytest
 from psycopg import sql as q
 from psycopg.conninfo import make_conninfo
 
@@ -115,6 +117,25 @@ def test_keep_drops_the_old_months_after_a_snapshot_and_replay_still_matches(reu
     ]
     assert replay_audit.violations(sql) == []
     assert sql.execute("SELECT monclub_history_keep(1)").fetchone() == (0,), "nothing older: no second snapshot"
+
+
+def test_the_relays_copy_moves_the_position_by_batches_and_a_stale_epoch_copies_nothing(sql):
+    start = sql.execute("SELECT seq FROM history_position").fetchone()[0]
+    sql.execute(
+        "WITH taken AS (UPDATE outbox_sequence SET seq = seq + 5 RETURNING seq)"
+        " INSERT INTO events (seq, type, aggregate, payload) SELECT seq - 5 + n, 'test', 'x/' || n, '{}'"
+        " FROM taken, generate_series(1, 5) n"
+    )
+    fence = _relay(sql)
+    assert archive(sql, fence, batch=3) == (start + 3, 3)
+    stale = (*fence[:2], fence[2] - 1)
+    with pytest.raises(psycopg.DatabaseError) as refused:
+        archive(sql, stale, batch=3)
+    assert refused.value.sqlstate == ownership.FENCED
+    assert sql.execute("SELECT seq FROM history_position").fetchone() == (start + 3,), "the position unmoved"
+    assert sql.execute("SELECT count(*) FROM history WHERE seq > %s", (start + 3,)).fetchone() == (0,)
+    assert archive(sql, fence, batch=3) == (start + 5, 2)
+    assert archive(sql, fence, batch=3) == (start + 5, 0), "nothing new: nothing copied, the position kept"
 
 
 def test_the_export_streams_from_a_seq_or_a_time_through_a_server_side_cursor(sql, database):

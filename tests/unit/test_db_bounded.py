@@ -50,3 +50,8 @@ def test_an_error_the_server_sent_or_a_session_already_refused_does_not(conn):
     assert shutdown.sqlstate == "57P01"
     bounded.lost(conn, shutdown)
     assert bounded._silent_since == {}
+
+
+def test_a_pipelines_statements_refused_after_a_server_error_do_not(conn):
+    bounded.lost(conn, psycopg.errors.PipelineAborted("pipeline aborted"))
+    assert bounded._silent_since == {} and hosts._silent is None
