@@ -115,6 +115,8 @@ def lost(conn: psycopg.Connection, error: psycopg.OperationalError) -> None:
 def answering(conn: psycopg.Connection) -> None:
     """OperationalError at once when another session of this process found `conn`'s server
     silent since `conn` was opened (a session not opened by monclub.db.connect is never)."""
+    if not _silent_since:  # every round trip asks; reading the server's address costs libpq calls
+        return
     since = getattr(conn, "opened", None)
     if since is not None and _silent_since.get(_server(conn), -1.0) > since:
         host, port = _server(conn)

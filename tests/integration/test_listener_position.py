@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from monclub.events.listener import Follower, PositionMoved
+from monclub.events.listener import PIPELINED, Follower, PositionMoved
 from monclub.events.paiements import Paiements
 from tests.fixtures.postgres import add_membres
 
@@ -26,7 +26,7 @@ def _payments(sql) -> int:
     return sql.execute("SELECT count(*) FROM paiements").fetchone()[0]
 
 
-@pytest.mark.parametrize("batch", [1, 3], ids=["one event", "a pipelined batch"])
+@pytest.mark.parametrize("batch", [1, PIPELINED], ids=["one event", "a pipelined batch"])
 def test_a_batch_and_its_position_commit_together(sql, batch):
     membres = add_membres(sql, batch)
     sql.execute("INSERT INTO seances (id, titre, places, attente_max, tarif) VALUES ('s1', 'S', 5, 0, 500)")
@@ -39,7 +39,7 @@ def test_a_batch_and_its_position_commit_together(sql, batch):
     assert _payments(sql) == batch
 
 
-@pytest.mark.parametrize("batch", [1, 3], ids=["one event", "a pipelined batch"])
+@pytest.mark.parametrize("batch", [1, PIPELINED], ids=["one event", "a pipelined batch"])
 def test_a_position_moved_by_another_process_applies_nothing_and_says_so(sql, batch):
     membres = add_membres(sql, batch)
     sql.execute("INSERT INTO seances (id, titre, places, attente_max, tarif) VALUES ('s1', 'S', 5, 0, 500)")

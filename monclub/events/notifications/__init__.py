@@ -38,6 +38,12 @@ MOIS = (
 )  # fmt: skip
 # The events that name everyone registered or waiting, each of whom is told.
 TO_EVERYONE = ("seance_annulee", "seance_deplacee")
+# One statement for any number of recipients (executemany runs a pipeline, whose set-up cost more
+# CPU than the one insert a registration's notification needs).
+_STORE = (
+    "INSERT INTO notifications (event_seq, membre_id, kind, message)"
+    " SELECT %s, membre, %s, %s FROM unnest(%s::bigint[]) AS membre ON CONFLICT DO NOTHING"
+)
 
 
 def recipients(event: dict) -> list[int]:
@@ -76,12 +82,7 @@ class Notifications:
         if not membres:
             return
         kind, message = message_of(event, self.zone)
-        with conn.cursor() as cursor:
-            cursor.executemany(
-                "INSERT INTO notifications (event_seq, membre_id, kind, message) VALUES (%s, %s, %s, %s)"
-                " ON CONFLICT DO NOTHING",
-                [(event["seq"], membre, kind, message) for membre in membres],
-            )
+        conn.execute(_STORE, (event["seq"], kind, message, membres))
 
     def after_commit(self, conn: psycopg.Connection, events: list[dict]) -> None:
         for event in events:
