@@ -26,12 +26,17 @@ def _payments(sql) -> int:
     return sql.execute("SELECT count(*) FROM paiements").fetchone()[0]
 
 
-@pytest.mark.parametrize("batch", [1, PIPELINED], ids=["one event", "a pipelined batch"])
-def test_a_batch_and_its_position_commit_together(sql, batch):
-    membres = add_membres(sql, batch)
+def _paid_registrations(sql, count: int) -> tuple[Follower, list[dict]]:
+    """A Paiements follower at its position, then `count` paid registrations committed after it."""
+    membres = add_membres(sql, count)
     sql.execute("INSERT INTO seances (id, titre, places, attente_max, tarif) VALUES ('s1', 'S', 5, 0, 500)")
     follower = Follower(sql, Paiements())
-    events = [_registration(sql, membre) for membre in membres]
+    return follower, [_registration(sql, membre) for membre in membres]
+
+
+@pytest.mark.parametrize("batch", [1, PIPELINED], ids=["one event", "a pipelined batch"])
+def test_a_batch_and_its_position_commit_together(sql, batch):
+    follower, events = _paid_registrations(sql, batch)
     follower.catch_up()
     assert follower.position == events[-1]["seq"]
     position = sql.execute("SELECT seq FROM listener_positions WHERE listener = 'paiements'").fetchone()
@@ -41,10 +46,7 @@ def test_a_batch_and_its_position_commit_together(sql, batch):
 
 @pytest.mark.parametrize("batch", [1, PIPELINED], ids=["one event", "a pipelined batch"])
 def test_a_position_moved_by_another_process_applies_nothing_and_says_so(sql, batch):
-    membres = add_membres(sql, batch)
-    sql.execute("INSERT INTO seances (id, titre, places, attente_max, tarif) VALUES ('s1', 'S', 5, 0, 500)")
-    follower = Follower(sql, Paiements())
-    events = [_registration(sql, membre) for membre in membres]
+    follower, events = _paid_registrations(sql, batch)
     sql.execute("UPDATE listener_positions SET seq = seq + 1 WHERE listener = 'paiements'")  # another process
     with pytest.raises(PositionMoved):
         follower.apply(events)
