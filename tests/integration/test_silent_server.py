@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from monclub.db import bounded, connect, hosts
+from tests.fixtures.waiting import wait_for
 
 
 @pytest.fixture
@@ -18,7 +19,8 @@ def silenced(monkeypatch):
     monkeypatch.setattr(hosts, "_silent", None)
 
     def mark(conn: psycopg.Connection) -> None:
-        time.sleep(0.001)  # the mark comes after the session was opened, on every clock
+        # the mark must come after the session was opened, whatever the clock's resolution
+        wait_for(lambda: time.monotonic() > conn.opened, 5, "the clock to pass the session's opening", 0)
         bounded._mark(conn)
 
     return mark
