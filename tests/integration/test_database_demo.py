@@ -106,7 +106,7 @@ class Timeline:
         self.expected = self.now()
 
     def now(self) -> int:
-        urls = [member.rest_url for member in self.demo.members]
+        urls = self.demo.rest_urls
         primary = wait_for(lambda: rest.primary(urls), 60, "a primary", 0.2)
         (member,) = rest.members([primary])
         return member.timeline

@@ -184,7 +184,7 @@ def test_a_split_network_acknowledges_nothing_on_the_old_primarys_side(ha):
         assert near_answered is None, f"the old primary's side acknowledged at {near_answered - split:.1f}s"
         hosts.net.join()
         wait_for(hosts.healthy, REJOIN_TIMEOUT, f"{before.name} to rejoin as a standby", 0.5)
-        everyone = hosts.ask(rest.members, [member.rest_url for member in hosts.demo.members])
+        everyone = hosts.ask(rest.members, hosts.demo.rest_urls)
         roles = {member.name: member.role for member in everyone}
         assert roles[before.name] == "replica" and roles[after.name] == "primary", roles
         for load in (near_load, far_load):
