@@ -2,6 +2,7 @@
 
 import random
 import threading
+import time
 from pathlib import Path
 
 import psycopg
@@ -13,7 +14,7 @@ from monclub.db import connect
 from monclub.db.outbox import CHANNEL, append_events, latest_seq, read_events
 from monclub.events.archive import archive
 from monclub.events.retention import prune
-from monclub.shards.waker import RelayWaker
+from monclub.shards.waker import GAP_SECONDS, RelayWaker
 from tests.fixtures.ownership import bump
 from tests.fixtures.postgres import add_membres
 
@@ -132,3 +133,22 @@ def test_the_relay_waker_notifies_the_relays_channel_from_its_own_thread_and_ses
             waker.close()
     assert [notify.channel for notify in woken] == [CHANNEL]
     assert not waker.thread.is_alive()
+
+
+def test_the_relay_waker_makes_one_notify_per_gap_of_a_burst_and_loses_none(database):
+    with connect(database, autocommit=True) as listener:
+        listener.execute(f"LISTEN {CHANNEL}")
+        waker = RelayWaker(database)
+        try:
+            started = time.monotonic()
+            while time.monotonic() - started < 20 * GAP_SECONDS:  # a wake-up asked every ms
+                waker.wake()
+                time.sleep(0.001)
+            lasted = time.monotonic() - started
+            woken = list(listener.notifies(timeout=10 * GAP_SECONDS + 1.0))
+            waker.wake()
+            again = list(listener.notifies(timeout=5, stop_after=1))
+        finally:
+            waker.close()
+    assert 2 <= len(woken) <= lasted / GAP_SECONDS + 2, "one NOTIFY, then one per gap while asked"
+    assert len(again) == 1, "a wake-up after a quiet gap is sent at once"
