@@ -139,4 +139,6 @@ def _text(value) -> bytes | None:
         return b"t" if value else b"f"
     if isinstance(value, (str, int, float)):
         return str(value).encode()
+    if isinstance(value, (list, tuple)) and all(type(item) is int for item in value):
+        return ("{" + ",".join(map(str, value)) + "}").encode()  # an array of integers
     raise TypeError(f"no text form for a parameter of type {type(value).__name__}")

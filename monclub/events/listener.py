@@ -8,7 +8,6 @@ in one transaction with the new position, guarded by the old one: a redelivered 
 applied event is never applied twice.
 """
 
-import contextlib
 import logging
 import time
 import zlib
@@ -21,6 +20,7 @@ import zmq
 from monclub import config as configuration
 from monclub.db import connect, scalar
 from monclub.db.outbox import read_events
+from monclub.db.pipeline import Pipelined, Statement
 from monclub.errors import Unavailable
 from monclub.events.bus import endpoints
 from monclub.registry import LISTENER_LOCK_CLASS
@@ -32,14 +32,13 @@ SILENCE_SECONDS = 2.0
 _BATCH = 1000
 _MOVE = "SELECT monclub_move_position(%s, %s, %s)"  # migration 024
 POSITION_MOVED = "MCP01"
-PIPELINED = 16  # events from which a batch is sent in one pipelined round trip
 
 
 class Effects(Protocol):
     name: str
 
-    def apply(self, conn: psycopg.Connection, event: dict) -> None:
-        """Apply one event's effects inside the caller's transaction."""
+    def statements(self, event: dict) -> list[Statement]:
+        """The statements that apply one event's effects, run in the caller's transaction."""
 
     def after_commit(self, conn: psycopg.Connection, events: list[dict]) -> None:
         """Side effects outside the database, once the batch is committed (at least once)."""
@@ -55,6 +54,7 @@ class Follower:
     def __init__(self, conn: psycopg.Connection, effects: Effects):
         self.conn = conn
         self.effects = effects
+        self.pipelined = Pipelined(conn)
         self.position = self._own_position()
 
     def _own_position(self) -> int:
@@ -67,18 +67,12 @@ class Follower:
         return scalar(self.conn, "SELECT seq FROM listener_positions WHERE listener = %s", (self.effects.name,))
 
     def apply(self, events: list[dict]) -> None:
-        """The events' effects and the new position, committed together; PositionMoved, and
-        nothing applied, when another process moved the position first. A batch of many events
-        is sent in one round trip (a pipeline: a listener catching up applied 5,000 events/s
-        waiting on each statement, 14,000 so); a few are not, as a pipeline costs more CPU than
-        the round trips it saves (its set-up and sync were a tenth of a listener's CPU at 200
-        events/s, where most batches hold one or two events)."""
-        batched = self.conn.pipeline() if len(events) >= PIPELINED else contextlib.nullcontext()
+        """The events' effects and the new position, committed together in one round trip (the
+        statements prepared once per session: monclub.db.pipeline); PositionMoved, and nothing
+        applied, when another process moved the position first."""
+        move: Statement = (_MOVE, (self.effects.name, self.position, events[-1]["seq"]))
         try:
-            with batched, self.conn.transaction():
-                self.conn.execute(_MOVE, (self.effects.name, self.position, events[-1]["seq"]))
-                for event in events:
-                    self.effects.apply(self.conn, event)
+            self.pipelined.commit([move, *[step for event in events for step in self.effects.statements(event)]])
         except psycopg.Error as error:
             if error.sqlstate == POSITION_MOVED:
                 raise PositionMoved(self.effects.name) from error

@@ -14,7 +14,7 @@ from monclub.db import connect
 from monclub.errors import InvalidField
 from monclub.events.paiements import Paiements
 from monclub.wire import codec as wire
-from tests.fixtures.postgres import add_membres, as_owner, private_cluster
+from tests.fixtures.postgres import add_membres, apply_effects, as_owner, private_cluster
 from tests.fixtures.services import client_of
 from tests.fixtures.waiting import wait_for
 
@@ -104,7 +104,7 @@ def _paye(sql, seance: str, membre: int, seq: int) -> int:
     """An inscription and the payment the Paiements listener makes of its event."""
     sql.execute("INSERT INTO inscriptions (seance_id, membre_id, statut) VALUES (%s, %s, 'inscrit')", (seance, membre))
     event = {"seq": seq, "type": "membre_inscrit", "payload": {"seance": seance, "membre": membre, "tarif": 800}}
-    Paiements().apply(sql, event)
+    apply_effects(sql, Paiements(), event)
     return sql.execute("SELECT id FROM paiements WHERE event_seq = %s", (seq,)).fetchone()[0]
 
 

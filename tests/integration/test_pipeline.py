@@ -29,10 +29,11 @@ def test_the_statements_commit_together_with_their_parameters_in_text_form(sql, 
                 (SEANCE, ("polar", "Soirée « Polar »", 3, 0, 800)),
                 (INSCRIPTION, {"seance": "polar", "membre": membre}),
                 (REQUEST, ("r1", "00ff")),
+                ("UPDATE seances SET places = (SELECT sum(n) FROM unnest(%s::bigint[]) n)", ([membre, -membre, 7],)),
             ]
         )
         assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
-    assert sql.execute("SELECT titre, inscrits FROM seances").fetchall() == [("Soirée « Polar »", 1)]
+    assert sql.execute("SELECT titre, inscrits, places FROM seances").fetchall() == [("Soirée « Polar »", 1, 7)]
     assert sql.execute("SELECT reply FROM requests WHERE id = 'r1'").fetchone()[0] == b"\x00\xff"
 
 

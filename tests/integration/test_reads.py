@@ -13,7 +13,7 @@ from monclub.db.outbox import append_events
 from monclub.events.paiements import Paiements, regler
 from monclub.tree.database import hosts, render
 from monclub.web.backend import Database
-from tests.fixtures.postgres import add_membres
+from tests.fixtures.postgres import add_membres, apply_effects
 
 JAN_2001, JAN_2100 = 978307200.0, 4102444800.0
 
@@ -124,7 +124,7 @@ def test_paiements_are_listed_in_order_and_by_seance_with_their_statut(sql):
     _seance(sql, "yoga", "2024-01-01", tarif=800)
     _seance(sql, "polar", "2024-01-02", tarif=500)
     for event in (_event(3, "membre_inscrit", "yoga", a, 800), _event(7, "membre_inscrit", "polar", b, 500)):
-        Paiements().apply(sql, event)
+        apply_effects(sql, Paiements(), event)
     premier = reads.paiements(sql)[0]["id"]
     regler(sql, premier)
     yoga = {"id": premier, "seance": "yoga", "membre": a, "montant": 800, "statut": "paye", "event_seq": 3}

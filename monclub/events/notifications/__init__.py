@@ -12,6 +12,7 @@ from datetime import datetime, tzinfo
 import psycopg
 
 from monclub.config import Config
+from monclub.db.pipeline import Statement
 from monclub.events.notifications.channels import channel_for, message_log_for
 
 NAME = "notifications"
@@ -38,8 +39,7 @@ MOIS = (
 )  # fmt: skip
 # The events that name everyone registered or waiting, each of whom is told.
 TO_EVERYONE = ("seance_annulee", "seance_deplacee")
-# One statement for any number of recipients (executemany runs a pipeline, whose set-up cost more
-# CPU than the one insert a registration's notification needs).
+# One statement for any number of recipients.
 _STORE = (
     "INSERT INTO notifications (event_seq, membre_id, kind, message)"
     " SELECT %s, membre, %s, %s FROM unnest(%s::bigint[]) AS membre ON CONFLICT DO NOTHING"
@@ -77,12 +77,12 @@ class Notifications:
         self.messages = message_log_for(config)
         self.zone = config.zone
 
-    def apply(self, conn: psycopg.Connection, event: dict) -> None:
+    def statements(self, event: dict) -> list[Statement]:
         membres = recipients(event)
         if not membres:
-            return
+            return []
         kind, message = message_of(event, self.zone)
-        conn.execute(_STORE, (event["seq"], kind, message, membres))
+        return [(_STORE, (event["seq"], kind, message, membres))]
 
     def after_commit(self, conn: psycopg.Connection, events: list[dict]) -> None:
         for event in events:

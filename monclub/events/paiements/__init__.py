@@ -11,34 +11,37 @@ registration is live: exactly one payment per registration, whatever redeliverie
 
 import psycopg
 
+from monclub.db.pipeline import Statement
 from monclub.errors import MonclubError
 
 NAME = "paiements"
+_PENDING = (
+    "INSERT INTO paiements (seance_id, membre_id, montant, statut, event_seq) VALUES (%s, %s, %s, 'en_attente', %s)"
+)
 
 
 class Paiements:
     name = NAME
 
-    def apply(self, conn: psycopg.Connection, event: dict) -> None:
+    def statements(self, event: dict) -> list[Statement]:
         payload = event["payload"]
         kind = event["type"]
         if kind in ("membre_inscrit", "membre_promu") and payload["tarif"] > 0:
-            conn.execute(
-                "INSERT INTO paiements (seance_id, membre_id, montant, statut, event_seq)"
-                " VALUES (%s, %s, %s, 'en_attente', %s)",
-                (payload["seance"], payload["membre"], payload["tarif"], event["seq"]),
-            )
-        elif kind == "membre_desinscrit" and payload["etait_inscrit"]:
-            clore(conn, payload["seance"], [payload["membre"]])
-        elif kind == "seance_annulee":
-            clore(conn, payload["seance"], payload["inscrits"])
+            return [(_PENDING, (payload["seance"], payload["membre"], payload["tarif"], event["seq"]))]
+        if kind == "membre_desinscrit" and payload["etait_inscrit"]:
+            return [clore(payload["seance"], [payload["membre"]])]
+        if kind == "seance_annulee":
+            return [clore(payload["seance"], payload["inscrits"])]
+        return []
 
     def after_commit(self, conn: psycopg.Connection, events: list[dict]) -> None:
         """Payments have no effect outside the database."""
 
 
-def clore(conn: psycopg.Connection, seance: str, membres: list[int]) -> None:
-    conn.execute(
+def clore(seance: str, membres: list[int]) -> Statement:
+    """The live payments of these members for this séance closed: cancelled if pending, to be
+    refunded if paid."""
+    return (
         "UPDATE paiements SET statut = CASE statut WHEN 'en_attente' THEN 'annule' ELSE 'a_rembourser' END,"
         " modifie_le = now() WHERE seance_id = %s AND membre_id = ANY(%s) AND statut IN ('en_attente', 'paye')",
         (seance, membres),
