@@ -1,10 +1,11 @@
 """The load generator: C closed-loop clients registering fresh members, MonClub or classic.
 
 Choice: the clients are spread over several load-generator processes (multiprocessing, `spawn`),
-each running its share of them as threads, so that one interpreter's GIL does not cap the client
-side. Every client opens its connection first; then all start at once (a barrier across the
-processes), each sends one request, waits for its reply, sends the next, until its members are
-used up or the phase's time budget has passed. Throughput is committed registrations divided by
+so that one interpreter's GIL does not cap the client side; each process runs its ZeroMQ clients
+in one thread around a poller (benchmarks/loop.py), its SQL and HTTP clients as threads. Every
+client opens its connection first; then all start at once (a barrier across the processes), each
+sends one request, waits for its reply, sends the next, until its members are used up or the
+phase's time budget has passed. Throughput is committed registrations divided by
 the time from the common start to the last reply.
 
 - monclub: a lean DEALER client (benchmarks/dealer.py) to the shard that owns the séance.
@@ -29,10 +30,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import psycopg
-import zmq
 
-from benchmarks import cpu, statements
-from benchmarks.dealer import Shards
+from benchmarks import cpu, loop, statements
 from benchmarks.harness import percentile_ms
 from benchmarks.rawhttp import HttpRegistrations, NoOp
 
@@ -78,21 +77,6 @@ def inscrire_classic(conn: psycopg.Connection, seance: str, membre: int, event: 
     return None
 
 
-class _MonclubClient:
-    def __init__(self, target: Target):
-        self.context = zmq.Context.instance()
-        self.shards = Shards(self.context, list(target.endpoints), REPLY_TIMEOUT, target.partitions)
-
-    def inscrire(self, seance: str, membre: int) -> str | None:
-        reply = self.shards.call("inscrire", seance, membre=membre)
-        if reply is None:
-            return "timeout"
-        return None if reply["ok"] else reply["error"]["code"]
-
-    def close(self) -> None:
-        self.shards.close()
-
-
 class _ClassicClient:
     event = False
 
@@ -116,20 +100,10 @@ class _CommitClient(_ClassicClient):
         return None
 
 
-class _PingClient(_MonclubClient):
-    def inscrire(self, seance: str, membre: int) -> str | None:
-        reply = self.shards.ping(seance)
-        if reply is None:
-            return "timeout"
-        return None if reply["ok"] else reply["error"]["code"]
-
-
 _CLIENTS = {
-    "monclub": _MonclubClient,
     "classic": _ClassicClient,
     "classic_outbox": _ClassicOutboxClient,
     "commit": _CommitClient,
-    "ping": _PingClient,
     "http": lambda target: HttpRegistrations(target.url),
     "noop": lambda target: NoOp(target.url),
 }
@@ -179,26 +153,33 @@ def _generator(
     start: multiprocessing.Barrier,
     results: multiprocessing.Queue,
 ) -> None:
-    """One load-generator process: its clients as threads; puts their samples on `results`, and
-    its own CPU time from the start to the last client's end (all its threads: it measures itself,
-    since it has exited when the phase's end is sampled)."""
-    out = []
-    ready, go, stop_at = threading.Barrier(len(slices) + 1), threading.Event(), [0.0]
-    threads = [
-        threading.Thread(
-            target=_client, daemon=True, args=(target, seances, membres, seed * 1000 + i, ready, go, stop_at, out)
-        )
-        for i, membres in enumerate(slices)
-    ]
-    for thread in threads:
-        thread.start()
-    ready.wait(timeout=60)
-    start.wait(timeout=60)
-    began = time.process_time_ns()
-    stop_at[0] = time.monotonic() + budget
-    go.set()
-    for thread in threads:
-        thread.join(timeout=budget + REPLY_TIMEOUT + 10)
+    """One load-generator process: its clients (ZeroMQ ones in one thread, benchmarks/loop.py;
+    the others as threads); puts their samples on `results`, and its own CPU time from the start
+    to the last client's end (all its threads: it measures itself, since it has exited when the
+    phase's end is sampled)."""
+    if target.kind in loop.KINDS:
+        clients = loop.Clients(target.kind, list(target.endpoints), target.partitions, seances, slices, seed)
+        start.wait(timeout=60)
+        began = time.process_time_ns()
+        out = clients.run(budget, REPLY_TIMEOUT)
+    else:
+        out = []
+        ready, go, stop_at = threading.Barrier(len(slices) + 1), threading.Event(), [0.0]
+        threads = [
+            threading.Thread(
+                target=_client, daemon=True, args=(target, seances, membres, seed * 1000 + i, ready, go, stop_at, out)
+            )
+            for i, membres in enumerate(slices)
+        ]
+        for thread in threads:
+            thread.start()
+        ready.wait(timeout=60)
+        start.wait(timeout=60)
+        began = time.process_time_ns()
+        stop_at[0] = time.monotonic() + budget
+        go.set()
+        for thread in threads:
+            thread.join(timeout=budget + REPLY_TIMEOUT + 10)
     results.put({"clients": out, "cpu_ns": time.process_time_ns() - began})
 
 
