@@ -26,6 +26,7 @@ from monclub.events.bus import endpoints
 from monclub.registry import LISTENER_LOCK_CLASS
 from monclub.supervision.program import Stop, run
 from monclub.wire import codec as wire
+from monclub.wire import frames
 
 log = logging.getLogger("monclub.listener")
 SILENCE_SECONDS = 2.0
@@ -142,20 +143,19 @@ def follow(config: configuration.Config, effects: Effects, stop: Stop) -> None:
 def _drain(subscriber: zmq.Socket) -> list[dict]:
     """Every message already waiting (up to a batch), decoded; undecodable ones dropped."""
     messages: list[dict] = []
-    while len(messages) < _BATCH and subscriber.poll(0):
-        frames = subscriber.recv_multipart()
-        message = _decode(frames)
+    while len(messages) < _BATCH and frames.waiting(subscriber):
+        message = _decode(frames.receive(subscriber))
         if message is not None:
             messages.append(message)
     return messages
 
 
-def _decode(frames: list[bytes]) -> dict | None:
-    if len(frames) != 2:
-        log.warning("dropped a bus message of %d frames", len(frames))
+def _decode(message: list[bytes]) -> dict | None:
+    if len(message) != 2:
+        log.warning("dropped a bus message of %d frames", len(message))
         return None
     try:
-        return wire.decode(frames[1], wire.BUS_MESSAGE_BYTES, wire.BUS_LIMITS)
+        return wire.decode(message[1], wire.BUS_MESSAGE_BYTES, wire.BUS_LIMITS)
     except wire.DecodeError as error:
         log.warning("dropped an undecodable bus message: %s", error)
         return None

@@ -29,6 +29,7 @@ from monclub.events.bus import HWM, TOPIC_EVENT, TOPIC_HEARTBEAT, endpoints
 from monclub.events.retention import prune
 from monclub.supervision.program import Stop, run
 from monclub.wire import codec as wire
+from monclub.wire import frames
 
 log = logging.getLogger("monclub.relay")
 HEARTBEAT_SECONDS = 0.5
@@ -71,7 +72,7 @@ class Relay:
                 continue
             now = time.monotonic()
             if now - self.heartbeat_at >= HEARTBEAT_SECONDS:
-                self.publisher.send_multipart([TOPIC_HEARTBEAT, wire.encode({"seq": latest_seq(conn)})])
+                frames.send(self.publisher, [TOPIC_HEARTBEAT, wire.encode({"seq": latest_seq(conn)})])
                 self.heartbeat_at = now
             if now - self.pruned_at >= PRUNE_SECONDS:
                 prune(conn, self.config, fence)
@@ -89,7 +90,7 @@ class Relay:
             log.info("relaying from seq %d", self.last)
         events = read_events(conn, self.last, READ_BATCH)
         for event in events:
-            self.publisher.send_multipart([TOPIC_EVENT, wire.encode(event)])
+            frames.send(self.publisher, [TOPIC_EVENT, wire.encode(event)])
             self.last = event["seq"]
         if events:
             self.heartbeat_at = time.monotonic()

@@ -16,7 +16,7 @@ from monclub.errors import InvalidRequest
 from monclub.shards import endpoint as endpoint_lock
 from monclub.supervision.program import Stop
 from monclub.wire import codec as wire
-from monclub.wire import curve
+from monclub.wire import curve, frames
 
 log = logging.getLogger(__name__)
 POLL_MS = 200
@@ -63,10 +63,10 @@ def handle(handler, requests: list[protocol.Request]) -> list[dict | None]:
 def answer(handler, messages: list[list[bytes]]) -> list[list[bytes]]:
     """The reply frames for a batch of received messages, in order."""
     parsed = []
-    for frames in messages:
-        split = _split(frames)
+    for message in messages:
+        split = _split(message)
         if split is None:
-            log.warning("dropped a message with a malformed envelope of %d frames", len(frames))
+            log.warning("dropped a message with a malformed envelope of %d frames", len(message))
             continue
         envelope, payload = split
         parsed.append((envelope, parse(handler, payload)))
@@ -78,29 +78,11 @@ def answer(handler, messages: list[list[bytes]]) -> list[list[bytes]]:
 def receive(socket: zmq.Socket) -> list[list[bytes]]:
     """The next message and whatever else is already waiting (group commit), bounded in count and
     time; at low load that is one message, so nothing waits for a batch to fill."""
-    messages = [_frames(socket)]
+    messages = [frames.receive(socket)]
     until = time.monotonic() + BATCH_SECONDS
-    while len(messages) < BATCH_MAX and socket.get(_EVENTS) & _POLLIN and time.monotonic() < until:
-        messages.append(_frames(socket))
+    while len(messages) < BATCH_MAX and frames.waiting(socket) and time.monotonic() < until:
+        messages.append(frames.receive(socket))
     return messages
-
-
-# pyzmq's multipart calls turn each option and flag into an enum member on every frame (a tenth
-# of a message's CPU in the shard's loop): the frames are read and sent with plain integers.
-_EVENTS, _POLLIN, _RCVMORE, _SNDMORE = int(zmq.EVENTS), int(zmq.POLLIN), int(zmq.RCVMORE), int(zmq.SNDMORE)
-
-
-def _frames(socket: zmq.Socket) -> list[bytes]:
-    frames = [socket.recv()]
-    while socket.get(_RCVMORE):
-        frames.append(socket.recv())
-    return frames
-
-
-def send(socket: zmq.Socket, frames: list[bytes]) -> None:
-    for frame in frames[:-1]:
-        socket.send(frame, _SNDMORE)
-    socket.send(frames[-1])
 
 
 def serve(endpoint: str, handler, config: Config) -> int:
@@ -130,7 +112,7 @@ def serve(endpoint: str, handler, config: Config) -> int:
             if not socket.poll(POLL_MS):
                 continue
             for reply in answer(handler, receive(socket)):
-                send(socket, reply)
+                frames.send(socket, reply)
             handler.after_replies()
     finally:
         socket.close(linger=0)
