@@ -19,6 +19,7 @@ from pathlib import Path
 
 import psycopg.conninfo
 
+import monclub
 from monclub import registry
 from monclub.config import branches, club
 from monclub.config.checks import http_urls, positive_float, positive_int
@@ -27,7 +28,9 @@ from monclub.db.secrets import redact
 from monclub.errors import ConfigError
 from monclub.wire import keys
 
-CHECKOUT = Path(__file__).resolve().parents[2]
+# From the package's __init__, which stays in the checkout when the package runs from the compiled
+# build's copy (monclub/compiled.py).
+CHECKOUT = Path(monclub.__file__).resolve().parents[1]
 _IPC_PATH_MAX = 100
 
 
