@@ -63,6 +63,8 @@ def _line(node: dict) -> str:
     if node.get("loaded") is not None:
         unloaded = sum((node.get("unloaded") or {}).values())
         parts.append(f"loaded {node['loaded']}  unloaded {unloaded}  handled {node['handled']}")
+    if node.get("compiled"):
+        parts.append("compiled")
     if node.get("partitions"):
         epochs = " ".join(f"{p['partition']}@{p['epoch'] or '-'}" for p in node["partitions"])
         parts.append(f"partitions@epoch {epochs}")

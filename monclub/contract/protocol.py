@@ -240,7 +240,9 @@ def query(name: str, fields: dict[str, Check], refusals=(), reply=(), **about: A
     return Op(name, fields, True, tuple(refusals), tuple(reply), **about)
 
 
-SHARD_PING = query("ping", {}, reply=("shard", "pid", "loaded", "handled", "waiting", "partitions", "stats"))
+SHARD_PING = query(
+    "ping", {}, reply=("shard", "pid", "compiled", "loaded", "handled", "waiting", "partitions", "stats")
+)
 SERVICE_PING = query("ping", {}, reply=("service", "pid", "handled"))
 DIRECTORY = query("directory", {}, reply=("branch", "partitions", "owners"))
 OWN = frozenset({SHARD_PING.name, DIRECTORY.name})

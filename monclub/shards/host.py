@@ -20,6 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
+from monclub import compiled
 from monclub.cluster.partition import partition_of
 from monclub.contract import protocol
 from monclub.shards.domain import Domain, partition_name
@@ -196,6 +197,7 @@ class ShardHost:
         return {
             "shard": self.name,
             "pid": os.getpid(),
+            "compiled": compiled.running(),
             "loaded": sum(status["loaded"] for status in statuses),
             "handled": sum(status["handled"] for status in statuses),
             "partitions": [{key: status[key] for key in ("partition", "epoch", "waiting")} for status in statuses],

@@ -18,7 +18,7 @@ READ_TIMEOUT = 2  # seconds: what a status read waits for the database to answer
 
 def _shard_stats(config: Config, branch: str, index: int) -> dict:
     answer = probe(config, index, branch) or {}
-    keys = ("loaded", "handled", "partitions", "waiting")
+    keys = ("compiled", "loaded", "handled", "partitions", "waiting")
     return {**{key: answer.get(key) for key in keys}, **_batches(answer.get("stats"))}
 
 

@@ -4,6 +4,7 @@ a batch split across partitions keeps its order, a partition hosted elsewhere is
 the partitions hosted follow the assignment, handing over a bounded number at a time, and those
 not owned are taken together, a restarted host's while it reads the assignment."""
 
+import os
 import threading
 from functools import partial
 
@@ -139,6 +140,7 @@ def test_ping_lists_the_hosted_partitions_with_their_epochs():
     assert answer["shard"] == "reunions/shard-0" and answer["waiting"] is None
     assert [(p["partition"], p["epoch"]) for p in answer["partitions"]] == [(0, None), (2, 1)]
     assert answer["handled"] == 1 and answer["loaded"] == 1
+    assert answer["compiled"] is (os.environ.get("MONCLUB_COMPILED") == "1"), "which build answers"
 
 
 def test_directory_answers_the_partition_count_and_the_owners():
