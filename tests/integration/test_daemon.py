@@ -49,6 +49,8 @@ def test_start_status_kill_stop_and_start_again(daemon_env):
         f"monclub reunions/shard-0 ({home})",
         f"monclub reunions/shard-1 ({home})",
     ], "two instances tell apart in ps by their state directory"
+    compiled = os.environ.get("MONCLUB_COMPILED") == "1"
+    assert [s["compiled"] for s in shards] == [compiled, compiled], "the shards run the build the tree was started on"
     assert cli.run("start").returncode == 0, "a second start is harmless"
 
     membre = cli.json("membre", "creer", "Marie")["id"]
