@@ -16,14 +16,21 @@ from pathlib import Path
 
 # The modules compiled, in one place: the shard's path from the socket to PostgreSQL and back.
 MODULES = (
+    "monclub.cluster.partition",
     "monclub.db.outbox",
+    "monclub.db.pipeline",
     "monclub.reunions.domain",
     "monclub.reunions.seance",
     "monclub.shards.batch",
     "monclub.shards.domain",
     "monclub.shards.host",
+    "monclub.shards.lease",
+    "monclub.shards.memory",
+    "monclub.shards.outcomes",
     "monclub.shards.owner",
     "monclub.shards.server",
+    "monclub.shards.shared_commit",
+    "monclub.shards.stats",
     "monclub.wire.codec",
     "monclub.wire.stored",
 )
