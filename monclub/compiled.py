@@ -45,16 +45,19 @@ class BuildError(RuntimeError):
 
 
 def fingerprint(sources: Path = SOURCES) -> str:
-    """Every file of the package by path, size and modification time (stat only: a process pays
-    this at start-up; the full content hash cost four times more)."""
-    digest = hashlib.sha256()
-    for folder, subfolders, files in os.walk(sources):
-        subfolders[:] = sorted(name for name in subfolders if name != "__pycache__")
-        for name in sorted(files):
-            path = os.path.join(folder, name)
-            status = os.stat(path)
-            digest.update(f"{os.path.relpath(path, sources)}\0{status.st_size}\0{status.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
+    """Every file of the package by path, size and modification time: stat only, as a process
+    pays this at start-up (about 1 ms; hashing the contents cost several times more)."""
+    root = str(sources)
+    files, folders = [], [root]
+    while folders:
+        for entry in os.scandir(folders.pop()):
+            if entry.is_dir():
+                if entry.name != "__pycache__":
+                    folders.append(entry.path)
+            else:
+                status = entry.stat()
+                files.append((entry.path[len(root) :], status.st_size, status.st_mtime_ns))
+    return hashlib.sha256(repr(sorted(files)).encode()).hexdigest()
 
 
 def check(build: Path = BUILD, sources: Path = SOURCES) -> Path:
