@@ -15,9 +15,10 @@ rolled back) or was lost (the outcome of a COMMIT in flight is unknown).
 import json
 import select
 import socket
-from typing import Any, NamedTuple, Protocol
+from typing import Any, ClassVar, NamedTuple, Protocol
 
 import psycopg
+from mypy_extensions import mypyc_attr
 from psycopg import errors, pq
 
 from monclub.cluster import ownership
@@ -99,8 +100,10 @@ class Store(Protocol):
         then close."""
 
 
+# Each branch's store subclasses it, compiled or not (monclub/compiled.py: mypyc forbids that by default).
+@mypyc_attr(allow_interpreted_subclasses=True)
 class PostgresStore:
-    branch = ""
+    branch: ClassVar[str] = ""
 
     def __init__(
         self, conn: psycopg.Connection, shard: str, index: int, epoch: int, fence: bool = True, node: str | None = None
