@@ -4,12 +4,12 @@ and a whole MonClub of its own to point it at."""
 
 import contextlib
 import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
 
 from benchmarks.events import monclub
+from benchmarks.harness import own_env
 from monclub.postgres.embedded import Cluster
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -41,7 +41,7 @@ def own_monclub(config_text: str = "", **env_extra: str):
     private = Path(tempfile.mkdtemp(prefix="mcweb-", dir="/tmp"))
     home = private / "home"
     (private / "monclub.toml").write_text(config_text)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MONCLUB_")}
+    env = own_env()
     env.update(MONCLUB_HOME=str(home), MONCLUB_CONFIG=str(private / "monclub.toml"), **env_extra)
     try:
         monclub(env, "start")

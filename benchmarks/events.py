@@ -34,7 +34,7 @@ from collections import Counter
 from pathlib import Path
 
 from benchmarks import cpu
-from benchmarks.harness import add_membres, percentile_ms, print_tails, wait_until
+from benchmarks.harness import add_membres, own_env, percentile_ms, print_tails, wait_until
 from benchmarks.shards import SHARDS
 from monclub import config as configuration
 from monclub.client.sync import Client
@@ -57,7 +57,7 @@ PACING_SLACK = 60.0  # seconds: the paced phase stops issuing requests this long
 
 def tree_env(home: Path, cluster: Cluster) -> dict:
     """This process's environment without any MONCLUB_ variable, then the benchmark's own."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MONCLUB_")}
+    env = own_env()
     return {
         **env,
         "MONCLUB_HOME": str(home),

@@ -19,11 +19,18 @@ from pathlib import Path
 
 import psycopg
 
+from monclub import compiled
 from monclub.db import connect
 from monclub.db.migrate import migrate
 from monclub.postgres.embedded import APP_ROLE, Cluster, run_user
 
 RESULTS = Path(__file__).resolve().parent / "results.jsonl"
+
+
+def own_env() -> dict[str, str]:
+    """This environment for the processes a benchmark starts: without the MONCLUB_ settings of any
+    running MonClub (the benchmark sets its own), but with the build it runs (MONCLUB_COMPILED)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("MONCLUB_") or k == "MONCLUB_COMPILED"}
 
 
 def wait_until(condition, timeout: float, what: str, interval: float = 0.02):
@@ -138,6 +145,7 @@ def machine(conninfo: str) -> dict:
         "postgresql_settings": settings,
         "server_settings": server,
         "overrides": [list(row) for row in overrides],
+        "compiled": compiled.running(),  # the optional build (MONCLUB_COMPILED=1), which the processes inherit
     }
 
 

@@ -30,7 +30,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-from benchmarks.harness import RESULTS, code_version, machine, record, sandbox, utc_now
+from benchmarks.harness import RESULTS, code_version, machine, own_env, record, sandbox, utc_now
 from benchmarks.targets import verdict
 from monclub.accueil.desk import history_page
 from monclub.db import connect
@@ -115,7 +115,7 @@ def timed(action, repeat: int) -> dict:
 def export(cluster, since: int) -> dict:
     """`monclub export events --since SEQ` in a process of its own: lines, seconds, peak RSS."""
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("MONCLUB_")},
+        **own_env(),
         "MONCLUB_DATABASE_URL": cluster.conninfo(),
     }
     started = time.monotonic()

@@ -5,12 +5,11 @@ config file of its own whose restart intensity is high, so that back-to-back kil
 give up; the pacing left is the per-shard one (see `wait_stable`).
 """
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-from benchmarks.harness import wait_until
+from benchmarks.harness import own_env, wait_until
 from monclub import config as configuration
 from monclub.client.sync import probe
 from monclub.postgres.embedded import Cluster
@@ -33,7 +32,7 @@ def start_reunions(
     once every shard answers a ping."""
     (base / "reunions.toml").write_text(CONFIG + settings)
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("MONCLUB_")},
+        **own_env(),
         "MONCLUB_HOME": str(home),
         "MONCLUB_DATABASE_URL": cluster.conninfo(),
         "MONCLUB_OWNER_DATABASE_URL": cluster.owner_conninfo(),
