@@ -105,7 +105,7 @@ def survive(ha: tuple[HaHosts, Timeline], fault: Callable[[layout.Member], None]
         went_on(load)
         report = audited(hosts.client, load)
     except AssertionError:
-        print(hosts.node.log_tails(30))  # what the node went through, for the failure's reader
+        print(hosts.node.log_tails(30), hosts.log_tails())  # what the node and the members went through
         raise
     finally:
         load.close()
