@@ -86,10 +86,12 @@ def render(state: dict) -> str:
     for i, program in enumerate(programs):
         last = i == len(programs) - 1
         lines.append(("└── " if last else "├── ") + _line(program))
-        children = program.get("children", [])
-        for j, child in enumerate(children):
+        rows = [_line(child) for child in program.get("children", [])]
+        if program.get("spare"):
+            rows.append(f"{'spare':<14} pid {program['spare']:<7} ready to become the next restarted shard")
+        for j, row in enumerate(rows):
             branch = "    " if last else "│   "
-            lines.append(branch + ("└── " if j == len(children) - 1 else "├── ") + _line(child))
+            lines.append(branch + ("└── " if j == len(rows) - 1 else "├── ") + row)
     if state.get("database"):
         lines += database.render(state["database"])
     lines += [f"remedy: {remedy}" for remedy in state.get("remedies", [])]

@@ -139,6 +139,12 @@ def _bump(conn: psycopg.Connection, keys: dict, locked: bool) -> int:
     return scalar(conn, _TAKE, keys)
 
 
+def warm(conn: psycopg.Connection) -> None:
+    """Read, finding nothing, the tables a take reads and writes (monclub.shards.store's `warm`)."""
+    conn.execute(_LEASE, {"branch": "", "partition": -1})
+    conn.execute("SELECT 1 FROM epochs, outbox_sequence WHERE false")
+
+
 def renew(conn: psycopg.Connection, branch: str, partition: int, epoch: int) -> None:
     """Extend the lease of the epoch this session acquired; FencedOut if it is no longer current."""
     if conn.execute(_RENEW, (LEASE_SECONDS, branch, partition, epoch)).rowcount != 1:

@@ -1,8 +1,12 @@
 """PostgreSQL access: connections and the versioned schema."""
 
+import select
+import threading
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
+from psycopg import pq
 from psycopg.abc import Params, QueryNoTemplate
 from psycopg.conninfo import conninfo_to_dict
 
@@ -36,7 +40,11 @@ def connect(conninfo: str, answer_timeout: float | None = ANSWER_TIMEOUT, **kwar
     """A connection, to the primary when `conninfo` names several hosts (the one this process last
     landed on tried first), whose server's warnings are heard (monclub.db.syncrep), each round trip
     bounded by `answer_timeout` (monclub.db.bounded; None: unbounded, for migrations); its errors never carry the
-    password of `conninfo` (nor chain one that does)."""
+    password of `conninfo` (nor chain one that does). One opened ahead with the same arguments
+    (`open_ahead`) is taken first, while the server has not ended it."""
+    kept = _take_ahead((conninfo, answer_timeout, tuple(sorted(kwargs.items()))))
+    if kept is not None:
+        return kept
     try:
         conn = bounded.opened(
             Connection.connect(hosts.ordered(conninfo), **{**options(conninfo), **kwargs}), answer_timeout
@@ -47,6 +55,62 @@ def connect(conninfo: str, answer_timeout: float | None = ANSWER_TIMEOUT, **kwar
     landed(conninfo, conn)
     syncrep.watch(conn)
     return conn
+
+
+# Sessions opened ahead of need (`open_ahead`), by connect()'s arguments; taken on several threads.
+_ahead: dict[tuple, list[psycopg.Connection]] = {}
+_ahead_lock = threading.Lock()
+
+
+def open_ahead(
+    conninfo: str,
+    count: int,
+    warm: Callable[[psycopg.Connection], None],
+    answer_timeout: float | None = ANSWER_TIMEOUT,
+    **kwargs,
+) -> int:
+    """Open `count` sessions now, each prepared by `warm`, for this process's next calls of
+    connect() with the same arguments: a spare process (monclub.supervision.spare) connects while
+    it waits, so that the process it becomes takes its partitions on sessions already open instead
+    of each paying a new backend's start (most of a restart's time: README, "Where the recovery's
+    time goes"). The number opened: those the server refused are left to connect() itself."""
+    opened = []
+    try:
+        for _ in range(count):
+            opened.append(connect(conninfo, answer_timeout, **kwargs))
+            warm(opened[-1])
+    except psycopg.OperationalError:
+        pass
+    with _ahead_lock:
+        _ahead.setdefault((conninfo, answer_timeout, tuple(sorted(kwargs.items()))), []).extend(opened)
+    return len(opened)
+
+
+def _take_ahead(key: tuple) -> psycopg.Connection | None:
+    """A session opened ahead with these arguments and still open; those the server ended closed."""
+    while True:
+        with _ahead_lock:
+            kept = _ahead.get(key)
+            if not kept:
+                return None
+            conn = kept.pop()
+        if not conn.closed and not conn.broken and not ended(conn):
+            return conn
+        conn.close()
+
+
+def ended(conn: psycopg.Connection) -> bool:
+    """Whether the server has ended this idle session (a shutdown, a crash restart, a terminated
+    backend): its goodbye, then the end of the stream, wait on the socket. A poll of the socket, no
+    round trip."""
+    for _ in range(2):
+        if not select.select([conn.fileno()], [], [], 0)[0]:
+            return False
+        try:
+            conn.pgconn.consume_input()
+        except psycopg.OperationalError:
+            return True
+    return conn.pgconn.status != pq.ConnStatus.OK
 
 
 def landed(conninfo: str, conn: psycopg.Connection) -> None:

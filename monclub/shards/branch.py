@@ -22,7 +22,7 @@ from monclub.cluster.directory import Directory
 from monclub.cluster.membership import Membership, wanted
 from monclub.cluster.nodes import join
 from monclub.cluster.partition import hosted
-from monclub.db import connect
+from monclub.db import connect, open_ahead
 from monclub.db.migrate import check_partitions, migrate
 from monclub.shards.domain import Domain, place
 from monclub.shards.host import ShardHost
@@ -111,6 +111,18 @@ def run_shard(branch: Branch, config: configuration.Config, conninfo: str, index
     return serve(config.endpoint(branch.name, index), shard_host(branch, config, conninfo, index), config)
 
 
+def prepare_spare(branch: Branch, config: configuration.Config, conninfo: str) -> None:
+    """What a spare shard process does before it knows which shard it becomes: open the sessions
+    the busiest shard's first tick takes (one per partition it hosts, and the live nodes' one),
+    each warmed by the branch's store. Its title in ps says when they are open (`reunions/spare ready`)."""
+    set_title(f"{branch.name}/spare connecting")
+    partitions, shards = config.partition_count(branch.name), config.shard_count(branch.name)
+    busiest = max(len(hosted(partitions, shards, index)) for index in range(shards))
+    opened = open_ahead(conninfo, busiest + 1, branch.store.warm, autocommit=True)
+    set_title(f"{branch.name}/spare ready")
+    log.info("%s: the spare is ready, %d sessions open", branch.name, opened)
+
+
 def prepare_database(
     conninfo: str, branch: str, partitions: int, app_role: str | None = None, node: str | None = None
 ) -> None:
@@ -146,7 +158,8 @@ def supervise(branch: Branch, config: configuration.Config) -> int:
         for i in range(config.shard_count(branch.name))
     ]
     policy = RestartPolicy(intensity=config.restart_intensity, period=config.restart_period)
-    return Supervisor(branch.name, specs, policy, config.endpoint(branch.name)).run()
+    spare = partial(prepare_spare, branch, config, conninfo)
+    return Supervisor(branch.name, specs, policy, config.endpoint(branch.name), spare).run()
 
 
 def main(branch: Branch) -> int:

@@ -13,16 +13,15 @@ rolled back) or was lost (the outcome of a COMMIT in flight is unknown).
 """
 
 import json
-import select
 import socket
 from typing import Any, ClassVar, NamedTuple, Protocol
 
 import psycopg
 from mypy_extensions import mypyc_attr
-from psycopg import errors, pq
+from psycopg import errors
 
 from monclub.cluster import ownership
-from monclub.db import connect, syncrep
+from monclub.db import connect, ended, syncrep
 from monclub.db.outbox import append_parts
 from monclub.db.pipeline import Pipelined, Statement
 from monclub.errors import Unavailable
@@ -152,6 +151,14 @@ class PostgresStore:
             raise Unavailable(f"database not ready: {str(error).strip().splitlines()[0]}") from None
         return cls(conn, shard, index, epoch, fence, node)
 
+    @classmethod
+    def warm(cls, conn: psycopg.Connection) -> None:
+        """Read, finding nothing, the tables a take and a first load read: a session opened ahead
+        (monclub.db.open_ahead) then has them in its backend's caches, which a new backend fills
+        on first use, on a restarted shard's way to its first reply."""
+        ownership.warm(conn)
+        cls(conn, "", -1, 0).load_all([])
+
     def renew(self) -> None:
         """Extend this session's lease on its partition; FencedOut if another owner took it."""
         try:
@@ -218,7 +225,7 @@ class PostgresStore:
         outbox events of all the parts, one statement each (each row with its part's epoch). A
         part fenced out fails the whole transaction with FencedOut; this session is closed only
         if it was its own part alone (the owners of the others write theirs again on their own)."""
-        if _ended(self.conn):
+        if ended(self.conn):  # a batch sent on it would fail without telling whether it was committed
             self.conn.close()
             raise NotCommitted("the database ended the session before this batch was sent")
         replies = [
@@ -271,18 +278,3 @@ def replies_statement(shard: str, parts: list[tuple[int, list[Write]]]) -> tuple
 
 def _hex(value: bytes | None) -> str | None:
     return None if value is None else value.hex()
-
-
-def _ended(conn: psycopg.Connection) -> bool:
-    """Whether the server has ended this idle session (a shutdown, a crash restart, a terminated
-    backend): its goodbye, then the end of the stream, wait on the socket. A poll of the socket, no
-    round trip. A batch sent on such a session fails in a way that cannot tell whether it was
-    committed; this tells it was not even sent."""
-    for _ in range(2):
-        if not select.select([conn.fileno()], [], [], 0)[0]:
-            return False
-        try:
-            conn.pgconn.consume_input()
-        except psycopg.OperationalError:
-            return True
-    return conn.pgconn.status != pq.ConnStatus.OK

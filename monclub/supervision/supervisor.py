@@ -1,6 +1,8 @@
 """A one_for_one supervisor of forked OS processes, with OTP restart intensity.
 
-Children are forked from this already-imported process (a template: no import cost on restart).
+Children are forked from this already-imported process (a template: no import cost on restart),
+or handed to a spare forked ahead and already prepared (monclub.supervision.spare), when the
+supervisor is given a preparation.
 Signal handlers only wake the loop; the loop reaps, logs every exit with its cause, restarts that
 child alone after its delay, and answers on a control socket: `status`, and `replace` (OTP's hot
 code upgrade, as OS processes): a fresh copy of the child is started by exec, so that it runs the
@@ -28,6 +30,7 @@ from monclub.errors import InvalidRequest, MonclubError
 from monclub.supervision.control import parse_control
 from monclub.supervision.policy import RestartPolicy
 from monclub.supervision.process import describe_exit, die_with_parent
+from monclub.supervision.spare import SPARE_DELAY, Spare, wait_to_become
 from monclub.wire import codec as wire
 
 log = logging.getLogger(__name__)
@@ -80,8 +83,11 @@ class Supervisor:
     specs: list[ChildSpec]
     policy: RestartPolicy
     control_endpoint: str
+    prepare_spare: Callable[[], None] | None = None  # None: no spare, each restart a fresh fork
     children: list[Child] = field(default_factory=list)
     retired: set[int] = field(default_factory=set)
+    spare: Spare | None = None
+    spare_at: float | None = None
     _stop: bool = False
 
     def run(self) -> int:
@@ -97,6 +103,8 @@ class Supervisor:
         try:
             for child in self.children:
                 self._start(child)
+            if self.prepare_spare is not None:
+                self.spare_at = time.monotonic() + SPARE_DELAY
             return self._loop(control, reader)
         finally:
             self._stop_children()
@@ -125,6 +133,7 @@ class Supervisor:
 
     def _timeout_ms(self) -> int:
         due = [c.restart_at for c in self.children if c.restart_at is not None]
+        due += [self.spare_at] if self.spare_at is not None else []
         if not due:
             return 1000
         return max(0, int((min(due) - time.monotonic()) * 1000))
@@ -138,6 +147,10 @@ class Supervisor:
                 return True
             if pid == 0:
                 return True
+            if self.spare is not None and pid == self.spare.pid:
+                log.warning("%s: the spare (pid %d) exited: %s", self.name, pid, describe_exit(status))
+                self._spare_used()
+                continue
             child = next((c for c in self.children if c.pid == pid), None)
             if child is None:
                 if pid in self.retired:
@@ -166,18 +179,51 @@ class Supervisor:
         for child in self.children:
             if child.restart_at is not None and child.restart_at <= now and not self._stop:
                 self._start(child)
+        if self.spare_at is not None and self.spare_at <= now and not self._stop:
+            self._fork_spare()
 
     def _start(self, child: Child) -> None:
+        """Start `child`: the spare becomes it when there is one and the child runs the code
+        imported here (not fresh), else a fork."""
+        spare, handed = self.spare, False
+        if spare is not None and not child.fresh:
+            handed = spare.hand(self.children.index(child))
+            self._spare_used()  # it became the child, or it was gone
+        if spare is not None and handed:
+            pid, how = spare.pid, "the spare"
+        else:
+            fresh = child.spec.fresh if child.fresh else None
+            pid, how = self._fork(lambda: _run(child.spec, fresh)), "forked"
+        child.pid, child.restart_at = pid, None
+        child.started, child.started_wall = time.monotonic(), time.time()
+        child.starts += 1
+        log.info("%s/%s started (pid %d, %s)", self.name, child.spec.name, pid, how)
+
+    def _fork(self, body: Callable[[], int], keep: int = -1) -> int:
+        """Fork a child running `body` (monclub.supervision.spare keeps the fd `keep` open); its pid."""
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
         parent = os.getpid()
         pid = os.fork()
         if pid == 0:
-            _become_child(child.spec, blocked, parent, child.spec.fresh if child.fresh else None)
+            _become_child(body, blocked, parent, keep)
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-        child.pid, child.restart_at = pid, None
-        child.started, child.started_wall = time.monotonic(), time.time()
-        child.starts += 1
-        log.info("%s/%s started (pid %d)", self.name, child.spec.name, pid)
+        return pid
+
+    def _fork_spare(self) -> None:
+        reader, writer = os.pipe2(os.O_CLOEXEC)
+        runs = [child.spec.run for child in self.children]
+        prepare = self.prepare_spare
+        assert prepare is not None
+        pid = self._fork(lambda: wait_to_become(prepare, runs, reader), keep=reader)
+        os.close(reader)
+        self.spare, self.spare_at = Spare(pid, writer), None
+        log.info("%s: spare forked (pid %d)", self.name, pid)
+
+    def _spare_used(self) -> None:
+        """The spare became a child, or died: the next one is forked SPARE_DELAY later."""
+        if self.spare is not None:
+            self.spare.close()
+        self.spare, self.spare_at = None, time.monotonic() + SPARE_DELAY
 
     def _answer(self, control) -> None:
         while control.poll(0):
@@ -211,12 +257,16 @@ class Supervisor:
             "name": self.name,
             "pid": os.getpid(),
             "children": [child.status(now) for child in self.children],
+            "spare": self.spare.pid if self.spare is not None else None,
         }
 
     def _stop_children(self) -> None:
         """SIGTERM every child, wait for them, SIGKILL whoever is left after the grace period."""
         self._stop = True
         running = {c.pid for c in self.children if c.pid is not None}
+        if self.spare is not None:
+            running.add(self.spare.pid)
+            self.spare.close()
         for pid in running:
             _signal(pid, signal.SIGTERM)
         deadline = time.monotonic() + _STOP_GRACE
@@ -236,8 +286,9 @@ class Supervisor:
             time.sleep(0.02)
 
 
-def _become_child(spec: ChildSpec, blocked, parent: int, fresh: list[str] | None) -> None:
-    """Runs in the forked child and never returns: runs the child's body, or execs `fresh`."""
+def _become_child(body: Callable[[], int], blocked, parent: int, keep: int) -> None:
+    """Runs in the forked child and never returns: runs `body` with only the standard streams
+    (and `keep`) open, and exits with its code."""
     code = 1
     try:
         signal.set_wakeup_fd(-1)
@@ -245,14 +296,21 @@ def _become_child(spec: ChildSpec, blocked, parent: int, fresh: list[str] | None
             signal.signal(sig, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         die_with_parent(signal.SIGKILL, parent)
-        os.closerange(3, os.sysconf("SC_OPEN_MAX"))
-        if fresh is not None:
-            os.execv(fresh[0], fresh)
-        code = spec.run()
+        if keep >= 0:
+            os.closerange(3, keep)
+        os.closerange(max(3, keep + 1), os.sysconf("SC_OPEN_MAX"))
+        code = body()
     except BaseException:
         traceback.print_exc()
     finally:
         os._exit(code)
+
+
+def _run(spec: ChildSpec, fresh: list[str] | None) -> int:
+    """A child's body: the spec's, or an exec of `fresh` (the code on disk)."""
+    if fresh is not None:
+        os.execv(fresh[0], fresh)
+    return spec.run()
 
 
 def _drain(fd: int) -> None:

@@ -164,6 +164,7 @@ def status(config: Config) -> dict:
         if program["name"] in BRANCH_NAMES:
             branch = query_status(config.endpoint(program["name"]), timeout=1.0) if program["pid"] else None
             program["children"] = branch["children"] if branch else []
+            program["spare"] = branch.get("spare") if branch else None
     return {
         "supervisord": {"pid": pid, "state": "running"},
         "programs": programs,

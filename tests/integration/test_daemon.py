@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -51,6 +52,9 @@ def test_start_status_kill_stop_and_start_again(daemon_env):
     ], "two instances tell apart in ps by their state directory"
     compiled = os.environ.get("MONCLUB_COMPILED") == "1"
     assert [s["compiled"] for s in shards] == [compiled, compiled], "the shards run the build the tree was started on"
+    spare = wait_for(lambda: cli.program("reunions")["spare"], 10, "the spare of reunions")
+    wait_for(lambda: _cmdline(spare) == f"monclub reunions/spare ready ({home})", 10, "the spare's sessions open")
+    assert re.search(rf"└── spare +pid {spare} +ready to become the next restarted shard", cli.run("status").stdout)
     assert cli.run("start").returncode == 0, "a second start is harmless"
 
     membre = cli.json("membre", "creer", "Marie")["id"]

@@ -27,7 +27,7 @@ def test_a_registered_third_branch_serves_keeps_its_invariant_and_comes_back_fro
     tree.wait_healthy()
     branch = next(program for program in tree.status()["programs"] if program["name"] == "casiers")
     assert branch["state"] == "running" and [child["name"] for child in branch["children"]] == ["shard-0"]
-    assert re.search(r"casiers +pid \d+ +running.*\n│ +└── shard-0 +pid \d+ +running", tree.monclub("status").stdout)
+    assert re.search(r"casiers +pid \d+ +running.*\n│ +[├└]── shard-0 +pid \d+ +running", tree.monclub("status").stdout)
 
     marie, paul = (json.loads(tree.monclub("membre", "creer", nom, "--json").stdout)["id"] for nom in ("Marie", "Paul"))
     assert casiers(tree, "prendre", "c1", str(marie)) == (0, {"statut": "pris"})
