@@ -286,11 +286,14 @@ def report_throughput(title: str, rows: list[dict]) -> None:
 
 def report_recovery(levels: list[dict]) -> None:
     print("\nrecovery: kill -9 of a shard to the first ok reply of a probe resending every 3 ms")
-    print(f"{'owned/shard':>11} {'loaded':>7} {'kills':>5} {'median ms':>9} {'max ms':>7} {'unavailable':>11}")
+    print(
+        f"{'owned/shard':>11} {'loaded':>7} {'kills':>5} {'median ms':>9} {'max ms':>7} {'unavailable':>11} "
+        f"{'in the spare':>12}"
+    )
     for lv in levels:
         print(
             f"{lv['owned']:>11,} {lv['loaded']:>7,} {lv['kills']:>5} {lv['median_ms']:>9} {lv['max_ms']:>7} "
-            f"{sum(lv['unavailable_replies']):>11}"
+            f"{sum(lv['unavailable_replies']):>11} {sum(lv.get('in_the_spare', [])):>12}"
         )
     for lv in levels:
         if memory := lv["memory"]:

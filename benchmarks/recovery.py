@@ -6,8 +6,10 @@ before and after that load. A shard loads séances lazily, so owning more in the
 not slow its restart, and a loaded shard restarts empty.
 
 One kill: the killed shard must have run RestartPolicy.stable_after seconds (so it is restarted
-without delay; kills rotate over the shards so that this is mostly already the case), and a probe
-must have had one reply from it. Then SIGKILL, and the probe, a raw DEALER reconnecting every
+without delay; kills rotate over the shards so that this is mostly already the case), the
+supervisor's spare must be ready (so the restart is the spare's, as after any crash of a tree at
+rest: monclub.supervision.spare; each kill records whether it was), and a probe must have had one
+reply from it. Then SIGKILL, and the probe, a raw DEALER reconnecting every
 2 ms, sends `etat` on a séance of that shard every RESEND seconds (only once the killed process is
 gone, so that the reply can only come from its successor) until a reply is ok: the figure is the
 time from the kill to that reply, loading the séance from PostgreSQL included.
@@ -23,7 +25,7 @@ import zmq
 from benchmarks.dealer import load_all, open_dealer, receive, send
 from benchmarks.harness import wait_until
 from benchmarks.population import insert_seances, owned_ids
-from benchmarks.shards import endpoints, loaded, rss_kib, wait_stable
+from benchmarks.shards import child, endpoints, loaded, rss_kib, spare_ready, wait_stable
 from monclub.tree import supervisord as tree
 
 RESEND = 0.003  # seconds between two probe requests
@@ -80,10 +82,11 @@ def level(config, population: Population, owned: int, loaded_count: int, kills: 
     """`kills` kills with every shard owning `owned` séances, the killed one with `loaded_count`
     of them in memory."""
     population.grow(max(owned, loaded_count))
-    samples, sends, unavailable, rss = [], [], [], []
+    samples, sends, unavailable, rss, spares = [], [], [], [], []
     for k in range(kills):
         shard = k % config.shards
         pid = wait_stable(config, shard)
+        spare = spare_ready(config)
         if loaded_count:
             before = rss_kib(pid)
             seances = population.owned[shard][:loaded_count]
@@ -92,6 +95,7 @@ def level(config, population: Population, owned: int, loaded_count: int, kills: 
             rss.append({"before_kib": before, "after_kib": rss_kib(pid), "loaded": in_memory})
         ms, sent, refused = probe_after_kill(config.endpoint("reunions", shard), population.owned[shard][0], pid)
         samples.append(ms)
+        spares.append(child(config, shard).get("pid") == spare)
         sends.append(sent)
         unavailable.append(refused)
     return {
@@ -103,6 +107,7 @@ def level(config, population: Population, owned: int, loaded_count: int, kills: 
         "samples_ms": [round(s, 2) for s in samples],
         "probe_sends": sends,
         "unavailable_replies": unavailable,
+        "in_the_spare": spares,
         "memory": memory(rss, loaded_count) if rss else None,
     }
 
