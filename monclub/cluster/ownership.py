@@ -140,9 +140,10 @@ def _bump(conn: psycopg.Connection, keys: dict, locked: bool) -> int:
 
 
 def warm(conn: psycopg.Connection) -> None:
-    """Read, finding nothing, the tables a take reads and writes (monclub.shards.store's `warm`)."""
+    """Read, finding nothing, the tables a take and a shard's first read of the live nodes use
+    (monclub.shards.store's `warm`)."""
     conn.execute(_LEASE, {"branch": "", "partition": -1})
-    conn.execute("SELECT 1 FROM epochs, outbox_sequence WHERE false")
+    conn.execute("SELECT 1 FROM epochs, outbox_sequence, nodes WHERE false")
 
 
 def renew(conn: psycopg.Connection, branch: str, partition: int, epoch: int) -> None:
