@@ -4,11 +4,10 @@ holds, and its URLs are what MonClub accepts for several hosts."""
 
 from pathlib import Path
 
-import pytest
 from psycopg.conninfo import conninfo_to_dict
 
 from monclub.db import hosts
-from monclub.postgres.ha import etcd, layout
+from monclub.postgres.ha import layout
 
 SECRETS = {"monclub": "o", "monclub_app": "a", "replicator": "r", "rewinder": "w"}
 
@@ -36,8 +35,8 @@ def test_each_patroni_runs_strict_synchronous_replication_against_the_three_etcd
     assert config["postgresql"]["listen"] == "127.0.0.1:15413" and config["restapi"]["listen"] == "127.0.0.1:15412"
     assert config["postgresql"]["authentication"]["superuser"] == {"username": "monclub", "password": "o"}
     assert "statement_timeout" not in dcs["postgresql"]["parameters"], "a cancelled wait acknowledges a local commit"
-    argv = layout.etcd_argv("/opt/etcd", members[1], members)
-    assert argv[0] == "/opt/etcd" and argv[argv.index("--initial-cluster") + 1].count("=http://127.0.0.1:") == 3
+    argv = layout.etcd_argv(members[1], members)
+    assert argv[argv.index("--initial-cluster") + 1].count("=http://127.0.0.1:") == 3
 
 
 def test_the_urls_name_the_three_servers_and_land_on_the_primary():
@@ -59,18 +58,3 @@ def test_members_on_hosts_of_their_own_listen_and_are_named_at_their_addresses()
     urls = layout.urls(members, SECRETS)
     assert hosts.servers(conninfo_to_dict(str(urls["database_url"])))[0] == ("10.0.0.5", "15403")
     assert urls["patroni_urls"][1] == "http://10.0.0.6:15412"
-
-
-@pytest.mark.parametrize(
-    ("version", "refused"),
-    [("3.4.23", True), ("3.4.31", False), ("3.5.12", True), ("3.5.13", False), ("3.5.16", False), ("3.6.0", False)],
-)
-def test_an_etcd_that_revokes_leases_after_a_frozen_leader_is_refused(version, refused):
-    printed = f"etcd Version: {version}\nGit SHA: Not provided\nGo Version: go1.24.0\n"
-    reason = etcd.refusal(printed)
-    assert (reason is not None) == refused
-    assert reason is None or "etcd-io/etcd#15247" in reason
-
-
-def test_an_etcd_whose_version_is_unreadable_is_refused():
-    assert etcd.refusal("unexpected output") == "its version is unreadable"

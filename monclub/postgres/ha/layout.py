@@ -77,14 +77,14 @@ def ports(base: int) -> list[int]:
     return [port for member in members(Path("/"), base) for port in range(member.etcd_client, member.postgres + 1)]
 
 
-def etcd_argv(binary: str, member: Member, everyone: list[Member]) -> list[str]:
-    """etcd's command line (3.4 or 3.5, `binary`) for `member` of a new three-member cluster (on
-    loopback, or at the members' addresses). A member started again on its data directory rejoins:
-    etcd then ignores the --initial-* flags."""
+def etcd_argv(member: Member, everyone: list[Member]) -> list[str]:
+    """etcd 3.4's command line for `member` of a new three-member cluster (on loopback, or at the
+    members' addresses). A member started again on its data directory rejoins: etcd then ignores
+    the --initial-* flags."""
     peers = ",".join(f"e{other.index}=http://{other.address}:{other.etcd_peer}" for other in everyone)
     client, peer = f"http://{member.address}:{member.etcd_client}", f"http://{member.address}:{member.etcd_peer}"
     return [
-        binary,
+        "etcd",
         *("--name", f"e{member.index}", "--data-dir", str(member.home / "etcd")),
         *("--listen-client-urls", client, "--advertise-client-urls", client),
         *("--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer),

@@ -9,6 +9,7 @@ import importlib.util
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -25,7 +26,7 @@ from monclub.db import connect, scalar
 from monclub.db.migrate import migrate
 from monclub.errors import ConfigError
 from monclub.postgres.embedded import APP_ROLE, ROLE, Cluster, can_traverse, postgres_bindir, run_user
-from monclub.postgres.ha import etcd, host, layout, rest
+from monclub.postgres.ha import host, layout, rest
 
 PATRONI_VENV = Path("/var/lib/monclub/patroni-venv")  # scripts/install makes it as root
 STARTUP_SECONDS = 120.0
@@ -105,7 +106,6 @@ class Demo:
         self.network = network
         self.on_host = on_host
         self.processes: dict[str, subprocess.Popen] = {}
-        self.etcd = "etcd"  # the binary `start` found (monclub.postgres.ha.etcd)
 
     # -- what Patroni says -----------------------------------------------------------------
 
@@ -148,7 +148,8 @@ class Demo:
     def start(self) -> dict[str, str | list[str]]:
         """Start everything, wait for a primary and its synchronous standby, prepare MonClub's
         database and roles; database_url and owner_database_url."""
-        self.etcd = etcd.command()
+        if shutil.which("etcd") is None:
+            raise ConfigError("no etcd command: run scripts/install --ha (it installs Debian's etcd-server)")
         patroni = patroni_command(self.user)
         busy = [port for port in layout.ports(self.base) if not free(port)]
         if busy:
@@ -157,7 +158,7 @@ class Demo:
         passwords = self.secrets()
         try:
             for member in self.members:
-                self._spawn(f"etcd-{member.index}", member, layout.etcd_argv(self.etcd, member, self.members))
+                self._spawn(f"etcd-{member.index}", member, layout.etcd_argv(member, self.members))
             for member in self.members:
                 _wait(lambda m=member: rest.get(f"http://{m.address}:{m.etcd_client}/health")[1], 30, "etcd")
             for member in self.members:
@@ -217,7 +218,7 @@ class Demo:
         (pg_rewind when its timeline forked)."""
         for name in (f"etcd-{member.index}", f"patroni-{member.index}"):
             self.processes.pop(name).wait(timeout=10)
-        self._spawn(f"etcd-{member.index}", member, layout.etcd_argv(self.etcd, member, self.members))
+        self._spawn(f"etcd-{member.index}", member, layout.etcd_argv(member, self.members))
         patroni = [*patroni_command(self.user), str(member.home / "patroni.yml")]
         self._spawn(f"patroni-{member.index}", member, patroni)
 
