@@ -4,6 +4,7 @@ holds, and its URLs are what MonClub accepts for several hosts."""
 
 from pathlib import Path
 
+import pytest
 from psycopg.conninfo import conninfo_to_dict
 
 from monclub.db import hosts
@@ -31,12 +32,14 @@ def test_each_patroni_runs_strict_synchronous_replication_against_the_three_etcd
     config = layout.patroni_config(members[1], members, Path("/usr/lib/postgresql/15/bin"), SECRETS)
     dcs = config["bootstrap"]["dcs"]
     assert dcs["synchronous_mode"] is True and dcs["synchronous_mode_strict"] is True
-    assert config["etcd3"]["hosts"] == ["127.0.0.1:15400", "127.0.0.1:15410", "127.0.0.1:15420"]
+    assert config["etcd"]["hosts"] == ["127.0.0.1:15400", "127.0.0.1:15410", "127.0.0.1:15420"]
+    assert "etcd3" not in config, "etcd3's leases are revoked by a leader thawed after a freeze"
     assert config["postgresql"]["listen"] == "127.0.0.1:15413" and config["restapi"]["listen"] == "127.0.0.1:15412"
     assert config["postgresql"]["authentication"]["superuser"] == {"username": "monclub", "password": "o"}
     assert "statement_timeout" not in dcs["postgresql"]["parameters"], "a cancelled wait acknowledges a local commit"
     argv = layout.etcd_argv(members[1], members)
     assert argv[argv.index("--initial-cluster") + 1].count("=http://127.0.0.1:") == 3
+    assert "--enable-v2" in argv
 
 
 def test_the_urls_name_the_three_servers_and_land_on_the_primary():
@@ -53,8 +56,14 @@ def test_members_on_hosts_of_their_own_listen_and_are_named_at_their_addresses()
     members = layout.members(Path("/demo"), layout.BASE_PORT, addresses)
     config = layout.patroni_config(members[2], members, Path("/bin"), SECRETS, "10.0.0.0/24")
     assert config["postgresql"]["listen"] == "10.0.0.7:15423" and config["restapi"]["listen"] == "10.0.0.7:15422"
-    assert config["etcd3"]["hosts"] == ["10.0.0.5:15400", "10.0.0.6:15410", "10.0.0.7:15420"]
+    assert config["etcd"]["hosts"] == ["10.0.0.5:15400", "10.0.0.6:15410", "10.0.0.7:15420"]
     assert "host all all 10.0.0.0/24 scram-sha-256" in config["postgresql"]["pg_hba"]
     urls = layout.urls(members, SECRETS)
     assert hosts.servers(conninfo_to_dict(str(urls["database_url"])))[0] == ("10.0.0.5", "15403")
     assert urls["patroni_urls"][1] == "http://10.0.0.6:15412"
+
+
+@pytest.mark.parametrize(("version", "refused"), [("3.4.23", False), ("3.5.16", False), ("3.6.0", True), ("?", True)])
+def test_an_etcd_without_the_v2_api_is_refused(version, refused):
+    reason = layout.etcd_refusal(f"etcd Version: {version}\nGit SHA: Not provided\n")
+    assert (reason is not None) == refused

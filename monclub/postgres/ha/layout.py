@@ -13,9 +13,19 @@ dead postgres within 2 s, and `primary_start_timeout: 0` fails over at once inst
 it in place (safe here: in synchronous mode the standby promoted has every acknowledged commit).
 retry_timeout 9 s is how long a primary keeps writing while it cannot reach etcd before it
 demotes itself: lower would demote on a slow etcd (two loaded cores), higher would break the rule.
+
+Patroni talks to etcd's v2 API (its `etcd` section, etcd started with --enable-v2), where the
+leader key has a ttl of its own, ending at a wall-clock instant, not etcd3's leases. With leases,
+an etcd member that led its cluster and was frozen with the primary's host revoked them all once
+thawed (its countdown had run during the freeze; etcd-io/etcd#15247, again in 3.5.16 through
+#18428): the new primary's leader key went, the thawed old primary took the key back, and the
+new primary and its synchronous standby were rewound with commits they had acknowledged
+(docs/database.md, "Why Patroni uses etcd's v2 API"). A ttl key is only ever removed once its
+instant has passed, whoever asks.
 """
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,7 +99,21 @@ def etcd_argv(member: Member, everyone: list[Member]) -> list[str]:
         *("--listen-client-urls", client, "--advertise-client-urls", client),
         *("--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer),
         *("--initial-cluster", peers, "--initial-cluster-state", "new", "--initial-cluster-token", SCOPE),
+        "--enable-v2",  # Patroni's `etcd` section: keys with a ttl, no leases (the module's docstring)
     ]
+
+
+def etcd_refusal(version: str) -> str | None:
+    """Why the etcd whose `etcd --version` printed `version` cannot serve the demo (None: it can):
+    the v2 API Patroni uses here is gone from 3.6 on."""
+    match = re.search(r"etcd Version: (\d+)\.(\d+)\.", version)
+    if match is None:
+        return "its version is unreadable"
+    if (int(match[1]), int(match[2])) >= (3, 6):
+        return (
+            f"etcd {match[1]}.{match[2]} has no v2 API, which Patroni uses here (docs/database.md); use etcd 3.4 or 3.5"
+        )
+    return None
 
 
 def patroni_config(
@@ -116,7 +140,7 @@ def patroni_config(
         "name": member.name,
         "log": {"level": "INFO"},
         "restapi": {"listen": f"{member.address}:{member.rest}", "connect_address": f"{member.address}:{member.rest}"},
-        "etcd3": {"hosts": [f"{other.address}:{other.etcd_client}" for other in everyone]},
+        "etcd": {"hosts": [f"{other.address}:{other.etcd_client}" for other in everyone]},
         "bootstrap": {
             "dcs": {
                 **TIMING,

@@ -150,6 +150,9 @@ class Demo:
         database and roles; database_url and owner_database_url."""
         if shutil.which("etcd") is None:
             raise ConfigError("no etcd command: run scripts/install --ha (it installs Debian's etcd-server)")
+        printed = subprocess.run(["etcd", "--version"], capture_output=True, text=True, timeout=30).stdout
+        if refused := layout.etcd_refusal(printed):
+            raise ConfigError(f"the etcd on the PATH cannot serve: {refused}")
         patroni = patroni_command(self.user)
         busy = [port for port in layout.ports(self.base) if not free(port)]
         if busy:
