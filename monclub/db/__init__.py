@@ -86,6 +86,16 @@ def open_ahead(
     return len(opened)
 
 
+def close_ahead() -> None:
+    """Close the sessions opened ahead that nobody took (a shard hosting fewer partitions than the
+    busiest, once its first tick took its own)."""
+    with _ahead_lock:
+        left = [conn for kept in _ahead.values() for conn in kept]
+        _ahead.clear()
+    for conn in left:
+        conn.close()
+
+
 def _take_ahead(key: tuple) -> psycopg.Connection | None:
     """A session opened ahead with these arguments and still open; those the server ended closed."""
     while True:

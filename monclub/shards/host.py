@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from monclub import compiled
 from monclub.cluster.partition import partition_of
 from monclub.contract import protocol
+from monclub.db import close_ahead
 from monclub.shards.domain import Domain, partition_name
 from monclub.shards.memory import Residency
 from monclub.shards.owner import Owner
@@ -134,6 +135,7 @@ class ShardHost:
             waiting = self._take_waiting([])
         else:
             waiting = self._take_waiting([self.assignment])
+            close_ahead()  # a spare's sessions this shard did not need (monclub.supervision.spare)
         self.ticks += 1
         for owner in self.owners.values():
             owner.tick(kept=owner in waiting)

@@ -10,7 +10,7 @@ import pytest
 
 from monclub import registry
 from monclub.cluster.partition import hosted
-from monclub.db import connect, open_ahead
+from monclub.db import close_ahead, connect, open_ahead
 from tests.fixtures.waiting import wait_for
 
 
@@ -86,3 +86,13 @@ def test_connect_takes_the_sessions_opened_ahead_while_the_server_keeps_them(dat
         with connect(database, autocommit=True) as fresh, connect(database) as other:
             assert fresh.info.backend_pid not in before | ahead | {ended}
             assert other.info.backend_pid not in before | ahead | {ended, fresh.info.backend_pid}
+
+
+def test_the_sessions_opened_ahead_and_not_taken_are_closed(database, sql):
+    before = backends(sql)
+    open_ahead(database, 2, registry.branch("reunions").wiring().store.warm, autocommit=True)
+    ahead = backends(sql) - before
+    close_ahead()
+    wait_for(lambda: all(exited(pid) for pid in ahead), 5, "the sessions opened ahead to end")
+    with connect(database, autocommit=True) as fresh:
+        assert fresh.info.backend_pid not in ahead
