@@ -42,7 +42,7 @@ def connect(conninfo: str, answer_timeout: float | None = ANSWER_TIMEOUT, **kwar
     bounded by `answer_timeout` (monclub.db.bounded; None: unbounded, for migrations); its errors never carry the
     password of `conninfo` (nor chain one that does). One opened ahead with the same arguments
     (`open_ahead`) is taken first, while the server has not ended it."""
-    kept = _take_ahead((conninfo, answer_timeout, tuple(sorted(kwargs.items()))))
+    kept = _take_ahead(_ahead_key(conninfo, answer_timeout, kwargs))
     if kept is not None:
         return kept
     try:
@@ -73,17 +73,22 @@ def open_ahead(
     connect() with the same arguments: a spare process (monclub.supervision.spare) connects while
     it waits, so that the process it becomes takes its partitions on sessions already open instead
     of each paying a new backend's start (most of a restart's time: README, "Where the recovery's
-    time goes"). The number opened: those the server refused are left to connect() itself."""
+    time goes"). The number opened: after a failure (the server down, a table missing) the rest
+    are left to connect() itself."""
     opened = []
     try:
         for _ in range(count):
             opened.append(connect(conninfo, answer_timeout, **kwargs))
             warm(opened[-1])
-    except psycopg.OperationalError:
+    except psycopg.Error:
         pass
     with _ahead_lock:
-        _ahead.setdefault((conninfo, answer_timeout, tuple(sorted(kwargs.items()))), []).extend(opened)
+        _ahead.setdefault(_ahead_key(conninfo, answer_timeout, kwargs), []).extend(opened)
     return len(opened)
+
+
+def _ahead_key(conninfo: str, answer_timeout: float | None, kwargs: dict) -> tuple:
+    return conninfo, answer_timeout, tuple(sorted(kwargs.items()))
 
 
 def close_ahead() -> None:
