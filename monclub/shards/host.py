@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from monclub import compiled
 from monclub.cluster.partition import partition_of
 from monclub.contract import protocol
-from monclub.db import close_ahead
+from monclub.db import close_ahead, taken_ahead
 from monclub.shards.domain import Domain, partition_name
 from monclub.shards.memory import Residency
 from monclub.shards.owner import Owner
@@ -200,6 +200,7 @@ class ShardHost:
             "shard": self.name,
             "pid": os.getpid(),
             "compiled": compiled.running(),
+            "sessions_ahead_taken": taken_ahead(),  # > 0: this process was the spare (monclub.supervision.spare)
             "loaded": sum(status["loaded"] for status in statuses),
             "handled": sum(status["handled"] for status in statuses),
             "partitions": [{key: status[key] for key in ("partition", "epoch", "waiting")} for status in statuses],

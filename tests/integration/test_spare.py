@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from monclub import registry
+from monclub.client.sync import probe
 from monclub.cluster.partition import hosted
 from monclub.db import close_ahead, connect, open_ahead
 from tests.fixtures.waiting import wait_for
@@ -26,27 +27,18 @@ def prepared(pid: int) -> bool:
     return "reunions/spare ready" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
 
 
-def opened_before(sql, partitions: list[int], instant) -> bool:
-    """Whether each of these partitions is held (its advisory lock) by a session opened before `instant`."""
-    rows = sql.execute(
-        "SELECT l.objid::bigint, a.backend_start < %s FROM pg_locks l JOIN pg_stat_activity a USING (pid)"
-        " WHERE l.locktype = 'advisory' AND l.granted AND l.classid::bigint = %s",
-        (instant, registry.LOCK_CLASSES["reunions"]),
-    ).fetchall()
-    held = {partition: before for partition, before in rows}
-    return all(held.get(partition) for partition in partitions)
-
-
-def test_a_killed_shard_is_restarted_in_the_spare_on_the_sessions_it_opened_ahead(reunions, sql):
+def test_a_killed_shard_is_restarted_in_the_spare_on_the_sessions_it_opened_ahead(reunions):
+    """Its first tick takes one session opened ahead per partition it hosts, and one for the live
+    nodes (its ping counts them); a shard forked as before took none."""
     reunions.wait_ready()
     spare = spare_of(reunions)
     wait_for(lambda: prepared(spare), 10, "the spare's sessions open")
-    killed_at = sql.execute("SELECT clock_timestamp()").fetchone()[0]
     reunions.kill_shard(0)
     wait_for(lambda: reunions.shard_pids()[0] == spare, 10, "shard 0 restarted in the spare")
     partitions = hosted(reunions.config.partition_count("reunions"), reunions.config.shard_count("reunions"), 0)
-    taken = "shard 0's partitions taken on the spare's sessions"
-    wait_for(lambda: opened_before(sql, partitions, killed_at), 10, taken)
+    taken = wait_for(lambda: (probe(reunions.config, 0) or {}).get("sessions_ahead_taken"), 10, "shard 0's answer")
+    assert taken == len(partitions) + 1
+    assert (probe(reunions.config, 1) or {})["sessions_ahead_taken"] == 0
     reunions.wait_ready()
     assert reunions.status()["children"][0]["restarts"] == 1
     assert spare_of(reunions, other_than=spare) not in reunions.shard_pids().values()
