@@ -264,9 +264,10 @@ class Supervisor:
         """SIGTERM every child, wait for them, SIGKILL whoever is left after the grace period."""
         self._stop = True
         running = {c.pid for c in self.children if c.pid is not None}
+        spare = self.spare.pid if self.spare is not None else None
         if self.spare is not None:
             running.add(self.spare.pid)
-            self.spare.close()
+            self.spare.close()  # a spare waiting for its index ends on the pipe's end, with exit 0
         for pid in running:
             _signal(pid, signal.SIGTERM)
         deadline = time.monotonic() + _STOP_GRACE
@@ -278,7 +279,8 @@ class Supervisor:
                     done, status = pid, 0
                 if done:
                     running.discard(pid)
-                    log.info("%s: child pid %d stopped: %s", self.name, pid, describe_exit(status))
+                    who = "the spare" if pid == spare else "child"
+                    log.info("%s: %s pid %d stopped: %s", self.name, who, pid, describe_exit(status))
             if running and time.monotonic() > deadline:
                 for pid in running:
                     _signal(pid, signal.SIGKILL)
