@@ -293,7 +293,7 @@ def report_recovery(levels: list[dict]) -> None:
     for lv in levels:
         print(
             f"{lv['owned']:>11,} {lv['loaded']:>7,} {lv['kills']:>5} {lv['median_ms']:>9} {lv['max_ms']:>7} "
-            f"{sum(lv['unavailable_replies']):>11} {sum(lv.get('in_the_spare', [])):>12}"
+            f"{sum(lv['unavailable_replies']):>11} {sum(lv['in_the_spare']):>12}"
         )
     for lv in levels:
         if memory := lv["memory"]:

@@ -60,7 +60,7 @@ def connect(conninfo: str, answer_timeout: float | None = ANSWER_TIMEOUT, **kwar
 # Sessions opened ahead of need (`open_ahead`), by connect()'s arguments; taken on several threads.
 _ahead: dict[tuple, list[psycopg.Connection]] = {}
 _ahead_lock = threading.Lock()
-_taken_ahead = [0]  # how many connect() took, for a shard's `ping`
+_taken_ahead = 0  # how many connect() took, for a shard's `ping`
 
 
 def open_ahead(
@@ -111,15 +111,16 @@ def _take_ahead(key: tuple) -> psycopg.Connection | None:
                 return None
             conn = kept.pop()
         if not conn.closed and not conn.broken and not ended(conn):
+            global _taken_ahead
             with _ahead_lock:
-                _taken_ahead[0] += 1
+                _taken_ahead += 1
             return conn
         conn.close()
 
 
 def taken_ahead() -> int:
     """How many sessions opened ahead connect() has taken in this process."""
-    return _taken_ahead[0]
+    return _taken_ahead
 
 
 def ended(conn: psycopg.Connection) -> bool:

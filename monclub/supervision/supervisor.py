@@ -185,13 +185,12 @@ class Supervisor:
     def _start(self, child: Child) -> None:
         """Start `child`: the spare becomes it when there is one and the child runs the code
         imported here (not fresh), else a fork."""
-        spare, handed = self.spare, False
-        if spare is not None and not child.fresh:
-            handed = spare.hand(self.children.index(child))
+        pid, how = None, "the spare"
+        if self.spare is not None and not child.fresh:
+            if self.spare.hand(self.children.index(child)):
+                pid = self.spare.pid
             self._spare_used()  # it became the child, or it was gone
-        if spare is not None and handed:
-            pid, how = spare.pid, "the spare"
-        else:
+        if pid is None:
             fresh = child.spec.fresh if child.fresh else None
             pid, how = self._fork(lambda: _run(child.spec, fresh)), "forked"
         child.pid, child.restart_at = pid, None
