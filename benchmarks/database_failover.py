@@ -21,7 +21,6 @@ members with a synchronous standby, and registrations flowing again. At the end,
 registration must be in the new primary's data.
 """
 
-import os
 import signal
 import threading
 import time
@@ -141,8 +140,7 @@ def kill(demo: Demo, load: SteadyLoad, owner: str, kind: str) -> dict:
     before = wait_until(demo.primary, 60, "a primary", POLL)
     pids = host.processes(before.home, whole_host=kind == "member")
     killed = time.monotonic()
-    for pid in pids:
-        os.kill(pid, signal.SIGKILL)
+    host.signal_all(pids, signal.SIGKILL)
     after = wait_until(lambda: (p := demo.primary()) not in (None, before) and p, 120, "another primary", POLL)
     elected = time.monotonic()
     alone = make_conninfo("", **hosts.alone(conninfo_to_dict(owner), after.index))

@@ -14,7 +14,6 @@ streaming, one synchronous): faulting the primary earlier would take two of thre
 strict synchronous replication then commits nothing. The kinds come in rounds, each kind once
 per round in an order the seed shuffles: two faults of `postgres,kill` are one of each."""
 
-import os
 import random
 import signal
 import threading
@@ -164,7 +163,7 @@ class PrimaryFaults:
                 return
             self.faults.append(fault)
             self.held = (fault, pids)
-            _signal(pids, signal.SIGSTOP if kind == "freeze" else signal.SIGKILL)
+            host.signal_all(pids, signal.SIGSTOP if kind == "freeze" else signal.SIGKILL)
         try:
             others = [url for url in self.demo.urls if url != before]  # a frozen host holds each request 2 s
             if until(lambda: rest.primary(others), PRIMARY_SECONDS):
@@ -191,14 +190,6 @@ class PrimaryFaults:
             return
         fault, pids = held
         if fault.kind == "freeze":
-            _signal(pids, signal.SIGCONT)
+            host.signal_all(pids, signal.SIGCONT)
         elif fault.kind == "kill" and not host.ask_revive(self.demo.directory):
             self.problems.append(f"the demo is gone: nobody started {fault.member}'s host again")
-
-
-def _signal(pids: list[int], sig: int) -> None:
-    for pid in pids:
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            pass

@@ -3,6 +3,8 @@ one here: a directory of `<pid>/cwd` links), what each kind of fault hits, and t
 file, which says whether a demo runs in a directory."""
 
 import os
+import signal
+import subprocess
 from pathlib import Path
 
 from monclub.postgres.ha import host
@@ -52,3 +54,14 @@ def test_the_demo_is_running_while_its_pid_file_names_a_live_process(tmp_path):
     assert host.demo_pid(tmp_path) is None
     host.remove_pid(tmp_path)
     assert not (tmp_path / host.PID_FILE).exists()
+
+
+def test_a_fault_signals_every_process_still_there_and_skips_one_that_ended():
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    running = subprocess.Popen(["sleep", "30"])
+    try:
+        host.signal_all([ended.pid, running.pid], signal.SIGKILL)
+        assert running.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        running.kill()

@@ -39,6 +39,14 @@ def processes(home: Path, whole_host: bool, proc: Path = PROC) -> list[int]:
     return working_in(home, proc) if whole_host else [postmaster(home)]
 
 
+def signal_all(pids: list[int], sig: int) -> None:
+    """Send `sig` to each of a host's processes; one that has ended since it was listed (a
+    backend whose session closed, a helper that finished) is skipped."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+
+
 def write_pid(directory: Path) -> None:
     (directory / PID_FILE).write_text(f"{os.getpid()}\n")
 
