@@ -72,16 +72,13 @@ def wait_stable(config: configuration.Config, shard: int) -> int:
 
 
 def spare_ready(config: configuration.Config) -> int:
-    """Wait until the supervisor's spare has its sessions open (its title says `ready`): a kill
-    then measures a restart in the spare, as after any crash of a tree at rest; its pid."""
+    """Wait until the supervisor's spare has its sessions open (the supervisor's status says
+    `spare_ready`): a kill then measures a restart in the spare, as after any crash of a tree at
+    rest; its pid."""
 
     def ready() -> int | None:
-        spare = (query_status(config.endpoint("reunions"), timeout=0.5) or {}).get("spare")
-        try:
-            title = Path(f"/proc/{spare}/cmdline").read_bytes() if spare else b""
-        except FileNotFoundError:
-            return None
-        return spare if b"spare ready" in title else None
+        status = query_status(config.endpoint("reunions"), timeout=0.5) or {}
+        return status.get("spare") if status.get("spare_ready") else None
 
     return wait_until(ready, 30, "the spare to be ready", 0.05)
 

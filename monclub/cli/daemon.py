@@ -88,7 +88,8 @@ def render(state: dict) -> str:
         lines.append(("└── " if last else "├── ") + _line(program))
         rows = [_line(child) for child in program.get("children", [])]
         if program.get("spare"):
-            rows.append(f"{'spare':<14} pid {program['spare']:<7} ready to become the next restarted shard")
+            readiness = "ready to become" if program.get("spare_ready") else "not ready yet, will become"
+            rows.append(f"{'spare':<14} pid {program['spare']:<7} {readiness} the next restarted shard")
         for j, row in enumerate(rows):
             branch = "    " if last else "│   "
             lines.append(branch + ("└── " if j == len(rows) - 1 else "├── ") + row)

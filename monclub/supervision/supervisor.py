@@ -18,6 +18,7 @@ Exit codes, the contract with supervisord (see docs/architecture.md):
 import logging
 import os
 import signal
+import socket
 import time
 import traceback
 from collections.abc import Callable
@@ -209,13 +210,13 @@ class Supervisor:
         return pid
 
     def _fork_spare(self) -> None:
-        reader, writer = os.pipe2(os.O_CLOEXEC)
+        mine, theirs = socket.socketpair()
         runs = [child.spec.run for child in self.children]
         prepare = self.prepare_spare
         assert prepare is not None
-        pid = self._fork(lambda: wait_to_become(prepare, runs, reader), keep=reader)
-        os.close(reader)
-        self.spare, self.spare_at = Spare(pid, writer), None
+        with theirs:
+            pid = self._fork(lambda: wait_to_become(prepare, runs, theirs.fileno()), keep=theirs.fileno())
+        self.spare, self.spare_at = Spare(pid, mine), None
         log.info("%s: spare forked (pid %d)", self.name, pid)
 
     def _spare_used(self) -> None:
@@ -257,6 +258,7 @@ class Supervisor:
             "pid": os.getpid(),
             "children": [child.status(now) for child in self.children],
             "spare": self.spare.pid if self.spare is not None else None,
+            "spare_ready": self.spare is not None and self.spare.ready,
         }
 
     def _stop_children(self) -> None:
@@ -266,7 +268,7 @@ class Supervisor:
         spare = self.spare.pid if self.spare is not None else None
         if self.spare is not None:
             running.add(self.spare.pid)
-            self.spare.close()  # a spare waiting for its index ends on the pipe's end, with exit 0
+            self.spare.close()  # a spare waiting for its index ends on the pair's end, with exit 0
         for pid in running:
             _signal(pid, signal.SIGTERM)
         deadline = time.monotonic() + _STOP_GRACE

@@ -165,6 +165,7 @@ def status(config: Config) -> dict:
             branch = query_status(config.endpoint(program["name"]), timeout=1.0) if program["pid"] else None
             program["children"] = branch["children"] if branch else []
             program["spare"] = branch.get("spare") if branch else None
+            program["spare_ready"] = bool(branch and branch.get("spare_ready"))
     return {
         "supervisord": {"pid": pid, "state": "running"},
         "programs": programs,

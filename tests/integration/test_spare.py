@@ -22,9 +22,10 @@ def spare_of(reunions, other_than: int | None = None) -> int:
     )
 
 
-def prepared(pid: int) -> bool:
-    """Whether the spare has opened its sessions (its title in ps says so)."""
-    return "reunions/spare ready" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+def prepared(reunions, pid: int) -> bool:
+    """Whether the spare `pid` has opened its sessions: its supervisor says so, and so does its title in ps."""
+    said = (reunions.status() or {}).get("spare_ready")
+    return said and "reunions/spare ready" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
 
 
 def test_a_killed_shard_is_restarted_in_the_spare_on_the_sessions_it_opened_ahead(reunions):
@@ -32,7 +33,7 @@ def test_a_killed_shard_is_restarted_in_the_spare_on_the_sessions_it_opened_ahea
     nodes (its ping counts them); a shard forked as before took none."""
     reunions.wait_ready()
     spare = spare_of(reunions)
-    wait_for(lambda: prepared(spare), 10, "the spare's sessions open")
+    wait_for(lambda: prepared(reunions, spare), 10, "the spare's sessions open")
     reunions.kill_shard(0)
     wait_for(lambda: reunions.shard_pids()[0] == spare, 10, "shard 0 restarted in the spare")
     partitions = hosted(reunions.config.partition_count("reunions"), reunions.config.shard_count("reunions"), 0)
