@@ -126,6 +126,16 @@ SERVER_SETTINGS = (
 )
 
 
+def host() -> dict:
+    """The machine alone, for a benchmark without PostgreSQL."""
+    return {
+        "node": platform.node(),
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
+
+
 def machine(conninfo: str) -> dict:
     """The machine and the server: `postgresql_settings` (fsync, synchronous_commit), the other
     settings of SERVER_SETTINGS, and any per-role or per-database override (none expected)."""
@@ -137,10 +147,7 @@ def machine(conninfo: str) -> dict:
             "SELECT setrole::regrole::text, setdatabase, setconfig FROM pg_db_role_setting"
         ).fetchall()
     return {
-        "node": platform.node(),
-        "cpus": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
+        **host(),
         "postgresql": version,
         "postgresql_settings": settings,
         "server_settings": server,
