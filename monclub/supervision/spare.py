@@ -36,11 +36,12 @@ class Spare:
 
     @property
     def ready(self) -> bool:
-        """Whether the spare has said its preparation is done (read without waiting)."""
+        """Whether the spare has said its preparation is done (read without waiting; a spare gone
+        is not ready, and its exit is the reaper's to log)."""
         if not self.prepared and self.channel.fileno() >= 0:
             try:
                 self.prepared = self.channel.recv(1, socket.MSG_DONTWAIT) == READY
-            except BlockingIOError:
+            except (BlockingIOError, ConnectionResetError):
                 pass
         return self.prepared
 
